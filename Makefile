@@ -1,0 +1,37 @@
+# Two commands: `make run` sets everything up and serves; `make test` sets everything up and tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck schema bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/safe-future serve
+
+test: install lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check service tests migrations bench
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy service
+
+schema: install
+	$(BIN)/safe-future export-schema
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .data/test-pg

@@ -1,0 +1,106 @@
+"""Settings, read once from the environment.
+
+Every setting has a documented default that suits the embedded development set-up; production
+mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a laptop.
+
+| variable | default | meaning |
+|---|---|---|
+| ``SAFE_FUTURE_MODE`` | ``development`` | ``development`` or ``production`` |
+| ``SAFE_FUTURE_DATA_DIR`` | ``.data`` | embedded PostgreSQL, development keys |
+| ``DATABASE_URL`` | unset | owner/admin URL of an external PostgreSQL; unset = embedded server |
+| ``SAFE_FUTURE_APP_DB_ROLE`` | ``safe_future_app`` | least-privilege login role of the service |
+| ``SAFE_FUTURE_APP_DB_PASSWORD`` | generated in the data folder | that role's password |
+| ``SAFE_FUTURE_JWT_ISSUER`` | ``safe-future-dev`` | expected ``iss`` of tokens |
+| ``SAFE_FUTURE_JWT_AUDIENCE`` | ``safe-future`` | expected ``aud`` of tokens |
+| ``SAFE_FUTURE_JWT_PUBLIC_KEY_FILE`` | ``<data>/keys/jwt-public.pem`` | PEM public key for tokens |
+| ``SAFE_FUTURE_MAX_PAGE_SIZE`` | ``100`` | hard maximum of ``first`` on connections |
+| ``SAFE_FUTURE_DB_POOL_SIZE`` | ``10`` | connections per process |
+| ``SAFE_FUTURE_HOST`` / ``SAFE_FUTURE_PORT`` | ``127.0.0.1`` / ``8000`` | where ``serve`` listens |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    mode: str
+    data_dir: Path
+    database_url: str | None
+    app_db_role: str
+    app_db_password: str | None
+    jwt_issuer: str
+    jwt_audience: str
+    jwt_public_key_file: Path
+    max_page_size: int
+    db_pool_size: int
+    host: str
+    port: int
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def jwt_private_key_file(self) -> Path:
+        return self.data_dir / "keys" / "jwt-private.pem"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (the process environment when omitted)."""
+    env = os.environ if env is None else env
+    mode = env.get("SAFE_FUTURE_MODE", "development")
+    if mode not in ("development", "production"):
+        raise ConfigError("SAFE_FUTURE_MODE must be 'development' or 'production'")
+    data_dir = Path(env.get("SAFE_FUTURE_DATA_DIR", ".data")).resolve()
+    database_url = env.get("DATABASE_URL") or None
+    role = env.get("SAFE_FUTURE_APP_DB_ROLE", "safe_future_app")
+    if not role.replace("_", "").isalnum() or not role[0].isalpha():
+        raise ConfigError("SAFE_FUTURE_APP_DB_ROLE must be a plain identifier")
+    password = env.get("SAFE_FUTURE_APP_DB_PASSWORD") or None
+    if mode == "production" and database_url is None:
+        raise ConfigError(
+            "production mode needs DATABASE_URL (the embedded server is for development)"
+        )
+    if mode == "production" and password is None:
+        raise ConfigError("production mode needs SAFE_FUTURE_APP_DB_PASSWORD")
+    key_file = env.get("SAFE_FUTURE_JWT_PUBLIC_KEY_FILE")
+    return Settings(
+        mode=mode,
+        data_dir=data_dir,
+        database_url=database_url,
+        app_db_role=role,
+        app_db_password=password,
+        jwt_issuer=env.get("SAFE_FUTURE_JWT_ISSUER", "safe-future-dev"),
+        jwt_audience=env.get("SAFE_FUTURE_JWT_AUDIENCE", "safe-future"),
+        jwt_public_key_file=(Path(key_file) if key_file else data_dir / "keys" / "jwt-public.pem"),
+        max_page_size=_int(env, "SAFE_FUTURE_MAX_PAGE_SIZE", 100, 1, 1000),
+        db_pool_size=_int(env, "SAFE_FUTURE_DB_POOL_SIZE", 10, 1, 200),
+        host=env.get("SAFE_FUTURE_HOST", "127.0.0.1"),
+        port=_int(env, "SAFE_FUTURE_PORT", 8000, 1, 65535),
+    )

@@ -1,0 +1,145 @@
+"""Database access: the embedded server, engines, migrations and tenant-scoped transactions.
+
+Two identities reach the database:
+
+* the *owner* (``DATABASE_URL``, or the embedded server's bootstrap superuser) runs migrations
+  and seeding, and owns every table;
+* the *service role* (``safe_future_app`` by default) is what the running service connects as:
+  a login role that is not superuser, has no ``BYPASSRLS``, owns nothing and holds only the
+  privileges that migrations grant it. Row-level security applies to it in full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from service.config import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+EMBEDDED_DATABASE = "safe_future"
+
+
+class EmbeddedServer:
+    """A PostgreSQL server run by ``pgserver`` with its data in a folder of ours."""
+
+    def __init__(self, pgdata: Path) -> None:
+        import pgserver  # imported here: starting a server is never import-time work
+
+        pgdata.mkdir(parents=True, exist_ok=True)
+        self._server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")
+        self.socket_dir = str(pgdata)
+
+    def admin_url(self, database: str = EMBEDDED_DATABASE) -> URL:
+        return URL.create(
+            "postgresql+asyncpg",
+            username="postgres",
+            database=database,
+            query={"host": self.socket_dir},
+        )
+
+    def cleanup(self) -> None:
+        self._server.cleanup()
+
+
+def to_async_url(url: str | URL) -> URL:
+    """Normalise a PostgreSQL URL to the asyncpg driver."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+def app_url(admin_url: URL, role: str, password: str | None) -> URL:
+    """The service role's URL: the owner's server and database with the service's identity."""
+    return admin_url.set(username=role, password=password)
+
+
+async def ensure_database(admin_url: URL) -> None:
+    """Create the database named in ``admin_url`` when it does not exist yet."""
+    name = admin_url.database
+    if name is None:
+        return
+    engine = create_async_engine(
+        admin_url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=None
+    )
+    try:
+        async with engine.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            )
+            if not exists:
+                quoted = '"' + name.replace('"', '""') + '"'
+                await conn.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        await engine.dispose()
+
+
+def app_password(settings: Settings) -> str | None:
+    """The service role's password: configured, or generated once in the data folder."""
+    if settings.app_db_password is not None:
+        return settings.app_db_password
+    path = settings.data_dir / "app-db-password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _alembic_upgrade(sync_conn: Connection, role: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = sync_conn
+    cfg.attributes["app_role"] = role
+    command.upgrade(cfg, revision)
+
+
+async def migrate(admin_url: URL, role: str, password: str | None, revision: str = "head") -> None:
+    """Apply migrations as the owner, then give the service role its password."""
+    engine = create_async_engine(admin_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_alembic_upgrade, role, revision)
+        if password is not None:
+            async with engine.begin() as conn:
+                quoted_pw = "'" + password.replace("'", "''") + "'"
+                await conn.execute(text(f'ALTER ROLE "{role}" WITH LOGIN PASSWORD {quoted_pw}'))
+    finally:
+        await engine.dispose()
+
+
+def create_app_engine(url: URL, pool_size: int) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+@asynccontextmanager
+async def tenant_transaction(
+    engine: AsyncEngine, tenant_id: uuid.UUID | None
+) -> AsyncIterator[AsyncConnection]:
+    """One transaction with ``app.tenant_id`` set for its duration only.
+
+    Row-level security policies read this setting; with ``tenant_id=None`` the setting stays
+    empty and every tenant-owned table shows no rows.
+    """
+    async with engine.begin() as conn:
+        if tenant_id is not None:
+            await conn.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
+            )
+        yield conn
+
+
+def run_sync(coro: Any) -> Any:
+    """Run a coroutine from synchronous code (the CLI)."""
+    return asyncio.run(coro)

@@ -1,0 +1,249 @@
+"""Commands: what a user asks the return case to do.
+
+Each command is an immutable order carrying ``case_id`` first. Commands are validated by
+``decide``; a command on its own promises nothing.
+
+Annotations are real types at runtime (no ``from __future__ import annotations``) so that
+the API layer can introspect fields with ``dataclasses.fields``.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeAlias
+from uuid import UUID
+
+from service.domain.vocabulary import (
+    ClientSituation,
+    ClosingReason,
+    ConsentPurpose,
+    DepartureMode,
+    ExploitationForm,
+    Gender,
+    ProceedingsStage,
+    ReferralStatus,
+    ResidenceStatus,
+    ReturnSupportKind,
+    ReturnWish,
+    RiskFactor,
+    RiskLevel,
+    TravelDocumentStatus,
+)
+
+__all__ = [
+    "AgreeReintegrationPlan",
+    "ArrangeReturnSupport",
+    "AssessRisk",
+    "CloseReturnCase",
+    "Command",
+    "ContactPartnerOrganisation",
+    "EraseClientPersonalData",
+    "GiveConsent",
+    "OpenReturnCase",
+    "PlanDeparture",
+    "RecordDeparture",
+    "RecordFollowUp",
+    "RecordLegalPosition",
+    "RecordReturnConversation",
+    "RecordTravelDocument",
+    "ReopenReturnCase",
+    "TransferCase",
+    "UpdateClientProfile",
+    "UpdateReferralStatus",
+    "WithdrawConsent",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenReturnCase:
+    case_id: UUID
+    intake_date: date
+    pseudonym: str
+    gender: Gender
+    birth_year: int | None
+    nationality: str
+    country_of_origin: str
+    languages: tuple[str, ...]
+    exploitation_forms: tuple[ExploitationForm, ...]
+    full_name: str | None = None
+    date_of_birth: date | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateClientProfile:
+    """Replaces the whole profile; fields left ``None`` are cleared."""
+
+    case_id: UUID
+    pseudonym: str
+    gender: Gender
+    birth_year: int | None
+    nationality: str
+    country_of_origin: str
+    languages: tuple[str, ...]
+    exploitation_forms: tuple[ExploitationForm, ...]
+    full_name: str | None = None
+    date_of_birth: date | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordReturnConversation:
+    case_id: UUID
+    held_on: date
+    wish: ReturnWish
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLegalPosition:
+    case_id: UUID
+    recorded_on: date
+    residence_status: ResidenceStatus
+    proceedings_stage: ProceedingsStage
+    departure_deadline: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssessRisk:
+    case_id: UUID
+    assessed_on: date
+    level: RiskLevel
+    factors: tuple[RiskFactor, ...] = ()
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GiveConsent:
+    case_id: UUID
+    organisation_id: UUID
+    organisation_country: str
+    purpose: ConsentPurpose
+    given_on: date
+    transfer_risks_explained: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawConsent:
+    case_id: UUID
+    organisation_id: UUID
+    purpose: ConsentPurpose
+    withdrawn_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPartnerOrganisation:
+    case_id: UUID
+    referral_id: UUID
+    organisation_id: UUID
+    organisation_country: str
+    purpose: ConsentPurpose
+    contacted_on: date
+    shares_personal_data: bool
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReferralStatus:
+    case_id: UUID
+    referral_id: UUID
+    status: ReferralStatus
+    changed_on: date
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArrangeReturnSupport:
+    case_id: UUID
+    kind: ReturnSupportKind
+    arranged_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTravelDocument:
+    case_id: UUID
+    status: TravelDocumentStatus
+    recorded_on: date
+    original_identity_document: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgreeReintegrationPlan:
+    case_id: UUID
+    agreed_on: date
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDeparture:
+    case_id: UUID
+    planned_on: date
+    destination_country: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDeparture:
+    case_id: UUID
+    departed_on: date
+    mode: DepartureMode
+    destination_country: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFollowUp:
+    case_id: UUID
+    contacted_on: date
+    reached: bool
+    situation: ClientSituation | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCase:
+    case_id: UUID
+    to_organisation: str
+    transferred_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class CloseReturnCase:
+    case_id: UUID
+    reason: ClosingReason
+    closed_on: date
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenReturnCase:
+    case_id: UUID
+    reopened_on: date
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class EraseClientPersonalData:
+    case_id: UUID
+    erased_on: date
+    reason: str
+
+
+Command: TypeAlias = (
+    OpenReturnCase
+    | UpdateClientProfile
+    | RecordReturnConversation
+    | RecordLegalPosition
+    | AssessRisk
+    | GiveConsent
+    | WithdrawConsent
+    | ContactPartnerOrganisation
+    | UpdateReferralStatus
+    | ArrangeReturnSupport
+    | RecordTravelDocument
+    | AgreeReintegrationPlan
+    | PlanDeparture
+    | RecordDeparture
+    | RecordFollowUp
+    | TransferCase
+    | CloseReturnCase
+    | ReopenReturnCase
+    | EraseClientPersonalData
+)

@@ -1,0 +1,143 @@
+"""``decide``: turns a command into the events it causes, or refuses it with a rule.
+
+``decide`` is pure: it reads the state and the command, and returns events or raises. It
+never changes the state; the caller appends the events and folds them with ``evolve``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import fields
+from datetime import date
+from typing import assert_never
+
+from service.domain.errors import CaseAlreadyExists, CaseNotFound
+from service.domain.return_case.closing import (
+    close_case,
+    erase_personal_data,
+    reopen_case,
+    transfer_case,
+)
+from service.domain.return_case.commands import (
+    AgreeReintegrationPlan,
+    ArrangeReturnSupport,
+    AssessRisk,
+    CloseReturnCase,
+    Command,
+    ContactPartnerOrganisation,
+    EraseClientPersonalData,
+    GiveConsent,
+    OpenReturnCase,
+    PlanDeparture,
+    RecordDeparture,
+    RecordFollowUp,
+    RecordLegalPosition,
+    RecordReturnConversation,
+    RecordTravelDocument,
+    ReopenReturnCase,
+    TransferCase,
+    UpdateClientProfile,
+    UpdateReferralStatus,
+    WithdrawConsent,
+)
+from service.domain.return_case.departure import (
+    agree_plan,
+    arrange_support,
+    plan_departure,
+    record_departure,
+    record_follow_up,
+    record_travel_document,
+)
+from service.domain.return_case.events import Event
+from service.domain.return_case.intake import (
+    assess_risk,
+    open_case,
+    record_conversation,
+    record_legal_position,
+    update_profile,
+)
+from service.domain.return_case.rules import require_not_before, violation
+from service.domain.return_case.sharing import (
+    contact_partner,
+    give_consent,
+    update_referral,
+    withdraw_consent,
+)
+from service.domain.return_case.state import ReturnCase
+
+__all__ = ["decide"]
+
+# Commands that a closed case still accepts: reopening, and the client's own rights.
+_ALLOWED_WHEN_CLOSED = (ReopenReturnCase, WithdrawConsent, EraseClientPersonalData)
+
+
+def decide(state: ReturnCase | None, command: Command) -> list[Event]:
+    """The events ``command`` causes in ``state``.
+
+    Raises ``CaseNotFound`` for a command on a case that does not exist,
+    ``CaseAlreadyExists`` for opening a case twice, and ``RuleViolation`` for any rule the
+    command breaks. Returns ``[]`` only for an erasure that has nothing left to erase.
+    """
+    if isinstance(command, OpenReturnCase):
+        if state is not None:
+            raise CaseAlreadyExists(command.case_id)
+        return [open_case(command)]
+    if state is None or command.case_id != state.case_id:
+        raise CaseNotFound(command.case_id)
+    if state.closed and not isinstance(command, _ALLOWED_WHEN_CLOSED):
+        raise violation("CASE_CLOSED")
+    for day in _dates_of(command):
+        require_not_before(day, state.intake_date, "DATE_BEFORE_INTAKE")
+    return _decide_on_case(state, command)
+
+
+def _dates_of(command: Command) -> Iterator[date]:
+    """Every date a command carries except the date of birth."""
+    for field in fields(command):
+        value = getattr(command, field.name)
+        if isinstance(value, date) and field.name != "date_of_birth":
+            yield value
+
+
+def _decide_on_case(state: ReturnCase, command: Command) -> list[Event]:
+    match command:
+        case OpenReturnCase():
+            raise CaseAlreadyExists(command.case_id)
+        case UpdateClientProfile():
+            return [update_profile(state, command)]
+        case RecordReturnConversation():
+            return [record_conversation(state, command)]
+        case RecordLegalPosition():
+            return [record_legal_position(state, command)]
+        case AssessRisk():
+            return [assess_risk(command)]
+        case GiveConsent():
+            return [give_consent(state, command)]
+        case WithdrawConsent():
+            return [withdraw_consent(state, command)]
+        case ContactPartnerOrganisation():
+            return [contact_partner(state, command)]
+        case UpdateReferralStatus():
+            return [update_referral(state, command)]
+        case ArrangeReturnSupport():
+            return [arrange_support(state, command)]
+        case RecordTravelDocument():
+            return [record_travel_document(state, command)]
+        case AgreeReintegrationPlan():
+            return [agree_plan(state, command)]
+        case PlanDeparture():
+            return [plan_departure(state, command)]
+        case RecordDeparture():
+            return [record_departure(state, command)]
+        case RecordFollowUp():
+            return [record_follow_up(state, command)]
+        case TransferCase():
+            return [transfer_case(command)]
+        case CloseReturnCase():
+            return [close_case(state, command)]
+        case ReopenReturnCase():
+            return [reopen_case(state, command)]
+        case EraseClientPersonalData():
+            return erase_personal_data(state, command)
+        case _:
+            assert_never(command)

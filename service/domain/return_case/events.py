@@ -1,0 +1,387 @@
+"""Events: the facts a return case records, named in the past tense.
+
+Every event carries ``case_id`` first and three class-level attributes:
+
+- ``event_type``: a stable name, equal to the class name, stored with the event;
+- ``schema_version``: bumped (with an upcaster elsewhere) whenever the payload changes shape;
+- ``personal_fields``: the fields holding personal data (full names, dates of birth, free
+  text). The event store keeps these apart and encrypts them per client, so erasing a client's
+  key makes them unreadable. Free-text fields are always personal: case workers type them.
+
+Field types are limited to ``str``, ``int``, ``bool``, ``datetime.date``, ``uuid.UUID``, the
+``StrEnum`` vocabularies, ``tuple[X, ...]`` of those and ``X | None`` of those, because one
+generic JSON codec serialises every event. Annotations are real types at runtime (no
+``from __future__ import annotations``), so ``dataclasses.fields`` shows them as such.
+
+``ClientPersonalDataErased.reason`` is deliberately *not* personal: it is encrypted with nothing,
+so the record of why data was erased stays readable after the erasure it describes. Case
+workers should give a non-identifying reason there (for example "request of the client").
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from types import MappingProxyType
+from typing import ClassVar, TypeAlias
+from uuid import UUID
+
+from service.domain.vocabulary import (
+    ClientSituation,
+    ClosingReason,
+    ConsentPurpose,
+    DepartureMode,
+    ExploitationForm,
+    Gender,
+    ProceedingsStage,
+    ReferralStatus,
+    ResidenceStatus,
+    ReturnSupportKind,
+    ReturnWish,
+    RiskFactor,
+    RiskLevel,
+    TravelDocumentStatus,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "EVENT_TYPES_BY_NAME",
+    "ClientPersonalDataErased",
+    "ClientProfileUpdated",
+    "ConsentGiven",
+    "ConsentWithdrawn",
+    "DeparturePlanned",
+    "DepartureRecorded",
+    "Event",
+    "FollowUpRecorded",
+    "LegalPositionRecorded",
+    "PartnerOrganisationContacted",
+    "ReferralStatusChanged",
+    "ReintegrationPlanAgreed",
+    "ReturnCaseClosed",
+    "ReturnCaseOpened",
+    "ReturnCaseReopened",
+    "ReturnCaseTransferred",
+    "ReturnConversationRecorded",
+    "ReturnSupportArranged",
+    "RiskAssessed",
+    "TravelDocumentRecorded",
+    "carries_personal_data",
+]
+
+_PROFILE_PERSONAL = frozenset({"full_name", "date_of_birth", "notes"})
+_NOTES = frozenset({"notes"})
+_NONE: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnCaseOpened:
+    event_type: ClassVar[str] = "ReturnCaseOpened"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _PROFILE_PERSONAL
+
+    case_id: UUID
+    intake_date: date
+    pseudonym: str
+    gender: Gender
+    birth_year: int | None
+    nationality: str
+    country_of_origin: str
+    languages: tuple[str, ...]
+    exploitation_forms: tuple[ExploitationForm, ...]
+    full_name: str | None
+    date_of_birth: date | None
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientProfileUpdated:
+    event_type: ClassVar[str] = "ClientProfileUpdated"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _PROFILE_PERSONAL
+
+    case_id: UUID
+    pseudonym: str
+    gender: Gender
+    birth_year: int | None
+    nationality: str
+    country_of_origin: str
+    languages: tuple[str, ...]
+    exploitation_forms: tuple[ExploitationForm, ...]
+    full_name: str | None
+    date_of_birth: date | None
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnConversationRecorded:
+    event_type: ClassVar[str] = "ReturnConversationRecorded"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    held_on: date
+    wish: ReturnWish
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LegalPositionRecorded:
+    """``departure_obligation`` is derived by ``decide`` from status and proceedings."""
+
+    event_type: ClassVar[str] = "LegalPositionRecorded"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    recorded_on: date
+    residence_status: ResidenceStatus
+    proceedings_stage: ProceedingsStage
+    departure_deadline: date | None
+    departure_obligation: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessed:
+    event_type: ClassVar[str] = "RiskAssessed"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    assessed_on: date
+    level: RiskLevel
+    factors: tuple[RiskFactor, ...]
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentGiven:
+    """``outside_eea`` is derived: the organisation's country is outside the EU/EEA."""
+
+    event_type: ClassVar[str] = "ConsentGiven"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    organisation_id: UUID
+    organisation_country: str
+    purpose: ConsentPurpose
+    given_on: date
+    transfer_risks_explained: bool
+    outside_eea: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentWithdrawn:
+    event_type: ClassVar[str] = "ConsentWithdrawn"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    organisation_id: UUID
+    purpose: ConsentPurpose
+    withdrawn_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerOrganisationContacted:
+    """A referral to a partner organisation; it starts in status REQUESTED."""
+
+    event_type: ClassVar[str] = "PartnerOrganisationContacted"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    referral_id: UUID
+    organisation_id: UUID
+    organisation_country: str
+    purpose: ConsentPurpose
+    contacted_on: date
+    shares_personal_data: bool
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralStatusChanged:
+    event_type: ClassVar[str] = "ReferralStatusChanged"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+
+    case_id: UUID
+    referral_id: UUID
+    status: ReferralStatus
+    changed_on: date
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnSupportArranged:
+    event_type: ClassVar[str] = "ReturnSupportArranged"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    kind: ReturnSupportKind
+    arranged_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class TravelDocumentRecorded:
+    event_type: ClassVar[str] = "TravelDocumentRecorded"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    status: TravelDocumentStatus
+    recorded_on: date
+    original_identity_document: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReintegrationPlanAgreed:
+    event_type: ClassVar[str] = "ReintegrationPlanAgreed"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    agreed_on: date
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeparturePlanned:
+    event_type: ClassVar[str] = "DeparturePlanned"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    planned_on: date
+    destination_country: str
+
+
+@dataclass(frozen=True, slots=True)
+class DepartureRecorded:
+    event_type: ClassVar[str] = "DepartureRecorded"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    departed_on: date
+    mode: DepartureMode
+    destination_country: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRecorded:
+    """``months_after_departure`` is derived: whole months from departure to this contact."""
+
+    event_type: ClassVar[str] = "FollowUpRecorded"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    contacted_on: date
+    reached: bool
+    situation: ClientSituation | None
+    notes: str | None
+    months_after_departure: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnCaseTransferred:
+    """The case moved to another shelter; here it is closed with reason TRANSFERRED."""
+
+    event_type: ClassVar[str] = "ReturnCaseTransferred"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    to_organisation: str
+    transferred_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnCaseClosed:
+    event_type: ClassVar[str] = "ReturnCaseClosed"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    reason: ClosingReason
+    closed_on: date
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnCaseReopened:
+    event_type: ClassVar[str] = "ReturnCaseReopened"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+
+    case_id: UUID
+    reopened_on: date
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPersonalDataErased:
+    event_type: ClassVar[str] = "ClientPersonalDataErased"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    erased_on: date
+    reason: str
+
+
+Event: TypeAlias = (
+    ReturnCaseOpened
+    | ClientProfileUpdated
+    | ReturnConversationRecorded
+    | LegalPositionRecorded
+    | RiskAssessed
+    | ConsentGiven
+    | ConsentWithdrawn
+    | PartnerOrganisationContacted
+    | ReferralStatusChanged
+    | ReturnSupportArranged
+    | TravelDocumentRecorded
+    | ReintegrationPlanAgreed
+    | DeparturePlanned
+    | DepartureRecorded
+    | FollowUpRecorded
+    | ReturnCaseTransferred
+    | ReturnCaseClosed
+    | ReturnCaseReopened
+    | ClientPersonalDataErased
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ReturnCaseOpened,
+    ClientProfileUpdated,
+    ReturnConversationRecorded,
+    LegalPositionRecorded,
+    RiskAssessed,
+    ConsentGiven,
+    ConsentWithdrawn,
+    PartnerOrganisationContacted,
+    ReferralStatusChanged,
+    ReturnSupportArranged,
+    TravelDocumentRecorded,
+    ReintegrationPlanAgreed,
+    DeparturePlanned,
+    DepartureRecorded,
+    FollowUpRecorded,
+    ReturnCaseTransferred,
+    ReturnCaseClosed,
+    ReturnCaseReopened,
+    ClientPersonalDataErased,
+)
+
+EVENT_TYPES_BY_NAME: Mapping[str, type[Event]] = MappingProxyType(
+    {cls.event_type: cls for cls in EVENT_TYPES}
+)
+
+
+def carries_personal_data(event: Event) -> bool:
+    """True when any personal field of ``event`` holds a value (not ``None``, not empty)."""
+    return any(getattr(event, name) not in (None, "") for name in event.personal_fields)

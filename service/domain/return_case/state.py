@@ -1,0 +1,278 @@
+"""The state of a return case, and how events change it (``evolve`` and ``fold``).
+
+The state holds only what decisions need. It holds no personal values (no names, dates of
+birth or free text): decisions never depend on them, and so a case still folds to the same
+state after its personal fields were made unreadable by erasure.
+
+The phase is derived from the facts every time it is read, never stored:
+closed -> CLOSED; else a follow-up -> FOLLOW_UP; else departed -> DEPARTED; else (the latest
+wish is WANTS_TO_RETURN or there is a departure obligation) -> PREPARATION; else a return
+conversation -> ORIENTATION; else INTAKE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import assert_never
+from uuid import UUID
+
+from service.domain.errors import InvalidEventSequence
+from service.domain.return_case.events import (
+    ClientPersonalDataErased,
+    ClientProfileUpdated,
+    ConsentGiven,
+    ConsentWithdrawn,
+    DeparturePlanned,
+    DepartureRecorded,
+    Event,
+    FollowUpRecorded,
+    LegalPositionRecorded,
+    PartnerOrganisationContacted,
+    ReferralStatusChanged,
+    ReintegrationPlanAgreed,
+    ReturnCaseClosed,
+    ReturnCaseOpened,
+    ReturnCaseReopened,
+    ReturnCaseTransferred,
+    ReturnConversationRecorded,
+    ReturnSupportArranged,
+    RiskAssessed,
+    TravelDocumentRecorded,
+    carries_personal_data,
+)
+from service.domain.vocabulary import (
+    ClosingReason,
+    ConsentPurpose,
+    DepartureMode,
+    Phase,
+    ReferralStatus,
+    ReturnSupportKind,
+    ReturnWish,
+    RiskLevel,
+    TravelDocumentStatus,
+)
+
+__all__ = ["Closure", "Consent", "Departure", "Referral", "ReturnCase", "evolve", "fold"]
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """An active (given and not withdrawn) consent to share data with one organisation."""
+
+    organisation_id: UUID
+    organisation_country: str
+    purpose: ConsentPurpose
+    given_on: date
+    outside_eea: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    referral_id: UUID
+    organisation_id: UUID
+    organisation_country: str
+    purpose: ConsentPurpose
+    contacted_on: date
+    shares_personal_data: bool
+    status: ReferralStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    departed_on: date
+    mode: DepartureMode
+    destination_country: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """Why and when the case was closed; ``transferred_to`` is set for TRANSFERRED only."""
+
+    reason: ClosingReason
+    closed_on: date
+    transferred_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnCase:
+    case_id: UUID
+    intake_date: date
+    version: int
+    return_conversations: int = 0
+    latest_wish: ReturnWish | None = None
+    departure_obligation: bool = False
+    risk_level: RiskLevel | None = None
+    active_consents: tuple[Consent, ...] = ()
+    referrals: tuple[Referral, ...] = ()
+    return_support: tuple[ReturnSupportKind, ...] = ()
+    travel_document: TravelDocumentStatus | None = None
+    travel_document_requested: bool = False
+    reintegration_plan_agreed: bool = False
+    planned_destination: str | None = None
+    departure: Departure | None = None
+    follow_ups: int = 0
+    closure: Closure | None = None
+    personal_data_erased: bool = False
+
+    @property
+    def closed(self) -> bool:
+        return self.closure is not None
+
+    @property
+    def departed(self) -> bool:
+        return self.departure is not None
+
+    @property
+    def phase(self) -> Phase:
+        if self.closure is not None:
+            return Phase.CLOSED
+        if self.follow_ups > 0:
+            return Phase.FOLLOW_UP
+        if self.departure is not None:
+            return Phase.DEPARTED
+        if self.latest_wish == ReturnWish.WANTS_TO_RETURN or self.departure_obligation:
+            return Phase.PREPARATION
+        if self.return_conversations > 0:
+            return Phase.ORIENTATION
+        return Phase.INTAKE
+
+    def active_consent(self, organisation_id: UUID, purpose: ConsentPurpose) -> Consent | None:
+        for consent in self.active_consents:
+            if consent.organisation_id == organisation_id and consent.purpose == purpose:
+                return consent
+        return None
+
+    def referral(self, referral_id: UUID) -> Referral | None:
+        for referral in self.referrals:
+            if referral.referral_id == referral_id:
+                return referral
+        return None
+
+
+def evolve(state: ReturnCase | None, event: Event) -> ReturnCase:
+    """The state after ``event``; ``version`` counts the events applied.
+
+    Raises ``InvalidEventSequence`` for a stream that ``decide`` could not have produced in
+    its structure: a first event that does not open the case, a second opening, or an event
+    of another case.
+    """
+    if state is None:
+        if not isinstance(event, ReturnCaseOpened):
+            raise InvalidEventSequence("The first event of a return case must open it.")
+        return ReturnCase(
+            case_id=event.case_id,
+            intake_date=event.intake_date,
+            version=1,
+            personal_data_erased=False,
+        )
+    if event.case_id != state.case_id:
+        raise InvalidEventSequence("The event belongs to another return case.")
+    applied = _apply(state, event)
+    if isinstance(event, ClientPersonalDataErased):
+        erased = True
+    elif carries_personal_data(event):
+        erased = False
+    else:
+        erased = state.personal_data_erased
+    return replace(applied, version=state.version + 1, personal_data_erased=erased)
+
+
+def fold(events: Iterable[Event]) -> ReturnCase | None:
+    """The state after all ``events`` in order; ``None`` when there are none."""
+    state: ReturnCase | None = None
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _apply(state: ReturnCase, event: Event) -> ReturnCase:
+    match event:
+        case ReturnCaseOpened():
+            raise InvalidEventSequence("A return case can be opened only once.")
+        case ClientProfileUpdated():
+            return state
+        case RiskAssessed():
+            return replace(state, risk_level=event.level)
+        case ReturnConversationRecorded():
+            return replace(
+                state,
+                return_conversations=state.return_conversations + 1,
+                latest_wish=event.wish,
+            )
+        case LegalPositionRecorded():
+            return replace(state, departure_obligation=event.departure_obligation)
+        case ConsentGiven():
+            consent = Consent(
+                organisation_id=event.organisation_id,
+                organisation_country=event.organisation_country,
+                purpose=event.purpose,
+                given_on=event.given_on,
+                outside_eea=event.outside_eea,
+            )
+            return replace(state, active_consents=(*state.active_consents, consent))
+        case ConsentWithdrawn():
+            remaining = tuple(
+                consent
+                for consent in state.active_consents
+                if (consent.organisation_id, consent.purpose)
+                != (event.organisation_id, event.purpose)
+            )
+            return replace(state, active_consents=remaining)
+        case PartnerOrganisationContacted():
+            referral = Referral(
+                referral_id=event.referral_id,
+                organisation_id=event.organisation_id,
+                organisation_country=event.organisation_country,
+                purpose=event.purpose,
+                contacted_on=event.contacted_on,
+                shares_personal_data=event.shares_personal_data,
+                status=ReferralStatus.REQUESTED,
+            )
+            return replace(state, referrals=(*state.referrals, referral))
+        case ReferralStatusChanged():
+            referrals = tuple(
+                replace(referral, status=event.status)
+                if referral.referral_id == event.referral_id
+                else referral
+                for referral in state.referrals
+            )
+            return replace(state, referrals=referrals)
+        case ReturnSupportArranged():
+            return replace(state, return_support=(*state.return_support, event.kind))
+        case TravelDocumentRecorded():
+            return replace(
+                state,
+                travel_document=event.status,
+                travel_document_requested=state.travel_document_requested
+                or event.status == TravelDocumentStatus.REQUESTED,
+            )
+        case ReintegrationPlanAgreed():
+            return replace(state, reintegration_plan_agreed=True)
+        case DeparturePlanned():
+            return replace(state, planned_destination=event.destination_country)
+        case DepartureRecorded():
+            departure = Departure(
+                departed_on=event.departed_on,
+                mode=event.mode,
+                destination_country=event.destination_country,
+            )
+            return replace(state, departure=departure)
+        case FollowUpRecorded():
+            return replace(state, follow_ups=state.follow_ups + 1)
+        case ReturnCaseTransferred():
+            closure = Closure(
+                reason=ClosingReason.TRANSFERRED,
+                closed_on=event.transferred_on,
+                transferred_to=event.to_organisation,
+            )
+            return replace(state, closure=closure)
+        case ReturnCaseClosed():
+            return replace(state, closure=Closure(reason=event.reason, closed_on=event.closed_on))
+        case ReturnCaseReopened():
+            return replace(state, closure=None)
+        case ClientPersonalDataErased():
+            return state
+        case _:
+            assert_never(event)

@@ -1,0 +1,157 @@
+"""Closed vocabularies of the return case.
+
+Every vocabulary is a ``StrEnum`` whose values equal their names, so a value is stored and sent
+over the API exactly as it is spelled here. Adding a member is a schema change for events that
+carry it; renaming or removing one needs an upcaster.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "ClientSituation",
+    "ClosingReason",
+    "ConsentPurpose",
+    "DepartureMode",
+    "ExploitationForm",
+    "Gender",
+    "Phase",
+    "ProceedingsStage",
+    "ReferralStatus",
+    "ResidenceStatus",
+    "ReturnSupportKind",
+    "ReturnWish",
+    "RiskFactor",
+    "RiskLevel",
+    "TravelDocumentStatus",
+]
+
+
+class Phase(StrEnum):
+    """Where a case stands; always derived from the recorded facts, never set by hand."""
+
+    INTAKE = "INTAKE"
+    ORIENTATION = "ORIENTATION"
+    PREPARATION = "PREPARATION"
+    DEPARTED = "DEPARTED"
+    FOLLOW_UP = "FOLLOW_UP"
+    CLOSED = "CLOSED"
+
+
+class Gender(StrEnum):
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+    OTHER = "OTHER"
+    UNKNOWN = "UNKNOWN"
+
+
+class ExploitationForm(StrEnum):
+    """Forms of exploitation, following the usual classification of human trafficking."""
+
+    SEXUAL_EXPLOITATION = "SEXUAL_EXPLOITATION"
+    FORCED_LABOUR = "FORCED_LABOUR"
+    FORCED_CRIMINAL_ACTIVITY = "FORCED_CRIMINAL_ACTIVITY"
+    FORCED_BEGGING = "FORCED_BEGGING"
+    SERVITUDE = "SERVITUDE"
+    FORCED_MARRIAGE = "FORCED_MARRIAGE"
+    ORGAN_REMOVAL = "ORGAN_REMOVAL"
+    OTHER = "OTHER"
+
+
+class ReturnWish(StrEnum):
+    """The client's wish as expressed in a return conversation."""
+
+    WANTS_TO_RETURN = "WANTS_TO_RETURN"
+    UNDECIDED = "UNDECIDED"
+    DOES_NOT_WANT_TO_RETURN = "DOES_NOT_WANT_TO_RETURN"
+
+
+class ResidenceStatus(StrEnum):
+    """Residence position in the Netherlands."""
+
+    REFLECTION_PERIOD = "REFLECTION_PERIOD"
+    TEMPORARY_VICTIM_PERMIT = "TEMPORARY_VICTIM_PERMIT"
+    WITNESS_COMPLAINANT_PERMIT = "WITNESS_COMPLAINANT_PERMIT"
+    ASYLUM = "ASYLUM"
+    EU_CITIZEN = "EU_CITIZEN"
+    NONE = "NONE"
+
+
+class ProceedingsStage(StrEnum):
+    """Stage of the criminal proceedings against the traffickers."""
+
+    NOT_REPORTED = "NOT_REPORTED"
+    REPORTED = "REPORTED"
+    INVESTIGATION = "INVESTIGATION"
+    PROSECUTION = "PROSECUTION"
+    CONCLUDED = "CONCLUDED"
+    DISMISSED = "DISMISSED"
+
+
+class RiskLevel(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+class RiskFactor(StrEnum):
+    RE_TRAFFICKING = "RE_TRAFFICKING"
+    FAMILY_OR_NETWORK_INVOLVEMENT = "FAMILY_OR_NETWORK_INVOLVEMENT"
+    DEBTS = "DEBTS"
+    STIGMA = "STIGMA"
+    HEALTH = "HEALTH"
+    OTHER = "OTHER"
+
+
+class ConsentPurpose(StrEnum):
+    """What the client consents to when data is shared with a partner organisation."""
+
+    REFERRAL = "REFERRAL"
+    REINTEGRATION_SUPPORT = "REINTEGRATION_SUPPORT"
+    FOLLOW_UP_MONITORING = "FOLLOW_UP_MONITORING"
+
+
+class ReferralStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
+    COMPLETED = "COMPLETED"
+
+
+class ReturnSupportKind(StrEnum):
+    """IOM basic return support, IOM reintegration support, DT&V, or organised by the client."""
+
+    IOM_BASIC = "IOM_BASIC"
+    IOM_REINTEGRATION = "IOM_REINTEGRATION"
+    DTV = "DTV"
+    SELF_ORGANISED = "SELF_ORGANISED"
+
+
+class TravelDocumentStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    ISSUED = "ISSUED"
+
+
+class DepartureMode(StrEnum):
+    INDEPENDENT = "INDEPENDENT"
+    ASSISTED = "ASSISTED"
+    FORCED = "FORCED"
+
+
+class ClientSituation(StrEnum):
+    """The client's situation as found in a follow-up contact after return."""
+
+    STABLE = "STABLE"
+    VULNERABLE = "VULNERABLE"
+    AT_RISK = "AT_RISK"
+
+
+class ClosingReason(StrEnum):
+    RETURNED = "RETURNED"
+    STAYED_IN_NETHERLANDS = "STAYED_IN_NETHERLANDS"
+    LEFT_FOR_THIRD_COUNTRY = "LEFT_FOR_THIRD_COUNTRY"
+    WITHDREW = "WITHDREW"
+    LOST_CONTACT = "LOST_CONTACT"
+    TRANSFERRED = "TRANSFERRED"

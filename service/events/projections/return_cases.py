@@ -1,0 +1,230 @@
+"""Read model ``return_cases``: one row per case, a fold of the case's events.
+
+The row is a pure function of the stream (``case_row``), so the inline projection (run in the
+append's transaction) and a rebuild from the log produce the same row by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.domain.return_case import fold
+from service.events.types import RecordedEvent
+
+_PROFILE = (
+    "pseudonym",
+    "gender",
+    "birth_year",
+    "nationality",
+    "country_of_origin",
+    "languages",
+    "exploitation_forms",
+)
+_PERSONAL = ("full_name", "date_of_birth", "notes")
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_value(x) for x in v]
+    if hasattr(v, "value") and not isinstance(v, dt.date | uuid.UUID):
+        return v.value
+    return v
+
+
+def case_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
+    """The read-model row of one case from its whole stream; the phase is the decider's."""
+    first = events[0]
+    row: dict[str, Any] = {
+        "tenant_id": first.tenant_id,
+        "case_id": first.stream_id,
+        "opened_at": first.recorded_at,
+        "wish": None,
+        "residence_status": None,
+        "proceedings_stage": None,
+        "departure_obligation": False,
+        "departure_deadline": None,
+        "risk_level": None,
+        "planned_departure_on": None,
+        "departed_on": None,
+        "departure_mode": None,
+        "destination_country": None,
+        "closing_reason": None,
+        "closed_on": None,
+        "transferred_to": None,
+        "follow_up_count": 0,
+        "partner_organisation_ids": [],
+        "referrals": [],
+        "consents": [],
+        "personal": None,
+        "personal_data_erased": False,
+    }
+    for recorded in events:
+        e = recorded.event
+        kind = recorded.event_type
+        if kind in ("ReturnCaseOpened", "ClientProfileUpdated"):
+            if kind == "ReturnCaseOpened":
+                row["intake_date"] = e.intake_date
+            for name in _PROFILE:
+                row[name] = _value(getattr(e, name))
+            personal = {n: _value(getattr(e, n)) for n in _PERSONAL if getattr(e, n) is not None}
+            row["personal"] = {
+                k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in personal.items()
+            } or None
+            row["personal_data_erased"] = False
+        elif kind == "ReturnConversationRecorded":
+            row["wish"] = _value(e.wish)
+        elif kind == "LegalPositionRecorded":
+            row["residence_status"] = _value(e.residence_status)
+            row["proceedings_stage"] = _value(e.proceedings_stage)
+            row["departure_obligation"] = e.departure_obligation
+            row["departure_deadline"] = e.departure_deadline
+        elif kind == "RiskAssessed":
+            row["risk_level"] = _value(e.level)
+        elif kind == "PartnerOrganisationContacted":
+            if e.organisation_id not in row["partner_organisation_ids"]:
+                row["partner_organisation_ids"].append(e.organisation_id)
+            row["referrals"].append(
+                {
+                    "id": str(e.referral_id),
+                    "organisation_id": str(e.organisation_id),
+                    "purpose": _value(e.purpose),
+                    "contacted_on": e.contacted_on.isoformat(),
+                    "shares_personal_data": e.shares_personal_data,
+                    "status": "REQUESTED",
+                    "status_on": e.contacted_on.isoformat(),
+                }
+            )
+        elif kind == "ReferralStatusChanged":
+            for referral in row["referrals"]:
+                if referral["id"] == str(e.referral_id):
+                    referral["status"] = _value(e.status)
+                    referral["status_on"] = e.changed_on.isoformat()
+        elif kind == "ConsentGiven":
+            row["consents"].append(
+                {
+                    "organisation_id": str(e.organisation_id),
+                    "purpose": _value(e.purpose),
+                    "given_on": e.given_on.isoformat(),
+                    "outside_eea": e.outside_eea,
+                    "withdrawn_on": None,
+                }
+            )
+        elif kind == "ConsentWithdrawn":
+            for consent in row["consents"]:
+                if (
+                    consent["organisation_id"] == str(e.organisation_id)
+                    and consent["purpose"] == _value(e.purpose)
+                    and consent["withdrawn_on"] is None
+                ):
+                    consent["withdrawn_on"] = e.withdrawn_on.isoformat()
+        elif kind == "DeparturePlanned":
+            row["planned_departure_on"] = e.planned_on
+        elif kind == "DepartureRecorded":
+            row["departed_on"] = e.departed_on
+            row["departure_mode"] = _value(e.mode)
+            row["destination_country"] = e.destination_country
+        elif kind == "FollowUpRecorded":
+            row["follow_up_count"] += 1
+        elif kind == "ReturnCaseTransferred":
+            row["closing_reason"] = "TRANSFERRED"
+            row["closed_on"] = e.transferred_on
+            row["transferred_to"] = e.to_organisation
+        elif kind == "ReturnCaseClosed":
+            row["closing_reason"] = _value(e.reason)
+            row["closed_on"] = e.closed_on
+        elif kind == "ReturnCaseReopened":
+            row["closing_reason"] = None
+            row["closed_on"] = None
+            row["transferred_to"] = None
+        elif kind == "ClientPersonalDataErased":
+            row["personal"] = None
+            row["personal_data_erased"] = True
+    last = events[-1]
+    row["version"] = last.version
+    row["updated_at"] = last.recorded_at
+    state = fold(r.event for r in events)
+    assert state is not None
+    row["phase"] = state.phase.value
+    return row
+
+
+_COLUMNS = (
+    "tenant_id", "case_id", "version", "phase", *_PROFILE, "intake_date", "wish",
+    "residence_status", "proceedings_stage", "departure_obligation", "departure_deadline",
+    "risk_level", "planned_departure_on", "departed_on", "departure_mode", "destination_country",
+    "closing_reason", "closed_on", "transferred_to", "follow_up_count",
+    "partner_organisation_ids", "referrals", "consents", "personal", "personal_data_erased",
+    "opened_at", "updated_at",
+)  # fmt: skip
+
+# Statements below are assembled from the constant column list above, never from input.
+_UPSERT = text(
+    f"INSERT INTO return_cases ({', '.join(_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
+    "ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:] if c != "opened_at")
+).bindparams(
+    bindparam("personal", type_=JSONB),
+    bindparam("referrals", type_=JSONB),
+    bindparam("consents", type_=JSONB),
+    bindparam("partner_organisation_ids", type_=ARRAY(UUID(as_uuid=True))),
+)
+
+
+async def upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    await conn.execute(_UPSERT, row)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    phases: tuple[str, ...] = ()
+    countries_of_origin: tuple[str, ...] = ()
+    intake_from: dt.date | None = None
+    intake_to: dt.date | None = None
+
+
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM return_cases"  # noqa: S608
+
+
+async def get_case(conn: AsyncConnection, case_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(text(f"{_SELECT} WHERE case_id = :c"), {"c": case_id})).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def list_cases(
+    conn: AsyncConnection,
+    flt: CaseFilter,
+    limit: int,
+    after: tuple[dt.date, uuid.UUID] | None,
+) -> list[dict[str, Any]]:
+    """A page of cases, newest intake first, keyset-paginated on (intake_date, case_id)."""
+    where = ["true"]
+    params: dict[str, Any] = {"limit": limit}
+    if flt.phases:
+        where.append("phase = ANY(:phases)")
+        params["phases"] = list(flt.phases)
+    if flt.countries_of_origin:
+        where.append("country_of_origin = ANY(:countries)")
+        params["countries"] = list(flt.countries_of_origin)
+    if flt.intake_from is not None:
+        where.append("intake_date >= :intake_from")
+        params["intake_from"] = flt.intake_from
+    if flt.intake_to is not None:
+        where.append("intake_date <= :intake_to")
+        params["intake_to"] = flt.intake_to
+    if after is not None:
+        where.append("(intake_date, case_id) < (:after_date, :after_id)")
+        params["after_date"], params["after_id"] = after
+    sql = (
+        f"{_SELECT} WHERE {' AND '.join(where)} "
+        "ORDER BY intake_date DESC, case_id DESC LIMIT :limit"
+    )
+    return [dict(r._mapping) for r in await conn.execute(text(sql), params)]

@@ -1,0 +1,102 @@
+"""Read model ``case_timeline``: one entry per event, with a summary free of personal data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.events.types import RecordedEvent
+
+
+def _v(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+_SUMMARIES: dict[str, Callable[[Any], str]] = {
+    "ReturnCaseOpened": lambda e: f"Case opened, intake on {e.intake_date}",
+    "ClientProfileUpdated": lambda e: "Client profile updated",
+    "ReturnConversationRecorded": lambda e: f"Return conversation on {e.held_on}: {_v(e.wish)}",
+    "LegalPositionRecorded": lambda e: (
+        f"Legal position: {_v(e.residence_status)}, proceedings {_v(e.proceedings_stage)}"
+        + (", departure obligation" if e.departure_obligation else "")
+    ),
+    "RiskAssessed": lambda e: f"Risk assessed as {_v(e.level)}",
+    "ConsentGiven": lambda e: f"Consent given for {_v(e.purpose)}",
+    "ConsentWithdrawn": lambda e: f"Consent withdrawn for {_v(e.purpose)}",
+    "PartnerOrganisationContacted": lambda e: (
+        f"Partner organisation contacted for {_v(e.purpose)}"
+        + (" (personal data shared)" if e.shares_personal_data else "")
+    ),
+    "ReferralStatusChanged": lambda e: f"Referral {_v(e.status)}",
+    "ReturnSupportArranged": lambda e: f"Return support arranged: {_v(e.kind)}",
+    "TravelDocumentRecorded": lambda e: f"Travel document {_v(e.status)}",
+    "ReintegrationPlanAgreed": lambda e: f"Reintegration plan agreed on {e.agreed_on}",
+    "DeparturePlanned": lambda e: f"Departure planned for {e.planned_on}",
+    "DepartureRecorded": lambda e: (
+        f"Departed on {e.departed_on} ({_v(e.mode)}) to {e.destination_country}"
+    ),
+    "FollowUpRecorded": lambda e: (
+        f"Follow-up after {e.months_after_departure} months: "
+        + ("reached, " + _v(e.situation) if e.reached else "not reached")
+    ),
+    "ReturnCaseTransferred": lambda e: f"Transferred to {e.to_organisation}",
+    "ReturnCaseClosed": lambda e: f"Closed: {_v(e.reason)}",
+    "ReturnCaseReopened": lambda e: "Case reopened",
+    "ClientPersonalDataErased": lambda e: "Client personal data erased",
+}
+
+
+def summary(recorded: RecordedEvent) -> str:
+    describe = _SUMMARIES.get(recorded.event_type)
+    return describe(recorded.event) if describe else recorded.event_type
+
+
+_INSERT = text(
+    "INSERT INTO case_timeline (tenant_id, case_id, version, global_position, event_type, "
+    "occurred_at, recorded_at, actor, actor_role, summary, organisation_id) "
+    "VALUES (:tenant_id, :case_id, :version, :global_position, :event_type, :occurred_at, "
+    ":recorded_at, :actor, :actor_role, :summary, :organisation_id)"
+)
+
+
+def entry(recorded: RecordedEvent) -> dict[str, Any]:
+    return {
+        "tenant_id": recorded.tenant_id,
+        "case_id": recorded.stream_id,
+        "version": recorded.version,
+        "global_position": recorded.global_position,
+        "event_type": recorded.event_type,
+        "occurred_at": recorded.occurred_at,
+        "recorded_at": recorded.recorded_at,
+        "actor": recorded.metadata.actor,
+        "actor_role": recorded.metadata.role,
+        "summary": summary(recorded),
+        "organisation_id": getattr(recorded.event, "organisation_id", None),
+    }
+
+
+async def append_entries(conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+    if events:
+        await conn.execute(_INSERT, [entry(e) for e in events])
+
+
+async def timelines(
+    conn: AsyncConnection, case_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Timelines of several cases in one statement (for a DataLoader)."""
+    result = await conn.execute(
+        text(
+            "SELECT case_id, version, event_type, occurred_at, actor, actor_role, summary, "
+            "organisation_id FROM case_timeline WHERE case_id = ANY(:ids) "
+            "ORDER BY case_id, version"
+        ),
+        {"ids": list(case_ids)},
+    )
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {cid: [] for cid in case_ids}
+    for row in result:
+        out[row.case_id].append(dict(row._mapping))
+    return out

@@ -1,0 +1,207 @@
+"""The event store: append with optimistic concurrency, read a stream, command receipts.
+
+Every function takes an open connection inside a tenant transaction (see
+``service.db.tenant_transaction``): the caller owns the unit of work, so that an append, its
+inline projections and its idempotency receipt commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.events.types import EventRegistry, Metadata, RecordedEvent
+
+
+class ConcurrencyConflict(Exception):
+    """The stream moved on since the version the command was decided on."""
+
+    def __init__(self, stream_id: uuid.UUID, expected: int, current: int) -> None:
+        super().__init__(f"stream is at version {current}, not {expected}")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.current = current
+
+
+class DuplicateReceipt(Exception):
+    """A concurrent request with the same idempotency key committed first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    stream_id: uuid.UUID
+    command_type: str
+    fingerprint: str
+    result_version: int
+
+
+_INSERT = text(
+    """
+    INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, schema_version,
+                        payload, personal, metadata, occurred_at)
+    VALUES (:tenant_id, :stream_id, :stream_type, :version, :event_type, :schema_version,
+            :payload, :personal, :metadata, :occurred_at)
+    ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
+    RETURNING global_position, recorded_at, transaction_id::text::bigint
+    """
+).bindparams(
+    bindparam("payload", type_=JSONB),
+    bindparam("personal", type_=JSONB),
+    bindparam("metadata", type_=JSONB),
+)
+
+_COLUMNS = (
+    "global_position, tenant_id, stream_id, stream_type, version, event_type, schema_version, "
+    "payload, personal, metadata, occurred_at, recorded_at, transaction_id::text::bigint"
+)
+
+
+class EventStore:
+    """Reads and appends events of one registry of event types."""
+
+    def __init__(self, registry: EventRegistry) -> None:
+        self.registry = registry
+
+    def _recorded(self, row: Any) -> RecordedEvent:
+        return RecordedEvent(
+            global_position=row[0],
+            tenant_id=row[1],
+            stream_id=row[2],
+            stream_type=row[3],
+            version=row[4],
+            event_type=row[5],
+            schema_version=row[6],
+            event=self.registry.decode(row[5], row[6], row[7], row[8]),
+            metadata=Metadata.from_json(row[9]),
+            occurred_at=row[10],
+            recorded_at=row[11],
+            transaction_id=row[12],
+        )
+
+    async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
+        result = await conn.execute(
+            text(f"SELECT {_COLUMNS} FROM events WHERE stream_id = :s ORDER BY version"),  # noqa: S608
+            {"s": stream_id},
+        )
+        return [self._recorded(row) for row in result]
+
+    async def current_version(self, conn: AsyncConnection, stream_id: uuid.UUID) -> int:
+        version = await conn.scalar(
+            text("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = :s"),
+            {"s": stream_id},
+        )
+        return int(version or 0)
+
+    async def append(
+        self,
+        conn: AsyncConnection,
+        *,
+        tenant_id: uuid.UUID,
+        stream_id: uuid.UUID,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[Any],
+        metadata: Metadata,
+        occurred_at: dt.datetime,
+    ) -> list[RecordedEvent]:
+        """Append ``events`` after ``expected_version``, or raise ``ConcurrencyConflict``.
+
+        A concurrent writer that inserted the same version first makes this insert do nothing
+        (``ON CONFLICT DO NOTHING`` waits for it to commit); the caller's transaction is then
+        rolled back by the exception, so nothing of this command is kept.
+        """
+        current = await self.current_version(conn, stream_id)
+        if current != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version, current)
+        recorded: list[RecordedEvent] = []
+        meta_json = metadata.to_json()
+        for offset, event in enumerate(events, start=1):
+            event_type, schema_version, payload, personal = self.registry.encode(event)
+            version = expected_version + offset
+            row = (
+                await conn.execute(
+                    _INSERT,
+                    {
+                        "tenant_id": tenant_id,
+                        "stream_id": stream_id,
+                        "stream_type": stream_type,
+                        "version": version,
+                        "event_type": event_type,
+                        "schema_version": schema_version,
+                        "payload": payload,
+                        "personal": personal,
+                        "metadata": meta_json,
+                        "occurred_at": occurred_at,
+                    },
+                )
+            ).first()
+            if row is None:
+                raise ConcurrencyConflict(
+                    stream_id, expected_version, await self.current_version(conn, stream_id)
+                )
+            recorded.append(
+                RecordedEvent(
+                    global_position=row[0],
+                    tenant_id=tenant_id,
+                    stream_id=stream_id,
+                    stream_type=stream_type,
+                    version=version,
+                    event_type=event_type,
+                    schema_version=schema_version,
+                    event=event,
+                    metadata=metadata,
+                    occurred_at=occurred_at,
+                    recorded_at=row[1],
+                    transaction_id=row[2],
+                )
+            )
+        return recorded
+
+    async def find_receipt(self, conn: AsyncConnection, key: str) -> Receipt | None:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT stream_id, command_type, fingerprint, result_version "
+                    "FROM command_receipts WHERE idempotency_key = :k"
+                ),
+                {"k": key},
+            )
+        ).first()
+        return None if row is None else Receipt(row[0], row[1], row[2], row[3])
+
+    async def save_receipt(
+        self,
+        conn: AsyncConnection,
+        *,
+        tenant_id: uuid.UUID,
+        key: str,
+        receipt: Receipt,
+    ) -> None:
+        """Record a command's first result; ``DuplicateReceipt`` if another request won."""
+        try:
+            async with conn.begin_nested():
+                await conn.execute(
+                    text(
+                        "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, "
+                        "command_type, fingerprint, result_version) "
+                        "VALUES (:t, :k, :s, :c, :f, :v)"
+                    ),
+                    {
+                        "t": tenant_id,
+                        "k": key,
+                        "s": receipt.stream_id,
+                        "c": receipt.command_type,
+                        "f": receipt.fingerprint,
+                        "v": receipt.result_version,
+                    },
+                )
+        except IntegrityError as exc:
+            raise DuplicateReceipt(key) from exc

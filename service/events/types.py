@@ -1,0 +1,159 @@
+"""Event envelope, the registry of event types and their schema versions, and upcasters.
+
+Events are stored under a stable ``event_type`` string with a ``schema_version``; never a
+Python import path. A payload has two parts: ``payload`` (facts anyone allowed to see the case
+may read) and ``personal`` (the event's personal fields: names, dates of birth, free text).
+When a stored event's schema version is older than its class's, registered upcasters turn the
+old payload into the current shape as it is read; stored events are never rewritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import types
+import typing
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+JsonObject = dict[str, Any]
+Upcaster = Callable[[JsonObject, JsonObject | None], tuple[JsonObject, JsonObject | None]]
+
+
+class UnknownEventType(Exception):
+    """The log holds an event type this code does not know."""
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """Who did what, in which request: stored with every event, never personal data."""
+
+    actor: str
+    organisation: str
+    role: str
+    request_id: str
+    correlation_id: str
+    causation_id: str | None = None
+    idempotency_key: str | None = None
+
+    def to_json(self) -> JsonObject:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Metadata:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in names})
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as the log holds it: the domain event plus its envelope."""
+
+    global_position: int
+    tenant_id: uuid.UUID
+    stream_id: uuid.UUID
+    stream_type: str
+    version: int
+    event_type: str
+    schema_version: int
+    event: Any
+    metadata: Metadata
+    occurred_at: dt.datetime
+    recorded_at: dt.datetime
+    transaction_id: int
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date | uuid.UUID):
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(tp: Any, raw: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if raw is None:
+            return None
+        (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _decode(inner, raw)
+    if origin is tuple:
+        (inner, _ellipsis) = typing.get_args(tp)
+        return tuple(_decode(inner, v) for v in raw)
+    if isinstance(tp, type):
+        if issubclass(tp, enum.Enum):
+            return tp(raw)
+        if tp is dt.date:
+            return dt.date.fromisoformat(raw)
+        if tp is uuid.UUID:
+            return uuid.UUID(raw)
+    return raw
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+class EventRegistry:
+    """Maps stable event type names to classes, and holds the upcasters between versions."""
+
+    def __init__(self, classes: Iterable[type] = ()) -> None:
+        self._classes: dict[str, type] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        for cls in classes:
+            self.register(cls)
+
+    def register(self, cls: type) -> None:
+        name: str = cls.event_type  # type: ignore[attr-defined]
+        if name in self._classes:
+            raise ValueError(f"event type {name} registered twice")
+        self._classes[name] = cls
+
+    def add_upcaster(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
+        """``upcaster`` turns a payload of ``from_version`` into ``from_version + 1``."""
+        self._upcasters[(event_type, from_version)] = upcaster
+
+    def encode(self, event: Any) -> tuple[str, int, JsonObject, JsonObject | None]:
+        """Split an event into its type, schema version, public and personal parts."""
+        cls = type(event)
+        personal_names: frozenset[str] = cls.personal_fields
+        public: JsonObject = {}
+        personal: JsonObject = {}
+        for field in dataclasses.fields(event):
+            value = _encode(getattr(event, field.name))
+            (personal if field.name in personal_names else public)[field.name] = value
+        return cls.event_type, cls.schema_version, public, (personal or None)
+
+    def decode(
+        self,
+        event_type: str,
+        schema_version: int,
+        payload: JsonObject,
+        personal: JsonObject | None,
+    ) -> Any:
+        """Rebuild the current-version domain event from a stored one."""
+        cls = self._classes.get(event_type)
+        if cls is None:
+            raise UnknownEventType(event_type)
+        version = schema_version
+        while version < cls.schema_version:  # type: ignore[attr-defined]
+            upcaster = self._upcasters.get((event_type, version))
+            if upcaster is None:
+                raise UnknownEventType(f"{event_type} v{version} has no upcaster")
+            payload, personal = upcaster(payload, personal)
+            version += 1
+        merged = {**payload, **(personal or {})}
+        hints = _hints(cls)
+        kwargs = {}
+        for field in dataclasses.fields(cls):
+            # Personal fields are absent once erased: they read as None.
+            kwargs[field.name] = _decode(hints[field.name], merged.get(field.name))
+        return cls(**kwargs)

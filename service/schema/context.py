@@ -1,0 +1,57 @@
+"""The typed per-request context; DataLoaders are created here for each request."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info as StrawberryInfo
+
+from service.auth import Principal
+from service.config import Settings
+from service.db import tenant_transaction
+from service.errors import Unauthenticated
+from service.events.projections import timeline
+from service.handlers.return_case import Dependencies
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    deps: Dependencies
+    settings: Settings
+    request_id: str
+    principal_or_none: Principal | None
+    loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def principal(self) -> Principal:
+        if self.principal_or_none is None:
+            raise Unauthenticated("a valid bearer token is required")
+        return self.principal_or_none
+
+    def timeline_loader(self) -> DataLoader[uuid.UUID, list[dict[str, Any]]]:
+        """Timelines of many cases in one statement per request."""
+        loader = self.loaders.get("timeline")
+        if loader is None:
+            principal = self.principal
+            engine = self.deps.engine
+
+            async def load(case_ids: Sequence[uuid.UUID]) -> list[list[dict[str, Any]]]:
+                async with tenant_transaction(engine, principal.tenant_id) as conn:
+                    found = await timeline.timelines(conn, case_ids)
+                return [found[c] for c in case_ids]
+
+            loader = DataLoader(load_fn=load)
+            self.loaders["timeline"] = loader
+        return loader
+
+
+Info = StrawberryInfo[Context, None]

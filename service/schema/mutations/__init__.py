@@ -1,0 +1,53 @@
+"""Root mutation fields: one module per command, each holding its input type."""
+
+from __future__ import annotations
+
+import strawberry
+
+from service.schema.mutations.agree_reintegration_plan import agree_reintegration_plan
+from service.schema.mutations.arrange_return_support import arrange_return_support
+from service.schema.mutations.assess_risk import assess_risk
+from service.schema.mutations.close_return_case import close_return_case
+from service.schema.mutations.contact_partner_organisation import contact_partner_organisation
+from service.schema.mutations.give_consent import give_consent
+from service.schema.mutations.open_return_case import open_return_case
+from service.schema.mutations.plan_departure import plan_departure
+from service.schema.mutations.record_departure import record_departure
+from service.schema.mutations.record_follow_up import record_follow_up
+from service.schema.mutations.record_legal_position import record_legal_position
+from service.schema.mutations.record_return_conversation import record_return_conversation
+from service.schema.mutations.record_travel_document import record_travel_document
+from service.schema.mutations.reopen_return_case import reopen_return_case
+from service.schema.mutations.transfer_case import transfer_case
+from service.schema.mutations.update_client_profile import update_client_profile
+from service.schema.mutations.update_referral_status import update_referral_status
+from service.schema.mutations.withdraw_consent import withdraw_consent
+from service.schema.types import ReturnCasePayload
+
+
+@strawberry.type
+class Mutation:
+    open_return_case: ReturnCasePayload = strawberry.mutation(resolver=open_return_case)
+    update_client_profile: ReturnCasePayload = strawberry.mutation(resolver=update_client_profile)
+    record_return_conversation: ReturnCasePayload = strawberry.mutation(
+        resolver=record_return_conversation
+    )
+    record_legal_position: ReturnCasePayload = strawberry.mutation(resolver=record_legal_position)
+    assess_risk: ReturnCasePayload = strawberry.mutation(resolver=assess_risk)
+    give_consent: ReturnCasePayload = strawberry.mutation(resolver=give_consent)
+    withdraw_consent: ReturnCasePayload = strawberry.mutation(resolver=withdraw_consent)
+    contact_partner_organisation: ReturnCasePayload = strawberry.mutation(
+        resolver=contact_partner_organisation
+    )
+    update_referral_status: ReturnCasePayload = strawberry.mutation(resolver=update_referral_status)
+    arrange_return_support: ReturnCasePayload = strawberry.mutation(resolver=arrange_return_support)
+    record_travel_document: ReturnCasePayload = strawberry.mutation(resolver=record_travel_document)
+    agree_reintegration_plan: ReturnCasePayload = strawberry.mutation(
+        resolver=agree_reintegration_plan
+    )
+    plan_departure: ReturnCasePayload = strawberry.mutation(resolver=plan_departure)
+    record_departure: ReturnCasePayload = strawberry.mutation(resolver=record_departure)
+    record_follow_up: ReturnCasePayload = strawberry.mutation(resolver=record_follow_up)
+    transfer_case: ReturnCasePayload = strawberry.mutation(resolver=transfer_case)
+    close_return_case: ReturnCasePayload = strawberry.mutation(resolver=close_return_case)
+    reopen_return_case: ReturnCasePayload = strawberry.mutation(resolver=reopen_return_case)

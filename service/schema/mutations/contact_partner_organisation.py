@@ -1,0 +1,39 @@
+"""Mutation ``contactPartnerOrganisation``: refer the client to a partner organisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import strawberry
+
+from service.domain import return_case as rc
+from service.domain import vocabulary as v
+from service.schema.context import Info
+from service.schema.ids import from_global_id
+from service.schema.mutations.common import CaseCommandInput, build_command, run
+from service.schema.types import ReturnCasePayload
+
+
+@strawberry.input
+class ContactPartnerOrganisationInput(CaseCommandInput):
+    organisation_id: strawberry.ID
+    organisation_country: str
+    purpose: v.ConsentPurpose
+    contacted_on: dt.date
+    shares_personal_data: bool = strawberry.field(
+        description="Personal data is shared: needs the client's active consent for it."
+    )
+    notes: str | None = None
+
+
+async def contact_partner_organisation(
+    info: Info, input: ContactPartnerOrganisationInput
+) -> ReturnCasePayload:
+    """Record contact with a partner organisation; starts a referral in status REQUESTED."""
+    case_id = from_global_id("ReturnCase", input.case_id, field="caseId")
+    referral_id = (
+        uuid.uuid5(case_id, input.idempotency_key) if input.idempotency_key else uuid.uuid4()
+    )
+    command = build_command(rc.ContactPartnerOrganisation, input, case_id, referral_id=referral_id)
+    return await run(info, command, input.expected_version, input.idempotency_key)

@@ -1,0 +1,89 @@
+"""Root query fields: the caller, one case, a page of cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from service.db import tenant_transaction
+from service.domain import vocabulary as v
+from service.errors import BadUserInput, NotFound
+from service.events.projections import return_cases
+from service.schema.context import Info
+from service.schema.ids import case_cursor, from_global_id, parse_case_cursor
+from service.schema.types import Me, PageInfo, ReturnCase, ReturnCaseConnection, ReturnCaseEdge
+
+
+@strawberry.input(description="Narrow a list of cases; every given criterion must hold.")
+class ReturnCaseFilter:
+    phases: list[v.Phase] | None = None
+    countries_of_origin: list[str] | None = None
+    intake_from: dt.date | None = None
+    intake_to: dt.date | None = None
+
+
+async def me(info: Info) -> Me:
+    return Me.of(info.context.principal)
+
+
+async def return_case(info: Info, id: strawberry.ID) -> ReturnCase:
+    principal = info.context.principal
+    principal.require_case_access()
+    case_id = from_global_id("ReturnCase", id)
+    async with tenant_transaction(info.context.deps.engine, principal.tenant_id) as conn:
+        row = await return_cases.get_case(conn, case_id)
+    if row is None:
+        raise NotFound("return case not found")
+    return ReturnCase.from_row(row)
+
+
+async def list_return_cases(
+    info: Info,
+    filter: ReturnCaseFilter | None = None,
+    first: int = 20,
+    after: str | None = None,
+) -> ReturnCaseConnection:
+    principal = info.context.principal
+    principal.require_case_access()
+    max_page = info.context.settings.max_page_size
+    if not 1 <= first <= max_page:
+        raise BadUserInput(f"first must be between 1 and {max_page}", field="first")
+    cursor = parse_case_cursor(after) if after is not None else None
+    flt = filter or ReturnCaseFilter()
+    if flt.intake_from and flt.intake_to and flt.intake_from > flt.intake_to:
+        raise BadUserInput("intakeFrom must not be after intakeTo", field="filter")
+    query = return_cases.CaseFilter(
+        phases=tuple(p.value for p in flt.phases or ()),
+        countries_of_origin=tuple(c.upper() for c in flt.countries_of_origin or ()),
+        intake_from=flt.intake_from,
+        intake_to=flt.intake_to,
+    )
+    async with tenant_transaction(info.context.deps.engine, principal.tenant_id) as conn:
+        rows = await return_cases.list_cases(conn, query, first + 1, cursor)
+    page = rows[:first]
+    edges = [
+        ReturnCaseEdge(
+            cursor=case_cursor(r["intake_date"], r["case_id"]), node=ReturnCase.from_row(r)
+        )
+        for r in page
+    ]
+    return ReturnCaseConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+@strawberry.type
+class Query:
+    me: Me = strawberry.field(resolver=me, description="Who the token says you are.")
+    return_case: ReturnCase = strawberry.field(
+        resolver=return_case, description="One case of your own shelter."
+    )
+    return_cases: ReturnCaseConnection = strawberry.field(
+        resolver=list_return_cases,
+        description="Your shelter's cases, newest intake first (at most the maximum page size).",
+    )
