@@ -17,7 +17,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/safe-future serve
 
-test: install lint
+test: install lint typecheck
 	$(BIN)/pytest
 
 lint: install

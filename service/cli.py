@@ -35,7 +35,9 @@ def prepare(settings: Settings) -> Prepared:
 
     async def setup() -> None:
         await db.ensure_database(admin_url)
-        await db.migrate(admin_url, settings.app_db_role, password)
+        await db.migrate(
+            admin_url, settings.app_db_role, password, migrations_dir=settings.migrations_dir
+        )
 
     asyncio.run(setup())
     if not settings.production:

@@ -15,6 +15,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_JWT_PUBLIC_KEY_FILE`` | ``<data>/keys/jwt-public.pem`` | PEM public key for tokens |
 | ``SAFE_FUTURE_MAX_PAGE_SIZE`` | ``100`` | hard maximum of ``first`` on connections |
 | ``SAFE_FUTURE_DB_POOL_SIZE`` | ``10`` | connections per process |
+| ``SAFE_FUTURE_MIGRATIONS_DIR`` | ``migrations`` beside ``service/`` | Alembic scripts |
 | ``SAFE_FUTURE_HOST`` / ``SAFE_FUTURE_PORT`` | ``127.0.0.1`` / ``8000`` | where ``serve`` listens |
 """
 
@@ -44,6 +45,7 @@ class Settings:
     db_pool_size: int
     host: str
     port: int
+    migrations_dir: Path
 
     @property
     def production(self) -> bool:
@@ -103,4 +105,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_size=_int(env, "SAFE_FUTURE_DB_POOL_SIZE", 10, 1, 200),
         host=env.get("SAFE_FUTURE_HOST", "127.0.0.1"),
         port=_int(env, "SAFE_FUTURE_PORT", 8000, 1, 65535),
+        migrations_dir=Path(
+            env.get("SAFE_FUTURE_MIGRATIONS_DIR")
+            or Path(__file__).resolve().parent.parent / "migrations"
+        ),
     )

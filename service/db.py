@@ -11,7 +11,6 @@ Two identities reach the database:
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -36,7 +35,9 @@ class EmbeddedServer:
         import pgserver  # imported here: starting a server is never import-time work
 
         pgdata.mkdir(parents=True, exist_ok=True)
-        self._server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")
+        self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
+            pgdata, cleanup_mode="stop"
+        )
         self.socket_dir = str(pgdata)
 
     def admin_url(self, database: str = EMBEDDED_DATABASE) -> URL:
@@ -94,23 +95,29 @@ def app_password(settings: Settings) -> str | None:
     return path.read_text().strip()
 
 
-def _alembic_upgrade(sync_conn: Connection, role: str, revision: str) -> None:
+def _alembic_upgrade(sync_conn: Connection, role: str, revision: str, migrations_dir: Path) -> None:
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir))
     cfg.attributes["connection"] = sync_conn
     cfg.attributes["app_role"] = role
     command.upgrade(cfg, revision)
 
 
-async def migrate(admin_url: URL, role: str, password: str | None, revision: str = "head") -> None:
+async def migrate(
+    admin_url: URL,
+    role: str,
+    password: str | None,
+    revision: str = "head",
+    migrations_dir: Path = MIGRATIONS_DIR,
+) -> None:
     """Apply migrations as the owner, then give the service role its password."""
     engine = create_async_engine(admin_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_alembic_upgrade, role, revision)
+            await conn.run_sync(_alembic_upgrade, role, revision, migrations_dir)
         if password is not None:
             async with engine.begin() as conn:
                 quoted_pw = "'" + password.replace("'", "''") + "'"
@@ -138,8 +145,3 @@ async def tenant_transaction(
                 text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
             )
         yield conn
-
-
-def run_sync(coro: Any) -> Any:
-    """Run a coroutine from synchronous code (the CLI)."""
-    return asyncio.run(coro)

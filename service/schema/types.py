@@ -201,7 +201,7 @@ class ReturnCase:
             updated_at=row["updated_at"],
         )
 
-    @strawberry.field(description="Every event of the case, oldest first.")
+    @strawberry.field(description="Every event of the case, oldest first.")  # type: ignore[untyped-decorator]
     async def timeline(self, info: Info) -> list[TimelineEntry]:
         entries = await info.context.timeline_loader().load(self.case_id)
         return [

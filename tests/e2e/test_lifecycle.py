@@ -62,26 +62,38 @@ async def test_case_walks_from_intake_to_closed_and_timeline_shows_every_step(as
     case = opened["case"]
     assert (opened["version"], case["phase"]) == (1, "INTAKE")
 
-    case = await step(client, "recordReturnConversation", case, heldOn="2026-01-10",
-                      wish="WANTS_TO_RETURN")
+    case = await step(
+        client, "recordReturnConversation", case, heldOn="2026-01-10", wish="WANTS_TO_RETURN"
+    )
     assert case["phase"] == "PREPARATION"
-    case = await step(client, "assessRisk", case, assessedOn="2026-01-12", level="MEDIUM",
-                      factors=["DEBTS"])
-    case = await step(client, "arrangeReturnSupport", case, kind="IOM_REINTEGRATION",
-                      arrangedOn="2026-01-15")
-    case = await step(client, "planDeparture", case, plannedOn="2026-02-01",
-                      destinationCountry="NG")
-    case = await step(client, "recordDeparture", case, departedOn="2026-02-01", mode="ASSISTED",
-                      destinationCountry="NG")
+    case = await step(
+        client, "assessRisk", case, assessedOn="2026-01-12", level="MEDIUM", factors=["DEBTS"]
+    )
+    case = await step(
+        client, "arrangeReturnSupport", case, kind="IOM_REINTEGRATION", arrangedOn="2026-01-15"
+    )
+    case = await step(
+        client, "planDeparture", case, plannedOn="2026-02-01", destinationCountry="NG"
+    )
+    case = await step(
+        client,
+        "recordDeparture",
+        case,
+        departedOn="2026-02-01",
+        mode="ASSISTED",
+        destinationCountry="NG",
+    )
     assert case["phase"] == "DEPARTED"
-    case = await step(client, "recordFollowUp", case, contactedOn="2026-05-02", reached=True,
-                      situation="STABLE")
+    case = await step(
+        client, "recordFollowUp", case, contactedOn="2026-05-02", reached=True, situation="STABLE"
+    )
     assert case["phase"] == "FOLLOW_UP"
     case = await step(client, "closeReturnCase", case, reason="RETURNED", closedOn="2027-02-02")
     assert (case["phase"], case["closingReason"], case["version"]) == ("CLOSED", "RETURNED", 8)
 
     body = await client.execute(
-        "query($id: ID!) { returnCase(id: $id) { phase timeline { version eventType actor summary } } }",
+        "query($id: ID!) { returnCase(id: $id) "
+        "{ phase timeline { version eventType actor summary } } }",
         {"id": case["id"]},
     )
     timeline = body["data"]["returnCase"]["timeline"]
@@ -106,11 +118,18 @@ async def test_closed_case_refuses_changes_but_can_be_reopened(as_org: Any) -> N
     case = await step(client, "closeReturnCase", case, reason="WITHDREW", closedOn="2026-01-06")
     body = await client.execute(
         mutation("recordReturnConversation", "RecordReturnConversationInput"),
-        {"input": {"caseId": case["id"], "expectedVersion": case["version"],
-                   "heldOn": "2026-01-07", "wish": "UNDECIDED"}},
+        {
+            "input": {
+                "caseId": case["id"],
+                "expectedVersion": case["version"],
+                "heldOn": "2026-01-07",
+                "wish": "UNDECIDED",
+            }
+        },
     )
     assert codes(body) == ["BAD_USER_INPUT"]
     assert body["errors"][0]["extensions"]["rule"] == "CASE_CLOSED"
-    case = await step(client, "reopenReturnCase", case, reopenedOn="2026-01-08",
-                      reason="client came back")
+    case = await step(
+        client, "reopenReturnCase", case, reopenedOn="2026-01-08", reason="client came back"
+    )
     assert (case["phase"], case["version"]) == ("INTAKE", 3)
