@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from starlette.applications import Starlette
@@ -41,6 +42,16 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             build_schema(), graphql_ide=None if settings.production else "graphiql", **kwargs
         )
         self.settings = settings
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A GraphQL request body is one JSON object in UTF-8; anything else is HTTP 400."""
+        try:
+            decoded = self.decode_json(data)
+        except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+            raise HTTPException(400, "the request body is not valid JSON") from exc
+        if not isinstance(decoded, dict):
+            raise HTTPException(400, "the request body must be a JSON object")
+        return decoded
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
@@ -93,7 +104,11 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        wants_ide = (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+        )
         if not wants_ide:
             token = bearer_token(request.headers.get("authorization"))
             if token is None:

@@ -110,7 +110,7 @@ async def migrate(
     admin_url: URL,
     role: str,
     password: str | None,
-    revision: str = "head",
+    revision: str = "heads",
     migrations_dir: Path = MIGRATIONS_DIR,
 ) -> None:
     """Apply migrations as the owner, then give the service role its password."""

@@ -23,7 +23,9 @@ class ServiceError(Exception):
     def __init__(self, message: str, **extensions: Any) -> None:
         super().__init__(message)
         self.message = message
-        self.extensions = {k: v for k, v in extensions.items() if v is not None}
+        # graphql-core copies these into every transport's error, WebSocket ones included.
+        self.extensions = {"code": self.code}
+        self.extensions.update({k: v for k, v in extensions.items() if v is not None})
 
 
 class Unauthenticated(ServiceError):

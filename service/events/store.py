@@ -58,7 +58,10 @@ _INSERT = text(
     bindparam("metadata", type_=JSONB),
 )
 
-_COLUMNS = (
+EVENTS_CHANNEL = "safe_future_events"
+_NOTIFY = text(f"SELECT pg_notify('{EVENTS_CHANNEL}', :tenant)")
+
+COLUMNS = (
     "global_position, tenant_id, stream_id, stream_type, version, event_type, schema_version, "
     "payload, personal, metadata, occurred_at, recorded_at, transaction_id::text::bigint"
 )
@@ -70,7 +73,8 @@ class EventStore:
     def __init__(self, registry: EventRegistry) -> None:
         self.registry = registry
 
-    def _recorded(self, row: Any) -> RecordedEvent:
+    def recorded(self, row: Any) -> RecordedEvent:
+        """A stored row (selected as ``COLUMNS``) as a recorded event, upcast if need be."""
         return RecordedEvent(
             global_position=row[0],
             tenant_id=row[1],
@@ -88,10 +92,10 @@ class EventStore:
 
     async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
         result = await conn.execute(
-            text(f"SELECT {_COLUMNS} FROM events WHERE stream_id = :s ORDER BY version"),  # noqa: S608
+            text(f"SELECT {COLUMNS} FROM events WHERE stream_id = :s ORDER BY version"),  # noqa: S608
             {"s": stream_id},
         )
-        return [self._recorded(row) for row in result]
+        return [self.recorded(row) for row in result]
 
     async def current_version(self, conn: AsyncConnection, stream_id: uuid.UUID) -> int:
         version = await conn.scalar(
@@ -163,6 +167,8 @@ class EventStore:
                     transaction_id=row[2],
                 )
             )
+        # Delivered after commit only: a wake-up never announces an event readers cannot see.
+        await conn.execute(_NOTIFY, {"tenant": str(tenant_id)})
         return recorded
 
     async def find_receipt(self, conn: AsyncConnection, key: str) -> Receipt | None:

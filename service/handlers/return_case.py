@@ -55,9 +55,15 @@ class CommandResult:
 
 
 def fingerprint(command: Any) -> str:
-    """A digest of what the command asks, to tell a true repeat from a reused key."""
+    """A digest of what the command asks, to tell a true repeat from a reused key.
+
+    The case id counts, except when opening: the server makes a new id for every request.
+    """
+    opening = isinstance(command, rc.OpenReturnCase)
     fields = {
-        f.name: getattr(command, f.name) for f in dataclasses.fields(command) if f.name != "case_id"
+        f.name: getattr(command, f.name)
+        for f in dataclasses.fields(command)
+        if not (opening and f.name == "case_id")
     }
     canonical = json.dumps([type(command).__name__, fields], default=str, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -100,11 +106,14 @@ async def handle(
         return await _decide_and_append(
             deps, principal, command, expected_version, idempotency_key, request_id
         )
-    except DuplicateReceipt:
-        # A concurrent request with the same key committed first: answer as it did.
+    except (DuplicateReceipt, Conflict):
+        if idempotency_key is None:
+            raise
+        # A concurrent request with the same key may have committed first: answer as it did.
         async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
-            receipt = await deps.store.find_receipt(conn, idempotency_key or "")
-        assert receipt is not None
+            receipt = await deps.store.find_receipt(conn, idempotency_key)
+        if receipt is None:
+            raise
         return _replay(receipt, command)
 
 

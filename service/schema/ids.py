@@ -22,6 +22,13 @@ def _unb64(value: str) -> str:
         return ""
 
 
+def reject_nul(value: str, field: str) -> None:
+    """PostgreSQL stores no NUL character in text: refuse it as input, by name."""
+    if "\x00" in value:
+        camel = field.split("_")[0] + "".join(p.capitalize() for p in field.split("_")[1:])
+        raise BadUserInput(f"{camel} must not contain NUL characters", field=camel)
+
+
 def to_global_id(type_name: str, local_id: uuid.UUID) -> str:
     return _b64(f"{type_name}:{local_id}")
 

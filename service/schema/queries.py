@@ -11,7 +11,7 @@ from service.domain import vocabulary as v
 from service.errors import BadUserInput, NotFound
 from service.events.projections import return_cases
 from service.schema.context import Info
-from service.schema.ids import case_cursor, from_global_id, parse_case_cursor
+from service.schema.ids import case_cursor, from_global_id, parse_case_cursor, reject_nul
 from service.schema.types import Me, PageInfo, ReturnCase, ReturnCaseConnection, ReturnCaseEdge
 
 
@@ -51,6 +51,8 @@ async def list_return_cases(
         raise BadUserInput(f"first must be between 1 and {max_page}", field="first")
     cursor = parse_case_cursor(after) if after is not None else None
     flt = filter or ReturnCaseFilter()
+    for country in flt.countries_of_origin or ():
+        reject_nul(country, "countries_of_origin")
     if flt.intake_from and flt.intake_to and flt.intake_from > flt.intake_to:
         raise BadUserInput("intakeFrom must not be after intakeTo", field="filter")
     query = return_cases.CaseFilter(

@@ -242,7 +242,9 @@ def erase(
 def accept(state: ReturnCase | None, *commands: Command) -> ReturnCase:
     """Decide and apply each command in turn; every one must be accepted."""
     for command in commands:
-        for event in decide(state, command):
+        events = decide(state, command)
+        assert events, f"{type(command).__name__} decided no events"
+        for event in events:
             state = evolve(state, event)
     assert state is not None
     return state

@@ -74,7 +74,8 @@ _ALLOWED_WHEN_CLOSED = (ReopenReturnCase, WithdrawConsent, EraseClientPersonalDa
 def decide(state: ReturnCase | None, command: Command) -> list[Event]:
     """The events ``command`` causes in ``state``.
 
-    Raises ``CaseNotFound`` for a command on a case that does not exist,
+    Raises ``CaseNotFound`` for a command on a case that does not exist (``state`` is
+    ``None``, or is the state of a case with another id),
     ``CaseAlreadyExists`` for opening a case twice, and ``RuleViolation`` for any rule the
     command breaks. Returns ``[]`` only for an erasure that has nothing left to erase.
     """

@@ -110,8 +110,8 @@ RULES: Mapping[str, str] = MappingProxyType(
         ),
         "DATE_BEFORE_CONSENT": "Consent cannot be withdrawn before the date it was given.",
         "CONSENT_REQUIRED": (
-            "Sharing personal data with a partner organisation needs the client's active "
-            "consent for that organisation and purpose."
+            "Sharing personal data with a partner organisation needs the client's consent for "
+            "that organisation and purpose, given on or before the contact and not withdrawn."
         ),
         "CONSENT_COUNTRY_MISMATCH": (
             "Personal data can be shared only with an organisation in the country the client "

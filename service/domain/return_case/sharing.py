@@ -50,7 +50,6 @@ REFERRAL_TRANSITIONS: Mapping[ReferralStatus, frozenset[ReferralStatus]] = Mappi
     }
 )
 
-
 _STATUSES_NEEDING_REASON = frozenset({ReferralStatus.REJECTED, ReferralStatus.WITHDRAWN})
 
 

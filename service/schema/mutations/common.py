@@ -12,7 +12,7 @@ from service.db import tenant_transaction
 from service.events.projections import return_cases
 from service.handlers.return_case import handle
 from service.schema.context import Info
-from service.schema.ids import from_global_id
+from service.schema.ids import from_global_id, reject_nul
 from service.schema.types import ReturnCase, ReturnCasePayload
 
 
@@ -29,7 +29,9 @@ class CaseCommandInput:
 
 def _domain_value(name: str, value: Any) -> Any:
     if isinstance(value, list):
-        return tuple(value)
+        return tuple(_domain_value(name, v) for v in value)
+    if isinstance(value, str):
+        reject_nul(value, name)
     if name.endswith("_id") and isinstance(value, str):
         # organisation_id -> an "Organisation" global ID, referral_id -> a "Referral" one.
         type_name = "".join(p.capitalize() for p in name.removesuffix("_id").split("_"))
