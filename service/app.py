@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -18,30 +20,94 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
-from service.auth import Principal, Tenant, TokenVerifier, bearer_token
+from service.auth import (
+    Principal,
+    Tenant,
+    TokenVerifier,
+    bearer_token,
+    load_signing_key,
+    public_pem,
+)
 from service.config import Settings
 from service.db import create_app_engine
 from service.domain.return_case import EVENT_TYPES
 from service.errors import Unauthenticated
+from service.events.cursor import CursorSealer
+from service.events.feed import FeedHub
 from service.events.store import EventStore
 from service.events.types import EventRegistry
 from service.handlers.return_case import Dependencies
+from service.integrators.oauth import token_endpoint
 from service.schema import build_schema
 from service.schema.context import Context
 from service.schema.errors import format_error
 
 
+def _connection_token(params: Mapping[str, Any] | None) -> str | None:
+    """The bearer token a WebSocket client sent in ``connection_init``."""
+    if not isinstance(params, Mapping):
+        return None
+    raw = params.get("Authorization") or params.get("authorization") or params.get("token")
+    if not isinstance(raw, str):
+        return None
+    return bearer_token(raw) if " " in raw.strip() else (raw.strip() or None)
+
+
+class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with 4401 for a missing or invalid token in ``connection_init``."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if not self.connection_init_received:
+            token = _connection_token(message.get("payload"))
+            verifier: TokenVerifier = self.context.request.app.state.verifier
+            try:
+                if token is None:
+                    raise Unauthenticated("no token")
+                verifier.verify(token)
+            except Unauthenticated:
+                if self.connection_init_timeout_task:
+                    self.connection_init_timeout_task.cancel()
+                await self.websocket.close(code=4401, reason="Unauthorized")
+                return
+        await super().handle_connection_init(message)
+
+
 class SafeFutureGraphQL(GraphQL[Context, None]):
-    """strawberry's ASGI view with our context and error format."""
+    """strawberry's ASGI view with our context, error format and WebSocket authentication."""
+
+    graphql_transport_ws_handler_class = _TransportWSHandler
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
-            build_schema(), graphql_ide=None if settings.production else "graphiql", **kwargs
+            build_schema(),
+            graphql_ide=None if settings.production else "graphiql",
+            allowed_origins=settings.allowed_origins,
+            connection_init_wait_timeout=dt.timedelta(seconds=10),
+            **kwargs,
         )
         self.settings = settings
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from its ``connection_init`` payload."""
+        token = _connection_token(context.connection_params)
+        verifier: TokenVerifier = context.request.app.state.verifier
+        try:
+            if token is None:
+                raise Unauthenticated("no token")
+            context.principal_or_none = verifier.verify(token)
+        except Unauthenticated:
+            raise ConnectionRejectionError({"reason": "a valid bearer token is required"}) from None
+        no_payload: UnsetType = UNSET
+        return no_payload
 
     def parse_json(self, data: str | bytes) -> Any:
         """A GraphQL request body is one JSON object in UTF-8; anything else is HTTP 400."""
@@ -57,14 +123,16 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         state = request.scope.get("state", {})
-        deps: Dependencies = request.app.state.deps
+        app_state = request.app.state
         return Context(
             request=request,
             response=response,
-            deps=deps,
+            deps=app_state.deps,
             settings=self.settings,
             request_id=state.get("request_id", uuid.uuid4().hex),
             principal_or_none=state.get("principal"),
+            feed=app_state.feed,
+            cursors=app_state.cursors,
         )
 
     async def process_result(
@@ -149,20 +217,32 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        signing_key = load_signing_key(settings)
         engine = create_app_engine(app_db_url, settings.db_pool_size)
+        listen_dsn = app_db_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        feed: FeedHub | None = None
         try:
             tenants = await load_tenants(engine)
+            store = EventStore(EventRegistry(EVENT_TYPES))
+            app.state.settings = settings
+            app.state.signing_key = signing_key
             app.state.verifier = TokenVerifier(
                 settings.jwt_public_key_file.read_bytes(),
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
                 tenants=tenants,
+                service_issuer=settings.service_issuer,
+                service_public_key_pem=public_pem(signing_key),
             )
-            app.state.deps = Dependencies(
-                engine=engine, store=EventStore(EventRegistry(EVENT_TYPES)), tenants=tenants
-            )
+            app.state.deps = Dependencies(engine=engine, store=store, tenants=tenants)
+            app.state.cursors = CursorSealer(signing_key)
+            feed = FeedHub(engine, store, lambda: asyncpg.connect(listen_dsn))
+            await feed.start()
+            app.state.feed = feed
             yield
         finally:
+            if feed is not None:
+                await feed.close()
             await engine.dispose()
 
     graphql = AuthGate(SafeFutureGraphQL(settings))
@@ -170,6 +250,7 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/oauth/token", token_endpoint, methods=["POST"]),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,

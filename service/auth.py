@@ -18,6 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from service.config import ConfigError, Settings
 from service.errors import Forbidden, Unauthenticated
 
 ALGORITHMS = ["RS256"]
@@ -26,6 +27,9 @@ KNOWN_ROLES = frozenset(
     {"caseworker", "tenant-admin", "integrator", "comensha-analyst", "social-map-editor"}
 )
 LEEWAY_SECONDS = 30
+EVENTS_READ = "events:read"
+PERSONAL_DATA_READ = "personal-data:read"
+INTEGRATOR_SCOPES = frozenset({EVENTS_READ, PERSONAL_DATA_READ})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,8 @@ class Principal:
     subject: str
     organisation: Tenant
     roles: frozenset[str]
+    scopes: frozenset[str] = frozenset()
+    client_id: str | None = None
 
     @property
     def tenant_id(self) -> uuid.UUID:
@@ -55,6 +61,18 @@ class Principal:
         """Only case workers and tenant admins of a shelter work with cases."""
         if self.organisation.kind != "shelter" or not self.has_any(CASE_ROLES):
             raise Forbidden("this role may not work with return cases")
+
+    def feed_access(self) -> bool:
+        """May read the tenant's event feed; returns whether personal data may be included.
+
+        Integrators need the ``events:read`` scope and see personal data only with
+        ``personal-data:read``; a shelter's case workers and admins see what they see anyway.
+        """
+        if self.organisation.kind == "shelter" and self.has_any(CASE_ROLES):
+            return True
+        if "integrator" in self.roles and EVENTS_READ in self.scopes:
+            return PERSONAL_DATA_READ in self.scopes
+        raise Forbidden("this token may not read case events")
 
     @property
     def primary_role(self) -> str:
@@ -82,6 +100,23 @@ def ensure_key_pair(private_file: Path, public_file: Path) -> None:
     )
 
 
+def load_signing_key(settings: Settings) -> bytes:
+    """The service's own private key (PEM): generated once in development, required otherwise."""
+    path = settings.signing_key_file
+    if not path.exists():
+        if settings.production:
+            raise ConfigError(f"SAFE_FUTURE_SIGNING_KEY_FILE ({path}) does not exist")
+        ensure_key_pair(path, path.with_name(path.stem + ".pub.pem"))
+    return path.read_bytes()
+
+
+def public_pem(private_key_pem: bytes) -> bytes:
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 def issue_token(
     private_key_pem: bytes,
     *,
@@ -92,9 +127,11 @@ def issue_token(
     roles: Iterable[str],
     lifetime: dt.timedelta = dt.timedelta(hours=8),
     now: dt.datetime | None = None,
+    scopes: Iterable[str] = (),
+    client_id: str | None = None,
 ) -> str:
     now = now or dt.datetime.now(dt.UTC)
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,
         "sub": subject,
@@ -105,11 +142,19 @@ def issue_token(
         "exp": int((now + lifetime).timestamp()),
         "jti": uuid.uuid4().hex,
     }
+    if scopes:
+        claims["scope"] = " ".join(sorted(set(scopes)))
+    if client_id is not None:
+        claims["client_id"] = client_id
     return jwt.encode(claims, private_key_pem, algorithm="RS256")
 
 
 class TokenVerifier:
-    """Verifies bearer tokens and resolves their organisation to a tenant."""
+    """Verifies bearer tokens and resolves their organisation to a tenant.
+
+    Two issuers are trusted: the identity provider (people) and the service itself (tokens
+    it issues to integrators at ``/oauth/token``), each with its own key.
+    """
 
     def __init__(
         self,
@@ -118,20 +163,28 @@ class TokenVerifier:
         issuer: str,
         audience: str,
         tenants: Mapping[str, Tenant],
+        service_issuer: str | None = None,
+        service_public_key_pem: bytes | None = None,
     ) -> None:
-        self._key = serialization.load_pem_public_key(public_key_pem)
-        self._issuer = issuer
+        self._keys: dict[str, Any] = {issuer: serialization.load_pem_public_key(public_key_pem)}
+        if service_issuer is not None and service_public_key_pem is not None:
+            self._keys[service_issuer] = serialization.load_pem_public_key(service_public_key_pem)
+        self._service_issuer = service_issuer
         self._audience = audience
         self._tenants = tenants
 
     def verify(self, token: str) -> Principal:
         try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            key = self._keys.get(issuer) if isinstance(issuer, str) else None
+            if key is None:
+                raise jwt.InvalidIssuerError("unknown issuer")
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key,  # type: ignore[arg-type]
+                key,
                 algorithms=ALGORITHMS,
                 audience=self._audience,
-                issuer=self._issuer,
+                issuer=issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
@@ -145,7 +198,24 @@ class TokenVerifier:
         if tenant is None:
             raise Unauthenticated("the token's organisation is unknown")
         known = frozenset(r for r in roles if isinstance(r, str) and r in KNOWN_ROLES)
-        return Principal(subject=str(claims["sub"]), organisation=tenant, roles=known)
+        scope = claims.get("scope")
+        scopes = frozenset(scope.split()) & INTEGRATOR_SCOPES if isinstance(scope, str) else None
+        client_id = claims.get("client_id")
+        if issuer == self._service_issuer:
+            # Only the service's own integrator tokens carry a client id; revocation checks it.
+            return Principal(
+                subject=str(claims["sub"]),
+                organisation=tenant,
+                roles=known & {"integrator"},
+                scopes=scopes or frozenset(),
+                client_id=client_id if isinstance(client_id, str) else None,
+            )
+        return Principal(
+            subject=str(claims["sub"]),
+            organisation=tenant,
+            roles=known,
+            scopes=scopes or frozenset(),
+        )
 
 
 def bearer_token(authorization: str | None) -> str | None:

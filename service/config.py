@@ -1,5 +1,9 @@
 """Settings, read once from the environment.
 
+The service's own key (RS256, PEM) signs integrator tokens and seals feed cursors: every
+instance of one deployment must share it. Allowed origins are comma-separated (the tenant
+frontends that open WebSockets from their own origins).
+
 Every setting has a documented default that suits the embedded development set-up; production
 mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a laptop.
 
@@ -13,6 +17,10 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_JWT_ISSUER`` | ``safe-future-dev`` | expected ``iss`` of tokens |
 | ``SAFE_FUTURE_JWT_AUDIENCE`` | ``safe-future`` | expected ``aud`` of tokens |
 | ``SAFE_FUTURE_JWT_PUBLIC_KEY_FILE`` | ``<data>/keys/jwt-public.pem`` | PEM public key for tokens |
+| ``SAFE_FUTURE_SIGNING_KEY_FILE`` | ``<data>/keys/service-signing.pem`` | service's own key |
+| ``SAFE_FUTURE_SERVICE_ISSUER`` | ``safe-future-service`` | ``iss`` of integrator tokens |
+| ``SAFE_FUTURE_INTEGRATOR_TOKEN_SECONDS`` | ``600`` | lifetime of integrator tokens |
+| ``SAFE_FUTURE_ALLOWED_ORIGINS`` | empty | origins that may open WebSockets |
 | ``SAFE_FUTURE_MAX_PAGE_SIZE`` | ``100`` | hard maximum of ``first`` on connections |
 | ``SAFE_FUTURE_DB_POOL_SIZE`` | ``10`` | connections per process |
 | ``SAFE_FUTURE_MIGRATIONS_DIR`` | ``migrations`` beside ``service/`` | Alembic scripts |
@@ -46,6 +54,10 @@ class Settings:
     host: str
     port: int
     migrations_dir: Path
+    signing_key_file: Path
+    service_issuer: str
+    integrator_token_seconds: int
+    allowed_origins: tuple[str, ...]
 
     @property
     def production(self) -> bool:
@@ -105,6 +117,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_size=_int(env, "SAFE_FUTURE_DB_POOL_SIZE", 10, 1, 200),
         host=env.get("SAFE_FUTURE_HOST", "127.0.0.1"),
         port=_int(env, "SAFE_FUTURE_PORT", 8000, 1, 65535),
+        signing_key_file=Path(
+            env.get("SAFE_FUTURE_SIGNING_KEY_FILE") or data_dir / "keys" / "service-signing.pem"
+        ),
+        service_issuer=env.get("SAFE_FUTURE_SERVICE_ISSUER", "safe-future-service"),
+        integrator_token_seconds=_int(env, "SAFE_FUTURE_INTEGRATOR_TOKEN_SECONDS", 600, 30, 86400),
+        allowed_origins=tuple(
+            o.strip() for o in env.get("SAFE_FUTURE_ALLOWED_ORIGINS", "").split(",") if o.strip()
+        ),
         migrations_dir=Path(
             env.get("SAFE_FUTURE_MIGRATIONS_DIR")
             or Path(__file__).resolve().parent.parent / "migrations"

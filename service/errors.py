@@ -7,7 +7,9 @@ Every error the API returns carries one of these codes in ``extensions.code``::
     ├── Forbidden           FORBIDDEN       valid token, wrong role or organisation kind
     ├── NotFound            NOT_FOUND       no such object *for this tenant*
     ├── BadUserInput        BAD_USER_INPUT  malformed input or a broken rule (``rule`` names it)
-    └── Conflict            CONFLICT        stale ``expectedVersion`` (``current_version`` says why)
+    ├── Conflict            CONFLICT        stale ``expectedVersion`` (``current_version`` says why)
+    └── SubscriptionEnded   CONFLICT        the server ended a subscription (``reason``); resume
+                                            from the last cursor received
 
 Messages are written for the caller and never contain personal data.
 """
@@ -54,3 +56,10 @@ class Conflict(ServiceError):
     def __init__(self, message: str, current_version: int) -> None:
         super().__init__(message, currentVersion=current_version)
         self.current_version = current_version
+
+
+class SubscriptionEnded(ServiceError):
+    code = "CONFLICT"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message, reason=reason)

@@ -117,6 +117,10 @@ class EventRegistry:
             raise ValueError(f"event type {name} registered twice")
         self._classes[name] = cls
 
+    @property
+    def event_types(self) -> frozenset[str]:
+        return frozenset(self._classes)
+
     def add_upcaster(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
         """``upcaster`` turns a payload of ``from_version`` into ``from_version + 1``."""
         self._upcasters[(event_type, from_version)] = upcaster

@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from service.schema.errors import log_errors
+from service.schema.feed import Subscription
 from service.schema.mutations import Mutation
 from service.schema.queries import Query
 
@@ -23,7 +24,7 @@ class Schema(strawberry.Schema):
 
 
 def build_schema() -> Schema:
-    return Schema(query=Query, mutation=Mutation)
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription)
 
 
 def export_sdl() -> str:

@@ -17,6 +17,8 @@ from service.auth import Principal
 from service.config import Settings
 from service.db import tenant_transaction
 from service.errors import Unauthenticated
+from service.events.cursor import CursorSealer
+from service.events.feed import FeedHub
 from service.events.projections import timeline
 from service.handlers.return_case import Dependencies
 
@@ -29,7 +31,11 @@ class Context:
     settings: Settings
     request_id: str
     principal_or_none: Principal | None
+    feed: FeedHub
+    cursors: CursorSealer
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    # Set by strawberry from a WebSocket's connection_init payload.
+    connection_params: dict[str, Any] | None = None
 
     @property
     def principal(self) -> Principal:

@@ -11,7 +11,9 @@ from service.domain import vocabulary as v
 from service.errors import BadUserInput, NotFound
 from service.events.projections import return_cases
 from service.schema.context import Info
+from service.schema.feed import CaseEventConnection, case_events_page
 from service.schema.ids import case_cursor, from_global_id, parse_case_cursor, reject_nul
+from service.schema.integrators import IntegratorClient, integrator_clients
 from service.schema.types import Me, PageInfo, ReturnCase, ReturnCaseConnection, ReturnCaseEdge
 
 
@@ -88,4 +90,13 @@ class Query:
     return_cases: ReturnCaseConnection = strawberry.field(
         resolver=list_return_cases,
         description="Your shelter's cases, newest intake first (at most the maximum page size).",
+    )
+    case_events: CaseEventConnection = strawberry.field(
+        resolver=case_events_page,
+        description="Your shelter's case events in feed order, after `after`; same cursors as "
+        "the caseEvents subscription.",
+    )
+    integrator_clients: list[IntegratorClient] = strawberry.field(
+        resolver=integrator_clients,
+        description="Your shelter's integrator clients (tenant admins).",
     )

@@ -59,3 +59,47 @@ def as_org(http: httpx.AsyncClient, make_token: TokenFactory) -> Any:
 
 def codes(body: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """The app served by uvicorn on loopback, for real WebSocket round trips."""
+
+    app: Starlette
+    port: int
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+
+@pytest.fixture(scope="session")
+async def live_server(settings: Settings, database: Database) -> AsyncIterator[LiveServer]:
+    import asyncio
+
+    import uvicorn
+
+    application = create_app(settings, database.app_url)
+    config = uvicorn.Config(
+        application,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.get_running_loop().create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the live server did not start")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield LiveServer(application, port)
+    server.should_exit = True
+    await task

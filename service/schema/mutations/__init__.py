@@ -9,6 +9,10 @@ from service.schema.mutations.arrange_return_support import arrange_return_suppo
 from service.schema.mutations.assess_risk import assess_risk
 from service.schema.mutations.close_return_case import close_return_case
 from service.schema.mutations.contact_partner_organisation import contact_partner_organisation
+from service.schema.mutations.create_integrator_client import (
+    CreateIntegratorClientPayload,
+    create_integrator_client,
+)
 from service.schema.mutations.give_consent import give_consent
 from service.schema.mutations.open_return_case import open_return_case
 from service.schema.mutations.plan_departure import plan_departure
@@ -18,6 +22,10 @@ from service.schema.mutations.record_legal_position import record_legal_position
 from service.schema.mutations.record_return_conversation import record_return_conversation
 from service.schema.mutations.record_travel_document import record_travel_document
 from service.schema.mutations.reopen_return_case import reopen_return_case
+from service.schema.mutations.revoke_integrator_client import (
+    RevokeIntegratorClientPayload,
+    revoke_integrator_client,
+)
 from service.schema.mutations.transfer_case import transfer_case
 from service.schema.mutations.update_client_profile import update_client_profile
 from service.schema.mutations.update_referral_status import update_referral_status
@@ -51,3 +59,9 @@ class Mutation:
     transfer_case: ReturnCasePayload = strawberry.mutation(resolver=transfer_case)
     close_return_case: ReturnCasePayload = strawberry.mutation(resolver=close_return_case)
     reopen_return_case: ReturnCasePayload = strawberry.mutation(resolver=reopen_return_case)
+    create_integrator_client: CreateIntegratorClientPayload = strawberry.mutation(
+        resolver=create_integrator_client
+    )
+    revoke_integrator_client: RevokeIntegratorClientPayload = strawberry.mutation(
+        resolver=revoke_integrator_client
+    )

@@ -1,0 +1,327 @@
+"""The ordered, gap-free feed of a tenant's events, and its fan-out to live subscribers.
+
+Ordering: identity values are taken before commit, so transactions commit out of position
+order. A reader therefore sees only events whose writing transaction is older than every
+transaction still running (``transaction_id < pg_snapshot_xmin(pg_current_snapshot())``),
+reads them in ``(transaction_id, global_position)`` order and resumes after the last pair it
+saw. Every transaction below that horizon has finished, so no event can later appear before a
+pair already read: readers never miss or repeat an event.
+
+Fan-out: one LISTEN connection per process. An append NOTIFYs its tenant after commit; the
+process's ``TenantFeed`` for that tenant reads the log once and hands each event to every
+subscriber's bounded queue. A subscriber whose queue overflows is closed with a reason and
+resumes from its cursor; it never slows the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from service.db import tenant_transaction
+from service.events.cursor import START, FeedPosition
+from service.events.store import COLUMNS, EVENTS_CHANNEL, EventStore
+from service.events.types import RecordedEvent
+
+log = logging.getLogger("service.feed")
+
+REVOCATIONS_CHANNEL = "safe_future_revocations"
+_HORIZON = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+
+
+def position_of(event: RecordedEvent) -> FeedPosition:
+    return FeedPosition(event.transaction_id, event.global_position)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFilter:
+    event_types: frozenset[str] | None = None
+    stream_id: uuid.UUID | None = None
+
+    def matches(self, event: RecordedEvent) -> bool:
+        if self.event_types is not None and event.event_type not in self.event_types:
+            return False
+        return self.stream_id is None or event.stream_id == self.stream_id
+
+
+ALL = FeedFilter()
+
+
+async def read_feed(
+    conn: AsyncConnection,
+    store: EventStore,
+    after: FeedPosition,
+    limit: int,
+    flt: FeedFilter = ALL,
+) -> list[RecordedEvent]:
+    """Up to ``limit`` events after ``after`` in feed order, below the visibility horizon."""
+    where = [_HORIZON, "(transaction_id, global_position) > (CAST(:tx AS text)::xid8, :pos)"]
+    params: dict[str, Any] = {"tx": str(after.transaction_id), "pos": after.global_position}
+    if flt.event_types is not None:
+        where.append("event_type = ANY(:types)")
+        params["types"] = sorted(flt.event_types)
+    if flt.stream_id is not None:
+        where.append("stream_id = :stream")
+        params["stream"] = flt.stream_id
+    sql = (
+        f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(where)} "  # noqa: S608
+        "ORDER BY transaction_id, global_position LIMIT :limit"
+    )
+    params["limit"] = limit
+    return [store.recorded(row) for row in await conn.execute(text(sql), params)]
+
+
+async def _held_back(conn: AsyncConnection, after: FeedPosition) -> bool:
+    """Committed events beyond ``after`` that the horizon still holds back?"""
+    return bool(
+        await conn.scalar(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) "
+                "> (CAST(:tx AS text)::xid8, :pos))"
+            ),
+            {"tx": str(after.transaction_id), "pos": after.global_position},
+        )
+    )
+
+
+async def _horizon_end(conn: AsyncConnection) -> FeedPosition:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT transaction_id::text::bigint, global_position FROM events "  # noqa: S608
+                f"WHERE {_HORIZON} ORDER BY transaction_id DESC, global_position DESC LIMIT 1"
+            )
+        )
+    ).first()
+    return START if row is None else FeedPosition(row[0], row[1])
+
+
+class SubscriptionClosed(Exception):
+    """The server ended a subscription; ``reason`` says why, the cursor says where to resume."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    flt: FeedFilter
+    client_id: str | None
+    queue: asyncio.Queue[RecordedEvent | SubscriptionClosed]
+
+    def close(self, reason: str, message: str) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(SubscriptionClosed(reason, message))
+
+
+@dataclass(eq=False)
+class _TenantFeed:
+    tenant_id: uuid.UUID
+    position: FeedPosition
+    subscribers: set[_Subscriber] = field(default_factory=set)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+class FeedHub:
+    """One per process: LISTENs for appends and feeds every live subscription."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        connect: Callable[[], Any],
+        *,
+        queue_size: int = 1000,
+        batch_size: int = 500,
+        safety_poll_seconds: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._connect = connect
+        self.queue_size = queue_size
+        self.batch_size = batch_size
+        self.safety_poll_seconds = safety_poll_seconds
+        self._feeds: dict[uuid.UUID, _TenantFeed] = {}
+        self._listener: asyncpg.Connection | None = None
+        self._listen_task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(f.subscribers) for f in self._feeds.values())
+
+    async def start(self) -> None:
+        await self._listen()
+
+    async def _listen(self) -> None:
+        conn: asyncpg.Connection = await self._connect()
+        await conn.add_listener(EVENTS_CHANNEL, self._on_event)
+        await conn.add_listener(REVOCATIONS_CHANNEL, self._on_revocation)
+        conn.add_termination_listener(self._on_listener_lost)
+        self._listener = conn
+
+    def _on_listener_lost(self, _conn: Any) -> None:
+        if not self._closing:
+            log.warning("feed listener connection lost; reconnecting")
+            self._listen_task = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = 0.05
+        while not self._closing:
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("feed listener reconnect failed: %s", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            else:
+                for feed in self._feeds.values():  # notifications may have been missed
+                    feed.wake.set()
+                return
+
+    async def close(self) -> None:
+        self._closing = True
+        for feed in list(self._feeds.values()):
+            for sub in list(feed.subscribers):
+                sub.close("SERVER_SHUTDOWN", "the server is shutting down; resume from your cursor")
+            if feed.task is not None:
+                feed.task.cancel()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    def _on_event(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            feed = self._feeds.get(uuid.UUID(payload))
+        except ValueError:
+            return
+        if feed is not None:
+            feed.wake.set()
+
+    def _on_revocation(self, _conn: Any, _pid: int, _channel: str, client_id: str) -> None:
+        for feed in self._feeds.values():
+            for sub in list(feed.subscribers):
+                if sub.client_id == client_id:
+                    feed.subscribers.discard(sub)
+                    sub.close("CREDENTIALS_REVOKED", "the integrator's credentials were revoked")
+
+    async def _feed_for(self, tenant_id: uuid.UUID) -> _TenantFeed:
+        feed = self._feeds.get(tenant_id)
+        if feed is None:
+            async with tenant_transaction(self._engine, tenant_id) as conn:
+                position = await _horizon_end(conn)
+            feed = self._feeds.get(tenant_id)  # another subscriber may have won the race
+            if feed is None:
+                feed = _TenantFeed(tenant_id, position)
+                self._feeds[tenant_id] = feed
+                feed.task = asyncio.get_running_loop().create_task(self._run(feed))
+        return feed
+
+    async def _run(self, feed: _TenantFeed) -> None:
+        timeout = self.safety_poll_seconds
+        failures = 0
+        while feed.subscribers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(feed.wake.wait(), timeout)
+            feed.wake.clear()
+            try:
+                held_back = await self._catch_up(feed)
+            except Exception as exc:  # the feed must outlive a dropped connection
+                failures += 1
+                log.error("feed read failed: %s", type(exc).__name__)
+                timeout = min(0.05 * 2**failures, 2.0)
+                feed.wake.set()
+                await asyncio.sleep(timeout)
+                continue
+            failures = 0
+            # Events held back by an older running transaction: look again soon.
+            timeout = 0.02 if held_back else self.safety_poll_seconds
+        self._feeds.pop(feed.tenant_id, None)
+
+    async def _catch_up(self, feed: _TenantFeed) -> bool:
+        while True:
+            async with tenant_transaction(self._engine, feed.tenant_id) as conn:
+                batch = await read_feed(conn, self._store, feed.position, self.batch_size)
+                held_back = len(batch) < self.batch_size and await _held_back(
+                    conn, position_of(batch[-1]) if batch else feed.position
+                )
+            for event in batch:
+                feed.position = position_of(event)
+                self._dispatch(feed, event)
+            if len(batch) < self.batch_size:
+                return held_back
+
+    def _dispatch(self, feed: _TenantFeed, event: RecordedEvent) -> None:
+        for sub in list(feed.subscribers):
+            if not sub.flt.matches(event):
+                continue
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                feed.subscribers.discard(sub)
+                sub.close(
+                    "SUBSCRIBER_TOO_SLOW",
+                    "the subscriber fell behind; resubscribe with the last cursor it received",
+                )
+
+    async def _replay(
+        self, tenant_id: uuid.UUID, after: FeedPosition, flt: FeedFilter
+    ) -> AsyncIterator[RecordedEvent]:
+        position = after
+        while True:
+            async with tenant_transaction(self._engine, tenant_id) as conn:
+                batch = await read_feed(conn, self._store, position, self.batch_size, flt)
+            for event in batch:
+                position = position_of(event)
+                yield event
+            if len(batch) < self.batch_size:
+                return
+
+    async def subscribe(
+        self,
+        tenant_id: uuid.UUID,
+        after: FeedPosition,
+        flt: FeedFilter = ALL,
+        client_id: str | None = None,
+    ) -> AsyncIterator[RecordedEvent]:
+        """Everything after ``after``: first from the log, then live; no gap, no repeat.
+
+        The subscriber joins the live fan-out only after a first replay has caught up, then
+        replays once more from where it stood, so events written while it joined come from the
+        log or the queue; the queue's copies at or before the last delivered pair are skipped.
+        """
+        last = after
+        async for event in self._replay(tenant_id, last, flt):
+            last = position_of(event)
+            yield event
+        sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size))
+        feed = await self._feed_for(tenant_id)
+        feed.subscribers.add(sub)
+        try:
+            async for event in self._replay(tenant_id, last, flt):
+                last = position_of(event)
+                yield event
+            while True:
+                item = await sub.queue.get()
+                if isinstance(item, SubscriptionClosed):
+                    raise item
+                if position_of(item) > last:
+                    last = position_of(item)
+                    yield item
+        finally:
+            feed.subscribers.discard(sub)
+            if not feed.subscribers:
+                feed.wake.set()  # lets its task see it is unused and end

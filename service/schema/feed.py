@@ -1,0 +1,178 @@
+"""The case-event feed: an HTTP-paged query and a live subscription over the same log.
+
+Both deliver the same events with the same opaque cursors: an integrator may catch up over
+HTTP and continue over a WebSocket, or resume either after a disconnect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.scalars import JSON
+
+from service.auth import Principal
+from service.db import tenant_transaction
+from service.errors import BadUserInput, Forbidden, SubscriptionEnded
+from service.events.cursor import START, CursorSealer, FeedPosition, InvalidCursor
+from service.events.feed import FeedFilter, SubscriptionClosed, position_of, read_feed
+from service.events.types import RecordedEvent
+from service.integrators.clients import is_active
+from service.schema.context import Context, Info
+from service.schema.ids import from_global_id, to_global_id
+
+log = logging.getLogger("service.feed")
+
+
+@strawberry.type(description="One event of a return case, in feed order.")
+class CaseEvent:
+    cursor: str = strawberry.field(description="Pass as `after` to resume right after this event.")
+    case_id: strawberry.ID
+    version: int
+    event_type: str
+    schema_version: int
+    occurred_at: dt.datetime
+    recorded_at: dt.datetime
+    data: JSON = strawberry.field(description="The event's facts, in its current schema version.")
+    personal: JSON | None = strawberry.field(
+        description="Personal fields; null without the personal-data:read scope."
+    )
+
+
+@strawberry.type
+class CaseEventEdge:
+    cursor: str
+    node: CaseEvent
+
+
+@strawberry.type
+class CaseEventPageInfo:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(
+        description="The cursor to continue from; the given `after` when nothing is new."
+    )
+
+
+@strawberry.type
+class CaseEventConnection:
+    edges: list[CaseEventEdge]
+    page_info: CaseEventPageInfo
+
+
+def _case_event(ctx: Context, recorded: RecordedEvent, with_personal: bool) -> CaseEvent:
+    _, schema_version, data, personal = ctx.deps.store.registry.encode(recorded.event)
+    return CaseEvent(
+        cursor=ctx.cursors.seal(position_of(recorded)),
+        case_id=strawberry.ID(to_global_id("ReturnCase", recorded.stream_id)),
+        version=recorded.version,
+        event_type=recorded.event_type,
+        schema_version=schema_version,
+        occurred_at=recorded.occurred_at,
+        recorded_at=recorded.recorded_at,
+        data=JSON(data),
+        personal=JSON(personal) if with_personal and personal is not None else None,
+    )
+
+
+def _start(cursors: CursorSealer, after: str | None) -> FeedPosition:
+    if after is None:
+        return START
+    try:
+        return cursors.open(after)
+    except InvalidCursor:
+        raise BadUserInput("after is not a valid cursor of this feed", field="after") from None
+
+
+def _filter(
+    ctx: Context, event_types: list[str] | None, case_id: strawberry.ID | None
+) -> FeedFilter:
+    types = None
+    if event_types is not None:
+        known = ctx.deps.store.registry.event_types
+        unknown = sorted(set(event_types) - known)
+        if unknown or not event_types:
+            raise BadUserInput("eventTypes must name known event types", field="eventTypes")
+        types = frozenset(event_types)
+    stream = from_global_id("ReturnCase", case_id, field="caseId") if case_id else None
+    return FeedFilter(event_types=types, stream_id=stream)
+
+
+async def _authorise(ctx: Context) -> tuple[Principal, bool]:
+    principal = ctx.principal
+    with_personal = principal.feed_access()
+    if principal.client_id is not None:
+        async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
+            if not await is_active(conn, principal.client_id):
+                raise Forbidden("the integrator's credentials were revoked")
+    return principal, with_personal
+
+
+async def case_events_page(
+    info: Info,
+    after: str | None = None,
+    first: int = 100,
+    event_types: list[str] | None = None,
+    case_id: strawberry.ID | None = None,
+) -> CaseEventConnection:
+    ctx = info.context
+    principal, with_personal = await _authorise(ctx)
+    max_page = ctx.settings.max_page_size
+    if not 1 <= first <= max_page:
+        raise BadUserInput(f"first must be between 1 and {max_page}", field="first")
+    start = _start(ctx.cursors, after)
+    flt = _filter(ctx, event_types, case_id)
+    async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
+        events = await read_feed(conn, ctx.deps.store, start, first + 1, flt)
+    edges = [
+        CaseEventEdge(cursor=node.cursor, node=node)
+        for node in (_case_event(ctx, e, with_personal) for e in events[:first])
+    ]
+    return CaseEventConnection(
+        edges=edges,
+        page_info=CaseEventPageInfo(
+            has_next_page=len(events) > first,
+            end_cursor=edges[-1].cursor if edges else after,
+        ),
+    )
+
+
+async def case_events_stream(
+    info: Info,
+    after: str | None = None,
+    event_types: list[str] | None = None,
+    case_id: strawberry.ID | None = None,
+) -> AsyncGenerator[CaseEvent, None]:
+    ctx = info.context
+    principal, with_personal = await _authorise(ctx)
+    start = _start(ctx.cursors, after)
+    flt = _filter(ctx, event_types, case_id)
+    try:
+        async for recorded in ctx.feed.subscribe(
+            principal.tenant_id, start, flt, principal.client_id
+        ):
+            yield _case_event(ctx, recorded, with_personal)
+    except SubscriptionClosed as closed:
+        if closed.reason == "CREDENTIALS_REVOKED":
+            raise Forbidden(closed.message, reason=closed.reason) from None
+        raise SubscriptionEnded(closed.message, reason=closed.reason) from None
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(  # type: ignore[untyped-decorator]
+        description=(
+            "Every case event of your shelter after `after` (from the start without it): "
+            "first from the log, then live, with no gap and no duplicate."
+        )
+    )
+    async def case_events(
+        self,
+        info: Info,
+        after: str | None = None,
+        event_types: list[str] | None = None,
+        case_id: strawberry.ID | None = None,
+    ) -> AsyncGenerator[CaseEvent, None]:
+        async for event in case_events_stream(info, after, event_types, case_id):
+            yield event
