@@ -34,8 +34,9 @@ from service.auth import (
     Tenant,
     TokenVerifier,
     bearer_token,
+    identity_provider,
     load_signing_key,
-    public_pem,
+    service_issuer,
 )
 from service.config import Settings
 from service.db import create_app_engine
@@ -72,7 +73,7 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             try:
                 if token is None:
                     raise Unauthenticated("no token")
-                verifier.verify(token)
+                await verifier.verify(token)
             except Unauthenticated:
                 if self.connection_init_timeout_task:
                     self.connection_init_timeout_task.cancel()
@@ -103,7 +104,7 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
         try:
             if token is None:
                 raise Unauthenticated("no token")
-            context.principal_or_none = verifier.verify(token)
+            context.principal_or_none = await verifier.verify(token)
         except Unauthenticated:
             raise ConnectionRejectionError({"reason": "a valid bearer token is required"}) from None
         no_payload: UnsetType = UNSET
@@ -186,7 +187,7 @@ class AuthGate:
                 return
             verifier: TokenVerifier = scope["app"].state.verifier
             try:
-                principal: Principal = verifier.verify(token)
+                principal: Principal = await verifier.verify(token)
             except Unauthenticated as exc:
                 await _unauthenticated(exc.message, request_id)(scope, receive, send)
                 return
@@ -227,12 +228,10 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
             app.state.settings = settings
             app.state.signing_key = signing_key
             app.state.verifier = TokenVerifier(
-                settings.jwt_public_key_file.read_bytes(),
-                issuer=settings.jwt_issuer,
+                [identity_provider(settings), service_issuer(settings, signing_key)],
                 audience=settings.jwt_audience,
                 tenants=tenants,
-                service_issuer=settings.service_issuer,
-                service_public_key_pem=public_pem(signing_key),
+                leeway=settings.jwt_leeway_seconds,
             )
             app.state.deps = Dependencies(engine=engine, store=store, tenants=tenants)
             app.state.cursors = CursorSealer(signing_key)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from service.config import ConfigError, Settings
 from service.errors import Forbidden, Unauthenticated
+from service.oidc import JwksCache, JwksError
 
 ALGORITHMS = ["RS256"]
 CASE_ROLES = frozenset({"caseworker", "tenant-admin"})
@@ -149,49 +150,90 @@ def issue_token(
     return jwt.encode(claims, private_key_pem, algorithm="RS256")
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimNames:
+    """Where a provider puts the organisation and the roles (dotted paths into the claims).
+
+    The defaults suit the tokens this service issues; Keycloak puts roles under
+    ``realm_access.roles``, Azure AD under ``roles``, and either can carry the organisation
+    slug in a custom claim.
+    """
+
+    organisation: str = "org"
+    roles: str = "roles"
+
+
+def _claim(claims: Mapping[str, Any], path: str) -> Any:
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedIssuer:
+    """An issuer whose tokens are accepted: its key (static or from a JWKS) and claim names."""
+
+    issuer: str
+    static_key: Any = None
+    jwks: JwksCache | None = None
+    claims: ClaimNames = ClaimNames()
+    algorithms: tuple[str, ...] = tuple(ALGORITHMS)
+    integrator_only: bool = False
+
+    async def key_for(self, token: str) -> Any:
+        if self.jwks is not None:
+            try:
+                return await self.jwks.key(jwt.get_unverified_header(token).get("kid"))
+            except JwksError as exc:
+                raise jwt.InvalidKeyError(str(exc)) from exc
+        return self.static_key
+
+
 class TokenVerifier:
     """Verifies bearer tokens and resolves their organisation to a tenant.
 
-    Two issuers are trusted: the identity provider (people) and the service itself (tokens
-    it issues to integrators at ``/oauth/token``), each with its own key.
+    Two issuers are trusted: the identity provider (people; a static key or a JWKS URL) and the
+    service itself (tokens it issues to integrators at ``/oauth/token``), each with its key.
+    Only asymmetric algorithms from the allow-list are accepted: ``alg: none`` and HMAC tokens
+    (the "HS256 signed with the public key" trick) are refused, as are expired ones, with
+    ``leeway`` seconds of clock skew allowed.
     """
 
     def __init__(
         self,
-        public_key_pem: bytes,
+        issuers: Iterable[TrustedIssuer],
         *,
-        issuer: str,
         audience: str,
         tenants: Mapping[str, Tenant],
-        service_issuer: str | None = None,
-        service_public_key_pem: bytes | None = None,
+        leeway: int = LEEWAY_SECONDS,
     ) -> None:
-        self._keys: dict[str, Any] = {issuer: serialization.load_pem_public_key(public_key_pem)}
-        if service_issuer is not None and service_public_key_pem is not None:
-            self._keys[service_issuer] = serialization.load_pem_public_key(service_public_key_pem)
-        self._service_issuer = service_issuer
+        self._issuers = {i.issuer: i for i in issuers}
         self._audience = audience
         self._tenants = tenants
+        self._leeway = leeway
 
-    def verify(self, token: str) -> Principal:
+    async def verify(self, token: str) -> Principal:
         try:
-            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
-            key = self._keys.get(issuer) if isinstance(issuer, str) else None
-            if key is None:
+            issuer_name = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            issuer = self._issuers.get(issuer_name) if isinstance(issuer_name, str) else None
+            if issuer is None:
                 raise jwt.InvalidIssuerError("unknown issuer")
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key,
-                algorithms=ALGORITHMS,
+                await issuer.key_for(token),
+                algorithms=list(issuer.algorithms),
                 audience=self._audience,
-                issuer=issuer,
-                leeway=LEEWAY_SECONDS,
+                issuer=issuer.issuer,
+                leeway=self._leeway,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated("the token is invalid or expired") from exc
-        org = claims.get("org")
-        roles = claims.get("roles")
+        org = _claim(claims, issuer.claims.organisation)
+        roles = _claim(claims, issuer.claims.roles)
         if not isinstance(org, str) or not isinstance(roles, list):
             raise Unauthenticated("the token names no organisation or roles")
         tenant = self._tenants.get(org)
@@ -201,7 +243,7 @@ class TokenVerifier:
         scope = claims.get("scope")
         scopes = frozenset(scope.split()) & INTEGRATOR_SCOPES if isinstance(scope, str) else None
         client_id = claims.get("client_id")
-        if issuer == self._service_issuer:
+        if issuer.integrator_only:
             # Only the service's own integrator tokens carry a client id; revocation checks it.
             return Principal(
                 subject=str(claims["sub"]),
@@ -216,6 +258,34 @@ class TokenVerifier:
             roles=known,
             scopes=scopes or frozenset(),
         )
+
+
+def identity_provider(settings: Settings) -> TrustedIssuer:
+    """The configured identity provider: a JWKS URL, or a public key file."""
+    claims = ClaimNames(organisation=settings.org_claim, roles=settings.roles_claim)
+    if settings.jwks_url:
+        return TrustedIssuer(
+            settings.jwt_issuer,
+            jwks=JwksCache(
+                settings.jwks_url, min_refresh_seconds=settings.jwks_min_refresh_seconds
+            ),
+            claims=claims,
+            algorithms=settings.jwt_algorithms,
+        )
+    return TrustedIssuer(
+        settings.jwt_issuer,
+        static_key=serialization.load_pem_public_key(settings.jwt_public_key_file.read_bytes()),
+        claims=claims,
+        algorithms=settings.jwt_algorithms,
+    )
+
+
+def service_issuer(settings: Settings, signing_key_pem: bytes) -> TrustedIssuer:
+    return TrustedIssuer(
+        settings.service_issuer,
+        static_key=serialization.load_pem_public_key(public_pem(signing_key_pem)),
+        integrator_only=True,
+    )
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -16,6 +16,11 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_APP_DB_PASSWORD`` | generated in the data folder | that role's password |
 | ``SAFE_FUTURE_JWT_ISSUER`` | ``safe-future-dev`` | expected ``iss`` of tokens |
 | ``SAFE_FUTURE_JWT_AUDIENCE`` | ``safe-future`` | expected ``aud`` of tokens |
+| ``SAFE_FUTURE_JWKS_URL`` | unset | the identity provider's JWKS (preferred over a key file) |
+| ``SAFE_FUTURE_JWKS_MIN_REFRESH_SECONDS`` | ``10`` | least time between two JWKS fetches |
+| ``SAFE_FUTURE_JWT_ALGORITHMS`` | ``RS256`` | comma-separated allow-list (asymmetric only) |
+| ``SAFE_FUTURE_JWT_LEEWAY_SECONDS`` | ``30`` | clock skew allowed on exp/nbf/iat |
+| ``SAFE_FUTURE_ORG_CLAIM`` / ``..._ROLES_CLAIM`` | ``org`` / ``roles`` | claim paths (dotted) |
 | ``SAFE_FUTURE_JWT_PUBLIC_KEY_FILE`` | ``<data>/keys/jwt-public.pem`` | PEM public key for tokens |
 | ``SAFE_FUTURE_SIGNING_KEY_FILE`` | ``<data>/keys/service-signing.pem`` | service's own key |
 | ``SAFE_FUTURE_SERVICE_ISSUER`` | ``safe-future-service`` | ``iss`` of integrator tokens |
@@ -49,6 +54,12 @@ class Settings:
     jwt_issuer: str
     jwt_audience: str
     jwt_public_key_file: Path
+    jwks_url: str | None
+    jwks_min_refresh_seconds: int
+    jwt_algorithms: tuple[str, ...]
+    jwt_leeway_seconds: int
+    org_claim: str
+    roles_claim: str
     max_page_size: int
     db_pool_size: int
     host: str
@@ -104,6 +115,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if mode == "production" and password is None:
         raise ConfigError("production mode needs SAFE_FUTURE_APP_DB_PASSWORD")
     key_file = env.get("SAFE_FUTURE_JWT_PUBLIC_KEY_FILE")
+    algorithms = tuple(
+        a.strip() for a in env.get("SAFE_FUTURE_JWT_ALGORITHMS", "RS256").split(",") if a.strip()
+    )
+    allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+    if not algorithms or not set(algorithms) <= allowed | {"EdDSA"}:
+        raise ConfigError("SAFE_FUTURE_JWT_ALGORITHMS must list asymmetric JWS algorithms only")
     return Settings(
         mode=mode,
         data_dir=data_dir,
@@ -113,6 +130,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwt_issuer=env.get("SAFE_FUTURE_JWT_ISSUER", "safe-future-dev"),
         jwt_audience=env.get("SAFE_FUTURE_JWT_AUDIENCE", "safe-future"),
         jwt_public_key_file=(Path(key_file) if key_file else data_dir / "keys" / "jwt-public.pem"),
+        jwks_url=env.get("SAFE_FUTURE_JWKS_URL") or None,
+        jwks_min_refresh_seconds=_int(env, "SAFE_FUTURE_JWKS_MIN_REFRESH_SECONDS", 10, 0, 3600),
+        jwt_algorithms=algorithms,
+        jwt_leeway_seconds=_int(env, "SAFE_FUTURE_JWT_LEEWAY_SECONDS", 30, 0, 300),
+        org_claim=env.get("SAFE_FUTURE_ORG_CLAIM", "org"),
+        roles_claim=env.get("SAFE_FUTURE_ROLES_CLAIM", "roles"),
         max_page_size=_int(env, "SAFE_FUTURE_MAX_PAGE_SIZE", 100, 1, 1000),
         db_pool_size=_int(env, "SAFE_FUTURE_DB_POOL_SIZE", 10, 1, 200),
         host=env.get("SAFE_FUTURE_HOST", "127.0.0.1"),
