@@ -55,6 +55,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.observability import configure_logging
 
     prepared = prepare(settings)
     print(
@@ -62,11 +63,14 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
         "Get a token with:  .venv/bin/safe-future token --org moviera --role caseworker",
         flush=True,
     )
+    configure_logging()
     uvicorn.run(
         create_app(settings, prepared.app_url),
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        log_config=None,
+        access_log=False,  # the request gate writes its own, without query strings
+        ws="websockets-sansio",
     )
     return 0
 

@@ -26,6 +26,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_SERVICE_ISSUER`` | ``safe-future-service`` | ``iss`` of integrator tokens |
 | ``SAFE_FUTURE_INTEGRATOR_TOKEN_SECONDS`` | ``600`` | lifetime of integrator tokens |
 | ``SAFE_FUTURE_ALLOWED_ORIGINS`` | empty | origins that may open WebSockets |
+| ``SAFE_FUTURE_MAX_BODY_BYTES`` | ``3145728`` | largest request body accepted |
 | ``SAFE_FUTURE_MAX_PAGE_SIZE`` | ``100`` | hard maximum of ``first`` on connections |
 | ``SAFE_FUTURE_DB_POOL_SIZE`` | ``10`` | connections per process |
 | ``SAFE_FUTURE_MIGRATIONS_DIR`` | ``migrations`` beside ``service/`` | Alembic scripts |
@@ -61,6 +62,7 @@ class Settings:
     org_claim: str
     roles_claim: str
     max_page_size: int
+    max_body_bytes: int
     db_pool_size: int
     host: str
     port: int
@@ -137,6 +139,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         org_claim=env.get("SAFE_FUTURE_ORG_CLAIM", "org"),
         roles_claim=env.get("SAFE_FUTURE_ROLES_CLAIM", "roles"),
         max_page_size=_int(env, "SAFE_FUTURE_MAX_PAGE_SIZE", 100, 1, 1000),
+        max_body_bytes=_int(env, "SAFE_FUTURE_MAX_BODY_BYTES", 3 * 1024 * 1024, 1024, 64 << 20),
         db_pool_size=_int(env, "SAFE_FUTURE_DB_POOL_SIZE", 10, 1, 200),
         host=env.get("SAFE_FUTURE_HOST", "127.0.0.1"),
         port=_int(env, "SAFE_FUTURE_PORT", 8000, 1, 65535),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,8 +70,11 @@ COLUMNS = (
 class EventStore:
     """Reads and appends events of one registry of event types."""
 
-    def __init__(self, registry: EventRegistry) -> None:
+    def __init__(
+        self, registry: EventRegistry, on_append: Callable[[int], object] | None = None
+    ) -> None:
         self.registry = registry
+        self._on_append = on_append
 
     def recorded(self, row: Any) -> RecordedEvent:
         """A stored row (selected as ``COLUMNS``) as a recorded event, upcast if need be."""
@@ -169,6 +172,8 @@ class EventStore:
             )
         # Delivered after commit only: a wake-up never announces an event readers cannot see.
         await conn.execute(_NOTIFY, {"tenant": str(tenant_id)})
+        if self._on_append is not None:
+            self._on_append(len(recorded))
         return recorded
 
     async def find_receipt(self, conn: AsyncConnection, key: str) -> Receipt | None:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
 from service.schema.errors import log_errors
+from service.schema.extensions import OperationMetrics
 from service.schema.feed import Subscription
 from service.schema.mutations import Mutation
 from service.schema.queries import Query
@@ -23,8 +33,25 @@ class Schema(strawberry.Schema):
         log_errors(errors, execution_context)
 
 
-def build_schema() -> Schema:
-    return Schema(query=Query, mutation=Mutation, subscription=Subscription)
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+
+
+def build_schema(*, production: bool = False, max_depth: int = MAX_DEPTH) -> Schema:
+    """The schema with its guards: depth, alias and token limits; no introspection in
+    production. Parser and validation caches spare repeated documents the work."""
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        OperationMetrics,
+    ]
+    if production:
+        extensions.append(DisableIntrospection)
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
 
 
 def export_sdl() -> str:

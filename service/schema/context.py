@@ -21,6 +21,7 @@ from service.events.cursor import CursorSealer
 from service.events.feed import FeedHub
 from service.events.projections import timeline
 from service.handlers.return_case import Dependencies
+from service.observability import Metrics
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Context:
     principal_or_none: Principal | None
     feed: FeedHub
     cursors: CursorSealer
+    metrics: Metrics | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     # Set by strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
