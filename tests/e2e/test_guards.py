@@ -22,7 +22,8 @@ async def test_too_deep_a_query_is_refused() -> None:
     result = await schema.execute(
         "{ returnCases { edges { node { timeline { version } } } } }", context_value=None
     )
-    assert result.errors and "exceeds maximum operation depth" in result.errors[0].message
+    assert result.errors
+    assert "exceeds maximum operation depth" in result.errors[0].message
     assert result.data is None
 
 
