@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from service import db
 from service.auth import KNOWN_ROLES, ensure_key_pair, issue_token
@@ -112,6 +113,33 @@ def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
+    from service.domain.return_case import EVENT_TYPES
+    from service.events.projections.rebuild import REBUILDERS
+    from service.events.store import EventStore
+    from service.events.types import EventRegistry
+
+    names = [args.name] if args.name else sorted(REBUILDERS)
+    unknown = [n for n in names if n not in REBUILDERS]
+    if unknown:
+        print(f"unknown projection(s): {', '.join(unknown)}; known: {sorted(REBUILDERS)}")
+        return 2
+    prepared = prepare(settings)
+
+    async def run() -> None:
+        engine = create_async_engine(prepared.admin_url)
+        try:
+            store = EventStore(EventRegistry(EVENT_TYPES))
+            for name in names:
+                folded = await REBUILDERS[name](engine, store, settings.app_db_role)
+                print(f"rebuilt {name} from {folded} events")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="safe-future", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -123,6 +151,11 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--subject", help="subject (user id); default dev-<org>")
     token.add_argument("--hours", type=float, default=8.0, help="lifetime in hours")
     token.set_defaults(run=cmd_token)
+    projections = sub.add_parser("projections", help="read models")
+    proj_sub = projections.add_subparsers(dest="action", required=True)
+    rebuild = proj_sub.add_parser("rebuild", help="rebuild from the log, then swap in")
+    rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
+    rebuild.set_defaults(run=cmd_projections)
     export = sub.add_parser("export-schema", help="write schema.graphql")
     export.add_argument("--check", action="store_true", help="fail when the file is stale")
     export.set_defaults(run=cmd_export_schema)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
+from service.events.projections.inline import project_case
 from service.events.types import Metadata
 from service.schema.ids import from_global_id
 from tests.e2e.conftest import LiveServer
@@ -75,12 +76,14 @@ async def test_out_of_order_commits_are_delivered_once_each_in_commit_safe_order
                 expected_version=0, events=[_opened(first)], metadata=META,
                 occurred_at=dt.datetime.now(dt.UTC),
             )  # fmt: skip
+            await project_case(slow, [a], [a])
             async with tenant_transaction(deps.engine, tenant_id) as fast:
                 (b,) = await deps.store.append(
                     fast, tenant_id=tenant_id, stream_id=second, stream_type="ReturnCase",
                     expected_version=0, events=[_opened(second)], metadata=META,
                     occurred_at=dt.datetime.now(dt.UTC),
                 )  # fmt: skip
+                await project_case(fast, [b], [b])
             assert a.global_position < b.global_position  # the lower position commits last
 
             # The later position is committed, the earlier is not: nothing may jump ahead.
@@ -109,17 +112,19 @@ async def test_a_reader_that_checkpoints_on_position_alone_would_skip_the_late_c
     first, second = uuid.uuid4(), uuid.uuid4()
     async with AsyncExitStack() as stack:
         slow = await stack.enter_async_context(tenant_transaction(deps.engine, tenant_id))
-        await deps.store.append(
+        (a,) = await deps.store.append(
             slow, tenant_id=tenant_id, stream_id=first, stream_type="ReturnCase",
             expected_version=0, events=[_opened(first)], metadata=META,
             occurred_at=dt.datetime.now(dt.UTC),
         )  # fmt: skip
+        await project_case(slow, [a], [a])
         async with tenant_transaction(deps.engine, tenant_id) as fast:
             (b,) = await deps.store.append(
                 fast, tenant_id=tenant_id, stream_id=second, stream_type="ReturnCase",
                 expected_version=0, events=[_opened(second)], metadata=META,
                 occurred_at=dt.datetime.now(dt.UTC),
             )  # fmt: skip
+            await project_case(fast, [b], [b])
         async with tenant_transaction(deps.engine, tenant_id) as conn:
             naive_checkpoint = await conn.scalar(text("SELECT max(global_position) FROM events"))
         assert naive_checkpoint == b.global_position

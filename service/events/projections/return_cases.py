@@ -165,18 +165,26 @@ _COLUMNS = (
     "opened_at", "updated_at",
 )  # fmt: skip
 
-# Statements below are assembled from the constant column list above, never from input.
-_UPSERT = text(
-    f"INSERT INTO return_cases ({', '.join(_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
-    "ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:] if c != "opened_at")
-).bindparams(
-    bindparam("personal", type_=JSONB),
-    bindparam("referrals", type_=JSONB),
-    bindparam("consents", type_=JSONB),
-    bindparam("partner_organisation_ids", type_=ARRAY(UUID(as_uuid=True))),
-)
+
+def upsert_statement(suffix: str = "") -> Any:
+    """The upsert into ``return_cases`` (or a rebuild copy named with ``suffix``).
+
+    Assembled from the constant column list above, never from input.
+    """
+    return text(
+        f"INSERT INTO return_cases{suffix} ({', '.join(_COLUMNS)}) "  # noqa: S608
+        f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
+        "ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:] if c != "opened_at")
+    ).bindparams(
+        bindparam("personal", type_=JSONB),
+        bindparam("referrals", type_=JSONB),
+        bindparam("consents", type_=JSONB),
+        bindparam("partner_organisation_ids", type_=ARRAY(UUID(as_uuid=True))),
+    )
+
+
+_UPSERT = upsert_statement()
 
 
 async def upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:

@@ -55,12 +55,17 @@ def summary(recorded: RecordedEvent) -> str:
     return describe(recorded.event) if describe else recorded.event_type
 
 
-_INSERT = text(
-    "INSERT INTO case_timeline (tenant_id, case_id, version, global_position, event_type, "
-    "occurred_at, recorded_at, actor, actor_role, summary, organisation_id) "
-    "VALUES (:tenant_id, :case_id, :version, :global_position, :event_type, :occurred_at, "
-    ":recorded_at, :actor, :actor_role, :summary, :organisation_id)"
-)
+def insert_statement(suffix: str = "") -> Any:
+    """The insert into ``case_timeline`` (or a rebuild copy named with ``suffix``)."""
+    return text(
+        f"INSERT INTO case_timeline{suffix} (tenant_id, case_id, version, global_position, "  # noqa: S608
+        "event_type, occurred_at, recorded_at, actor, actor_role, summary, organisation_id) "
+        "VALUES (:tenant_id, :case_id, :version, :global_position, :event_type, :occurred_at, "
+        ":recorded_at, :actor, :actor_role, :summary, :organisation_id)"
+    )
+
+
+_INSERT = insert_statement()
 
 
 def entry(recorded: RecordedEvent) -> dict[str, Any]:
