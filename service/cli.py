@@ -24,8 +24,12 @@ class Prepared:
     embedded: db.EmbeddedServer | None
 
 
-def prepare(settings: Settings) -> Prepared:
-    """Start the embedded server when no DATABASE_URL is set, migrate, create dev keys."""
+def prepare(settings: Settings, *, migrate: bool = True) -> Prepared:
+    """Start the embedded server when no DATABASE_URL is set, migrate, create dev keys.
+
+    With ``migrate=False`` only the service role's URL is worked out: a production API
+    container needs neither the owner's password nor the right to change the schema.
+    """
     embedded = None
     if settings.database_url is None:
         embedded = db.EmbeddedServer(settings.data_dir / "pg")
@@ -40,7 +44,8 @@ def prepare(settings: Settings) -> Prepared:
             admin_url, settings.app_db_role, password, migrations_dir=settings.migrations_dir
         )
 
-    asyncio.run(setup())
+    if migrate:
+        asyncio.run(setup())
     if not settings.production:
         ensure_key_pair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     return Prepared(admin_url, db.app_url(admin_url, settings.app_db_role, password), embedded)
@@ -58,7 +63,9 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.observability import configure_logging
 
-    prepared = prepare(settings)
+    # In production, `safe-future migrate` runs once as the owner (a one-shot job) and the API
+    # connects only as the service role.
+    prepared = prepare(settings, migrate=not settings.production)
     print(
         f"Serving GraphQL on http://{settings.host}:{settings.port}/graphql\n"
         "Get a token with:  .venv/bin/safe-future token --org moviera --role caseworker",

@@ -32,7 +32,12 @@ class EmbeddedServer:
     """A PostgreSQL server run by ``pgserver`` with its data in a folder of ours."""
 
     def __init__(self, pgdata: Path) -> None:
-        import pgserver  # imported here: starting a server is never import-time work
+        try:  # imported here: starting a server is never import-time work
+            import pgserver
+        except ImportError as exc:
+            raise RuntimeError(
+                "no DATABASE_URL and no embedded PostgreSQL: install the 'embedded' extra"
+            ) from exc
 
         pgdata.mkdir(parents=True, exist_ok=True)
         self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
