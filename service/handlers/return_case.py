@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.auth import Principal, Tenant
@@ -103,9 +104,20 @@ async def handle(
     if pre_check is not None:
         await pre_check(deps, principal, command)
     try:
-        return await _decide_and_append(
-            deps, principal, command, expected_version, idempotency_key, request_id
-        )
+        try:
+            return await _decide_and_append(
+                deps, principal, command, expected_version, idempotency_key, request_id
+            )
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The connection died (a restart, a failover, pg_terminate_backend): the
+            # transaction rolled back, so one retry on a fresh connection is safe. If the
+            # commit itself reached the server, the retry meets the new version: a CONFLICT,
+            # or with an idempotency key the first result.
+            return await _decide_and_append(
+                deps, principal, command, expected_version, idempotency_key, request_id
+            )
     except (DuplicateReceipt, Conflict):
         if idempotency_key is None:
             raise
