@@ -227,6 +227,8 @@ class FeedHub:
             if feed is None:
                 feed = _TenantFeed(tenant_id, position)
                 self._feeds[tenant_id] = feed
+                # Look at once: events behind the horizon now announced nothing to this feed.
+                feed.wake.set()
                 feed.task = asyncio.get_running_loop().create_task(self._run(feed))
         return feed
 
