@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them; never part of `make test`."""
