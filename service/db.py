@@ -11,6 +11,7 @@ Two identities reach the database:
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -20,10 +21,12 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from service.config import Settings
 
+_MIGRATION_LOCK = 0x5AFE_F07E  # advisory lock key held while migrating
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 EMBEDDED_DATABASE = "safe_future"
 
@@ -118,15 +121,32 @@ async def migrate(
     revision: str = "heads",
     migrations_dir: Path = MIGRATIONS_DIR,
 ) -> None:
-    """Apply migrations as the owner, then give the service role its password."""
+    """Apply migrations as the owner, then give the service role its password.
+
+    Several instances may start at once: an advisory lock makes them migrate one after the
+    other, and a role change that collides with another database's (the role is
+    cluster-wide: "tuple concurrently updated") is tried again.
+    """
     engine = create_async_engine(admin_url)
     try:
-        async with engine.begin() as conn:
-            await conn.run_sync(_alembic_upgrade, role, revision, migrations_dir)
-        if password is not None:
-            async with engine.begin() as conn:
-                quoted_pw = "'" + password.replace("'", "''") + "'"
-                await conn.execute(text(f'ALTER ROLE "{role}" WITH LOGIN PASSWORD {quoted_pw}'))
+        for attempt in range(5):
+            try:
+                async with engine.begin() as conn:
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK}
+                    )
+                    await conn.run_sync(_alembic_upgrade, role, revision, migrations_dir)
+                if password is not None:
+                    async with engine.begin() as conn:
+                        quoted_pw = "'" + password.replace("'", "''") + "'"
+                        await conn.execute(
+                            text(f'ALTER ROLE "{role}" WITH LOGIN PASSWORD {quoted_pw}')
+                        )
+                return
+            except DBAPIError as exc:
+                if "concurrently" not in str(exc.orig) or attempt == 4:
+                    raise
+                await asyncio.sleep(0.1 * (attempt + 1))
     finally:
         await engine.dispose()
 

@@ -119,11 +119,13 @@ class _Subscriber:
     flt: FeedFilter
     client_id: str | None
     queue: asyncio.Queue[RecordedEvent | SubscriptionClosed]
+    closed: SubscriptionClosed | None = None
 
     def close(self, reason: str, message: str) -> None:
+        self.closed = SubscriptionClosed(reason, message)
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.queue.put_nowait(SubscriptionClosed(reason, message))
+        self.queue.put_nowait(self.closed)
 
 
 @dataclass(eq=False)
@@ -155,6 +157,9 @@ class FeedHub:
         self.batch_size = batch_size
         self.safety_poll_seconds = safety_poll_seconds
         self._feeds: dict[uuid.UUID, _TenantFeed] = {}
+        # Every open subscription of an integrator client, replaying or live: revocation
+        # must reach it in both states.
+        self._by_client: dict[str, set[_Subscriber]] = {}
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task[None] | None = None
         self._closing = False
@@ -212,11 +217,10 @@ class FeedHub:
             feed.wake.set()
 
     def _on_revocation(self, _conn: Any, _pid: int, _channel: str, client_id: str) -> None:
-        for feed in self._feeds.values():
-            for sub in list(feed.subscribers):
-                if sub.client_id == client_id:
-                    feed.subscribers.discard(sub)
-                    sub.close("CREDENTIALS_REVOKED", "the integrator's credentials were revoked")
+        for sub in self._by_client.pop(client_id, set()):
+            for feed in self._feeds.values():
+                feed.subscribers.discard(sub)
+            sub.close("CREDENTIALS_REVOKED", "the integrator's credentials were revoked")
 
     async def _feed_for(self, tenant_id: uuid.UUID) -> _TenantFeed:
         feed = self._feeds.get(tenant_id)
@@ -305,15 +309,22 @@ class FeedHub:
         replays once more from where it stood, so events written while it joined come from the
         log or the queue; the queue's copies at or before the last delivered pair are skipped.
         """
-        last = after
-        async for event in self._replay(tenant_id, last, flt):
-            last = position_of(event)
-            yield event
         sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size))
-        feed = await self._feed_for(tenant_id)
-        feed.subscribers.add(sub)
+        if client_id is not None:
+            self._by_client.setdefault(client_id, set()).add(sub)
+        feed: _TenantFeed | None = None
+        last = after
         try:
             async for event in self._replay(tenant_id, last, flt):
+                if sub.closed is not None:
+                    raise sub.closed
+                last = position_of(event)
+                yield event
+            feed = await self._feed_for(tenant_id)
+            feed.subscribers.add(sub)
+            async for event in self._replay(tenant_id, last, flt):
+                if sub.closed is not None:
+                    raise sub.closed
                 last = position_of(event)
                 yield event
             while True:
@@ -324,6 +335,12 @@ class FeedHub:
                     last = position_of(item)
                     yield item
         finally:
-            feed.subscribers.discard(sub)
-            if not feed.subscribers:
-                feed.wake.set()  # lets its task see it is unused and end
+            if client_id is not None:
+                subs = self._by_client.get(client_id, set())
+                subs.discard(sub)
+                if not subs:
+                    self._by_client.pop(client_id, None)
+            if feed is not None:
+                feed.subscribers.discard(sub)
+                if not feed.subscribers:
+                    feed.wake.set()  # lets its task see it is unused and end
