@@ -30,6 +30,10 @@ from service.handlers.return_case import Dependencies
 from service.health import healthz, metrics, readyz
 from service.integrators.oauth import token_endpoint
 from service.observability import Metrics
+from service.privacy.cipher import PersonalDataCipher
+from service.privacy.keys import load_master_keyring
+from service.reports.http import routes as report_routes
+from service.reports.projection import ReportProjection, start_report_projection
 
 
 def migration_heads(settings: Settings) -> tuple[str, ...]:
@@ -50,13 +54,19 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         signing_key = load_signing_key(settings)
+        # Personal fields are encrypted per client under this master key; production refuses
+        # to start without one (ConfigError), development generates one in the data folder.
+        cipher = PersonalDataCipher(load_master_keyring(settings))
         engine = create_app_engine(app_db_url, settings.db_pool_size)
         listen_dsn = app_db_url.set(drivername="postgresql").render_as_string(hide_password=False)
         feed: FeedHub | None = None
+        reports: ReportProjection | None = None
         try:
             tenants = await load_tenants(engine)
             app.state.metrics = metrics_ = Metrics()
-            store = EventStore(EventRegistry(EVENT_TYPES), on_append=metrics_.events_appended.inc)
+            store = EventStore(
+                EventRegistry(EVENT_TYPES), on_append=metrics_.events_appended.inc, cipher=cipher
+            )
             app.state.settings = settings
             app.state.migration_heads = migration_heads(settings)
             app.state.signing_key = signing_key
@@ -71,9 +81,12 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
             feed = FeedHub(engine, store, lambda: asyncpg.connect(listen_dsn))
             await feed.start()
             app.state.feed = feed
+            reports = await start_report_projection(engine, store, listen_dsn)
             metrics_.track_subscriptions(lambda: feed.subscriber_count if feed else 0)
             yield
         finally:
+            if reports is not None:
+                await reports.stop()
             if feed is not None:
                 await feed.close()
             await engine.dispose()
@@ -87,6 +100,7 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *report_routes(),
         ],
         middleware=[
             Middleware(

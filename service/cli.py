@@ -1,13 +1,15 @@
-"""The ``safe-future`` command: migrate, serve, token, schema export."""
+"""The ``safe-future`` command: migrate, serve, token, schema export, seed, social-map import."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import datetime as dt
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -72,6 +74,9 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
         flush=True,
     )
     configure_logging()
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with a
+    # handler of our own in place that re-raise returns, and the process exits with 0.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
     uvicorn.run(
         create_app(settings, prepared.app_url),
         host=settings.host,
@@ -134,9 +139,14 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     prepared = prepare(settings)
 
     async def run() -> None:
+        from service.privacy.cipher import PersonalDataCipher
+        from service.privacy.keys import load_master_keyring
+
         engine = create_async_engine(prepared.admin_url)
         try:
-            store = EventStore(EventRegistry(EVENT_TYPES))
+            # The clients' keys open the log's personal fields and seal the rebuilt rows'.
+            cipher = PersonalDataCipher(load_master_keyring(settings))
+            store = EventStore(EventRegistry(EVENT_TYPES), cipher=cipher)
             for name in names:
                 folded = await REBUILDERS[name](engine, store, settings.app_db_role)
                 print(f"rebuilt {name} from {folded} events")
@@ -145,6 +155,73 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def cmd_reports_rebuild(settings: Settings, _args: argparse.Namespace) -> int:
+    from service.reports.projection import rebuild_reports
+
+    prepared = prepare(settings)
+    events = asyncio.run(rebuild_reports(prepared.app_url))
+    print(f"rebuilt the report read model from {events} events")
+    return 0
+
+
+def cmd_keys_rotate_master(settings: Settings, _args: argparse.Namespace) -> int:
+    from service.privacy.commands import rotate_master_key
+
+    prepared = prepare(settings)
+    return asyncio.run(rotate_master_key(settings, prepared.admin_url, sys.stdout, sys.stderr))
+
+
+def cmd_retention_run(settings: Settings, args: argparse.Namespace) -> int:
+    from service.privacy.commands import retention_run
+
+    prepared = prepare(settings)
+    return asyncio.run(
+        retention_run(
+            settings,
+            prepared.app_url,
+            prepared.admin_url,
+            dry_run=args.dry_run,
+            today=dt.datetime.now(dt.UTC).date(),
+            out=sys.stdout,
+        )
+    )
+
+
+def cmd_social_map_import(settings: Settings, args: argparse.Namespace) -> int:
+    from service.socialmap import commands
+
+    path = Path(args.file)
+    fmt = commands.format_of(path, args.format)
+    if fmt is None:
+        print("give --format csv or json (or name the file *.csv or *.json)", file=sys.stderr)
+        return 2
+    prepared = prepare(settings)
+    # "Last verified" may be today anywhere on Earth (UTC+14), as in the API.
+    today = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=14)).date()
+    return asyncio.run(
+        commands.import_file(
+            prepared.admin_url,
+            path,
+            fmt,
+            dry_run=args.dry_run,
+            actor=commands.cli_actor(args.actor),
+            today=today,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    )
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    from service.socialmap import commands
+
+    if args.demo and settings.production:
+        print("the demo data set is fictional: refused in production mode", file=sys.stderr)
+        return 2
+    prepared = prepare(settings)
+    return asyncio.run(commands.seed_database(prepared.admin_url, demo=args.demo, out=sys.stdout))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -163,6 +240,42 @@ def parser() -> argparse.ArgumentParser:
     rebuild = proj_sub.add_parser("rebuild", help="rebuild from the log, then swap in")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
     rebuild.set_defaults(run=cmd_projections)
+    reports = sub.add_parser("reports", help="CoMensha's cross-tenant reports")
+    reports_sub = reports.add_subparsers(dest="action", required=True)
+    reports_sub.add_parser(
+        "rebuild", help="rebuild the report read model from the log"
+    ).set_defaults(run=cmd_reports_rebuild)
+    keys = sub.add_parser("keys", help="the master key that wraps the clients' data keys")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    keys_sub.add_parser(
+        "rotate-master", help="rewrap every data key under the current master key"
+    ).set_defaults(run=cmd_keys_rotate_master)
+    retention = sub.add_parser("retention", help="erase personal data past its retention period")
+    retention_sub = retention.add_subparsers(dest="action", required=True)
+    retention_run = retention_sub.add_parser(
+        "run", help="erase cases closed longer ago than SAFE_FUTURE_RETENTION_YEARS"
+    )
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="list the cases a run would erase; change nothing"
+    )
+    retention_run.set_defaults(run=cmd_retention_run)
+    social_map = sub.add_parser("social-map", help="the shared social map of organisations")
+    map_sub = social_map.add_subparsers(dest="action", required=True)
+    importing = map_sub.add_parser(
+        "import", help="import organisations from CSV or JSON (all rows or none)"
+    )
+    importing.add_argument("file", help="a .csv or .json file")
+    importing.add_argument("--format", choices=["csv", "json"], help="default: the extension")
+    importing.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    importing.add_argument("--actor", help="who imports, for the history (default: cli:<user>)")
+    importing.set_defaults(run=cmd_social_map_import)
+    seeding = sub.add_parser(
+        "seed", help="load the social map's seed (idempotent; never overwrites edits)"
+    )
+    seeding.add_argument(
+        "--demo", action="store_true", help="also load the fictional demo set (not in production)"
+    )
+    seeding.set_defaults(run=cmd_seed)
     export = sub.add_parser("export-schema", help="write schema.graphql")
     export.add_argument("--check", action="store_true", help="fail when the file is stale")
     export.set_defaults(run=cmd_export_schema)

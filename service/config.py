@@ -31,13 +31,21 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_DB_POOL_SIZE`` | ``10`` | connections per process |
 | ``SAFE_FUTURE_MIGRATIONS_DIR`` | ``migrations`` beside ``service/`` | Alembic scripts |
 | ``SAFE_FUTURE_HOST`` / ``SAFE_FUTURE_PORT`` | ``127.0.0.1`` / ``8000`` | where ``serve`` listens |
+| ``SAFE_FUTURE_REPORT_K`` | ``11`` | reports: threshold k and rounding base |
+| ``SAFE_FUTURE_MASTER_KEY`` | unset | master key (base64, 32 bytes) wrapping per-client data keys |
+| ``SAFE_FUTURE_MASTER_KEY_FILE`` | ``<data>/keys/master.key`` (made) | file holding it instead |
+| ``SAFE_FUTURE_PREVIOUS_MASTER_KEYS`` | empty | older keys (comma-separated), during rotation |
+| ``SAFE_FUTURE_RETENTION_YEARS`` | ``7`` | ``retention run`` erases cases closed longer ago |
+
+Production needs ``SAFE_FUTURE_MASTER_KEY`` or ``SAFE_FUTURE_MASTER_KEY_FILE``; only development
+generates a master key in the data folder (see ``service.privacy.keys``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -71,6 +79,12 @@ class Settings:
     service_issuer: str
     integrator_token_seconds: int
     allowed_origins: tuple[str, ...]
+    report_k: int = 11
+    # Secrets stay out of repr(): a logged Settings must not carry them.
+    master_key: str | None = field(default=None, repr=False)
+    master_key_file: Path | None = None
+    previous_master_keys: tuple[str, ...] = field(default=(), repr=False)
+    retention_years: int = 7
 
     @property
     def production(self) -> bool:
@@ -83,6 +97,11 @@ class Settings:
     @property
     def jwt_private_key_file(self) -> Path:
         return self.data_dir / "keys" / "jwt-private.pem"
+
+    @property
+    def generated_master_key_file(self) -> Path:
+        """Where development keeps the master key it generated itself."""
+        return self.data_dir / "keys" / "master.key"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -116,6 +135,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
     if mode == "production" and password is None:
         raise ConfigError("production mode needs SAFE_FUTURE_APP_DB_PASSWORD")
+    master_key = env.get("SAFE_FUTURE_MASTER_KEY") or None
+    master_key_file = env.get("SAFE_FUTURE_MASTER_KEY_FILE") or None
+    if mode == "production" and master_key is None and master_key_file is None:
+        raise ConfigError(
+            "production mode needs SAFE_FUTURE_MASTER_KEY or SAFE_FUTURE_MASTER_KEY_FILE"
+        )
     key_file = env.get("SAFE_FUTURE_JWT_PUBLIC_KEY_FILE")
     algorithms = tuple(
         a.strip() for a in env.get("SAFE_FUTURE_JWT_ALGORITHMS", "RS256").split(",") if a.strip()
@@ -148,6 +173,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         service_issuer=env.get("SAFE_FUTURE_SERVICE_ISSUER", "safe-future-service"),
         integrator_token_seconds=_int(env, "SAFE_FUTURE_INTEGRATOR_TOKEN_SECONDS", 600, 30, 86400),
+        report_k=_int(env, "SAFE_FUTURE_REPORT_K", 11, 2, 1000),
+        master_key=master_key,
+        master_key_file=Path(master_key_file) if master_key_file else None,
+        previous_master_keys=tuple(
+            k.strip()
+            for k in env.get("SAFE_FUTURE_PREVIOUS_MASTER_KEYS", "").split(",")
+            if k.strip()
+        ),
+        retention_years=_int(env, "SAFE_FUTURE_RETENTION_YEARS", 7, 1, 100),
         allowed_origins=tuple(
             o.strip() for o in env.get("SAFE_FUTURE_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),

@@ -3,6 +3,7 @@
 Every error the API returns carries one of these codes in ``extensions.code``::
 
     ServiceError            INTERNAL        (never raised directly; unexpected failures map here)
+    ├── InternalError       INTERNAL        an unexpected failure, masked, with the request id
     ├── Unauthenticated     UNAUTHENTICATED no valid token
     ├── Forbidden           FORBIDDEN       valid token, wrong role or organisation kind
     ├── NotFound            NOT_FOUND       no such object *for this tenant*
@@ -63,3 +64,12 @@ class SubscriptionEnded(ServiceError):
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message, reason=reason)
+
+
+class InternalError(ServiceError):
+    """An unexpected failure, shown to the caller only as this and a request id."""
+
+    code = "INTERNAL"
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"internal error (request id {request_id})", requestId=request_id)

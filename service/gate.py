@@ -81,7 +81,8 @@ class RequestGate:
     async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         request = Request(scope)
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        valid = declared is None or (declared.isascii() and declared.isdigit())
+        if not valid or (declared is not None and int(declared) > self.max_body_bytes):
             await _error(413, "BAD_USER_INPUT", "the request body is too large", request_id)(
                 scope, receive, send
             )
@@ -102,6 +103,11 @@ class RequestGate:
             return await receive()
 
         if scope["path"] in self.protect and not self._wants_ide(request):
+            if len(request.headers.getlist("authorization")) > 1:
+                await _error(400, "BAD_USER_INPUT", "send one Authorization header", request_id)(
+                    scope, replay, send
+                )
+                return
             token = bearer_token(request.headers.get("authorization"))
             if token is None:
                 await _error(401, "UNAUTHENTICATED", "a bearer token is required", request_id)(

@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -23,10 +24,11 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from service.auth import TokenVerifier, bearer_token
 from service.config import Settings
-from service.errors import Unauthenticated
+from service.errors import BadUserInput, Unauthenticated
 from service.schema import build_schema
 from service.schema.context import Context
 from service.schema.errors import format_error
+from service.textcheck import find_unstorable
 
 
 def _connection_token(params: Mapping[str, Any] | None) -> str | None:
@@ -37,6 +39,15 @@ def _connection_token(params: Mapping[str, Any] | None) -> str | None:
     if not isinstance(raw, str):
         return None
     return bearer_token(raw) if " " in raw.strip() else (raw.strip() or None)
+
+
+def _is_subscription(request_data: GraphQLRequestData) -> bool:
+    try:
+        document = parse(request_data.query or "", max_tokens=10_000)
+    except GraphQLError:
+        return False  # validation reports it
+    operation = get_operation_ast(document, request_data.operation_name)
+    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
 
 
 class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -87,14 +98,53 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
         return no_payload
 
     def parse_json(self, data: str | bytes) -> Any:
-        """A GraphQL request body is one JSON object in UTF-8; anything else is HTTP 400."""
+        """A GraphQL request body is one JSON object in UTF-8; anything else is HTTP 400.
+
+        UTF-16/32 bodies (which ``json.loads`` would sniff and accept) and nesting deep enough
+        to exhaust the parser are refused here.
+        """
         try:
-            decoded = self.decode_json(data)
-        except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-            raise HTTPException(400, "the request body is not valid JSON") from exc
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            decoded = self.decode_json(text)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise HTTPException(400, "the request body is not valid UTF-8 JSON") from exc
         if not isinstance(decoded, dict):
             raise HTTPException(400, "the request body must be a JSON object")
         return decoded
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """Refuse strings PostgreSQL cannot store (NUL, lone surrogates) and subscriptions
+        over HTTP (they need a WebSocket) before executing."""
+        if isinstance(request_data, GraphQLRequestData):
+            refusal: BadUserInput | None = None
+            found = find_unstorable([request_data.query, request_data.variables])
+            if found is not None:
+                rule, field = found
+                refusal = BadUserInput(
+                    f"{field or 'the request'} must not contain NUL characters or lone surrogates",
+                    rule=rule,
+                    field=field,
+                )
+            elif "subscription" in (request_data.query or "") and _is_subscription(request_data):
+                refusal = BadUserInput(
+                    "subscribe over a WebSocket (graphql-transport-ws); over HTTP page with "
+                    "the caseEvents query"
+                )
+            if refusal is not None:
+                return ExecutionResult(
+                    data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]
+                )
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from service import db
 from service.auth import ensure_key_pair, issue_token
 from service.config import Settings, load_settings
+from service.privacy.cipher import PersonalDataCipher
+from service.privacy.keys import load_master_keyring
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ROLE = "safe_future_app"
@@ -71,6 +73,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     s = load_settings({"SAFE_FUTURE_DATA_DIR": str(data_dir), "SAFE_FUTURE_MAX_PAGE_SIZE": "50"})
     ensure_key_pair(s.jwt_private_key_file, s.jwt_public_key_file)
     return s
+
+
+@pytest.fixture(scope="session")
+def cipher(settings: Settings) -> PersonalDataCipher:
+    """The app's cipher: the master key development generates in the test data folder."""
+    return PersonalDataCipher(load_master_keyring(settings))
 
 
 TokenFactory = Callable[..., str]

@@ -7,6 +7,7 @@ inline projections and its idempotency receipt commit or roll back together.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,7 +19,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.events.types import EventRegistry, Metadata, RecordedEvent
+from service.events.sealing import PersonalCipher, SealedItem, event_purpose, is_sealed
+from service.events.types import EventRegistry, Metadata, RecordedEvent, SealedPersonal
 
 
 class ConcurrencyConflict(Exception):
@@ -68,16 +70,33 @@ COLUMNS = (
 
 
 class EventStore:
-    """Reads and appends events of one registry of event types."""
+    """Reads and appends events of one registry of event types.
+
+    With a ``cipher`` (``service.privacy``), the personal part of every appended event is
+    sealed with the client's key before it is written, and ``read_stream`` opens it again.
+    """
 
     def __init__(
-        self, registry: EventRegistry, on_append: Callable[[int], object] | None = None
+        self,
+        registry: EventRegistry,
+        on_append: Callable[[int], object] | None = None,
+        cipher: PersonalCipher | None = None,
     ) -> None:
         self.registry = registry
         self._on_append = on_append
+        self.cipher = cipher
 
     def recorded(self, row: Any) -> RecordedEvent:
-        """A stored row (selected as ``COLUMNS``) as a recorded event, upcast if need be."""
+        """A stored row (selected as ``COLUMNS``) as a recorded event, upcast if need be.
+
+        A sealed personal part is not opened here (that needs the client's key): its fields
+        read as ``None`` and the envelope waits in ``sealed`` for ``open``.
+        """
+        if is_sealed(row[8]):
+            event = self.registry.decode(row[5], row[6], row[7], None)
+            sealed: SealedPersonal | None = SealedPersonal(row[7], row[8])
+        else:
+            event, sealed = self.registry.decode(row[5], row[6], row[7], row[8]), None
         return RecordedEvent(
             global_position=row[0],
             tenant_id=row[1],
@@ -86,19 +105,47 @@ class EventStore:
             version=row[4],
             event_type=row[5],
             schema_version=row[6],
-            event=self.registry.decode(row[5], row[6], row[7], row[8]),
+            event=event,
             metadata=Metadata.from_json(row[9]),
             occurred_at=row[10],
             recorded_at=row[11],
             transaction_id=row[12],
+            sealed=sealed,
         )
+
+    async def open(
+        self, conn: AsyncConnection, events: Sequence[RecordedEvent]
+    ) -> list[RecordedEvent]:
+        """``events`` with their sealed personal parts decrypted, one key query per batch.
+
+        ``conn`` must be a tenant transaction of the events' tenant. Events of an erased client
+        keep ``None`` personal fields; a tampered ciphertext raises ``TamperedCiphertext``.
+        Without a cipher, sealed events are returned as they are.
+        """
+        pending = [(i, e, e.sealed) for i, e in enumerate(events) if e.sealed is not None]
+        if not pending or self.cipher is None:
+            return list(events)
+        opened = await self.cipher.open_many(
+            conn,
+            [
+                SealedItem(
+                    e.tenant_id, e.stream_id, event_purpose(e.event_type, e.version), s.envelope
+                )
+                for _, e, s in pending
+            ],
+        )
+        out = list(events)
+        for (i, e, s), personal in zip(pending, opened, strict=True):
+            event = self.registry.decode(e.event_type, e.schema_version, s.payload, personal)
+            out[i] = dataclasses.replace(e, event=event, sealed=None)
+        return out
 
     async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
         result = await conn.execute(
             text(f"SELECT {COLUMNS} FROM events WHERE stream_id = :s ORDER BY version"),  # noqa: S608
             {"s": stream_id},
         )
-        return [self.recorded(row) for row in result]
+        return await self.open(conn, [self.recorded(row) for row in result])
 
     async def current_version(self, conn: AsyncConnection, stream_id: uuid.UUID) -> int:
         version = await conn.scalar(
@@ -130,8 +177,22 @@ class EventStore:
             raise ConcurrencyConflict(stream_id, expected_version, current)
         recorded: list[RecordedEvent] = []
         meta_json = metadata.to_json()
-        for offset, event in enumerate(events, start=1):
-            event_type, schema_version, payload, personal = self.registry.encode(event)
+        encoded = [self.registry.encode(event) for event in events]
+        if self.cipher is not None:
+            # Personal parts are sealed with the client's key: no plaintext reaches the log.
+            personal_at = [
+                (i, event_purpose(enc[0], expected_version + i + 1), enc[3])
+                for i, enc in enumerate(encoded)
+                if enc[3] is not None
+            ]
+            sealed = await self.cipher.seal_many(
+                conn, tenant_id, stream_id, [(purpose, p) for _, purpose, p in personal_at]
+            )
+            for (i, _, _), envelope in zip(personal_at, sealed, strict=True):
+                encoded[i] = (*encoded[i][:3], envelope)
+        for offset, (event, (event_type, schema_version, payload, personal)) in enumerate(
+            zip(events, encoded, strict=True), start=1
+        ):
             version = expected_version + offset
             row = (
                 await conn.execute(

@@ -50,8 +50,21 @@ class Metadata:
 
 
 @dataclass(frozen=True, slots=True)
+class SealedPersonal:
+    """An event's personal part as stored, still encrypted, with the payload it came with."""
+
+    payload: JsonObject
+    envelope: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
 class RecordedEvent:
-    """An event as the log holds it: the domain event plus its envelope."""
+    """An event as the log holds it: the domain event plus its envelope.
+
+    ``sealed`` is set while the event's personal part is still encrypted: its personal fields
+    then read as ``None`` until ``EventStore.open`` (or ``service.privacy.decrypt_personal``)
+    decrypts them.
+    """
 
     global_position: int
     tenant_id: uuid.UUID
@@ -65,6 +78,7 @@ class RecordedEvent:
     occurred_at: dt.datetime
     recorded_at: dt.datetime
     transaction_id: int
+    sealed: SealedPersonal | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 def _encode(value: Any) -> Any:

@@ -14,9 +14,11 @@ Any failure rolls the whole transaction back: a refused command leaves no trace.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.auth import Principal, Tenant
 from service.db import tenant_transaction
@@ -34,8 +36,11 @@ from service.errors import BadUserInput, Conflict, NotFound
 from service.events.projections.inline import project_case
 from service.events.store import ConcurrencyConflict, DuplicateReceipt, EventStore, Receipt
 from service.events.types import Metadata
+from service.socialmap import repository as socialmap_repository
 
 STREAM_TYPE = "ReturnCase"
+# Attempts of a command whose connection was lost (a whole pool may be terminated at once).
+CONNECTION_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,22 +60,80 @@ class CommandResult:
     replayed: bool
 
 
-def fingerprint(command: Any) -> str:
+# Fields the server fills in rather than the caller: not part of what a command asks.
+SERVER_FILLED = frozenset({"organisation_country", "erased_on"})
+
+# Command fields holding personal data: the names events keep in their personal part. An
+# erasure's reason is deliberately not personal (see ``ClientPersonalDataErased``).
+PERSONAL_FIELDS: frozenset[str] = frozenset().union(*(e.personal_fields for e in rc.EVENT_TYPES))
+FINGERPRINT_PURPOSE = "idempotency fingerprint"
+
+
+def _fingerprint_parts(command: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The command's non-personal fields and its personal values, as a fingerprint sees them."""
+    opening = isinstance(command, rc.OpenReturnCase)
+    personal_names = (
+        frozenset() if isinstance(command, rc.EraseClientPersonalData) else PERSONAL_FIELDS
+    )
+    public: dict[str, Any] = {}
+    personal: dict[str, Any] = {}
+    for f in dataclasses.fields(command):
+        if (opening and f.name == "case_id") or f.name in SERVER_FILLED:
+            continue
+        value = getattr(command, f.name)
+        if f.name not in personal_names:
+            public[f.name] = value
+        elif value not in (None, ""):
+            personal[f.name] = value
+    return public, personal
+
+
+def fingerprint(command: Any, secret: bytes | None = None) -> str:
     """A digest of what the command asks, to tell a true repeat from a reused key.
 
     The case id counts, except when opening: the server makes a new id for every request.
+    An organisation's country comes from the social map, so it does not count either.
+
+    The form is ``<SHA-256 of the non-personal fields>`` and, when the command carries personal
+    values, ``.<HMAC-SHA256 of them>`` keyed with ``secret``, derived from the client's data
+    key: once erasure destroys that key, no fingerprint can confirm a guessed name. Without a
+    secret (a store without encryption) a plain SHA-256 stands in for the HMAC.
     """
-    opening = isinstance(command, rc.OpenReturnCase)
-    fields = {
-        f.name: getattr(command, f.name)
-        for f in dataclasses.fields(command)
-        if not (opening and f.name == "case_id")
-    }
-    canonical = json.dumps([type(command).__name__, fields], default=str, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    name = type(command).__name__
+    public, personal = _fingerprint_parts(command)
+    digest = hashlib.sha256(_canonical(name, public)).hexdigest()
+    if not personal:
+        return digest
+    values = _canonical(name, personal)
+    if secret is None:
+        return f"{digest}.{hashlib.sha256(values).hexdigest()}"
+    return f"{digest}.{hmac.new(secret, values, hashlib.sha256).hexdigest()}"
 
 
-async def _check_transfer(deps: Dependencies, principal: Principal, command: Any) -> None:
+def _canonical(name: str, fields: dict[str, Any]) -> bytes:
+    return json.dumps([name, fields], default=str, sort_keys=True).encode()
+
+
+async def _fingerprint_secret(
+    deps: Dependencies,
+    conn: AsyncConnection,
+    principal: Principal,
+    case_id: uuid.UUID,
+    command: Any,
+    *,
+    create: bool,
+) -> tuple[bytes | None, bool]:
+    """``(secret, erased)``: the client's fingerprint secret, and whether it is gone."""
+    cipher = deps.store.cipher
+    if cipher is None or not _fingerprint_parts(command)[1]:
+        return None, False
+    secret = await cipher.client_secret(
+        conn, principal.tenant_id, case_id, FINGERPRINT_PURPOSE, create=create
+    )
+    return secret, secret is None
+
+
+async def _check_transfer(deps: Dependencies, principal: Principal, command: Any) -> Any:
     target = deps.tenants.get(command.to_organisation)
     if target is None or target.kind != "shelter":
         raise BadUserInput(
@@ -78,13 +141,41 @@ async def _check_transfer(deps: Dependencies, principal: Principal, command: Any
         )
     if target.id == principal.tenant_id:
         raise BadUserInput("a case cannot be transferred to its own shelter", rule="SAME_SHELTER")
+    return command
 
 
-PreCheck = Callable[[Dependencies, Principal, Any], Awaitable[None]]
+# Placeholder for ``organisation_country`` in commands built from API input:
+# ``_check_partner`` always replaces it with the country the social map records.
+COUNTRY_FROM_SOCIAL_MAP = ""
 
-# Checks that need more than the case's own events, by command type.
+
+async def _check_partner(deps: Dependencies, principal: Principal, command: Any) -> Any:
+    """The partner must be on the social map and active; its country is the map's."""
+    async with deps.engine.connect() as conn:
+        organisation = await socialmap_repository.get(conn, command.organisation_id)
+    if organisation is None:
+        raise BadUserInput(
+            "the organisation is not on the social map",
+            rule="UNKNOWN_ORGANISATION",
+            field="organisationId",
+        )
+    if not organisation.active:
+        raise BadUserInput(
+            "the organisation was retired from the social map",
+            rule="ORGANISATION_RETIRED",
+            field="organisationId",
+        )
+    return dataclasses.replace(command, organisation_country=organisation.data.country)
+
+
+PreCheck = Callable[[Dependencies, Principal, Any], Awaitable[Any]]
+
+# Checks that need more than the case's own events, by command type. Each returns the command
+# to run (the same, or with fields the server fills in).
 PRE_CHECKS: dict[type, PreCheck] = {
     rc.TransferCase: _check_transfer,
+    rc.ContactPartnerOrganisation: _check_partner,
+    rc.GiveConsent: _check_partner,
 }
 
 
@@ -102,22 +193,30 @@ async def handle(
         raise BadUserInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")
     pre_check = PRE_CHECKS.get(type(command))
     if pre_check is not None:
-        await pre_check(deps, principal, command)
-    try:
         try:
-            return await _decide_and_append(
-                deps, principal, command, expected_version, idempotency_key, request_id
-            )
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
+            command = await pre_check(deps, principal, command)
+        except BadUserInput:
+            # A repeat of a request that succeeded before is answered as then, even when the
+            # check would now refuse it (say, the partner organisation was retired meanwhile).
+            receipt = await _find_receipt(deps, principal, idempotency_key)
+            if receipt is None:
                 raise
-            # The connection died (a restart, a failover, pg_terminate_backend): the
-            # transaction rolled back, so one retry on a fresh connection is safe. If the
-            # commit itself reached the server, the retry meets the new version: a CONFLICT,
-            # or with an idempotency key the first result.
-            return await _decide_and_append(
-                deps, principal, command, expected_version, idempotency_key, request_id
-            )
+            return await _replay(deps, principal, receipt, command)
+    try:
+        for attempt in range(1, CONNECTION_ATTEMPTS + 1):
+            try:
+                return await _decide_and_append(
+                    deps, principal, command, expected_version, idempotency_key, request_id
+                )
+            except DBAPIError as exc:
+                if not exc.connection_invalidated or attempt == CONNECTION_ATTEMPTS:
+                    raise
+                # The connection died (a restart, a failover, pg_terminate_backend): the
+                # transaction rolled back, so a retry on a fresh connection is safe. If the
+                # commit itself reached the server, the retry meets the new version: a
+                # CONFLICT, or with an idempotency key the first result.
+                await asyncio.sleep(0.02 * attempt)
+        raise AssertionError("unreachable")
     except (DuplicateReceipt, Conflict):
         if idempotency_key is None:
             raise
@@ -126,17 +225,50 @@ async def handle(
             receipt = await deps.store.find_receipt(conn, idempotency_key)
         if receipt is None:
             raise
-        return _replay(receipt, command)
+        return await _replay(deps, principal, receipt, command)
 
 
-def _replay(receipt: Receipt, command: Any) -> CommandResult:
-    if receipt.fingerprint != fingerprint(command):
+async def _find_receipt(
+    deps: Dependencies, principal: Principal, idempotency_key: str | None
+) -> Receipt | None:
+    if idempotency_key is None:
+        return None
+    async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+        return await deps.store.find_receipt(conn, idempotency_key)
+
+
+async def _replay(
+    deps: Dependencies,
+    principal: Principal,
+    receipt: Receipt,
+    command: Any,
+    conn: AsyncConnection | None = None,
+) -> CommandResult:
+    if conn is None:
+        async with tenant_transaction(deps.engine, principal.tenant_id) as own:
+            same = await _same_request(deps, own, principal, receipt, command)
+    else:
+        same = await _same_request(deps, conn, principal, receipt, command)
+    if not same:
         raise BadUserInput(
             "this idempotencyKey was already used for a different request",
             rule="IDEMPOTENCY_KEY_REUSED",
             field="idempotencyKey",
         )
     return CommandResult(receipt.stream_id, receipt.result_version, replayed=True)
+
+
+async def _same_request(
+    deps: Dependencies, conn: AsyncConnection, principal: Principal, receipt: Receipt, command: Any
+) -> bool:
+    secret, erased = await _fingerprint_secret(
+        deps, conn, principal, receipt.stream_id, command, create=False
+    )
+    if erased:
+        # The client's key was destroyed: only the non-personal part can still be compared.
+        stored, dot, _ = receipt.fingerprint.partition(".")
+        return bool(dot) and stored == fingerprint(command).partition(".")[0]
+    return receipt.fingerprint == fingerprint(command, secret)
 
 
 async def _decide_and_append(
@@ -152,7 +284,7 @@ async def _decide_and_append(
         if idempotency_key is not None:
             receipt = await store.find_receipt(conn, idempotency_key)
             if receipt is not None:
-                return _replay(receipt, command)
+                return await _replay(deps, principal, receipt, command, conn)
         stream = await store.read_stream(conn, command.case_id)
         state = rc.fold(r.event for r in stream)
         current = state.version if state is not None else 0
@@ -197,15 +329,24 @@ async def _decide_and_append(
                     f"the case is at version {exc.current}, not {exc.expected}",
                     current_version=exc.current,
                 ) from None
-            await project_case(conn, [*stream, *recorded], recorded)
+            await project_case(conn, [*stream, *recorded], recorded, store.cipher)
             version = recorded[-1].version
+            if store.cipher is not None and any(
+                isinstance(r.event, rc.ClientPersonalDataErased) for r in recorded
+            ):
+                # Crypto-shredding: with the client's key gone, what the log and the read
+                # models hold of them can no longer be read. Same transaction as the event.
+                await store.cipher.forget(conn, principal.tenant_id, command.case_id)
         if idempotency_key is not None:
+            secret, _ = await _fingerprint_secret(
+                deps, conn, principal, command.case_id, command, create=True
+            )
             await store.save_receipt(
                 conn,
                 tenant_id=principal.tenant_id,
                 key=idempotency_key,
                 receipt=Receipt(
-                    command.case_id, type(command).__name__, fingerprint(command), version
+                    command.case_id, type(command).__name__, fingerprint(command, secret), version
                 ),
             )
         return CommandResult(command.case_id, version, replayed=False)

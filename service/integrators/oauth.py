@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 
 from service.auth import issue_token
 from service.integrators.clients import authenticate
+from service.textcheck import unstorable
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_BODY = 4096
@@ -61,7 +62,7 @@ async def token_endpoint(request: Request) -> JSONResponse:
         return _error("unsupported_grant_type", "only client_credentials is supported")
     credentials = _basic(request) or (fields.get("client_id"), fields.get("client_secret"))
     client_id, secret = credentials
-    if not client_id or not secret:
+    if not client_id or not secret or unstorable(client_id) or unstorable(secret):
         return _error("invalid_client", "client authentication failed", 401)
     app_state = request.app.state
     found = await authenticate(app_state.deps.engine, app_state.deps.tenants, client_id, secret)

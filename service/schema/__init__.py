@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.types import ExecutionContext
@@ -20,7 +19,9 @@ from strawberry.types import ExecutionContext
 from service.schema.errors import log_errors
 from service.schema.extensions import OperationMetrics
 from service.schema.feed import Subscription
+from service.schema.limits import MAX_DEPTH, document_limits
 from service.schema.mutations import Mutation
+from service.schema.privacy import PersonalDataAccessLog
 from service.schema.queries import Query
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
@@ -33,21 +34,21 @@ class Schema(strawberry.Schema):
         log_errors(errors, execution_context)
 
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
 
 def build_schema(*, production: bool = False, max_depth: int = MAX_DEPTH) -> Schema:
-    """The schema with its guards: depth, alias and token limits; no introspection in
-    production. Parser and validation caches spare repeated documents the work."""
+    """The schema with its guards: token, depth, alias and expanded-size limits measured in
+    linear time, unstorable strings refused, no introspection in production. Parser and
+    validation caches spare repeated documents the work."""
+    rules: list[type[ASTValidationRule]] = [document_limits(max_depth)]
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         OperationMetrics,
+        PersonalDataAccessLog,
     ]
     if production:
         extensions.append(DisableIntrospection)

@@ -22,6 +22,7 @@ from service.events.feed import FeedHub
 from service.events.projections import timeline
 from service.handlers.return_case import Dependencies
 from service.observability import Metrics
+from service.privacy import open_read_model_personal
 
 
 @dataclass
@@ -38,6 +39,9 @@ class Context:
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     # Set by strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
+    # Personal fields returned in this response, by case: written to the access log once
+    # the operation has run (``service.schema.privacy.PersonalDataAccessLog``).
+    personal_reads: dict[uuid.UUID, set[str]] = field(default_factory=dict)
 
     @property
     def principal(self) -> Principal:
@@ -60,6 +64,28 @@ class Context:
             loader = DataLoader(load_fn=load)
             self.loaders["timeline"] = loader
         return loader
+
+    def personal_loader(self) -> DataLoader[SealedKey, dict[str, Any] | None]:
+        """Decrypts the personal fields of many cases with one key query per request."""
+        loader = self.loaders.get("personal")
+        if loader is None:
+            principal = self.principal
+            deps = self.deps
+
+            async def load(keys: Sequence[SealedKey]) -> list[dict[str, Any] | None]:
+                sealed = [(case_id, dict(envelope)) for case_id, envelope in keys]
+                async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+                    return await open_read_model_personal(
+                        conn, deps.store, principal.tenant_id, sealed
+                    )
+
+            loader = DataLoader(load_fn=load)
+            self.loaders["personal"] = loader
+        return loader
+
+
+# A case's sealed ``personal`` column as a DataLoader key: (case id, envelope items).
+SealedKey = tuple[uuid.UUID, tuple[tuple[str, Any], ...]]
 
 
 Info = StrawberryInfo[Context, None]

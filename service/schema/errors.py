@@ -16,6 +16,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from service.errors import ServiceError
+from service.schema.redaction import without_values
 
 log = logging.getLogger("service.graphql")
 
@@ -32,7 +33,8 @@ def error_code(error: GraphQLError) -> str:
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     code = error_code(error)
     original = error.original_error
-    formatted: dict[str, Any] = {"message": error.message}
+    # graphql-core's own messages quote the request's values: they are cut (see redaction).
+    formatted: dict[str, Any] = {"message": without_values(error.message)}
     extensions: dict[str, Any] = {"code": code}
     if isinstance(original, ServiceError):
         formatted["message"] = original.message

@@ -15,11 +15,19 @@ from strawberry.scalars import JSON
 
 from service.auth import Principal
 from service.db import tenant_transaction
-from service.errors import BadUserInput, Forbidden, SubscriptionEnded
+from service.errors import (
+    BadUserInput,
+    Forbidden,
+    InternalError,
+    ServiceError,
+    SubscriptionEnded,
+)
 from service.events.cursor import START, CursorSealer, FeedPosition, InvalidCursor
 from service.events.feed import FeedFilter, SubscriptionClosed, position_of, read_feed
 from service.events.types import RecordedEvent
 from service.integrators.clients import is_active
+from service.privacy import decrypt_personal
+from service.privacy.access_log import record_reads
 from service.schema.context import Context, Info
 from service.schema.ids import from_global_id, to_global_id
 
@@ -112,19 +120,29 @@ async def _authorise(ctx: Context) -> tuple[Principal, bool]:
 async def case_events_page(
     info: Info,
     after: str | None = None,
-    first: int = 100,
+    first: int | None = None,
     event_types: list[str] | None = None,
     case_id: strawberry.ID | None = None,
 ) -> CaseEventConnection:
     ctx = info.context
     principal, with_personal = await _authorise(ctx)
     max_page = ctx.settings.max_page_size
+    if first is None:
+        first = max_page
     if not 1 <= first <= max_page:
         raise BadUserInput(f"first must be between 1 and {max_page}", field="first")
     start = _start(ctx.cursors, after)
     flt = _filter(ctx, event_types, case_id)
     async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
         events = await read_feed(conn, ctx.deps.store, start, first + 1, flt)
+        if with_personal:  # personal parts are sealed per client: open them for this caller
+            events = await decrypt_personal(conn, ctx.deps.store, events)
+    if with_personal:  # recorded in the access log once the operation has run
+        for e in events[:first]:
+            _, _, _, shown = ctx.deps.store.registry.encode(e.event)
+            fields = {name for name, value in (shown or {}).items() if value is not None}
+            if fields:
+                ctx.personal_reads.setdefault(e.stream_id, set()).update(fields)
     edges = [
         CaseEventEdge(cursor=node.cursor, node=node)
         for node in (_case_event(ctx, e, with_personal) for e in events[:first])
@@ -152,11 +170,35 @@ async def case_events_stream(
         async for recorded in ctx.feed.subscribe(
             principal.tenant_id, start, flt, principal.client_id
         ):
+            if with_personal and recorded.sealed is not None:
+                # Open the personal part for this subscriber and account for it, together.
+                async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
+                    (recorded,) = await decrypt_personal(conn, ctx.deps.store, [recorded])
+                    _, _, _, shown = ctx.deps.store.registry.encode(recorded.event)
+                    fields = [k for k, v in (shown or {}).items() if v is not None]
+                    await record_reads(
+                        conn,
+                        tenant_id=principal.tenant_id,
+                        actor=principal.subject,
+                        organisation=principal.organisation.slug,
+                        roles=principal.roles,
+                        request_id=ctx.request_id,
+                        reads={recorded.stream_id: fields},
+                    )
             yield _case_event(ctx, recorded, with_personal)
     except SubscriptionClosed as closed:
         if closed.reason == "CREDENTIALS_REVOKED":
             raise Forbidden(closed.message, reason=closed.reason) from None
         raise SubscriptionEnded(closed.message, reason=closed.reason) from None
+    except ServiceError:
+        raise
+    except Exception as exc:
+        # WebSocket errors bypass the HTTP error formatting: mask here, never show internals.
+        log.error(
+            "subscription failed",
+            extra={"request_id": ctx.request_id, "error_type": type(exc).__name__},
+        )
+        raise InternalError(ctx.request_id) from None
 
 
 @strawberry.type

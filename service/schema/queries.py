@@ -14,6 +14,11 @@ from service.schema.context import Info
 from service.schema.feed import CaseEventConnection, case_events_page
 from service.schema.ids import case_cursor, from_global_id, parse_case_cursor, reject_nul
 from service.schema.integrators import IntegratorClient, integrator_clients
+from service.schema.privacy import PersonalDataAccessConnection, personal_data_access_log
+from service.schema.reports import Reports, reports
+from service.schema.socialmap import queries as socialmap_queries
+from service.schema.socialmap.queries import OrganisationConnection
+from service.schema.socialmap.types import Country, ReferralMechanism, SocialMapOrganisation
 from service.schema.types import Me, PageInfo, ReturnCase, ReturnCaseConnection, ReturnCaseEdge
 
 
@@ -99,4 +104,33 @@ class Query:
     integrator_clients: list[IntegratorClient] = strawberry.field(
         resolver=integrator_clients,
         description="Your shelter's integrator clients (tenant admins).",
+    )
+    personal_data_access_log: PersonalDataAccessConnection = strawberry.field(
+        resolver=personal_data_access_log,
+        description="Who was shown which client's personal fields, newest first; narrow it "
+        "to one case or one user (tenant admins).",
+    )
+    reports: Reports = strawberry.field(
+        resolver=reports,
+        description="Cross-tenant reports with disclosure control (CoMensha analysts only).",
+    )
+    organisations: OrganisationConnection = strawberry.field(
+        resolver=socialmap_queries.organisations,
+        description="Organisations of the social map, by name (every principal reads the same).",
+    )
+    organisation: SocialMapOrganisation = strawberry.field(
+        resolver=socialmap_queries.organisation,
+        description="One organisation of the social map, retired or not.",
+    )
+    countries: list[Country] = strawberry.field(
+        resolver=socialmap_queries.countries,
+        description="Countries with organisations or a referral mechanism on the social map.",
+    )
+    referral_mechanism: ReferralMechanism | None = strawberry.field(
+        resolver=socialmap_queries.referral_mechanism,
+        description="A country's national referral mechanism; null when the map has none.",
+    )
+    return_support_organisations: list[SocialMapOrganisation] = strawberry.field(
+        resolver=socialmap_queries.return_support_organisations,
+        description="Dutch organisations that support return, by kind of support.",
     )

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from service.auth import Principal
 from service.domain import vocabulary as v
+from service.events.sealing import is_sealed
 from service.schema.context import Info
 from service.schema.ids import to_global_id
+from service.schema.socialmap import case_fields
+from service.schema.socialmap.types import SocialMapOrganisation
+from service.socialmap.vocabulary import Service
 
 
 @strawberry.type(description="An organisation: one of the shelters, or CoMensha.")
@@ -45,6 +50,11 @@ class TimelineEntry:
     actor: str
     actor_role: str
     summary: str
+    organisation_id: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field(description="The social-map organisation the event concerns, if any.")  # type: ignore[untyped-decorator]
+    async def organisation(self, info: Info) -> SocialMapOrganisation | None:
+        return await case_fields.timeline_organisation(info, self.organisation_id)
 
 
 @strawberry.type(description="The client's personal data: shown only to the case's own shelter.")
@@ -103,6 +113,22 @@ class Consent:
         )
 
 
+def _selected_names(info: Info) -> set[str]:
+    """Names of the fields selected below the current one, through fragments too."""
+    names: set[str] = set()
+
+    def walk(selections: list[Selection]) -> None:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                names.add(selection.name)
+            else:
+                walk(selection.selections)
+
+    for field in info.selected_fields:
+        walk(field.selections)
+    return names
+
+
 def _enum(cls: Any, raw: str | None) -> Any:
     return None if raw is None else cls(raw)
 
@@ -145,23 +171,13 @@ class ReturnCase:
     referrals: list[Referral]
     consents: list[Consent]
     personal_data_erased: bool
-    personal: ClientPersonalData | None = strawberry.field(
-        description="Name, date of birth and notes; null once erased."
-    )
+    # The read model's ``personal`` column: sealed with the client's key (or absent).
+    sealed_personal: strawberry.Private[dict[str, Any] | None]
     opened_at: dt.datetime
     updated_at: dt.datetime
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ReturnCase:
-        raw = row["personal"]
-        personal = None
-        if raw:
-            dob = raw.get("date_of_birth")
-            personal = ClientPersonalData(
-                full_name=raw.get("full_name"),
-                date_of_birth=dt.date.fromisoformat(dob) if dob else None,
-                notes=raw.get("notes"),
-            )
         return cls(
             case_id=row["case_id"],
             id=strawberry.ID(to_global_id("ReturnCase", row["case_id"])),
@@ -196,10 +212,38 @@ class ReturnCase:
             referrals=[Referral.from_json(r) for r in row["referrals"]],
             consents=[Consent.from_json(c) for c in row["consents"]],
             personal_data_erased=row["personal_data_erased"],
-            personal=personal,
+            sealed_personal=row["personal"],
             opened_at=row["opened_at"],
             updated_at=row["updated_at"],
         )
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Name, date of birth and notes; null once erased. Every response that "
+        "returns them is recorded in the personal-data access log."
+    )
+    async def personal(self, info: Info) -> ClientPersonalData | None:
+        raw = self.sealed_personal
+        if raw and is_sealed(raw):
+            raw = await info.context.personal_loader().load(
+                (self.case_id, tuple(sorted(raw.items())))
+            )
+        if not raw:
+            return None  # none given, or erased: the key is gone and so is the value
+        dob = raw.get("date_of_birth")
+        data = ClientPersonalData(
+            full_name=raw.get("full_name"),
+            date_of_birth=dt.date.fromisoformat(dob) if dob else None,
+            notes=raw.get("notes"),
+        )
+        values = {
+            "fullName": data.full_name,
+            "dateOfBirth": data.date_of_birth,
+            "notes": data.notes,
+        }
+        returned = {name for name in _selected_names(info) if values.get(name) is not None}
+        if returned:
+            info.context.personal_reads.setdefault(self.case_id, set()).update(returned)
+        return data
 
     @strawberry.field(description="Every event of the case, oldest first.")  # type: ignore[untyped-decorator]
     async def timeline(self, info: Info) -> list[TimelineEntry]:
@@ -212,9 +256,34 @@ class ReturnCase:
                 actor=e["actor"],
                 actor_role=e["actor_role"],
                 summary=e["summary"],
+                organisation_id=e["organisation_id"],
             )
             for e in entries
         ]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The organisations contacted for this case, retired ones included."
+    )
+    async def partner_organisations(self, info: Info) -> list[SocialMapOrganisation]:
+        return await case_fields.partner_organisations(info, self.partner_organisation_ids)
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="For a case in PREPARATION: active organisations in the country of return "
+        "(the planned destination, else the country of origin) offering the services the "
+        "client needs. Empty in every other phase."
+    )
+    async def suggested_partners(
+        self,
+        info: Info,
+        services: Annotated[
+            list[Service] | None,
+            strawberry.argument(description=case_fields.SUGGESTED_SERVICES_DESCRIPTION),
+        ] = None,
+        first: int = 10,
+    ) -> list[SocialMapOrganisation]:
+        return await case_fields.suggested_partners(
+            info, self.case_id, self.phase, self.country_of_origin, services, first
+        )
 
 
 @strawberry.type

@@ -374,20 +374,8 @@ async def test_invalid_country_code_is_refused_with_rule_invalid_country_code(
                 "destinationCountry": country,
             },
         ),
-        await mutate(
-            client,
-            "giveConsent",
-            {
-                "caseId": case["id"],
-                "expectedVersion": 2,
-                "organisationId": to_global_id("Organisation", uuid.uuid4()),
-                "organisationCountry": country,
-                "purpose": "REFERRAL",
-                "givenOn": "2026-02-01",
-                "transferRisksExplained": True,
-            },
-        ),
     ]
+    # A partner organisation's country is no longer input: the social map supplies it.
     for body in bodies:
         refused(body, "BAD_USER_INPUT", rule="INVALID_COUNTRY_CODE")
 
@@ -447,7 +435,6 @@ async def test_wrongly_typed_organisation_or_referral_id_is_bad_user_input(
             "caseId": case["id"],
             "expectedVersion": 2,
             "organisationId": case["id"],
-            "organisationCountry": "NL",
             "purpose": "REFERRAL",
             "givenOn": "2026-02-01",
         },

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.config import Settings
+from service.schema.ids import from_global_id
 from tests.e2e.conftest import GraphQLClient, LiveServer, codes
 from tests.e2e.test_feed_ws_auth import (
     PAGE,
@@ -358,6 +359,25 @@ async def test_with_the_personal_data_scope_the_personal_part_is_delivered(
     }
     assert talk["personal"] == {"notes": case.notes[1]}
     assert case.full_name not in json.dumps(opened["data"])  # kept apart from the other facts
+    # Each delivery that showed personal fields is in the shelter's access log.
+    async with live_server.app.state.deps.engine.begin() as conn:
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"),
+            {"t": str(live_server.app.state.deps.tenants["moviera"].id)},
+        )
+        logged = (
+            await conn.execute(
+                text(
+                    "SELECT actor, fields FROM personal_data_access_log WHERE case_id = :c "
+                    "ORDER BY accessed_at"
+                ),
+                {"c": from_global_id("ReturnCase", case.id)},
+            )
+        ).all()
+    assert [(a, sorted(f)) for a, f in logged] == [
+        (credentials.client_id, ["date_of_birth", "full_name", "notes"]),
+        (credentials.client_id, ["notes"]),
+    ]
 
 
 # --- revocation ---------------------------------------------------------------------------------

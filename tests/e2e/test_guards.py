@@ -12,6 +12,7 @@ import pytest
 from service.app import create_app
 from service.auth import ensure_key_pair, load_signing_key
 from service.config import Settings, load_settings
+from service.privacy.keys import load_master_keyring
 from service.schema import build_schema
 from tests.conftest import APP_PASSWORD, Database
 from tests.e2e.conftest import codes
@@ -82,6 +83,7 @@ async def production(
     database: Database, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[httpx.AsyncClient]:
     load_signing_key(settings)
+    load_master_keyring(settings)  # generates the development key file when not there yet
     data_dir: Path = tmp_path_factory.mktemp("prod")
     prod = load_settings({
         "SAFE_FUTURE_MODE": "production", "SAFE_FUTURE_DATA_DIR": str(data_dir),
@@ -90,6 +92,8 @@ async def production(
         "SAFE_FUTURE_JWT_PUBLIC_KEY_FILE": str(settings.jwt_public_key_file),
         "SAFE_FUTURE_SIGNING_KEY_FILE": str(settings.signing_key_file),
         "SAFE_FUTURE_ALLOWED_ORIGINS": "https://app.moviera.example",
+        # Production needs a configured master key: the one the test database's data uses.
+        "SAFE_FUTURE_MASTER_KEY_FILE": str(settings.generated_master_key_file),
     })  # fmt: skip
     ensure_key_pair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     app = create_app(prod, database.app_url)

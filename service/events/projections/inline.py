@@ -7,12 +7,18 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.events.projections import return_cases, timeline
+from service.events.sealing import PersonalCipher
 from service.events.types import RecordedEvent
 
 
 async def project_case(
-    conn: AsyncConnection, stream: Sequence[RecordedEvent], new: Sequence[RecordedEvent]
+    conn: AsyncConnection,
+    stream: Sequence[RecordedEvent],
+    new: Sequence[RecordedEvent],
+    cipher: PersonalCipher | None = None,
 ) -> None:
-    """Bring the case read models up to date: ``stream`` is the whole stream, ``new`` its tail."""
-    await return_cases.upsert(conn, return_cases.case_row(stream))
+    """Bring the case read models up to date: ``stream`` is the whole (decrypted) stream,
+    ``new`` its tail; with a ``cipher`` the row's personal fields are stored sealed."""
+    row = await return_cases.seal_personal(conn, cipher, return_cases.case_row(stream))
+    await return_cases.upsert(conn, row)
     await timeline.append_entries(conn, new)

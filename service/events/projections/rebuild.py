@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.events.projections import return_cases, timeline
+from service.events.sealing import PersonalCipher
 from service.events.store import COLUMNS, EventStore
 from service.events.types import RecordedEvent
 
@@ -82,14 +83,17 @@ async def _streams(
         params,
     )
     streams: dict[uuid.UUID, list[RecordedEvent]] = {}
-    for row in rows:
-        event = store.recorded(row)
+    # Sealed personal parts are opened with the clients' keys (one query per batch).
+    for event in await store.open(conn, [store.recorded(row) for row in rows]):
         streams.setdefault(event.stream_id, []).append(event)
     return streams
 
 
 async def _write(
-    conn: AsyncConnection, streams: dict[uuid.UUID, list[RecordedEvent]], suffix: str
+    conn: AsyncConnection,
+    streams: dict[uuid.UUID, list[RecordedEvent]],
+    suffix: str,
+    cipher: PersonalCipher | None = None,
 ) -> None:
     if not streams:
         return
@@ -99,7 +103,8 @@ async def _write(
         {"ids": ids},
     )
     for stream in streams.values():
-        await conn.execute(return_cases.upsert_statement(suffix), return_cases.case_row(stream))
+        row = await return_cases.seal_personal(conn, cipher, return_cases.case_row(stream))
+        await conn.execute(return_cases.upsert_statement(suffix), row)
     entries = [timeline.entry(e) for stream in streams.values() for e in stream]
     if entries:
         await conn.execute(timeline.insert_statement(suffix), entries)
@@ -115,7 +120,7 @@ async def rebuild_cases(engine: AsyncEngine, store: EventStore, role: str) -> in
         async with engine.begin() as conn:
             await _set_tenant(conn, tenant_id)
             streams = await _streams(conn, store, None)
-            await _write(conn, streams, SUFFIX)
+            await _write(conn, streams, SUFFIX, store.cipher)
             folded += sum(len(s) for s in streams.values())
     async with engine.begin() as conn:
         await conn.execute(text("LOCK TABLE return_cases, case_timeline IN EXCLUSIVE MODE"))
@@ -123,7 +128,7 @@ async def rebuild_cases(engine: AsyncEngine, store: EventStore, role: str) -> in
             await _set_tenant(conn, tenant_id)
             moved = [r[0] for r in await conn.execute(text(_MOVED))]
             if moved:
-                await _write(conn, await _streams(conn, store, moved), SUFFIX)
+                await _write(conn, await _streams(conn, store, moved), SUFFIX, store.cipher)
         for table in ("case_timeline", "return_cases"):
             await conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}__old"))
             await conn.execute(text(f"ALTER TABLE {table}{SUFFIX} RENAME TO {table}"))

@@ -2,6 +2,9 @@
 
 The row is a pure function of the stream (``case_row``), so the inline projection (run in the
 append's transaction) and a rebuild from the log produce the same row by construction.
+
+The ``personal`` column holds the client's name, date of birth and notes sealed with the
+client's key (``seal_personal``), never plaintext; resolvers decrypt it when they serve it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.domain.return_case import fold
+from service.events.sealing import READ_MODEL_PURPOSE, PersonalCipher, is_sealed
 from service.events.types import RecordedEvent
 
 _PROFILE = (
@@ -189,6 +193,20 @@ _UPSERT = upsert_statement()
 
 async def upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
     await conn.execute(_UPSERT, row)
+
+
+async def seal_personal(
+    conn: AsyncConnection, cipher: PersonalCipher | None, row: dict[str, Any]
+) -> dict[str, Any]:
+    """``row`` with its personal fields sealed with the client's key (the same key as the
+    events'); without a cipher the row is returned as it is."""
+    personal = row["personal"]
+    if cipher is None or personal is None or is_sealed(personal):
+        return row
+    (sealed,) = await cipher.seal_many(
+        conn, row["tenant_id"], row["case_id"], [(READ_MODEL_PURPOSE, personal)]
+    )
+    return {**row, "personal": sealed}
 
 
 @dataclass(frozen=True, slots=True)

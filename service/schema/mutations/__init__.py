@@ -13,6 +13,7 @@ from service.schema.mutations.create_integrator_client import (
     CreateIntegratorClientPayload,
     create_integrator_client,
 )
+from service.schema.mutations.erase_client_personal_data import erase_client_personal_data
 from service.schema.mutations.give_consent import give_consent
 from service.schema.mutations.open_return_case import open_return_case
 from service.schema.mutations.plan_departure import plan_departure
@@ -30,6 +31,14 @@ from service.schema.mutations.transfer_case import transfer_case
 from service.schema.mutations.update_client_profile import update_client_profile
 from service.schema.mutations.update_referral_status import update_referral_status
 from service.schema.mutations.withdraw_consent import withdraw_consent
+from service.schema.socialmap.create_organisation import create_organisation
+from service.schema.socialmap.import_organisations import (
+    ImportOrganisationsPayload,
+    import_organisations,
+)
+from service.schema.socialmap.payloads import OrganisationPayload
+from service.schema.socialmap.retire_organisation import retire_organisation
+from service.schema.socialmap.update_organisation import update_organisation
 from service.schema.types import ReturnCasePayload
 
 
@@ -59,9 +68,18 @@ class Mutation:
     transfer_case: ReturnCasePayload = strawberry.mutation(resolver=transfer_case)
     close_return_case: ReturnCasePayload = strawberry.mutation(resolver=close_return_case)
     reopen_return_case: ReturnCasePayload = strawberry.mutation(resolver=reopen_return_case)
+    erase_client_personal_data: ReturnCasePayload = strawberry.mutation(
+        resolver=erase_client_personal_data
+    )
     create_integrator_client: CreateIntegratorClientPayload = strawberry.mutation(
         resolver=create_integrator_client
     )
     revoke_integrator_client: RevokeIntegratorClientPayload = strawberry.mutation(
         resolver=revoke_integrator_client
+    )
+    create_organisation: OrganisationPayload = strawberry.mutation(resolver=create_organisation)
+    update_organisation: OrganisationPayload = strawberry.mutation(resolver=update_organisation)
+    retire_organisation: OrganisationPayload = strawberry.mutation(resolver=retire_organisation)
+    import_organisations: ImportOrganisationsPayload = strawberry.mutation(
+        resolver=import_organisations
     )

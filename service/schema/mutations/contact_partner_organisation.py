@@ -9,6 +9,7 @@ import strawberry
 
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
+from service.handlers.return_case import COUNTRY_FROM_SOCIAL_MAP
 from service.schema.context import Info
 from service.schema.ids import from_global_id
 from service.schema.mutations.common import CaseCommandInput, build_command, run
@@ -17,8 +18,9 @@ from service.schema.types import ReturnCasePayload
 
 @strawberry.input
 class ContactPartnerOrganisationInput(CaseCommandInput):
-    organisation_id: strawberry.ID
-    organisation_country: str
+    organisation_id: strawberry.ID = strawberry.field(
+        description="An organisation of the social map; retired ones cannot be contacted."
+    )
     purpose: v.ConsentPurpose
     contacted_on: dt.date
     shares_personal_data: bool = strawberry.field(
@@ -35,5 +37,11 @@ async def contact_partner_organisation(
     referral_id = (
         uuid.uuid5(case_id, input.idempotency_key) if input.idempotency_key else uuid.uuid4()
     )
-    command = build_command(rc.ContactPartnerOrganisation, input, case_id, referral_id=referral_id)
+    command = build_command(
+        rc.ContactPartnerOrganisation,
+        input,
+        case_id,
+        referral_id=referral_id,
+        organisation_country=COUNTRY_FROM_SOCIAL_MAP,  # the handler fills it in from the map
+    )
     return await run(info, command, input.expected_version, input.idempotency_key)

@@ -11,15 +11,18 @@ import strawberry
 
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
+from service.handlers.return_case import COUNTRY_FROM_SOCIAL_MAP
 from service.schema.context import Info
-from service.schema.mutations.common import CaseCommandInput, run_case_command
+from service.schema.ids import from_global_id
+from service.schema.mutations.common import CaseCommandInput, build_command, run
 from service.schema.types import ReturnCasePayload
 
 
 @strawberry.input
 class GiveConsentInput(CaseCommandInput):
-    organisation_id: strawberry.ID
-    organisation_country: str
+    organisation_id: strawberry.ID = strawberry.field(
+        description="An organisation of the social map (active); its country is the map's."
+    )
     purpose: v.ConsentPurpose
     given_on: dt.date
     transfer_risks_explained: bool = False
@@ -27,4 +30,11 @@ class GiveConsentInput(CaseCommandInput):
 
 async def give_consent(info: Info, input: GiveConsentInput) -> ReturnCasePayload:
     """Record the client's consent to share data with a partner organisation for a purpose."""
-    return await run_case_command(info, rc.GiveConsent, input)
+    case_id = from_global_id("ReturnCase", input.case_id, field="caseId")
+    command = build_command(
+        rc.GiveConsent,
+        input,
+        case_id,
+        organisation_country=COUNTRY_FROM_SOCIAL_MAP,  # the handler fills it in from the map
+    )
+    return await run(info, command, input.expected_version, input.idempotency_key)

@@ -1,0 +1,112 @@
+"""The personal-data access log: who was shown which client's personal fields, and when.
+
+One record per case per response that returned that client's personal fields, written in
+one statement per response. The table is append-only (triggers refuse UPDATE, DELETE and
+TRUNCATE; the service role may only SELECT and INSERT) and tenant-scoped under row-level
+security. A record names fields, never their values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    id: uuid.UUID
+    accessed_at: dt.datetime
+    actor: str
+    organisation: str
+    roles: tuple[str, ...]
+    case_id: uuid.UUID
+    fields: tuple[str, ...]
+    request_id: str
+
+
+_INSERT = text(
+    "INSERT INTO personal_data_access_log "
+    "(tenant_id, id, actor, organisation, roles, case_id, fields, request_id) "
+    "SELECT :tenant, r.id, :actor, :organisation, CAST(:roles AS text[]), r.case_id, "
+    "string_to_array(r.fields, ','), :request_id "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:cases AS uuid[]), CAST(:fields AS text[])) "
+    "AS r(id, case_id, fields)"
+)
+
+
+async def record_reads(
+    conn: AsyncConnection,
+    *,
+    tenant_id: uuid.UUID,
+    actor: str,
+    organisation: str,
+    roles: Iterable[str],
+    request_id: str,
+    reads: Mapping[uuid.UUID, Iterable[str]],
+) -> int:
+    """Append one record per case in ``reads`` (case id -> field names), in one statement."""
+    entries = [(case_id, sorted(set(fields))) for case_id, fields in reads.items()]
+    entries = [(case_id, fields) for case_id, fields in entries if fields]
+    if not entries:
+        return 0
+    await conn.execute(
+        _INSERT,
+        {
+            "tenant": tenant_id,
+            "actor": actor,
+            "organisation": organisation,
+            "roles": sorted(roles),
+            "request_id": request_id,
+            "ids": [uuid.uuid4() for _ in entries],
+            "cases": [case_id for case_id, _ in entries],
+            "fields": [",".join(fields) for _, fields in entries],
+        },
+    )
+    return len(entries)
+
+
+async def list_records(
+    conn: AsyncConnection,
+    *,
+    case_id: uuid.UUID | None,
+    actor: str | None,
+    limit: int,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+) -> list[AccessRecord]:
+    """A page of the transaction's tenant's records, newest first, keyset-paginated."""
+    where = ["true"]
+    params: dict[str, Any] = {"limit": limit}
+    if case_id is not None:
+        where.append("case_id = :case_id")
+        params["case_id"] = case_id
+    if actor is not None:
+        where.append("actor = :actor")
+        params["actor"] = actor
+    if after is not None:
+        where.append("(accessed_at, id) < (:after_at, :after_id)")
+        params["after_at"], params["after_id"] = after
+    # Assembled from the constant conditions above, never from input.
+    sql = (
+        "SELECT id, accessed_at, actor, organisation, roles, case_id, fields, request_id "  # noqa: S608
+        f"FROM personal_data_access_log WHERE {' AND '.join(where)} "
+        "ORDER BY accessed_at DESC, id DESC LIMIT :limit"
+    )
+    return [
+        AccessRecord(
+            id=r.id,
+            accessed_at=r.accessed_at,
+            actor=r.actor,
+            organisation=r.organisation,
+            roles=tuple(r.roles),
+            case_id=r.case_id,
+            fields=tuple(r.fields),
+            request_id=r.request_id,
+        )
+        for r in await conn.execute(text(sql), params)
+    ]

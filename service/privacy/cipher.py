@@ -1,0 +1,249 @@
+"""Per-client encryption of personal fields (AES-256-GCM) and crypto-shredding.
+
+Each case (one client) has one data key at a time: 32 random bytes, stored only wrapped by
+the master key, in ``data_keys`` (tenant-owned, row-level security, the service role may
+SELECT, INSERT and DELETE). From it three keys are derived with HKDF-SHA256: one encrypts,
+one makes nonces, one keys the idempotency fingerprints of the client's commands.
+
+An envelope is ``{"$sealed": "A256GCM.1", "kid": <data key id>, "ct": <base64 nonce||ct||tag>}``.
+Its associated data binds it to the tenant, the case, the data key and the *purpose* (which
+event at which version, or which read-model column), so a ciphertext that is altered, or moved
+to another event or case, fails authentication: ``TamperedCiphertext``, never a wrong value.
+
+Nonces are synthetic: an HMAC of the associated data and the plaintext under a key of their
+own. Sealing the same value for the same purpose gives the same envelope (a rebuilt read
+model equals the live one byte for byte), and two different plaintexts never share a nonce.
+
+Erasure deletes the key row and records its id in ``destroyed_data_keys`` (no secret there).
+Opening an envelope of a destroyed key then yields ``None``; an envelope naming a key this
+case never had is tampering. A client who gives data again after erasure gets a new key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.events.sealing import SEALED_MARK, JsonObject, SealedItem
+from service.privacy.keys import MasterKeyring, TamperedCiphertext
+
+ALGORITHM = "A256GCM.1"
+DATA_KEY_BYTES = 32
+NONCE_BYTES = 12
+
+
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"safe-future " + purpose
+    ).derive(secret)
+
+
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    """A client's unwrapped data key and the keys derived from it (kept in memory only)."""
+
+    tenant_id: uuid.UUID
+    case_id: uuid.UUID
+    key_id: uuid.UUID
+    encryption_key: bytes = field(repr=False)
+    nonce_key: bytes = field(repr=False)
+    secret_key: bytes = field(repr=False)
+
+    @classmethod
+    def of(
+        cls, tenant_id: uuid.UUID, case_id: uuid.UUID, key_id: uuid.UUID, secret: bytes
+    ) -> DataKey:
+        return cls(
+            tenant_id,
+            case_id,
+            key_id,
+            _derive(secret, b"personal data encryption"),
+            _derive(secret, b"personal data nonce"),
+            _derive(secret, b"client secrets"),
+        )
+
+    def _aad(self, purpose: str) -> bytes:
+        names = f"{self.tenant_id}|{self.case_id}|{self.key_id}|{purpose}"
+        return f"safe-future personal v1|{names}".encode()
+
+    def seal(self, purpose: str, plaintext: JsonObject) -> JsonObject:
+        # Strict UTF-8, as PostgreSQL's own text: a lone surrogate is refused (UnicodeError),
+        # never sealed into a value that could not be served again.
+        data = json.dumps(
+            plaintext, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+        aad = self._aad(purpose)
+        nonce = hmac.new(self.nonce_key, aad + b"\x00" + data, hashlib.sha256).digest()[
+            :NONCE_BYTES
+        ]
+        sealed = nonce + AESGCM(self.encryption_key).encrypt(nonce, data, aad)
+        return {
+            SEALED_MARK: ALGORITHM,
+            "kid": str(self.key_id),
+            "ct": base64.b64encode(sealed).decode(),
+        }
+
+    def open(self, purpose: str, envelope: JsonObject) -> JsonObject:
+        try:
+            raw = base64.b64decode(str(envelope["ct"]), validate=True)
+            data = AESGCM(self.encryption_key).decrypt(
+                raw[:NONCE_BYTES], raw[NONCE_BYTES:], self._aad(purpose)
+            )
+            value = json.loads(data)
+        except (KeyError, binascii.Error, ValueError, InvalidTag):
+            raise TamperedCiphertext("a personal-data ciphertext failed authentication") from None
+        if not isinstance(value, dict):
+            raise TamperedCiphertext("a personal-data ciphertext holds no object")
+        return value
+
+    def derived_secret(self, purpose: str) -> bytes:
+        return hmac.new(self.secret_key, purpose.encode(), hashlib.sha256).digest()
+
+
+def _envelope_key_id(envelope: JsonObject) -> uuid.UUID:
+    if envelope.get(SEALED_MARK) != ALGORITHM:
+        raise TamperedCiphertext("a personal-data envelope has an unknown format")
+    try:
+        return uuid.UUID(str(envelope.get("kid")))
+    except ValueError:
+        raise TamperedCiphertext("a personal-data envelope names no valid key") from None
+
+
+_SELECT_KEYS = text(
+    "SELECT tenant_id, case_id, key_id, wrapped_key, master_key_id FROM data_keys "
+    "WHERE case_id = ANY(:ids)"
+)
+_INSERT_KEY = text(
+    "INSERT INTO data_keys (tenant_id, case_id, key_id, wrapped_key, master_key_id) "
+    "VALUES (:t, :c, :k, :w, :m) ON CONFLICT (tenant_id, case_id) DO NOTHING RETURNING key_id"
+)
+_DESTROYED = text("SELECT case_id, key_id FROM destroyed_data_keys WHERE case_id = ANY(:ids)")
+_FORGET = text(
+    "WITH gone AS (DELETE FROM data_keys WHERE tenant_id = :t AND case_id = :c "
+    "RETURNING tenant_id, case_id, key_id) "
+    "INSERT INTO destroyed_data_keys (tenant_id, case_id, key_id) "
+    "SELECT tenant_id, case_id, key_id FROM gone ON CONFLICT DO NOTHING RETURNING key_id"
+)
+
+
+class PersonalDataCipher:
+    """``service.events.sealing.PersonalCipher`` over the ``data_keys`` table.
+
+    Every method runs on the caller's connection, inside a tenant transaction: row-level
+    security shows it the keys of that tenant only.
+    """
+
+    def __init__(self, keyring: MasterKeyring) -> None:
+        self.keyring = keyring
+
+    async def keys(
+        self, conn: AsyncConnection, case_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, DataKey]:
+        """The current data keys of ``case_ids`` (of the transaction's tenant), in one query."""
+        if not case_ids:
+            return {}
+        found: dict[uuid.UUID, DataKey] = {}
+        for row in await conn.execute(_SELECT_KEYS, {"ids": list(set(case_ids))}):
+            secret = self.keyring.unwrap(
+                bytes(row.wrapped_key),
+                row.master_key_id,
+                tenant_id=row.tenant_id,
+                case_id=row.case_id,
+                key_id=row.key_id,
+            )
+            found[row.case_id] = DataKey.of(row.tenant_id, row.case_id, row.key_id, secret)
+        return found
+
+    async def key_for(
+        self, conn: AsyncConnection, tenant_id: uuid.UUID, case_id: uuid.UUID, *, create: bool
+    ) -> DataKey | None:
+        key = (await self.keys(conn, [case_id])).get(case_id)
+        if key is not None or not create:
+            return key
+        key_id = uuid.uuid4()
+        secret = os.urandom(DATA_KEY_BYTES)
+        wrapped, master_key_id = self.keyring.wrap(
+            secret, tenant_id=tenant_id, case_id=case_id, key_id=key_id
+        )
+        inserted = await conn.scalar(
+            _INSERT_KEY,
+            {"t": tenant_id, "c": case_id, "k": key_id, "w": wrapped, "m": master_key_id},
+        )
+        if inserted is None:  # a concurrent transaction created the case's key first
+            return (await self.keys(conn, [case_id]))[case_id]
+        return DataKey.of(tenant_id, case_id, key_id, secret)
+
+    async def seal_many(
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        stream_id: uuid.UUID,
+        parts: Sequence[tuple[str, JsonObject]],
+    ) -> list[JsonObject]:
+        if not parts:
+            return []
+        key = await self.key_for(conn, tenant_id, stream_id, create=True)
+        assert key is not None
+        return [key.seal(purpose, plaintext) for purpose, plaintext in parts]
+
+    async def open_many(
+        self, conn: AsyncConnection, items: Sequence[SealedItem]
+    ) -> list[JsonObject | None]:
+        if not items:
+            return []
+        keys = await self.keys(conn, [i.stream_id for i in items])
+        wanted = [_envelope_key_id(i.envelope) for i in items]
+        orphans = [
+            i.stream_id
+            for i, kid in zip(items, wanted, strict=True)
+            if (k := keys.get(i.stream_id)) is None or k.key_id != kid
+        ]
+        destroyed: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        if orphans:
+            destroyed = {
+                (r.case_id, r.key_id)
+                for r in await conn.execute(_DESTROYED, {"ids": list(set(orphans))})
+            }
+        out: list[JsonObject | None] = []
+        for item, kid in zip(items, wanted, strict=True):
+            key = keys.get(item.stream_id)
+            if key is not None and key.key_id == kid and key.tenant_id == item.tenant_id:
+                out.append(key.open(item.purpose, item.envelope))
+            elif (item.stream_id, kid) in destroyed:
+                out.append(None)  # erased: the key is gone, and so is the value
+            else:
+                raise TamperedCiphertext("a personal-data envelope names a key the case never had")
+        return out
+
+    async def client_secret(
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        stream_id: uuid.UUID,
+        purpose: str,
+        *,
+        create: bool,
+    ) -> bytes | None:
+        key = await self.key_for(conn, tenant_id, stream_id, create=create)
+        return None if key is None else key.derived_secret(purpose)
+
+    async def forget(
+        self, conn: AsyncConnection, tenant_id: uuid.UUID, stream_id: uuid.UUID
+    ) -> bool:
+        gone: Any = await conn.scalar(_FORGET, {"t": tenant_id, "c": stream_id})
+        return gone is not None

@@ -1,0 +1,158 @@
+"""The report read model: one row per case, a pure function of the case's whole stream.
+
+The row holds what reports count and nothing that identifies a person: no pseudonym, name,
+date of birth or free text. Dates are kept at month granularity (intake month, departure
+month) or as day offsets from intake; age is an age group computed from the birth year at
+intake. Because the row is a fold of the stream, the live projection and a rebuild from the
+log give the same row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+from service.domain import return_case as rc
+from service.domain.errors import InvalidEventSequence
+from service.events.types import RecordedEvent
+
+__all__ = [
+    "FOLLOW_UP_MILESTONES",
+    "NOT_CLOSED",
+    "NOT_DEPARTED",
+    "NO_FORM_RECORDED",
+    "REPORT_COLUMNS",
+    "AgeGroup",
+    "Dimension",
+    "age_group",
+    "report_row",
+]
+
+
+class Dimension(StrEnum):
+    """What a caseload can be grouped by; the order here is the canonical order of tables."""
+
+    SHELTER = "SHELTER"
+    PHASE = "PHASE"
+    COUNTRY_OF_ORIGIN = "COUNTRY_OF_ORIGIN"
+    NATIONALITY = "NATIONALITY"
+    EXPLOITATION_FORM = "EXPLOITATION_FORM"
+    GENDER = "GENDER"
+    AGE_GROUP = "AGE_GROUP"
+    DEPARTURE_MODE = "DEPARTURE_MODE"
+    CLOSING_REASON = "CLOSING_REASON"
+
+
+class AgeGroup(StrEnum):
+    """CoMensha's age groups, from the age reached in the year of intake."""
+
+    MINOR = "MINOR"
+    AGE_18_22 = "18-22"
+    AGE_23_AND_OVER = "23+"
+    UNKNOWN = "UNKNOWN"
+
+
+NOT_DEPARTED = "NOT_DEPARTED"
+NOT_CLOSED = "NOT_CLOSED"
+NO_FORM_RECORDED = "NONE_RECORDED"
+# A follow-up counts for milestone m when it reached the client m-1 to m+1 whole months
+# after departure.
+FOLLOW_UP_MILESTONES = (3, 6, 12)
+
+
+def age_group(birth_year: int | None, intake: dt.date) -> AgeGroup:
+    """The age the client reaches in the year of intake, as a group (no exact age is kept)."""
+    if birth_year is None:
+        return AgeGroup.UNKNOWN
+    age = intake.year - birth_year
+    if age < 18:
+        return AgeGroup.MINOR
+    if age <= 22:
+        return AgeGroup.AGE_18_22
+    return AgeGroup.AGE_23_AND_OVER
+
+
+REPORT_COLUMNS = (
+    "tenant_id", "case_id", "intake_month", "phase", "gender", "age_group", "nationality",
+    "country_of_origin", "exploitation_forms", "departure_mode", "closing_reason",
+    "departure_month", "days_to_first_conversation", "days_to_departure",
+    "has_partner_contact", "consent_before_partner_contact",
+    "partner_contacted_before_departure", "follow_up_3_months", "follow_up_6_months",
+    "follow_up_12_months",
+)  # fmt: skip
+
+
+def _month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def report_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
+    """The report row of one case from its whole stream (oldest event first).
+
+    Raises ``InvalidEventSequence`` (from the domain fold) for a stream that is not a case.
+    """
+    first = events[0]
+    opened = first.event
+    if not isinstance(opened, rc.ReturnCaseOpened):
+        raise InvalidEventSequence("The first event of a return case must open it.")
+    intake = opened.intake_date
+    profile: rc.ReturnCaseOpened | rc.ClientProfileUpdated = opened
+    first_conversation: dt.date | None = None
+    departure: rc.DepartureRecorded | None = None
+    contacts: list[tuple[dt.date, bool]] = []  # (contacted on, consent for that organisation)
+    consents: dict[tuple[uuid.UUID, str], dt.date] = {}
+    reached_months: list[int] = []
+    for recorded in events:
+        e = recorded.event
+        if isinstance(e, rc.ClientProfileUpdated):
+            profile = e
+        elif isinstance(e, rc.ReturnConversationRecorded):
+            if first_conversation is None or e.held_on < first_conversation:
+                first_conversation = e.held_on
+        elif isinstance(e, rc.ConsentGiven):
+            consents[(e.organisation_id, e.purpose.value)] = e.given_on
+        elif isinstance(e, rc.ConsentWithdrawn):
+            consents.pop((e.organisation_id, e.purpose.value), None)
+        elif isinstance(e, rc.PartnerOrganisationContacted):
+            consented = any(
+                org == e.organisation_id and given_on <= e.contacted_on
+                for (org, _purpose), given_on in consents.items()
+            )
+            contacts.append((e.contacted_on, consented))
+        elif isinstance(e, rc.DepartureRecorded):
+            departure = e
+        elif isinstance(e, rc.FollowUpRecorded) and e.reached:
+            reached_months.append(e.months_after_departure)
+    state = rc.fold(r.event for r in events)
+    assert state is not None
+    forms = sorted({f.value for f in profile.exploitation_forms}) or [NO_FORM_RECORDED]
+    row: dict[str, Any] = {
+        "tenant_id": first.tenant_id,
+        "case_id": first.stream_id,
+        "intake_month": _month(intake),
+        "phase": state.phase.value,
+        "gender": profile.gender.value,
+        "age_group": age_group(profile.birth_year, intake).value,
+        "nationality": profile.nationality,
+        "country_of_origin": profile.country_of_origin,
+        "exploitation_forms": forms,
+        "departure_mode": departure.mode.value if departure else NOT_DEPARTED,
+        "closing_reason": state.closure.reason.value if state.closure else NOT_CLOSED,
+        "departure_month": _month(departure.departed_on) if departure else None,
+        "days_to_first_conversation": (
+            (first_conversation - intake).days if first_conversation else None
+        ),
+        "days_to_departure": (departure.departed_on - intake).days if departure else None,
+        "has_partner_contact": bool(contacts),
+        "consent_before_partner_contact": bool(contacts) and all(c for _, c in contacts),
+        "partner_contacted_before_departure": departure is not None
+        and any(on <= departure.departed_on for on, _ in contacts),
+    }
+    for milestone in FOLLOW_UP_MILESTONES:
+        row[f"follow_up_{milestone}_months"] = departure is not None and any(
+            milestone - 1 <= m <= milestone + 1 for m in reached_months
+        )
+    return row

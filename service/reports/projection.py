@@ -1,0 +1,408 @@
+"""The async projection behind the reports: follows each shelter's feed into ``report_cases``.
+
+Per shelter, one transaction per batch (as the service role, with that shelter's tenant
+setting, so row-level security holds): take the (projection, tenant) advisory lock, read the
+checkpoint and the next batch of the feed (gap-free, below the visibility horizon), recompute
+the report row of every case the batch touches from the case's whole stream, upsert the rows
+and the checkpoint (which counts the events applied), commit. Rows and checkpoint commit
+together or not at all, so each event takes effect exactly once, also after a crash; the lock
+keeps two runners (two service instances) from projecting the same shelter at once, and
+takes no transaction id, so a runner that is reading holds no other reader's horizon back.
+
+A rebuild replays a shelter's whole log with the same code and replaces its rows and
+checkpoint in one transaction: the rebuilt read model equals the live one.
+
+``ReportProjection`` runs this in the background: woken by the store's NOTIFY (payload: the
+tenant id), and by a periodic poll that catches what a lost notification would miss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, TEXT
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from service.db import create_app_engine, tenant_transaction
+from service.domain.errors import InvalidEventSequence
+from service.domain.return_case import EVENT_TYPES
+from service.events.cursor import START, FeedPosition
+from service.events.feed import FeedFilter, position_of, read_feed
+from service.events.store import COLUMNS, EVENTS_CHANNEL, EventStore
+from service.events.types import EventRegistry, RecordedEvent, UnknownEventType
+from service.handlers.return_case import STREAM_TYPE
+from service.reports.model import REPORT_COLUMNS, report_row
+
+__all__ = [
+    "PROJECTION",
+    "CatchUp",
+    "ReportProjection",
+    "catch_up_all",
+    "catch_up_tenant",
+    "project_next_batch",
+    "rebuild_all",
+    "rebuild_reports",
+    "rebuild_tenant",
+    "shelter_ids",
+    "start_report_projection",
+]
+
+log = logging.getLogger("service.reports")
+
+PROJECTION = "report_cases"
+BATCH_SIZE = 500
+
+_UPSERT = text(
+    f"INSERT INTO report_cases ({', '.join(REPORT_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join(':' + c for c in REPORT_COLUMNS)}) "
+    "ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in REPORT_COLUMNS[2:])
+).bindparams(bindparam("exploitation_forms", type_=ARRAY(TEXT)))
+_STREAMS = text(
+    f"SELECT {COLUMNS} FROM events "  # noqa: S608
+    "WHERE stream_id = ANY(:ids) AND stream_type = :type ORDER BY stream_id, version"
+)
+# A transaction-level advisory lock per (projection, tenant): it takes no transaction id, so
+# a runner reading the feed does not hold the visibility horizon back for other readers.
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('report:' || :p), hashtext(CAST(:t AS text)))")
+_CHECKPOINT = text(
+    "SELECT transaction_id, global_position FROM report_checkpoints "
+    "WHERE tenant_id = :t AND projection = :p"
+)
+_SAVE_CHECKPOINT = text(
+    "INSERT INTO report_checkpoints AS c (tenant_id, projection, transaction_id, "
+    "global_position, events_applied) VALUES (:t, :p, :tx, :pos, :n) "
+    "ON CONFLICT (tenant_id, projection) DO UPDATE SET transaction_id = excluded.transaction_id, "
+    "global_position = excluded.global_position, "
+    "events_applied = c.events_applied + excluded.events_applied, updated_at = now()"
+)
+_SET_CHECKPOINT = text(
+    "INSERT INTO report_checkpoints (tenant_id, projection, transaction_id, global_position, "
+    "events_applied) VALUES (:t, :p, :tx, :pos, :n) ON CONFLICT (tenant_id, projection) "
+    "DO UPDATE SET transaction_id = excluded.transaction_id, "
+    "global_position = excluded.global_position, events_applied = excluded.events_applied, "
+    "updated_at = now()"
+)
+_HELD_BACK = text(
+    "SELECT EXISTS (SELECT 1 FROM events WHERE event_type = ANY(:types) AND "
+    "(transaction_id, global_position) > (CAST(:tx AS text)::xid8, :pos))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """What one catch-up did: events applied, and whether committed events are held back."""
+
+    applied: int
+    held_back: bool
+
+
+def _filter(store: EventStore) -> FeedFilter:
+    return FeedFilter(event_types=store.registry.event_types)
+
+
+async def shelter_ids(engine: AsyncEngine) -> list[uuid.UUID]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            text("SELECT id FROM tenants WHERE kind = 'shelter' ORDER BY slug")
+        )
+        return [row[0] for row in result]
+
+
+async def _lock(conn: AsyncConnection, tenant_id: uuid.UUID, projection: str) -> FeedPosition:
+    """Serialise runners of one (projection, tenant); the checkpoint to resume from."""
+    params = {"t": str(tenant_id), "p": projection}
+    await conn.execute(_LOCK, params)
+    row = (await conn.execute(_CHECKPOINT, {"t": tenant_id, "p": projection})).first()
+    return START if row is None else FeedPosition(int(row[0]), int(row[1]))
+
+
+_UNREADABLE = (InvalidEventSequence, UnknownEventType, ValueError, KeyError, TypeError)
+
+
+async def _rows(
+    conn: AsyncConnection, store: EventStore, ids: Sequence[uuid.UUID]
+) -> list[dict[str, Any]]:
+    """The report rows of the cases ``ids``, each folded from its whole stream.
+
+    A stream the decider could not have written (an unknown event type, a payload that does
+    not decode, a sequence that does not fold) is skipped with an error naming only its id:
+    a poisoned stream must not stop the reports of every other case.
+    """
+    streams: dict[uuid.UUID, list[RecordedEvent]] = {}
+    unreadable: set[uuid.UUID] = set()
+    for row in await conn.execute(_STREAMS, {"ids": list(ids), "type": STREAM_TYPE}):
+        try:
+            streams.setdefault(row[2], []).append(store.recorded(row))
+        except _UNREADABLE:
+            unreadable.add(row[2])
+    rows = []
+    for stream_id in sorted(set(streams) | unreadable):
+        if stream_id not in unreadable:
+            try:
+                rows.append(report_row(streams[stream_id]))
+                continue
+            except _UNREADABLE:
+                pass
+        log.error("report projection skipped an unreadable stream %s", stream_id)
+    return rows
+
+
+async def _apply(
+    conn: AsyncConnection,
+    store: EventStore,
+    tenant_id: uuid.UUID,
+    batch: Sequence[RecordedEvent],
+    projection: str,
+) -> None:
+    """Recompute the rows of the cases ``batch`` touches and move the checkpoint past it."""
+    touched = sorted({e.stream_id for e in batch if e.stream_type == STREAM_TYPE})
+    rows = await _rows(conn, store, touched) if touched else []
+    if rows:
+        await conn.execute(_UPSERT, rows)
+    last = position_of(batch[-1])
+    await conn.execute(
+        _SAVE_CHECKPOINT,
+        {
+            "tx": last.transaction_id,
+            "pos": last.global_position,
+            "n": len(batch),
+            "t": tenant_id,
+            "p": projection,
+        },
+    )
+
+
+async def _held_back(conn: AsyncConnection, store: EventStore, after: FeedPosition) -> bool:
+    return bool(
+        await conn.scalar(
+            _HELD_BACK,
+            {
+                "types": sorted(store.registry.event_types),
+                "tx": str(after.transaction_id),
+                "pos": after.global_position,
+            },
+        )
+    )
+
+
+async def project_next_batch(
+    conn: AsyncConnection,
+    store: EventStore,
+    tenant_id: uuid.UUID,
+    batch_size: int = BATCH_SIZE,
+    projection: str = PROJECTION,
+) -> tuple[list[RecordedEvent], bool]:
+    """In the caller's transaction: lock the checkpoint, apply the next batch, move it.
+
+    Returns the batch, and whether committed events beyond a short batch are still held back
+    by the horizon. Nothing is kept unless the caller commits. ``projection`` names the
+    checkpoint (tests follow the feed under a name of their own).
+    """
+    position = await _lock(conn, tenant_id, projection)
+    batch = await read_feed(conn, store, position, batch_size, _filter(store))
+    end = position_of(batch[-1]) if batch else position
+    # Checked before writing: until its first write the transaction has no id, so it holds
+    # nobody's horizon back while it reads.
+    held_back = len(batch) < batch_size and await _held_back(conn, store, end)
+    if batch:
+        await _apply(conn, store, tenant_id, batch, projection)
+    return batch, held_back
+
+
+async def catch_up_tenant(
+    engine: AsyncEngine,
+    store: EventStore,
+    tenant_id: uuid.UUID,
+    *,
+    batch_size: int = BATCH_SIZE,
+    projection: str = PROJECTION,
+) -> CatchUp:
+    """Apply every event of the tenant's feed after its checkpoint, one batch per transaction."""
+    applied = 0
+    while True:
+        async with tenant_transaction(engine, tenant_id) as conn:
+            batch, held_back = await project_next_batch(
+                conn, store, tenant_id, batch_size, projection
+            )
+        applied += len(batch)
+        if len(batch) < batch_size:
+            return CatchUp(applied, held_back)
+
+
+async def rebuild_tenant(
+    engine: AsyncEngine, store: EventStore, tenant_id: uuid.UUID, *, batch_size: int = 2000
+) -> int:
+    """Replace the tenant's rows by a replay of its whole log, in one transaction.
+
+    The log is read first and the rows are written at the end, so the transaction takes an id
+    (and holds the horizon of other feed readers back) only while it writes.
+    """
+    flt = _filter(store)
+    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    applied, position = 0, START
+    async with tenant_transaction(engine, tenant_id) as conn:
+        await _lock(conn, tenant_id, PROJECTION)
+        while True:
+            batch = await read_feed(conn, store, position, batch_size, flt)
+            if batch:
+                touched = sorted({e.stream_id for e in batch if e.stream_type == STREAM_TYPE})
+                rows.update((row["case_id"], row) for row in await _rows(conn, store, touched))
+                position = position_of(batch[-1])
+            applied += len(batch)
+            if len(batch) < batch_size:
+                break
+        await conn.execute(text("DELETE FROM report_cases WHERE tenant_id = :t"), {"t": tenant_id})
+        values = list(rows.values())
+        for start in range(0, len(values), 1000):
+            await conn.execute(_UPSERT, values[start : start + 1000])
+        await conn.execute(
+            _SET_CHECKPOINT,
+            {
+                "tx": position.transaction_id,
+                "pos": position.global_position,
+                "n": applied,
+                "t": tenant_id,
+                "p": PROJECTION,
+            },
+        )
+    return applied
+
+
+async def catch_up_all(engine: AsyncEngine, store: EventStore, *, patience: float = 5.0) -> CatchUp:
+    """Catch every shelter up: a deterministic state for tests and the command line.
+
+    Events of a transaction that committed while an older one was still open are held back
+    by the horizon; this waits up to ``patience`` seconds per shelter for them.
+    """
+    loop = asyncio.get_running_loop()
+    applied, held_back = 0, False
+    for tenant_id in await shelter_ids(engine):
+        deadline = loop.time() + patience
+        while True:
+            result = await catch_up_tenant(engine, store, tenant_id)
+            applied += result.applied
+            if not result.held_back or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.02)
+        held_back = held_back or result.held_back
+    return CatchUp(applied, held_back)
+
+
+async def rebuild_all(engine: AsyncEngine, store: EventStore) -> int:
+    return sum([await rebuild_tenant(engine, store, t) for t in await shelter_ids(engine)])
+
+
+async def rebuild_reports(app_url: URL) -> int:
+    """Rebuild every shelter's report rows as the service role (the command line's entry)."""
+    engine = create_app_engine(app_url, 2)
+    try:
+        return await rebuild_all(engine, EventStore(EventRegistry(EVENT_TYPES)))
+    finally:
+        await engine.dispose()
+
+
+class ReportProjection:
+    """Keeps ``report_cases`` up to date in the background of one service process."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        connect: Callable[[], Awaitable[Any]] | None,
+        *,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._connect = connect
+        self.poll_seconds = poll_seconds
+        self._dirty: set[uuid.UUID] = set()
+        self._wake = asyncio.Event()
+        self._listener: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._listen()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    async def _listen(self) -> None:
+        """LISTEN for appends; without it the poll still brings every event in."""
+        if self._connect is None or self._listener is not None:
+            return
+        try:
+            conn = await self._connect()
+            await conn.add_listener(EVENTS_CHANNEL, self._on_event)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("report projection cannot listen (%s); polling", type(exc).__name__)
+            return
+        conn.add_termination_listener(self._on_listener_lost)
+        self._listener = conn
+
+    def _on_listener_lost(self, _conn: Any) -> None:
+        self._listener = None
+
+    def _on_event(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            self._dirty.add(uuid.UUID(payload))
+            self._wake.set()
+
+    async def _run(self) -> None:
+        timeout, poll_all = 0.0, True  # catch every shelter up at start
+        failures = 0
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+            else:
+                poll_all = False
+            self._wake.clear()
+            dirty, self._dirty = self._dirty, set()
+            try:
+                await self._listen()
+                shelters = await shelter_ids(self._engine)
+                chosen = shelters if poll_all else [t for t in shelters if t in dirty]
+                for tenant_id in chosen:
+                    result = await catch_up_tenant(self._engine, self._store, tenant_id)
+                    if result.held_back:  # an older transaction is still open: look again soon
+                        self._dirty.add(tenant_id)
+            except Exception as exc:  # the projection must outlive a dropped connection
+                failures += 1
+                log.error("report projection failed: %s", type(exc).__name__)
+                self._dirty |= dirty
+                timeout = min(0.05 * 2**failures, self.poll_seconds)  # then retry the same
+                continue
+            failures = 0
+            if self._dirty:
+                timeout, poll_all = 0.05, False
+            else:
+                timeout, poll_all = self.poll_seconds, True
+
+
+async def start_report_projection(
+    engine: AsyncEngine, store: EventStore, listen_dsn: str | None
+) -> ReportProjection:
+    """Start the background projection (the app's lifespan calls this once)."""
+    connect = None if listen_dsn is None else (lambda: asyncpg.connect(listen_dsn))
+    projection = ReportProjection(engine, store, connect)
+    await projection.start()
+    return projection

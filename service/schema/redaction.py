@@ -1,0 +1,40 @@
+"""Error messages of GraphQL itself, without the values the caller sent.
+
+graphql-core explains a malformed request by quoting it: "Variable '$input' has invalid value
+at .dateOfBirth: Value cannot represent a Date: 'Ana Popescu'", "Expected value of type
+'OpenReturnCaseInput!', found {'fullName': ...}". Those values can be personal data (a name
+typed into the wrong field), and error messages end up in frontends' logs and bug reports.
+So a message is cut where a value would start; what stays names the variable, the path, the
+expected type, and fields that are missing or unknown, never a value.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Where graphql-core (and the scalars' parsers) start to quote what the caller sent.
+_VALUE_STARTS = re.compile(
+    r"(got invalid value |,? found:? |cannot represent|\bValue |Invalid |Unexpected )"
+)
+# Parts after a value that name only the schema: worth keeping.
+_VALUE_FREE = re.compile(
+    r"Field '\w+' of required type '[\w!\[\]]+' was not provided\.|"
+    r"Field '\w+' is not defined by type '\w+'\.|"
+    r"Expected type '[\w!\[\]]+' to be an? (?:object|mapping|list)\.|"
+    r"Did you mean (?:the enum value )?(?:'\w+'(?:, | or |, or )?)+\?"
+)
+HIDDEN = "(the value sent is not repeated)"
+
+
+def without_values(message: str) -> str:
+    """``message`` cut before the first quoted value, keeping what names only the schema."""
+    start = _VALUE_STARTS.search(message)
+    if start is None:
+        return message
+    kept = message[: start.start()].rstrip(" ,;")
+    if start.group(1) == "cannot represent":
+        kept += " cannot represent the value sent."
+    else:
+        kept = f"{kept} {HIDDEN}".strip()
+    notes = _VALUE_FREE.findall(message[start.start() :])
+    return " ".join([kept, *notes])

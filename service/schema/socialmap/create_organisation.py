@@ -1,0 +1,68 @@
+"""Mutation ``createOrganisation``: add an organisation to the social map (editors only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from service.schema.context import Info
+from service.schema.socialmap.payloads import (
+    ContactChannelInput,
+    OrganisationPayload,
+    channels,
+    today,
+)
+from service.socialmap import editing
+from service.socialmap import vocabulary as sv
+
+
+@strawberry.input
+class CreateOrganisationInput:
+    name: str
+    kind: sv.OrganisationKind
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+    city: str | None = None
+    region: str | None = None
+    services: list[sv.Service] = strawberry.field(default_factory=list)
+    target_groups: list[sv.TargetGroup] = strawberry.field(default_factory=list)
+    languages: list[str] = strawberry.field(default_factory=list, description="ISO 639-1 codes.")
+    contact_channels: list[ContactChannelInput] = strawberry.field(default_factory=list)
+    referral_notes: str | None = None
+    last_verified_on: dt.date | None = None
+    source: str | None = None
+    return_support: sv.ReturnSupportLevel | None = strawberry.field(
+        default=None, description="Only for organisations in the Netherlands."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Send the same key to repeat a request safely."
+    )
+
+
+async def create_organisation(info: Info, input: CreateOrganisationInput) -> OrganisationPayload:
+    """Add an organisation to the social map; it starts at version 1 (social-map editors)."""
+    ctx = info.context
+    raw = {
+        "name": input.name,
+        "kind": input.kind,
+        "country": input.country,
+        "city": input.city,
+        "region": input.region,
+        "services": input.services,
+        "target_groups": input.target_groups,
+        "languages": input.languages,
+        "contact_channels": channels(input.contact_channels),
+        "referral_notes": input.referral_notes,
+        "last_verified_on": input.last_verified_on,
+        "source": input.source,
+        "return_support": input.return_support,
+    }
+    result = await editing.create(
+        ctx.deps.engine,
+        ctx.principal,
+        raw,
+        request_id=ctx.request_id,
+        idempotency_key=input.idempotency_key,
+        today=today(),
+    )
+    return OrganisationPayload.of(result)

@@ -1,0 +1,365 @@
+"""SQL of the social map's organisations (history and mechanisms have their own modules).
+
+The tables are shared by every tenant (no ``tenant_id``, no row-level security): any
+connection of the service may read them. Every function takes an open connection; the caller
+owns the transaction, so an organisation's change and its history entry commit together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.types import Text
+
+from service.socialmap import history, model
+from service.socialmap.history import Actor
+from service.socialmap.model import Organisation, OrganisationData
+from service.socialmap.search import search_text
+from service.socialmap.vocabulary import ChangeKind, OrganisationKind, ReturnSupportLevel, Service
+
+# One column per field of ``OrganisationData``, of the same name.
+_DATA_COLUMNS = model.FIELDS
+_COLUMNS = (
+    "id", "version", *_DATA_COLUMNS, "demo", "retired_at", "retired_reason", "created_at",
+    "updated_at", "name_key",
+)  # fmt: skip
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM organisations"  # noqa: S608 (constant columns)
+
+_TEXT_ARRAY = ARRAY(Text)
+
+
+def _organisation(row: Any) -> Organisation:
+    r = row._mapping
+    return Organisation(
+        id=r["id"],
+        version=r["version"],
+        data=model.from_json({c: r[c] for c in _DATA_COLUMNS}),
+        demo=r["demo"],
+        retired_at=r["retired_at"],
+        retired_reason=r["retired_reason"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        name_key=r["name_key"],
+    )
+
+
+def data_params(data: OrganisationData) -> dict[str, Any]:
+    """The columns that hold ``data``, plus the derived name key and search text."""
+    values = model.to_json(data)
+    values["last_verified_on"] = data.last_verified_on
+    values["name_key"] = model.name_key(data.name)
+    values["search_text"] = search_text(data.name, data.city, data.region, data.country)
+    return values
+
+
+def _typed(statement: TextClause) -> TextClause:
+    return statement.bindparams(
+        bindparam("services", type_=_TEXT_ARRAY),
+        bindparam("target_groups", type_=_TEXT_ARRAY),
+        bindparam("languages", type_=_TEXT_ARRAY),
+        bindparam("contact_channels", type_=JSONB),
+    )
+
+
+_INSERT_COLUMNS = ("id", *_DATA_COLUMNS, "name_key", "search_text", "demo")
+_INSERT_VALUES = ", ".join(":" + c for c in _INSERT_COLUMNS)
+
+# An organisation and its CREATED entry in one statement. With ``ON CONFLICT DO NOTHING`` (the
+# seed) an organisation that exists already, by id or by name and country, is left alone and
+# gets no history entry.
+_CREATE_SQL = f"""
+WITH created AS (
+    INSERT INTO organisations ({", ".join(_INSERT_COLUMNS)}, version, created_at, updated_at)
+    VALUES ({_INSERT_VALUES}, 1, now(), now())
+    {{conflict}}
+    RETURNING id, version
+)
+INSERT INTO organisation_changes (organisation_id, version, change, actor, actor_organisation,
+                                  diff, request_id, idempotency_key, fingerprint)
+SELECT id, version, 'CREATED', :actor, :actor_organisation, :diff, :request_id,
+       :idempotency_key, :fingerprint
+FROM created
+RETURNING organisation_id
+"""  # noqa: S608 (constant columns)
+
+
+def _create_statement(conflict: str) -> TextClause:
+    return _typed(text(_CREATE_SQL.format(conflict=conflict))).bindparams(
+        bindparam("diff", type_=JSONB)
+    )
+
+
+CREATE = _create_statement("")
+CREATE_IF_ABSENT = _create_statement("ON CONFLICT DO NOTHING")
+
+
+def create_params(
+    org_id: uuid.UUID,
+    data: OrganisationData,
+    actor: Actor,
+    *,
+    demo: bool = False,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": org_id,
+        **data_params(data),
+        "demo": demo,
+        "actor": actor.subject,
+        "actor_organisation": actor.organisation,
+        "diff": model.diff(None, data),
+        "request_id": actor.request_id,
+        "idempotency_key": idempotency_key,
+        "fingerprint": fingerprint,
+    }
+
+
+async def create(conn: AsyncConnection, params: dict[str, Any]) -> None:
+    await conn.execute(CREATE, params)
+
+
+_UPDATE = _typed(
+    text(
+        "UPDATE organisations SET "  # noqa: S608 (constant columns)
+        + ", ".join(f"{c} = :{c}" for c in (*_DATA_COLUMNS, "name_key", "search_text"))
+        + ", version = version + 1, updated_at = now() "
+        "WHERE id = :id AND version = :expected_version AND retired_at IS NULL "
+        "RETURNING version"
+    )
+)
+
+_RETIRE = text(
+    "UPDATE organisations SET retired_at = now(), retired_reason = :reason, "
+    "version = version + 1, updated_at = now() "
+    "WHERE id = :id AND version = :expected_version AND retired_at IS NULL RETURNING version"
+)
+
+
+async def update(
+    conn: AsyncConnection,
+    org_id: uuid.UUID,
+    expected_version: int,
+    data: OrganisationData,
+    changes: dict[str, Any],
+    actor: Actor,
+    *,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+) -> int | None:
+    """Write ``data`` over an active organisation at ``expected_version``; its new version.
+
+    ``None`` when the organisation is not at that version (or is retired): nothing written.
+    """
+    row = (
+        await conn.execute(
+            _UPDATE, {"id": org_id, "expected_version": expected_version, **data_params(data)}
+        )
+    ).first()
+    if row is None:
+        return None
+    version = int(row[0])
+    await history.record(
+        conn, org_id, version, ChangeKind.UPDATED, changes, actor, None, idempotency_key,
+        fingerprint,
+    )  # fmt: skip
+    return version
+
+
+async def retire(
+    conn: AsyncConnection,
+    org_id: uuid.UUID,
+    expected_version: int,
+    reason: str,
+    actor: Actor,
+    *,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+) -> int | None:
+    """Retire an active organisation at ``expected_version``; its new version, else ``None``."""
+    row = (
+        await conn.execute(
+            _RETIRE, {"id": org_id, "expected_version": expected_version, "reason": reason}
+        )
+    ).first()
+    if row is None:
+        return None
+    version = int(row[0])
+    changes = {"active": {"from": True, "to": False}}
+    await history.record(
+        conn, org_id, version, ChangeKind.RETIRED, changes, actor, reason, idempotency_key,
+        fingerprint,
+    )  # fmt: skip
+    return version
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+async def get(
+    conn: AsyncConnection, org_id: uuid.UUID, *, for_update: bool = False
+) -> Organisation | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = (await conn.execute(text(f"{_SELECT} WHERE id = :id{lock}"), {"id": org_id})).first()
+    return None if row is None else _organisation(row)
+
+
+_GET_MANY = text(f"{_SELECT} WHERE id = ANY(:ids)").bindparams(
+    bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
+)
+
+
+async def get_many(
+    conn: AsyncConnection, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Organisation]:
+    """Organisations by id, retired ones included, in one statement (for a DataLoader)."""
+    rows = await conn.execute(_GET_MANY, {"ids": list(dict.fromkeys(ids))})
+    return {o.id: o for o in map(_organisation, rows)}
+
+
+async def find_by_keys(
+    conn: AsyncConnection, keys: Iterable[tuple[str, str]], *, for_update: bool = False
+) -> dict[tuple[str, str], Organisation]:
+    """Organisations by (country, normalised name), retired ones included."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    lock = " FOR UPDATE" if for_update else ""
+    rows = await conn.execute(
+        text(
+            f"{_SELECT} WHERE (country, name_key) IN "  # noqa: S608 (constant columns)
+            "(SELECT * FROM unnest(CAST(:countries AS text[]), CAST(:names AS text[])))"
+            f" ORDER BY id{lock}"
+        ),
+        {"countries": [k[0] for k in wanted], "names": [k[1] for k in wanted]},
+    )
+    return {(o.data.country, o.name_key): o for o in map(_organisation, rows)}
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationFilter:
+    """Every given criterion must hold."""
+
+    country: str | None = None
+    services: tuple[Service, ...] = ()  # offers every one of them
+    languages: tuple[str, ...] = ()  # speaks at least one of them
+    kind: OrganisationKind | None = None
+    tsquery: str | None = None
+    include_retired: bool = False
+
+
+async def list_page(
+    conn: AsyncConnection,
+    flt: OrganisationFilter,
+    limit: int,
+    after: tuple[str, uuid.UUID] | None,
+) -> list[Organisation]:
+    """A page of organisations ordered by normalised name, keyset-paginated on (name, id)."""
+    where = ["true"]
+    params: dict[str, Any] = {"limit": limit}
+    if not flt.include_retired:
+        where.append("retired_at IS NULL")
+    if flt.country is not None:
+        where.append("country = :country")
+        params["country"] = flt.country
+    if flt.services:
+        where.append("services @> CAST(:services AS text[])")
+        params["services"] = [s.value for s in flt.services]
+    if flt.languages:
+        where.append("languages && CAST(:languages AS text[])")
+        params["languages"] = list(flt.languages)
+    if flt.kind is not None:
+        where.append("kind = :kind")
+        params["kind"] = flt.kind.value
+    if flt.tsquery is not None:
+        where.append("to_tsvector('simple', search_text) @@ to_tsquery('simple', :tsquery)")
+        params["tsquery"] = flt.tsquery
+    if after is not None:
+        where.append("(name_key, id) > (:after_key, :after_id)")
+        params["after_key"], params["after_id"] = after
+    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY name_key, id LIMIT :limit"
+    return [_organisation(r) for r in await conn.execute(text(sql), params)]
+
+
+async def return_support_organisations(
+    conn: AsyncConnection, level: ReturnSupportLevel | None
+) -> list[Organisation]:
+    """Active Dutch organisations that support return, at ``level`` or any."""
+    rows = await conn.execute(
+        text(
+            f"{_SELECT} WHERE retired_at IS NULL AND country = 'NL' "
+            "AND return_support IS NOT NULL "
+            "AND (CAST(:level AS text) IS NULL OR return_support = :level) "
+            "ORDER BY return_support, name_key, id"
+        ),
+        {"level": level.value if level is not None else None},
+    )
+    return [_organisation(r) for r in rows]
+
+
+async def suggestions(
+    conn: AsyncConnection, countries: Sequence[str], services: Sequence[Service], limit: int
+) -> dict[str, list[Organisation]]:
+    """Per country, up to ``limit`` active organisations offering any of ``services``.
+
+    Those offering more of the services come first, then by name. One statement for any
+    number of countries (for a DataLoader).
+    """
+    rows = await conn.execute(
+        text(
+            f"""
+            SELECT {", ".join(_COLUMNS)} FROM (
+                SELECT o.*, row_number() OVER (
+                    PARTITION BY o.country
+                    ORDER BY cardinality(ARRAY(
+                        SELECT unnest(o.services) INTERSECT
+                        SELECT unnest(CAST(:services AS text[]))
+                    )) DESC, o.name_key, o.id
+                ) AS rank
+                FROM organisations o
+                WHERE o.retired_at IS NULL AND o.country = ANY(CAST(:countries AS text[]))
+                  AND o.services && CAST(:services AS text[])
+            ) ranked
+            WHERE rank <= :limit
+            ORDER BY country, rank
+            """  # noqa: S608 (constant columns)
+        ),
+        {"countries": list(countries), "services": [s.value for s in services], "limit": limit},
+    )
+    out: dict[str, list[Organisation]] = {c: [] for c in countries}
+    for row in rows:
+        org = _organisation(row)
+        out[org.data.country].append(org)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CountrySummary:
+    code: str
+    active_organisations: int
+    has_referral_mechanism: bool
+
+
+async def countries(conn: AsyncConnection) -> list[CountrySummary]:
+    """Every country with an organisation or a referral mechanism, with its active count."""
+    rows = await conn.execute(
+        text(
+            """
+            SELECT code, coalesce(o.active, 0) AS active, m.country IS NOT NULL AS mechanism
+            FROM (SELECT country AS code FROM organisations
+                  UNION SELECT country FROM referral_mechanisms) codes
+            LEFT JOIN (SELECT country, count(*) FILTER (WHERE retired_at IS NULL) AS active
+                       FROM organisations GROUP BY country) o ON o.country = codes.code
+            LEFT JOIN referral_mechanisms m ON m.country = codes.code
+            ORDER BY code
+            """
+        )
+    )
+    return [CountrySummary(r.code, int(r.active), bool(r.mechanism)) for r in rows]

@@ -1,0 +1,34 @@
+"""The service refuses to start in production mode without a master key."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app
+from service.auth import load_signing_key
+from service.config import ConfigError, Settings, load_settings
+from tests.conftest import APP_PASSWORD, Database
+
+
+async def test_production_without_a_master_key_does_not_start(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    load_signing_key(settings)
+    production = load_settings({
+        "SAFE_FUTURE_MODE": "production", "SAFE_FUTURE_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": database.admin_url.render_as_string(hide_password=False),
+        "SAFE_FUTURE_APP_DB_PASSWORD": APP_PASSWORD,
+        "SAFE_FUTURE_JWT_PUBLIC_KEY_FILE": str(settings.jwt_public_key_file),
+        "SAFE_FUTURE_SIGNING_KEY_FILE": str(settings.signing_key_file),
+        "SAFE_FUTURE_MASTER_KEY_FILE": str(tmp_path / "absent.key"),
+    })  # fmt: skip
+    unconfigured = dataclasses.replace(production, master_key=None, master_key_file=None)
+    for broken in (production, unconfigured):
+        app = create_app(broken, database.app_url)
+        with pytest.raises(ConfigError, match=r"master key|MASTER_KEY"):
+            async with app.router.lifespan_context(app):
+                pass  # pragma: no cover - never reached
+    assert not (tmp_path / "keys").exists()  # and production never generates one

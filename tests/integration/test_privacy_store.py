@@ -1,0 +1,327 @@
+"""Personal fields reach the database only sealed, open only with the client's key, and stop
+opening when the key is destroyed; tampering is detected, never silently decrypted."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.app import load_tenants
+from service.auth import Principal
+from service.db import tenant_transaction
+from service.domain import return_case as rc
+from service.domain import vocabulary as v
+from service.errors import BadUserInput
+from service.events.sealing import READ_MODEL_PURPOSE, SealedItem, is_sealed
+from service.events.store import COLUMNS, EventStore
+from service.events.types import EventRegistry
+from service.handlers.return_case import Dependencies, handle
+from service.privacy import TamperedCiphertext, decrypt_personal, open_read_model_personal
+from service.privacy.cipher import PersonalDataCipher
+from service.privacy.erasure import erase_client_personal_data
+
+SLUG = "jade-zorggroep"
+
+
+@pytest.fixture(scope="module")
+async def deps(app_engine: AsyncEngine, cipher: PersonalDataCipher) -> Dependencies:
+    store = EventStore(EventRegistry(rc.EVENT_TYPES), cipher=cipher)
+    return Dependencies(app_engine, store, await load_tenants(app_engine))
+
+
+def worker(deps: Dependencies, *roles: str) -> Principal:
+    return Principal("privacy-tester", deps.tenants[SLUG], frozenset(roles or {"caseworker"}))
+
+
+def secrets_of(tag: str) -> dict[str, str]:
+    return {
+        "name": f"Wendeline Ostrava-{tag}",
+        "opening_notes": f"arrived by night bus {tag}",
+        "talk_notes": f"talked about her brother {tag}",
+        "risk_notes": f"the trafficker knows her village {tag}",
+    }
+
+
+async def walk(
+    deps: Dependencies, key: str | None = None, tag: str | None = None
+) -> tuple[uuid.UUID, dict[str, str]]:
+    tag = tag or uuid.uuid4().hex[:12]
+    s = secrets_of(tag)
+    case_id = uuid.uuid4()
+    commands: list[Any] = [
+        rc.OpenReturnCase(case_id, dt.date(2026, 2, 1), f"P-{tag}", v.Gender.FEMALE, 1970, "BG",
+                          "BG", ("bg",), (v.ExploitationForm.FORCED_BEGGING,), s["name"],
+                          dt.date(1970, 7, 14), s["opening_notes"]),
+        rc.RecordReturnConversation(case_id, dt.date(2026, 2, 3), v.ReturnWish.UNDECIDED,
+                                    s["talk_notes"]),
+        rc.AssessRisk(case_id, dt.date(2026, 2, 4), v.RiskLevel.HIGH, (v.RiskFactor.DEBTS,),
+                      s["risk_notes"]),
+    ]  # fmt: skip
+    for version, command in enumerate(commands):
+        await handle(
+            deps, worker(deps), command, expected_version=version,
+            idempotency_key=f"{key}-{version}" if key else None, request_id="privacy-test",
+        )  # fmt: skip
+    return case_id, s
+
+
+async def rows_as_text(admin: AsyncEngine, case_id: uuid.UUID) -> str:
+    """Every row that mentions the case, in every table that keys on it, as text."""
+    out: list[str] = []
+    async with admin.connect() as conn:
+        for table, column in (
+            ("events", "stream_id"), ("return_cases", "case_id"), ("case_timeline", "case_id"),
+            ("command_receipts", "stream_id"), ("data_keys", "case_id"),
+            ("destroyed_data_keys", "case_id"), ("personal_data_access_log", "case_id"),
+        ):  # fmt: skip
+            result = await conn.execute(
+                text(f"SELECT t::text FROM {table} t WHERE {column} = :c"), {"c": case_id}
+            )
+            out.extend(r[0] for r in result)
+    return "\n".join(out)
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_no_plaintext_personal_value_is_written_anywhere(
+    deps: Dependencies, admin_engine: AsyncEngine
+) -> None:
+    case_id, s = await walk(deps, key=f"k-{uuid.uuid4()}")
+    stored = await rows_as_text(admin_engine, case_id)
+    assert "P-" in stored  # the pseudonym is not personal: it shows the search works
+    for value in (*s.values(), "1970-07-14"):
+        assert value not in stored
+    async with admin_engine.connect() as conn:
+        personal = [
+            r[0]
+            for r in await conn.execute(
+                text("SELECT personal FROM events WHERE stream_id = :c ORDER BY version"),
+                {"c": case_id},
+            )
+        ]
+        model = await conn.scalar(
+            text("SELECT personal FROM return_cases WHERE case_id = :c"), {"c": case_id}
+        )
+    assert len(personal) == 3
+    assert all(is_sealed(p) for p in personal)
+    assert is_sealed(model)
+
+
+async def test_the_service_reads_the_personal_fields_with_the_clients_key(
+    deps: Dependencies,
+) -> None:
+    case_id, s = await walk(deps)
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        stream = await deps.store.read_stream(conn, case_id)
+        row = await conn.execute(
+            text("SELECT personal FROM return_cases WHERE case_id = :c"), {"c": case_id}
+        )
+        (model,) = await open_read_model_personal(
+            conn, deps.store, deps.tenants[SLUG].id, [(case_id, row.scalar_one())]
+        )
+    assert stream[0].event.full_name == s["name"]
+    assert stream[0].event.date_of_birth == dt.date(1970, 7, 14)
+    assert [r.event.notes for r in stream] == [
+        s["opening_notes"],
+        s["talk_notes"],
+        s["risk_notes"],
+    ]
+    assert model == {
+        "full_name": s["name"],
+        "date_of_birth": "1970-07-14",
+        "notes": s["opening_notes"],
+    }
+
+
+async def test_decrypt_personal_opens_a_batch_of_many_streams_with_one_key_query(
+    deps: Dependencies,
+) -> None:
+    cases = [await walk(deps) for _ in range(3)]
+    erased_id = cases[2][0]
+    await erase_client_personal_data(
+        deps, worker(deps, "tenant-admin"), erased_id, expected_version=3,
+        reason="request of the client", idempotency_key=None, request_id="privacy-test",
+    )  # fmt: skip
+    ids = [c for c, _ in cases]
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        rows = await conn.execute(
+            text(f"SELECT {COLUMNS} FROM events WHERE stream_id = ANY(:ids) "
+                 "ORDER BY global_position"),
+            {"ids": ids},
+        )  # fmt: skip
+        sealed = [deps.store.recorded(r) for r in rows]
+        assert all(
+            e.event.notes is None for e in sealed if e.event_type != "ClientPersonalDataErased"
+        )
+        with statements(deps.engine) as seen:
+            opened = await decrypt_personal(conn, deps.store, sealed)
+    assert len(seen) == 2  # the keys of all streams, then the destroyed ones of the erased
+    assert [e.global_position for e in opened] == [e.global_position for e in sealed]
+    notes = {(e.stream_id, e.version): e.event.notes for e in opened if e.version <= 3}
+    for case_id, s in cases[:2]:
+        assert notes[(case_id, 2)] == s["talk_notes"]
+    assert {notes[(erased_id, n)] for n in (1, 2, 3)} == {None}
+    assert all(e.sealed is None for e in opened)
+
+
+async def test_a_tampered_event_in_the_log_is_detected_not_decrypted(
+    deps: Dependencies, admin_engine: AsyncEngine
+) -> None:
+    """The log refuses every UPDATE, so the test tampers as superuser with triggers off, in a
+    transaction it rolls back."""
+    case_id, _ = await walk(deps)
+    other_id, _ = await walk(deps)
+    async with admin_engine.connect() as conn:
+        if not await conn.scalar(
+            text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        ):
+            pytest.skip("tampering with the append-only log needs a superuser")
+        tenant = deps.tenants[SLUG].id
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant)})
+        envelope = await conn.scalar(
+            text("SELECT personal FROM events WHERE stream_id = :c AND version = 2"),
+            {"c": case_id},
+        )
+        raw = bytearray(base64.b64decode(envelope["ct"]))
+        raw[-3] ^= 0x40
+        flipped = {**envelope, "ct": base64.b64encode(bytes(raw)).decode()}
+        await conn.execute(
+            text("UPDATE events SET personal = CAST(:p AS jsonb) "
+                 "WHERE stream_id = :c AND version = 2"),
+            {"p": json.dumps(flipped), "c": case_id},
+        )  # fmt: skip
+        with pytest.raises(TamperedCiphertext):
+            await deps.store.read_stream(conn, case_id)
+        # A sealed part moved from one case to another does not open there either.
+        await conn.execute(
+            text(
+                "UPDATE events SET personal = (SELECT personal FROM events "
+                "WHERE stream_id = :from AND version = 2) WHERE stream_id = :to AND version = 2"
+            ),
+            {"from": case_id, "to": other_id},
+        )
+        with pytest.raises(TamperedCiphertext):
+            await deps.store.read_stream(conn, other_id)
+        await conn.rollback()
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        assert len(await deps.store.read_stream(conn, case_id)) == 3  # the log is intact
+
+
+async def test_a_read_model_envelope_moved_to_another_case_does_not_open(
+    deps: Dependencies,
+) -> None:
+    first, _ = await walk(deps)
+    second, _ = await walk(deps)
+    tenant = deps.tenants[SLUG].id
+    async with tenant_transaction(deps.engine, tenant) as conn:
+        envelope = await conn.scalar(
+            text("SELECT personal FROM return_cases WHERE case_id = :c"), {"c": first}
+        )
+        assert deps.store.cipher is not None
+        with pytest.raises(TamperedCiphertext):
+            await deps.store.cipher.open_many(
+                conn, [SealedItem(tenant, second, READ_MODEL_PURPOSE, envelope)]
+            )
+        with pytest.raises(TamperedCiphertext):  # nor as another purpose of its own case
+            await deps.store.cipher.open_many(
+                conn, [SealedItem(tenant, first, "event:ReturnCaseOpened:1", envelope)]
+            )
+
+
+async def test_erasure_destroys_the_key_and_a_second_erasure_is_a_no_op(
+    deps: Dependencies, admin_engine: AsyncEngine
+) -> None:
+    case_id, s = await walk(deps)
+    admin = worker(deps, "tenant-admin")
+    tenant = deps.tenants[SLUG].id
+    erase = {"reason": "request of the client", "idempotency_key": None, "request_id": "t"}
+    first = await erase_client_personal_data(deps, admin, case_id, expected_version=3, **erase)
+    second = await erase_client_personal_data(deps, admin, case_id, expected_version=4, **erase)
+    assert (first.version, second.version) == (4, 4)
+    async with tenant_transaction(deps.engine, tenant) as conn:
+        stream = await deps.store.read_stream(conn, case_id)
+        keys = await conn.scalar(
+            text("SELECT count(*) FROM data_keys WHERE case_id = :c"), {"c": case_id}
+        )
+        tombstones = await conn.scalar(
+            text("SELECT count(*) FROM destroyed_data_keys WHERE case_id = :c"), {"c": case_id}
+        )
+        row = (
+            await conn.execute(
+                text("SELECT personal, personal_data_erased, phase, version FROM return_cases "
+                     "WHERE case_id = :c"),
+                {"c": case_id},
+            )
+        ).one()  # fmt: skip
+    assert [r.event_type for r in stream][-1] == "ClientPersonalDataErased"
+    assert len(stream) == 4  # the log stays complete: nothing was deleted from it
+    assert stream[0].event.full_name is None
+    assert stream[1].event.notes is None
+    assert (keys, tombstones) == (0, 1)
+    assert tuple(row) == (None, True, "ORIENTATION", 4)  # the case stays, and still counts
+    stored = await rows_as_text(admin_engine, case_id)
+    for value in s.values():
+        assert value not in stored
+
+    # The client may give their data again: a new key, readable; the old stays unreadable.
+    update = rc.UpdateClientProfile(
+        case_id, "P-again", v.Gender.FEMALE, 1970, "BG", "BG", ("bg",), (), "Wendeline again"
+    )
+    await handle(deps, admin, update, expected_version=4, idempotency_key=None, request_id="t")
+    async with tenant_transaction(deps.engine, tenant) as conn:
+        stream = await deps.store.read_stream(conn, case_id)
+    assert stream[-1].event.full_name == "Wendeline again"
+    assert stream[0].event.full_name is None
+    third = await erase_client_personal_data(deps, admin, case_id, expected_version=5, **erase)
+    assert third.version == 6  # not a no-op: there was personal data again
+
+
+async def test_a_repeat_after_erasure_is_still_recognised_by_its_idempotency_key(
+    deps: Dependencies,
+) -> None:
+    key, tag = f"open-{uuid.uuid4()}", uuid.uuid4().hex[:12]
+    case_id, s = await walk(deps, key=key, tag=tag)
+    admin = worker(deps, "tenant-admin")
+    await erase_client_personal_data(
+        deps, admin, case_id, expected_version=3, reason="request of the client",
+        idempotency_key=None, request_id="t",
+    )  # fmt: skip
+    repeat = rc.OpenReturnCase(
+        uuid.uuid4(), dt.date(2026, 2, 1), f"P-{tag}", v.Gender.FEMALE, 1970, "BG", "BG",
+        ("bg",), (v.ExploitationForm.FORCED_BEGGING,), s["name"], dt.date(1970, 7, 14),
+        s["opening_notes"],
+    )  # fmt: skip
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        receipt = await deps.store.find_receipt(conn, f"{key}-0")
+    assert receipt is not None
+    assert "." in receipt.fingerprint
+    again = {"expected_version": 0, "idempotency_key": f"{key}-0", "request_id": "t"}
+    result = await handle(deps, worker(deps), repeat, **again)  # type: ignore[arg-type]
+    assert (result.case_id, result.version, result.replayed) == (case_id, 1, True)
+    # The personal values can no longer be compared, the rest still is.
+    other = dataclasses.replace(repeat, pseudonym="P-someone-else")
+    with pytest.raises(BadUserInput, match="idempotencyKey"):
+        await handle(deps, worker(deps), other, **again)  # type: ignore[arg-type]

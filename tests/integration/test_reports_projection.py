@@ -1,0 +1,267 @@
+"""The report projection: exactly-once effect across a crash, rebuild equals live, isolation.
+
+Other tests write cases at the same time and a service process may run the projection in the
+background; every check here holds whoever projects when: the checkpoint's count of applied
+events always equals the number of events up to the checkpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.app import load_tenants
+from service.auth import Principal
+from service.db import tenant_transaction
+from service.domain import return_case as rc
+from service.domain import vocabulary as v
+from service.events.store import EventStore
+from service.events.types import EventRegistry
+from service.handlers.return_case import Dependencies, handle
+from service.reports.model import REPORT_COLUMNS, report_row
+from service.reports.projection import (
+    PROJECTION,
+    catch_up_all,
+    catch_up_tenant,
+    project_next_batch,
+    rebuild_all,
+)
+
+STORE = EventStore(EventRegistry(rc.EVENT_TYPES))
+
+
+async def _deps(engine: AsyncEngine) -> Dependencies:
+    return Dependencies(engine, STORE, await load_tenants(engine))
+
+
+async def _walk(deps: Dependencies, slug: str, year: int = 2033) -> uuid.UUID:
+    principal = Principal("projection-test", deps.tenants[slug], frozenset({"caseworker"}))
+    c = uuid.uuid4()
+    commands: list[Any] = [
+        rc.OpenReturnCase(c, dt.date(year, 2, 1), "proj", v.Gender.FEMALE, 1990, "BG", "BG",
+                          ("bg",), (v.ExploitationForm.FORCED_LABOUR,), full_name="Not Reported"),
+        rc.RecordReturnConversation(c, dt.date(year, 2, 5), v.ReturnWish.WANTS_TO_RETURN),
+        rc.RecordDeparture(c, dt.date(year, 4, 1), v.DepartureMode.INDEPENDENT, "BG"),
+    ]  # fmt: skip
+    for version, command in enumerate(commands):
+        await handle(deps, principal, command, expected_version=version, idempotency_key=None,
+                     request_id="projection-test")  # fmt: skip
+    return c
+
+
+async def _checkpoint(
+    admin: AsyncEngine, tenant: uuid.UUID, projection: str = PROJECTION
+) -> tuple[int, int] | None:
+    """(events applied, events up to the checkpoint): equal if each event counted once."""
+    async with admin.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT transaction_id, global_position, events_applied FROM "
+                    "report_checkpoints WHERE tenant_id = :t AND projection = :p"
+                ),
+                {"t": tenant, "p": projection},
+            )
+        ).first()
+        if row is None:
+            return None
+        upto = await conn.scalar(
+            text(
+                "SELECT count(*) FROM events WHERE tenant_id = :t AND event_type = ANY(:types) "
+                "AND (transaction_id, global_position) <= (CAST(:tx AS text)::xid8, :pos)"
+            ),
+            {"t": tenant, "types": sorted(STORE.registry.event_types), "tx": str(row[0]),
+             "pos": row[1]},
+        )  # fmt: skip
+    return int(row[2]), int(upto or 0)
+
+
+async def _rows(admin: AsyncEngine, where: str = "true", **params: Any) -> list[tuple[Any, ...]]:
+    async with admin.connect() as conn:
+        result = await conn.execute(
+            text(f"SELECT * FROM report_cases WHERE {where} ORDER BY tenant_id, case_id"), params
+        )
+        return [tuple(r) for r in result]
+
+
+async def _folded(admin: AsyncEngine, case_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+    """The rows a fold of each stream gives, straight from the log."""
+    async with admin.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT global_position, tenant_id, stream_id, stream_type, version, "
+                    "event_type, schema_version, payload, personal, metadata, occurred_at, "
+                    "recorded_at, transaction_id::text::bigint FROM events "
+                    "WHERE stream_id = ANY(:ids) ORDER BY stream_id, version"
+                ),
+                {"ids": list(case_ids)},
+            )
+        ).all()
+    streams: dict[uuid.UUID, list[Any]] = {}
+    for row in rows:
+        streams.setdefault(row[2], []).append(STORE.recorded(row))
+    return [report_row(s) for _, s in sorted(streams.items())]
+
+
+class Crash(Exception):
+    pass
+
+
+async def _project_and_crash(
+    engine: AsyncEngine, tenant: uuid.UUID, name: str, new: list[uuid.UUID]
+) -> None:
+    async with tenant_transaction(engine, tenant) as conn:
+        batch, _ = await project_next_batch(conn, STORE, tenant, 100_000, name)
+        assert set(new) <= {e.stream_id for e in batch}
+        applied = await conn.scalar(
+            text("SELECT events_applied FROM report_checkpoints WHERE projection = :p"),
+            {"p": name},
+        )
+        assert applied == len(batch)  # rows and checkpoint are written...
+        raise Crash  # ...and the process dies before the commit
+
+
+async def test_a_crash_between_rows_and_checkpoint_counts_each_event_once(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine
+) -> None:
+    """Follow the feed under a checkpoint of the test's own, crash once, then go on."""
+    deps = await _deps(app_engine)
+    tenant = deps.tenants["humanitas-pmw"].id
+    new = [await _walk(deps, "humanitas-pmw"), await _walk(deps, "humanitas-pmw")]
+    name = f"crash-test-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(Crash):
+        await _project_and_crash(app_engine, tenant, name, new)
+    assert await _checkpoint(admin_engine, tenant, name) is None  # nothing of it was kept
+    result = await catch_up_tenant(app_engine, STORE, tenant, projection=name, batch_size=7)
+    async with admin_engine.connect() as conn:
+        total = await conn.scalar(
+            text("SELECT count(*) FROM events WHERE tenant_id = :t AND event_type = ANY(:x)"),
+            {"t": tenant, "x": sorted(STORE.registry.event_types)},
+        )
+    applied, upto = await _checkpoint(admin_engine, tenant, name) or (-1, -1)
+    assert result.applied == applied == upto == total  # every event once, none twice
+    rows = await _rows(admin_engine, "case_id = ANY(:ids)", ids=new)
+    assert [dict(zip(REPORT_COLUMNS, r, strict=True)) for r in rows] == await _folded(
+        admin_engine, sorted(new)
+    )
+    async with admin_engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM report_checkpoints WHERE projection = :p"), {"p": name}
+        )
+
+
+async def test_rebuild_from_the_log_equals_the_live_read_model(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine
+) -> None:
+    deps = await _deps(app_engine)
+    cases = [await _walk(deps, slug) for slug in ("moviera", "blijf-groep", "het-kopland")]
+    await catch_up_all(app_engine, STORE)
+    live = await _rows(admin_engine)
+    assert {r[1] for r in live} >= set(cases)
+    rebuilt_events = await rebuild_all(app_engine, STORE)
+    assert rebuilt_events >= 9
+    assert await _rows(admin_engine) == live
+    for tenant in (t.id for t in deps.tenants.values() if t.kind == "shelter"):
+        counted = await _checkpoint(admin_engine, tenant)
+        assert counted is not None
+        assert counted[0] == counted[1]
+
+
+async def test_the_service_role_sees_only_its_own_tenant_and_reads_across_only_aggregates(
+    app_engine: AsyncEngine,
+) -> None:
+    deps = await _deps(app_engine)
+    moviera, blijf = deps.tenants["moviera"].id, deps.tenants["blijf-groep"].id
+    await _walk(deps, "moviera", 2034)
+    await _walk(deps, "blijf-groep", 2034)
+    await catch_up_all(app_engine, STORE)
+    async with tenant_transaction(app_engine, moviera) as conn:
+        tenants = (await conn.scalars(text("SELECT DISTINCT tenant_id FROM report_cases"))).all()
+        changed = await conn.execute(
+            text("UPDATE report_cases SET phase = 'X' WHERE tenant_id = :t"), {"t": blijf}
+        )
+        assert changed.rowcount == 0
+    assert tenants == [moviera]
+    async with tenant_transaction(app_engine, None) as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM report_cases")) == 0
+        assert await conn.scalar(text("SELECT count(*) FROM report_checkpoints")) == 0
+        shelters = (
+            await conn.execute(
+                text(
+                    "SELECT v1, n FROM report_caseload_counts(ARRAY['SHELTER'], "
+                    "DATE '2034-01-01', DATE '2034-12-01')"
+                )
+            )
+        ).all()
+    assert {s for s, _ in shelters} >= {"moviera", "blijf-groep"}
+
+
+@pytest.mark.parametrize(
+    "dimensions",
+    [
+        ["SHELTER", "PHASE", "GENDER", "AGE_GROUP"],
+        ["SHELTER", "SHELTER"],
+        ["r.case_id"],
+        ["t.slug FROM tenants; SELECT 1 --"],
+    ],
+)
+async def test_the_aggregate_function_refuses_anything_but_up_to_three_known_dimensions(
+    app_engine: AsyncEngine, dimensions: list[str]
+) -> None:
+    with pytest.raises(DBAPIError, match="dimension"):
+        async with tenant_transaction(app_engine, None) as conn:
+            await conn.execute(
+                text(
+                    "SELECT * FROM report_caseload_counts(CAST(:d AS text[]), "
+                    "DATE '2034-01-01', DATE '2034-12-01')"
+                ),
+                {"d": dimensions},
+            )
+
+
+async def test_the_cross_tenant_functions_are_definer_functions_for_the_service_only(
+    admin_engine: AsyncEngine,
+) -> None:
+    async with admin_engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT p.proname, p.prosecdef, p.proconfig, "
+                    "has_function_privilege('safe_future_app', p.oid, 'EXECUTE'), "
+                    "coalesce(p.proacl::text[], '{}') FROM pg_proc p "
+                    "WHERE p.proname IN ('report_caseload_counts', 'report_indicator_counts') "
+                    "ORDER BY p.proname"
+                )
+            )
+        ).all()
+    assert [r[0] for r in rows] == ["report_caseload_counts", "report_indicator_counts"]
+    for _name, definer, config, service_may, acl in rows:
+        assert definer
+        assert config == ["search_path=public, pg_temp"]
+        assert service_may
+        assert not any(entry.startswith("=") for entry in acl)  # nothing granted to PUBLIC
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "SELECT * FROM report_caseload_counts(ARRAY['SHELTER'], DATE '2034-01-01', "
+        "DATE '2034-12-01')",
+        "SELECT * FROM report_indicator_counts(DATE '2034-01-01', DATE '2034-12-01')",
+    ],
+)
+async def test_a_tenant_transaction_cannot_read_across_tenants(
+    app_engine: AsyncEngine, call: str
+) -> None:
+    tenants = await load_tenants(app_engine)
+    with pytest.raises(DBAPIError, match="not for tenant transactions"):
+        async with tenant_transaction(app_engine, tenants["moviera"].id) as conn:
+            await conn.execute(text(call))
