@@ -44,10 +44,15 @@ def position_of(event: RecordedEvent) -> FeedPosition:
 
 @dataclass(frozen=True, slots=True)
 class FeedFilter:
+    """Which events of a tenant's log a reader wants; return cases' by default."""
+
     event_types: frozenset[str] | None = None
     stream_id: uuid.UUID | None = None
+    stream_type: str = "ReturnCase"
 
     def matches(self, event: RecordedEvent) -> bool:
+        if event.stream_type != self.stream_type:
+            return False
         if self.event_types is not None and event.event_type not in self.event_types:
             return False
         return self.stream_id is None or event.stream_id == self.stream_id
@@ -64,8 +69,16 @@ async def read_feed(
     flt: FeedFilter = ALL,
 ) -> list[RecordedEvent]:
     """Up to ``limit`` events after ``after`` in feed order, below the visibility horizon."""
-    where = [_HORIZON, "(transaction_id, global_position) > (CAST(:tx AS text)::xid8, :pos)"]
-    params: dict[str, Any] = {"tx": str(after.transaction_id), "pos": after.global_position}
+    where = [
+        _HORIZON,
+        "(transaction_id, global_position) > (CAST(:tx AS text)::xid8, :pos)",
+        "stream_type = :stream_type",
+    ]
+    params: dict[str, Any] = {
+        "tx": str(after.transaction_id),
+        "pos": after.global_position,
+        "stream_type": flt.stream_type,
+    }
     if flt.event_types is not None:
         where.append("event_type = ANY(:types)")
         params["types"] = sorted(flt.event_types)
@@ -80,15 +93,21 @@ async def read_feed(
     return [store.recorded(row) for row in await conn.execute(text(sql), params)]
 
 
-async def _held_back(conn: AsyncConnection, after: FeedPosition) -> bool:
+async def _held_back(
+    conn: AsyncConnection, after: FeedPosition, stream_type: str = ALL.stream_type
+) -> bool:
     """Committed events beyond ``after`` that the horizon still holds back?"""
     return bool(
         await conn.scalar(
             text(
                 "SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) "
-                "> (CAST(:tx AS text)::xid8, :pos))"
+                "> (CAST(:tx AS text)::xid8, :pos) AND stream_type = :stream_type)"
             ),
-            {"tx": str(after.transaction_id), "pos": after.global_position},
+            {
+                "tx": str(after.transaction_id),
+                "pos": after.global_position,
+                "stream_type": stream_type,
+            },
         )
     )
 

@@ -45,23 +45,33 @@ class Receipt:
     result_version: int
 
 
+EVENTS_CHANNEL = "safe_future_events"
+
+# One round trip per event: the insert happens only when the stream stands at the version
+# before it, and the NOTIFY (delivered after commit; repeats within a transaction collapse)
+# rides on the returned row.
 _INSERT = text(
-    """
-    INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, schema_version,
-                        payload, personal, metadata, occurred_at)
-    VALUES (:tenant_id, :stream_id, :stream_type, :version, :event_type, :schema_version,
-            :payload, :personal, :metadata, :occurred_at)
-    ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
-    RETURNING global_position, recorded_at, transaction_id::text::bigint
-    """
+    f"""
+    WITH stream AS (
+        SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = :stream_id
+    ), inserted AS (
+        INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type,
+                            schema_version, payload, personal, metadata, occurred_at)
+        SELECT :tenant_id, :stream_id, :stream_type, :version, :event_type, :schema_version,
+               :payload, :personal, :metadata, :occurred_at
+        FROM stream WHERE stream.version = :version - 1
+        ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
+        RETURNING global_position, recorded_at, transaction_id::text::bigint AS transaction_id
+    )
+    SELECT global_position, recorded_at, transaction_id,
+           pg_notify('{EVENTS_CHANNEL}', CAST(:tenant_id AS text))
+    FROM inserted
+    """  # noqa: S608 (a constant channel name)
 ).bindparams(
     bindparam("payload", type_=JSONB),
     bindparam("personal", type_=JSONB),
     bindparam("metadata", type_=JSONB),
 )
-
-EVENTS_CHANNEL = "safe_future_events"
-_NOTIFY = text(f"SELECT pg_notify('{EVENTS_CHANNEL}', :tenant)")
 
 COLUMNS = (
     "global_position, tenant_id, stream_id, stream_type, version, event_type, schema_version, "
@@ -168,13 +178,11 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """Append ``events`` after ``expected_version``, or raise ``ConcurrencyConflict``.
 
-        A concurrent writer that inserted the same version first makes this insert do nothing
-        (``ON CONFLICT DO NOTHING`` waits for it to commit); the caller's transaction is then
-        rolled back by the exception, so nothing of this command is kept.
+        Each insert happens only when the stream stands at the version before it, checked in
+        the same statement. A concurrent writer that inserted the same version first makes the
+        insert do nothing (``ON CONFLICT DO NOTHING`` waits for it to commit); either way the
+        caller's transaction is rolled back by the exception, so nothing of it is kept.
         """
-        current = await self.current_version(conn, stream_id)
-        if current != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version, current)
         recorded: list[RecordedEvent] = []
         meta_json = metadata.to_json()
         encoded = [self.registry.encode(event) for event in events]
@@ -231,8 +239,6 @@ class EventStore:
                     transaction_id=row[2],
                 )
             )
-        # Delivered after commit only: a wake-up never announces an event readers cannot see.
-        await conn.execute(_NOTIFY, {"tenant": str(tenant_id)})
         if self._on_append is not None:
             self._on_append(len(recorded))
         return recorded
