@@ -84,6 +84,8 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,  # the request gate writes its own, without query strings
         ws="websockets-sansio",
+        # Compressing every event once per subscriber costs more CPU than the bytes it saves.
+        ws_per_message_deflate=False,
     )
     return 0
 
