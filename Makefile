@@ -30,8 +30,9 @@ typecheck: install
 schema: install
 	$(BIN)/safe-future export-schema
 
+# The benchmark suite (docs/performance.md): `make bench`, or e.g. `make bench BENCH_ARGS=--quick`.
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .data/test-pg

@@ -1,0 +1,1 @@
+"""The benchmark scenarios: each returns ``Result`` lines for the table and results.json."""

@@ -1,0 +1,240 @@
+"""Scenario 1: ``EventStore.append`` against raw asyncpg INSERTs, 8 concurrent writers.
+
+Both sides write one event per transaction, as the service role (row-level security on, the
+tenant set per transaction), into the same ``events`` table with the same columns, 8 writers
+at once, each on streams of its own (a new case every 20 events, as streams are short), the
+writers spread over the six shelters. The events are decided by the pure domain before
+timing (open, then risk, legal position and return conversations in turn).
+
+- store: ``tenant_transaction`` + ``EventStore.append`` on an engine made like the service's
+  (``create_app_engine``, pool of 8): what the command path's append costs, with its version
+  check, ``RETURNING``, ``pg_notify`` and JSON encoding;
+- raw: 8 asyncpg connections; per event ``BEGIN``, ``set_config(app.tenant_id)``, one prepared
+  ``INSERT`` with the payload already encoded as JSON, ``COMMIT``;
+- raw+notify: the same with the store's ``pg_notify`` in the same statement (reported as a
+  second line: what the store costs beyond the wake-up its design needs).
+
+Rounds alternate raw, raw+notify and store (same length), so all see the same machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from bench.common import Budget, Result, latency_summary, log, run_workers
+from bench.database import BenchDatabase
+from bench.populate import COPY_COLUMNS
+from bench.scenarios.read import shelters
+from service.db import tenant_transaction
+from service.domain import return_case as rc
+from service.domain import vocabulary as v
+from service.events.store import EventStore
+from service.events.types import EventRegistry, Metadata
+
+WRITERS = 8
+STREAM_LENGTH = 20
+RAW_INSERT = (
+    f"INSERT INTO events ({', '.join(COPY_COLUMNS)}) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+# The same INSERT and, in the same statement, the NOTIFY the store sends: a second floor that
+# separates what the store's code costs from what the design's wake-ups cost (a transaction
+# that notified takes a cluster-wide lock while it commits).
+RAW_INSERT_NOTIFY = (
+    f"WITH i AS ({RAW_INSERT} RETURNING 1) SELECT pg_notify('safe_future_events', $1::text) FROM i"
+)
+
+
+def _stream(case_id: uuid.UUID, length: int) -> list[Any]:
+    """``length`` events of one case, decided and folded by the domain."""
+    day = dt.date(2025, 1, 6)
+    commands: list[Any] = [
+        rc.OpenReturnCase(
+            case_id,
+            day,
+            f"A-{case_id.hex[:6]}",
+            v.Gender.FEMALE,
+            1994,
+            "RO",
+            "RO",
+            ("ro",),
+            (v.ExploitationForm.FORCED_LABOUR,),
+        )
+    ]
+    cycle = [
+        lambda d: rc.AssessRisk(case_id, d, v.RiskLevel.MEDIUM, (v.RiskFactor.DEBTS,)),
+        lambda d: rc.RecordLegalPosition(
+            case_id, d, v.ResidenceStatus.TEMPORARY_VICTIM_PERMIT, v.ProceedingsStage.INVESTIGATION
+        ),
+        lambda d: rc.RecordReturnConversation(case_id, d, v.ReturnWish.UNDECIDED),
+    ]
+    for i in range(length - 1):
+        commands.append(cycle[i % 3](day + dt.timedelta(days=i + 1)))
+    state, events = None, []
+    for command in commands:
+        for event in rc.decide(state, command):
+            state = rc.evolve(state, event)
+            events.append(event)
+    return events
+
+
+def _plan() -> Iterator[tuple[uuid.UUID, int, Any]]:
+    """(stream, version, event) without end, on fresh short streams."""
+    while True:
+        case_id = uuid.uuid4()
+        for version, event in enumerate(_stream(case_id, STREAM_LENGTH), start=1):
+            yield case_id, version, event
+
+
+async def run(
+    bench_db: BenchDatabase,
+    *,
+    seconds: float,
+    max_events: int,
+    rounds: int,
+    profile: Any = None,
+) -> list[Result]:
+    places = await shelters(bench_db)
+    registry = EventRegistry(rc.EVENT_TYPES)
+    meta = Metadata("bench-append", "bench", "caseworker", "bench", "bench")
+    meta_json = json.dumps(meta.to_json())
+    now = dt.datetime.now(dt.UTC)
+    store = EventStore(registry)
+    engine = bench_db.app_engine(WRITERS)
+    raw_conns = [await bench_db.app_connect() for _ in range(WRITERS)]
+    runs: dict[str, list[Budget]] = {"raw": [], "raw+notify": [], "store": []}
+    # Each writer's own endless supply of events on fresh streams (made outside the timing).
+    store_plans = [_plan() for _ in range(WRITERS)]
+    raw_plans = [_plan() for _ in range(WRITERS)]
+    statement = {"sql": RAW_INSERT}
+
+    async def raw_writer(i: int, budget: Budget) -> None:
+        conn = raw_conns[i]
+        tenant = places[i % len(places)][1]
+        tenant_text = str(tenant)
+        while budget.take():
+            case_id, version, event = next(raw_plans[i])
+            kind, schema, payload, personal = registry.encode(event)
+            data = json.dumps(payload)
+            private = None if personal is None else json.dumps(personal)
+            started = time.perf_counter()
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_text)
+                await conn.execute(
+                    statement["sql"],
+                    tenant,
+                    case_id,
+                    "ReturnCase",
+                    version,
+                    kind,
+                    schema,
+                    data,
+                    private,
+                    meta_json,
+                    now,
+                )
+            budget.record(time.perf_counter() - started)
+
+    async def store_writer(i: int, budget: Budget) -> None:
+        tenant = places[i % len(places)][1]
+        while budget.take():
+            case_id, version, event = next(store_plans[i])
+            started = time.perf_counter()
+            async with tenant_transaction(engine, tenant) as conn:
+                await store.append(
+                    conn,
+                    tenant_id=tenant,
+                    stream_id=case_id,
+                    stream_type="ReturnCase",
+                    expected_version=version - 1,
+                    events=[event],
+                    metadata=meta,
+                    occurred_at=now,
+                )
+            budget.record(time.perf_counter() - started)
+
+    try:
+        # Warm-up: connections, prepared statements, plans.
+        await run_workers(WRITERS, raw_writer, Budget(WRITERS * 20, 2.0))
+        await run_workers(WRITERS, store_writer, Budget(WRITERS * 20, 2.0))
+        statement["sql"] = RAW_INSERT_NOTIFY
+        await run_workers(WRITERS, raw_writer, Budget(WRITERS * 5, 1.0))
+        for _ in range(rounds):
+            for side, sql in (("raw", RAW_INSERT), ("raw+notify", RAW_INSERT_NOTIFY)):
+                statement["sql"] = sql
+                runs[side].append(
+                    await run_workers(WRITERS, raw_writer, Budget(max_events, seconds))
+                )
+            if profile is not None:
+                profile.enable()
+            runs["store"].append(
+                await run_workers(WRITERS, store_writer, Budget(max_events, seconds))
+            )
+            if profile is not None:
+                profile.disable()
+    finally:
+        for conn in raw_conns:
+            await conn.close()
+        await engine.dispose()
+    rates = {}
+    lat: dict[str, list[float]] = {}
+    for side, budgets in runs.items():
+        done = sum(b.completed for b in budgets)
+        rates[side] = done / sum(b.elapsed for b in budgets)
+        lat[side] = [x for b in budgets for x in b.latencies]
+    ratio = rates["store"] / rates["raw"]
+    with_notify = rates["store"] / rates["raw+notify"]
+    log(
+        f"append: store {rates['store']:.0f}/s, raw {rates['raw']:.0f}/s (ratio {ratio:.2f}), "
+        f"raw+notify {rates['raw+notify']:.0f}/s (ratio {with_notify:.2f})"
+    )
+    return [
+        Result(
+            scenario="1 append",
+            measure="EventStore.append, 1 event/transaction, 8 writers",
+            figure=round(rates["store"], 1),
+            unit="events/s",
+            baseline=round(rates["raw"], 1),
+            baseline_measure="raw asyncpg INSERT, 1/transaction, 8 connections",
+            ratio=round(ratio, 4),
+            target=">= 0.8",
+            met=ratio >= 0.8,
+            parameters={
+                "writers": WRITERS,
+                "rounds": rounds,
+                "seconds_per_round": seconds,
+                "max_events_per_round": max_events,
+                "stream_length": STREAM_LENGTH,
+            },
+            details={
+                "store": {
+                    **latency_summary(lat["store"]),
+                    "errors": sum(b.errors for b in runs["store"]),
+                },
+                "raw": {
+                    **latency_summary(lat["raw"]),
+                    "errors": sum(b.errors for b in runs["raw"]),
+                },
+                "raw+notify": {
+                    **latency_summary(lat["raw+notify"]),
+                    "errors": sum(b.errors for b in runs["raw+notify"]),
+                },
+            },
+        ),
+        Result(
+            scenario="1 append",
+            measure="EventStore.append vs raw INSERT + NOTIFY (same statement)",
+            figure=round(rates["store"], 1),
+            unit="events/s",
+            baseline=round(rates["raw+notify"], 1),
+            baseline_measure="raw asyncpg INSERT with pg_notify, 8 connections",
+            ratio=round(with_notify, 4),
+            target="reported",
+            details={"raw_notify_over_raw": round(rates["raw+notify"] / rates["raw"], 4)},
+        ),
+    ]

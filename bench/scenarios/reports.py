@@ -1,0 +1,148 @@
+"""Scenario 6: CoMensha's caseload report by three dimensions against a plain GROUP BY.
+
+The measuring code is ``bench/reports_caseload.py`` (the reports work's own benchmark); this
+module only feeds it the run's population instead of the one that script generates when run
+alone. First the report projection follows every shelter's feed into ``report_cases`` (as a
+service process would; timed as its own figure), then ``reports_caseload`` times
+``caseload_report`` against a plain ``SELECT ... GROUP BY`` over the same read model.
+
+Hook: a ``measure(app, admin, repeat, k)`` in ``reports_caseload`` returning a list of dicts
+(``label``, ``report_ms``, ``plain_ms``, ...) is used when present; otherwise its
+``_measure`` runs and its printed lines are read. Without the module at all, the scenario
+reports that it is missing and the rest of the run goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import re
+import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.common import Result, log
+from bench.database import BenchDatabase
+from service.domain.return_case import EVENT_TYPES
+from service.events.store import EventStore
+from service.events.types import EventRegistry
+from service.reports.projection import catch_up_all
+
+_HEADING = re.compile(r"^caseload by (?P<dims>.+?); (?P<label>.+?) \((?P<parts>\d+) fixed")
+_LINE = re.compile(
+    r"^\s+(?P<which>caseload report|plain GROUP BY)\s+median\s+(?P<median>[\d.]+) ms"
+    r"\s+p95\s+(?P<p95>[\d.]+) ms"
+)
+
+
+def _parse(printed: str) -> list[dict[str, Any]]:
+    """The figures ``reports_caseload._measure`` prints, one dict per period."""
+    out: list[dict[str, Any]] = []
+    for line in printed.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            out.append(
+                {
+                    "label": heading["label"],
+                    "dimensions": heading["dims"],
+                    "periods": int(heading["parts"]),
+                }
+            )
+            continue
+        figure = _LINE.match(line)
+        if figure and out:
+            key = "report" if figure["which"] == "caseload report" else "plain"
+            out[-1][f"{key}_ms"] = float(figure["median"])
+            out[-1][f"{key}_p95_ms"] = float(figure["p95"])
+    return [m for m in out if "report_ms" in m and "plain_ms" in m]
+
+
+async def run(bench_db: BenchDatabase, *, repeat: int, k: int = 11) -> list[Result]:
+    try:
+        caseload = importlib.import_module("bench.reports_caseload")
+    except ImportError:
+        log("reports: bench/reports_caseload.py is not there yet; scenario 6 skipped")
+        return [
+            Result(
+                scenario="6 reports",
+                measure="caseload by 3 dimensions (bench/reports_caseload.py missing)",
+                figure=None,
+                unit="ms",
+                target="hook: bench/reports_caseload.py",
+            )
+        ]
+    app = bench_db.app_engine(4)
+    admin = create_async_engine(bench_db.admin_url)
+    results: list[Result] = []
+    try:
+        log("reports: the report projection follows every shelter's feed")
+        started = time.perf_counter()
+        caught = await catch_up_all(app, EventStore(EventRegistry(EVENT_TYPES)))
+        took = time.perf_counter() - started
+        conn = await bench_db.owner_connect()
+        try:
+            await conn.execute("VACUUM ANALYZE report_cases")
+            rows = await conn.fetchval("SELECT count(*) FROM report_cases")
+        finally:
+            await conn.close()
+        results.append(
+            Result(
+                scenario="6 reports",
+                measure="report projection catch-up (setup)",
+                figure=round(caught.applied / took, 1),
+                unit="events/s",
+                target="none set (reported)",
+                parameters={"events": caught.applied, "report_cases": rows},
+                details={"seconds": round(took, 2)},
+            )
+        )
+        log(f"reports: {caught.applied:,} events projected in {took:.1f} s; timing the report")
+        if hasattr(caseload, "measure"):
+            measured = await caseload.measure(app, admin, repeat, k)
+        else:
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                await caseload._measure(app, admin, repeat, k)
+            measured = _parse(printed.getvalue())
+            if not measured:
+                raise RuntimeError(
+                    "bench/reports_caseload.py printed no figures this module can read:\n"
+                    + printed.getvalue()
+                )
+        for m in measured:
+            ratio = m["report_ms"] / m["plain_ms"]
+            results.append(
+                Result(
+                    scenario="6 reports",
+                    measure=f"caseload by {m.get('dimensions', '3 dimensions')}, {m['label']}",
+                    figure=m["report_ms"],
+                    unit="ms (median)",
+                    baseline=m["plain_ms"],
+                    baseline_measure="plain SELECT ... GROUP BY, same read model",
+                    ratio=round(ratio, 3),
+                    ratio_meaning="time / plain time (lower is better)",
+                    target="none set (reported)",
+                    parameters={
+                        "cases": rows,
+                        "repeat": repeat,
+                        "k": k,
+                        "periods": m.get("periods"),
+                    },
+                    details={k_: v for k_, v in m.items() if k_.endswith("p95_ms")},
+                )
+            )
+    finally:
+        await app.dispose()
+        await admin.dispose()
+    return results
+
+
+async def catch_up(bench_db: BenchDatabase) -> int:
+    """Bring ``report_cases`` up to date (untimed); returns the events applied."""
+    app = bench_db.app_engine(2)
+    try:
+        return (await catch_up_all(app, EventStore(EventRegistry(EVENT_TYPES)))).applied
+    finally:
+        await app.dispose()
