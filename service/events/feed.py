@@ -96,12 +96,17 @@ async def read_feed(
 async def _held_back(
     conn: AsyncConnection, after: FeedPosition, stream_type: str = ALL.stream_type
 ) -> bool:
-    """Committed events beyond ``after`` that the horizon still holds back?"""
+    """Committed events beyond ``after`` that the horizon still holds back?
+
+    Asked as "the first such row in feed order", so the ``events_feed`` index answers at once
+    under any plan (an ``EXISTS`` on a generic plan scanned the whole log on every delivery).
+    """
     return bool(
         await conn.scalar(
             text(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) "
-                "> (CAST(:tx AS text)::xid8, :pos) AND stream_type = :stream_type)"
+                "SELECT (SELECT 1 FROM events WHERE (transaction_id, global_position) "
+                "> (CAST(:tx AS text)::xid8, :pos) AND stream_type = :stream_type "
+                "ORDER BY transaction_id, global_position LIMIT 1) IS NOT NULL"
             ),
             {
                 "tx": str(after.transaction_id),

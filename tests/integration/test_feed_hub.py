@@ -174,7 +174,8 @@ def reads_of_the_log(engine: AsyncEngine) -> Iterator[LogReads]:
 
     def after(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
         in_feed_order = "ORDER BY transaction_id, global_position" in statement
-        if "FROM events" in statement and in_feed_order and cursor.rowcount > 0:
+        reads_events = statement.lstrip().startswith("SELECT global_position")
+        if "FROM events" in statement and in_feed_order and reads_events and cursor.rowcount > 0:
             seen.finding_rows += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", before)
