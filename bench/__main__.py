@@ -4,7 +4,7 @@
     .venv/bin/python -m bench --quick     # a smoke run: 5,000 cases, short rounds (~2 min)
     .venv/bin/python -m bench --only 1,3  # some scenarios (the population is always made)
     .venv/bin/python -m bench --profile   # also profile (cProfile) each scenario; slower
-    .venv/bin/python -m bench --patch validation-cache,no-pre-ping   # a candidate fix
+    .venv/bin/python -m bench --patch lean-append,no-pre-ping   # candidate fixes
 
 Order: fresh database -> population (bench/populate.py) -> 5 rebuild (builds the read models)
 -> 6 reports (report projection, caseload vs GROUP BY) -> 1 append (in this process) ->

@@ -1,5 +1,5 @@
 """Candidate fixes, applied by monkeypatching at start-up: before/after figures without a
-service change (``python -m bench --patch validation-cache,no-pre-ping``).
+service change (``python -m bench --patch lean-append,no-pre-ping``).
 
 Each patch is the smallest form of a change recommended in ``docs/performance.md``; the
 service's code is not touched. A patched run's figures are labelled with its patches in
@@ -10,34 +10,7 @@ service's code is not touched. A patched run's figures are labelled with its pat
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
-
-
-def _validation_cache() -> None:
-    """Guard rules made once, so strawberry's ``ValidationCache`` can hit.
-
-    ``QueryDepthLimiter`` and ``MaxAliasesLimiter`` build a new validation-rule class per
-    instance; created per request (the schema's ``lambda:`` factories), every request has
-    rules of its own, the cache key (schema, document, rules) never repeats and every
-    request is validated in full. The same rules, made once, keep the guards and let the
-    cache work.
-    """
-    from strawberry.extensions import AddValidationRules, max_aliases, query_depth_limiter
-
-    import service.schema as schema
-
-    depth_rule = cache(lambda depth: query_depth_limiter.create_validator(depth, None, None))
-    alias_rule = cache(max_aliases.create_validator)
-
-    def depth_limiter(max_depth: int) -> AddValidationRules:
-        return AddValidationRules([depth_rule(max_depth)])
-
-    def aliases_limiter(max_alias_count: int) -> AddValidationRules:
-        return AddValidationRules([alias_rule(max_alias_count)])
-
-    schema.QueryDepthLimiter = depth_limiter  # type: ignore[assignment,misc]
-    schema.MaxAliasesLimiter = aliases_limiter  # type: ignore[assignment,misc]
 
 
 def _no_pre_ping() -> None:
@@ -58,22 +31,19 @@ def _no_pre_ping() -> None:
     db.create_app_engine = create_app_engine
 
 
-def _held_back_index() -> None:
-    """The feed's and the report projection's "held back?" checks as ordered index probes.
+def _report_held_back() -> None:
+    """The report projection's "held back?" check as an ordered index probe.
 
-    Both ask ``SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) >
-    (:tx, :pos) ...)``. Once the prepared statement switches to a generic plan (after five
-    executions), PostgreSQL estimates a third of the tenant's log to match, expects an early
-    hit and scans the whole table sequentially; after a live append nothing lies beyond, so
-    every check reads the whole log (~80 ms at 300,000 events, ~250-400 ms at a million).
-    The feed runs its check before it dispatches the batch, so every delivery waits for it.
-    Asking for the first row in feed order lets the ``events_feed`` index answer at once,
-    under any plan.
+    ``SELECT EXISTS (SELECT 1 FROM events WHERE event_type = ANY(:types) AND (transaction_id,
+    global_position) > (:tx, :pos))``: on the generic plan a prepared statement gets after
+    five executions, PostgreSQL expects a third of the tenant's log to match and an early
+    hit, and scans the table sequentially; after a live append nothing lies beyond, so every
+    catch-up (one per append) reads the whole log: ~80 ms at 300,000 events, 250-400 ms at a
+    million, on one of the two cores. (The feed's own check was fixed the same way.) Asking
+    for the first row in feed order lets the ``events_feed`` index answer under any plan.
     """
     from sqlalchemy import text
 
-    from service.events import feed
-    from service.events.cursor import FeedPosition
     from service.reports import projection
 
     projection._HELD_BACK = text(
@@ -81,20 +51,6 @@ def _held_back_index() -> None:
         "(CAST(:tx AS text)::xid8, :pos) AND event_type = ANY(:types) "
         "ORDER BY transaction_id, global_position LIMIT 1) IS NOT NULL"
     )
-    probe = text(
-        "SELECT (SELECT 1 FROM events WHERE (transaction_id, global_position) > "
-        "(CAST(:tx AS text)::xid8, :pos) ORDER BY transaction_id, global_position LIMIT 1) "
-        "IS NOT NULL"
-    )
-
-    async def held_back(conn: Any, after: FeedPosition) -> bool:
-        return bool(
-            await conn.scalar(
-                probe, {"tx": str(after.transaction_id), "pos": after.global_position}
-            )
-        )
-
-    feed._held_back = held_back
 
 
 # One statement for the whole append: the version check, the inserts (one row per event,
@@ -205,28 +161,10 @@ def _lean_append() -> None:
     store_module.EventStore.append = append  # type: ignore[method-assign]
 
 
-def _no_ws_deflate() -> None:
-    """WebSockets without permessage-deflate (``uvicorn.run(..., ws_per_message_deflate=False)``).
-
-    uvicorn accepts the compression every common client offers; each subscription then keeps
-    a zlib compressor and decompressor, and every event is compressed once per subscriber.
-    """
-    import uvicorn
-
-    run = uvicorn.run
-
-    def run_without_deflate(*args: Any, **kwargs: Any) -> None:
-        run(*args, **{**kwargs, "ws_per_message_deflate": False})
-
-    uvicorn.run = run_without_deflate
-
-
 PATCHES: dict[str, Callable[[], None]] = {
-    "no-ws-deflate": _no_ws_deflate,
     "lean-append": _lean_append,
-    "validation-cache": _validation_cache,
     "no-pre-ping": _no_pre_ping,
-    "held-back-index": _held_back_index,
+    "report-held-back": _report_held_back,
 }
 
 
