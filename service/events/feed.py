@@ -93,7 +93,7 @@ async def read_feed(
     return [store.recorded(row) for row in await conn.execute(text(sql), params)]
 
 
-async def _held_back(
+async def is_held_back(
     conn: AsyncConnection, after: FeedPosition, stream_type: str = ALL.stream_type
 ) -> bool:
     """Committed events beyond ``after`` that the horizon still holds back?
@@ -285,7 +285,7 @@ class FeedHub:
         while True:
             async with tenant_transaction(self._engine, feed.tenant_id) as conn:
                 batch = await read_feed(conn, self._store, feed.position, self.batch_size)
-                held_back = len(batch) < self.batch_size and await _held_back(
+                held_back = len(batch) < self.batch_size and await is_held_back(
                     conn, position_of(batch[-1]) if batch else feed.position
                 )
             for event in batch:

@@ -36,7 +36,7 @@ from service.db import create_app_engine, tenant_transaction
 from service.domain.errors import InvalidEventSequence
 from service.domain.return_case import EVENT_TYPES
 from service.events.cursor import START, FeedPosition
-from service.events.feed import FeedFilter, position_of, read_feed
+from service.events.feed import FeedFilter, is_held_back, position_of, read_feed
 from service.events.store import COLUMNS, EVENTS_CHANNEL, EventStore
 from service.events.types import EventRegistry, RecordedEvent, UnknownEventType
 from service.handlers.return_case import STREAM_TYPE
@@ -91,10 +91,6 @@ _SET_CHECKPOINT = text(
     "DO UPDATE SET transaction_id = excluded.transaction_id, "
     "global_position = excluded.global_position, events_applied = excluded.events_applied, "
     "updated_at = now()"
-)
-_HELD_BACK = text(
-    "SELECT EXISTS (SELECT 1 FROM events WHERE event_type = ANY(:types) AND "
-    "(transaction_id, global_position) > (CAST(:tx AS text)::xid8, :pos))"
 )
 
 
@@ -182,19 +178,6 @@ async def _apply(
     )
 
 
-async def _held_back(conn: AsyncConnection, store: EventStore, after: FeedPosition) -> bool:
-    return bool(
-        await conn.scalar(
-            _HELD_BACK,
-            {
-                "types": sorted(store.registry.event_types),
-                "tx": str(after.transaction_id),
-                "pos": after.global_position,
-            },
-        )
-    )
-
-
 async def project_next_batch(
     conn: AsyncConnection,
     store: EventStore,
@@ -213,7 +196,7 @@ async def project_next_batch(
     end = position_of(batch[-1]) if batch else position
     # Checked before writing: until its first write the transaction has no id, so it holds
     # nobody's horizon back while it reads.
-    held_back = len(batch) < batch_size and await _held_back(conn, store, end)
+    held_back = len(batch) < batch_size and await is_held_back(conn, end)
     if batch:
         await _apply(conn, store, tenant_id, batch, projection)
     return batch, held_back

@@ -17,7 +17,7 @@ from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.events.projections.inline import project_case
-from service.events.types import Metadata
+from service.events.types import Metadata, RecordedEvent
 from service.schema.ids import from_global_id
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_lifecycle import open_case
@@ -33,6 +33,19 @@ def _opened(case_id: uuid.UUID) -> rc.ReturnCaseOpened:
         gender=v.Gender.FEMALE, birth_year=1990, nationality="NG", country_of_origin="NG",
         languages=("en",), exploitation_forms=(), full_name=None, date_of_birth=None, notes=None,
     )  # fmt: skip
+
+
+async def _open_directly(
+    deps: Any, conn: Any, tenant_id: uuid.UUID, case_id: uuid.UUID
+) -> RecordedEvent:
+    """Append a case's opening in ``conn``'s transaction and project it, as a handler would."""
+    (recorded,) = await deps.store.append(
+        conn, tenant_id=tenant_id, stream_id=case_id, stream_type="ReturnCase",
+        expected_version=0, events=[_opened(case_id)], metadata=META,
+        occurred_at=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    await project_case(conn, [recorded], [recorded])
+    return recorded
 
 
 async def _receive_until(ws: Any, wanted: set[str], seen: list[str], seconds: float) -> None:
@@ -71,19 +84,9 @@ async def test_out_of_order_commits_are_delivered_once_each_in_commit_safe_order
         first, second = uuid.uuid4(), uuid.uuid4()
         async with AsyncExitStack() as stack:
             slow = await stack.enter_async_context(tenant_transaction(deps.engine, tenant_id))
-            (a,) = await deps.store.append(
-                slow, tenant_id=tenant_id, stream_id=first, stream_type="ReturnCase",
-                expected_version=0, events=[_opened(first)], metadata=META,
-                occurred_at=dt.datetime.now(dt.UTC),
-            )  # fmt: skip
-            await project_case(slow, [a], [a])
+            a = await _open_directly(deps, slow, tenant_id, first)
             async with tenant_transaction(deps.engine, tenant_id) as fast:
-                (b,) = await deps.store.append(
-                    fast, tenant_id=tenant_id, stream_id=second, stream_type="ReturnCase",
-                    expected_version=0, events=[_opened(second)], metadata=META,
-                    occurred_at=dt.datetime.now(dt.UTC),
-                )  # fmt: skip
-                await project_case(fast, [b], [b])
+                b = await _open_directly(deps, fast, tenant_id, second)
             assert a.global_position < b.global_position  # the lower position commits last
 
             # The later position is committed, the earlier is not: nothing may jump ahead.
@@ -112,19 +115,9 @@ async def test_a_reader_that_checkpoints_on_position_alone_would_skip_the_late_c
     first, second = uuid.uuid4(), uuid.uuid4()
     async with AsyncExitStack() as stack:
         slow = await stack.enter_async_context(tenant_transaction(deps.engine, tenant_id))
-        (a,) = await deps.store.append(
-            slow, tenant_id=tenant_id, stream_id=first, stream_type="ReturnCase",
-            expected_version=0, events=[_opened(first)], metadata=META,
-            occurred_at=dt.datetime.now(dt.UTC),
-        )  # fmt: skip
-        await project_case(slow, [a], [a])
+        await _open_directly(deps, slow, tenant_id, first)
         async with tenant_transaction(deps.engine, tenant_id) as fast:
-            (b,) = await deps.store.append(
-                fast, tenant_id=tenant_id, stream_id=second, stream_type="ReturnCase",
-                expected_version=0, events=[_opened(second)], metadata=META,
-                occurred_at=dt.datetime.now(dt.UTC),
-            )  # fmt: skip
-            await project_case(fast, [b], [b])
+            b = await _open_directly(deps, fast, tenant_id, second)
         async with tenant_transaction(deps.engine, tenant_id) as conn:
             naive_checkpoint = await conn.scalar(text("SELECT max(global_position) FROM events"))
         assert naive_checkpoint == b.global_position

@@ -31,7 +31,8 @@ log = logging.getLogger("service.projections")
 SUFFIX = "__rebuild"
 # Streams whose latest version differs from the rebuilt row (constant names only).
 _MOVED = (
-    "SELECT e.stream_id FROM events e WHERE e.stream_type = 'ReturnCase' GROUP BY e.stream_id "
+    "SELECT e.stream_id FROM events e WHERE e.stream_type = 'ReturnCase' AND e.tenant_id = :t "
+    "GROUP BY e.stream_id "
     "HAVING max(e.version) IS DISTINCT FROM "
     "(SELECT r.version FROM return_cases__rebuild r WHERE r.case_id = e.stream_id)"
 )
@@ -71,10 +72,15 @@ async def _create_beside(conn: AsyncConnection, role: str) -> None:
 
 
 async def _streams(
-    conn: AsyncConnection, store: EventStore, stream_ids: Sequence[uuid.UUID] | None
+    conn: AsyncConnection,
+    store: EventStore,
+    tenant_id: uuid.UUID,
+    stream_ids: Sequence[uuid.UUID] | None,
 ) -> dict[uuid.UUID, list[RecordedEvent]]:
-    where = "stream_type = 'ReturnCase'"
-    params: dict[str, Any] = {}
+    # The tenant filter matters for an owner that bypasses RLS (a superuser): without it
+    # every tenant's pass would fold the whole log.
+    where = "stream_type = 'ReturnCase' AND tenant_id = :t"
+    params: dict[str, Any] = {"t": tenant_id}
     if stream_ids is not None:
         where += " AND stream_id = ANY(:ids)"
         params["ids"] = list(stream_ids)
@@ -119,16 +125,18 @@ async def rebuild_cases(engine: AsyncEngine, store: EventStore, role: str) -> in
     for tenant_id in tenants:
         async with engine.begin() as conn:
             await _set_tenant(conn, tenant_id)
-            streams = await _streams(conn, store, None)
+            streams = await _streams(conn, store, tenant_id, None)
             await _write(conn, streams, SUFFIX, store.cipher)
             folded += sum(len(s) for s in streams.values())
     async with engine.begin() as conn:
         await conn.execute(text("LOCK TABLE return_cases, case_timeline IN EXCLUSIVE MODE"))
         for tenant_id in tenants:
             await _set_tenant(conn, tenant_id)
-            moved = [r[0] for r in await conn.execute(text(_MOVED))]
+            moved = [r[0] for r in await conn.execute(text(_MOVED), {"t": tenant_id})]
             if moved:
-                await _write(conn, await _streams(conn, store, moved), SUFFIX, store.cipher)
+                await _write(
+                    conn, await _streams(conn, store, tenant_id, moved), SUFFIX, store.cipher
+                )
         for table in ("case_timeline", "return_cases"):
             await conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}__old"))
             await conn.execute(text(f"ALTER TABLE {table}{SUFFIX} RENAME TO {table}"))
