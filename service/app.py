@@ -34,6 +34,8 @@ from service.privacy.cipher import PersonalDataCipher
 from service.privacy.keys import load_master_keyring
 from service.reports.http import routes as report_routes
 from service.reports.projection import ReportProjection, start_report_projection
+from service.schema.ids import to_global_id
+from service.socialmap.http import routes as socialmap_routes
 
 
 def migration_heads(settings: Settings) -> tuple[str, ...]:
@@ -101,6 +103,7 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             *report_routes(),
+            *socialmap_routes(lambda org_id: to_global_id("Organisation", org_id)),
         ],
         middleware=[
             Middleware(

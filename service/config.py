@@ -36,6 +36,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_MASTER_KEY_FILE`` | ``<data>/keys/master.key`` (made) | file holding it instead |
 | ``SAFE_FUTURE_PREVIOUS_MASTER_KEYS`` | empty | older keys (comma-separated), during rotation |
 | ``SAFE_FUTURE_RETENTION_YEARS`` | ``7`` | ``retention run`` erases cases closed longer ago |
+| ``SAFE_FUTURE_SOCIAL_MAP_STALE_MONTHS`` | ``12`` | social-map entries unverified longer: stale |
 
 Production needs ``SAFE_FUTURE_MASTER_KEY`` or ``SAFE_FUTURE_MASTER_KEY_FILE``; only development
 generates a master key in the data folder (see ``service.privacy.keys``).
@@ -85,6 +86,7 @@ class Settings:
     master_key_file: Path | None = None
     previous_master_keys: tuple[str, ...] = field(default=(), repr=False)
     retention_years: int = 7
+    social_map_stale_months: int = 12
 
     @property
     def production(self) -> bool:
@@ -182,6 +184,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if k.strip()
         ),
         retention_years=_int(env, "SAFE_FUTURE_RETENTION_YEARS", 7, 1, 100),
+        social_map_stale_months=_int(env, "SAFE_FUTURE_SOCIAL_MAP_STALE_MONTHS", 12, 1, 120),
         allowed_origins=tuple(
             o.strip() for o in env.get("SAFE_FUTURE_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),

@@ -3,7 +3,7 @@
 The tables are shared data, not tenant-owned: no ``tenant_id``, no row-level security. The
 service role reads them all; it may insert and update organisations (column by column) and
 insert history, nothing else. Editing is authorised in the service (``social-map-editor``).
-The real seed (public facts only) is loaded here; the demo set never is.
+The real seed (public facts only) is loaded by revision 0013; the demo set never is.
 
 Revision ID: 0002
 Revises: 0001
@@ -136,18 +136,7 @@ def upgrade() -> None:
     )
     op.execute(f"GRANT SELECT ON referral_mechanisms, referral_steps TO {role}")
 
-    _load_seed()
-
-
-def _load_seed() -> None:
-    # The seed lives in the service package, so that the `safe-future seed` command and this
-    # migration insert the very same rows; each statement does nothing for a row present.
-    from service.socialmap.history import Actor
-    from service.socialmap.seed import statements
-
-    bind = op.get_bind()
-    for _kind, statement, params in statements(demo=False, actor=Actor("migration 0002", "system")):
-        bind.execute(statement, params)
+    # The real seed is loaded by revision 0013, which gave these tables the shape it writes.
 
 
 def downgrade() -> None:

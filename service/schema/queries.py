@@ -17,8 +17,14 @@ from service.schema.integrators import IntegratorClient, integrator_clients
 from service.schema.privacy import PersonalDataAccessConnection, personal_data_access_log
 from service.schema.reports import Reports, reports
 from service.schema.socialmap import queries as socialmap_queries
-from service.schema.socialmap.queries import OrganisationConnection
-from service.schema.socialmap.types import Country, ReferralMechanism, SocialMapOrganisation
+from service.schema.socialmap.mechanism_types import (
+    ReferralMechanism,
+    ReferralMechanismChange,
+    ReferralRoute,
+)
+from service.schema.socialmap.queries import OrganisationConnection, StaleSocialMapEntries
+from service.schema.socialmap.suggestion_types import SocialMapSuggestion
+from service.schema.socialmap.types import Country, SocialMapOrganisation
 from service.schema.types import Me, PageInfo, ReturnCase, ReturnCaseConnection, ReturnCaseEdge
 
 
@@ -128,7 +134,34 @@ class Query:
     )
     referral_mechanism: ReferralMechanism | None = strawberry.field(
         resolver=socialmap_queries.referral_mechanism,
-        description="A country's national referral mechanism; null when the map has none.",
+        description="A country's national referral mechanism as a flowchart; null when the "
+        "map has none.",
+    )
+    referral_route: ReferralRoute | None = strawberry.field(
+        resolver=socialmap_queries.referral_route,
+        description="The steps of a country's referral mechanism that apply to a client with "
+        "these facts, in order (e.g. the route for minors). A fact left out is not assumed: "
+        "an arrow that needs it is not followed. Null without an active mechanism.",
+    )
+    referral_mechanism_history: list[ReferralMechanismChange] = strawberry.field(
+        resolver=socialmap_queries.referral_mechanism_history,
+        description="Every version of a country's referral mechanism: who, when, why, oldest "
+        "first.",
+    )
+    social_map_suggestions: list[SocialMapSuggestion] = strawberry.field(
+        resolver=socialmap_queries.social_map_suggestions,
+        description="The editors' queue of every shelter's suggestions, oldest pending first "
+        "(CoMensha's social-map editors only).",
+    )
+    my_social_map_suggestions: list[SocialMapSuggestion] = strawberry.field(
+        resolver=socialmap_queries.my_social_map_suggestions,
+        description="Your shelter's suggestions to the social map and their outcome, newest "
+        "first.",
+    )
+    stale_social_map_entries: StaleSocialMapEntries = strawberry.field(
+        resolver=socialmap_queries.stale_social_map_entries,
+        description="Organisations and mechanisms nobody verified within the configured time "
+        "(editors only).",
     )
     return_support_organisations: list[SocialMapOrganisation] = strawberry.field(
         resolver=socialmap_queries.return_support_organisations,

@@ -36,6 +36,7 @@ __all__ = [
     "EDITOR_ROLE",
     "EditResult",
     "InvalidOrganisation",
+    "confirm",
     "create",
     "editor",
     "retire",
@@ -124,7 +125,7 @@ def _duplicate() -> BadUserInput:
     )
 
 
-async def _ensure_unique(
+async def ensure_unique(
     conn: AsyncConnection, data: OrganisationData, own_id: uuid.UUID | None
 ) -> None:
     key = (data.country, model.name_key(data.name))
@@ -176,7 +177,7 @@ async def create(
     valid = data
 
     async def work(conn: AsyncConnection) -> EditResult:
-        await _ensure_unique(conn, valid, None)
+        await ensure_unique(conn, valid, None)
         org_id = uuid.uuid4()
         params = repository.create_params(
             org_id, valid, actor, idempotency_key=idempotency_key, fingerprint=fingerprint
@@ -237,7 +238,7 @@ async def update(
         changed = model.diff(current.data, data)
         if not changed:
             return EditResult(current, current.version, replayed=False)
-        await _ensure_unique(conn, data, org_id)
+        await ensure_unique(conn, data, org_id)
         version = await repository.update(
             conn, org_id, expected_version, data, changed, actor,
             idempotency_key=idempotency_key, fingerprint=fingerprint,
@@ -287,3 +288,27 @@ async def retire(
         return EditResult(organisation, version, replayed=False)
 
     return await _once(engine, actor, idempotency_key, fingerprint, work)
+
+
+async def confirm(
+    engine: AsyncEngine,
+    principal: Principal,
+    org_id: uuid.UUID,
+    expected_version: int,
+    *,
+    request_id: str | None,
+    today: dt.date,
+) -> EditResult:
+    """Record that an editor checked an organisation today and found it right.
+
+    Only ``last_verified_on`` changes (to today); the history shows a CONFIRMED entry.
+    """
+    actor = editor(principal, request_id)
+    async with engine.begin() as conn:
+        current = await _current(conn, org_id, expected_version)
+        version = await repository.confirm(conn, current, today, actor)
+        if version is None:  # cannot happen under the row lock taken above
+            raise Conflict("the organisation changed meanwhile", current_version=current.version)
+        organisation = await repository.get(conn, org_id)
+        assert organisation is not None
+        return EditResult(organisation, version, replayed=False)

@@ -33,9 +33,9 @@ class Actor:
 
 _RECORD = text(
     "INSERT INTO organisation_changes (organisation_id, version, change, actor, "
-    "actor_organisation, diff, reason, request_id, idempotency_key, fingerprint) "
+    "actor_organisation, diff, reason, request_id, idempotency_key, fingerprint, suggestion_id) "
     "VALUES (:organisation_id, :version, :change, :actor, :actor_organisation, :diff, :reason, "
-    ":request_id, :idempotency_key, :fingerprint)"
+    ":request_id, :idempotency_key, :fingerprint, :suggestion_id)"
 ).bindparams(bindparam("diff", type_=JSONB))
 
 
@@ -49,6 +49,7 @@ async def record(
     reason: str | None,
     idempotency_key: str | None,
     fingerprint: str | None,
+    suggestion_id: uuid.UUID | None = None,
 ) -> None:
     await conn.execute(
         _RECORD,
@@ -63,6 +64,7 @@ async def record(
             "request_id": actor.request_id,
             "idempotency_key": idempotency_key,
             "fingerprint": fingerprint,
+            "suggestion_id": suggestion_id,
         },
     )
 
@@ -77,11 +79,12 @@ class Change:
     changed_at: dt.datetime
     diff: dict[str, Any]
     reason: str | None
+    suggestion_id: uuid.UUID | None = None
 
 
 _HISTORY = text(
     "SELECT organisation_id, version, change, actor, actor_organisation, changed_at, diff, "
-    "reason FROM organisation_changes WHERE organisation_id = ANY(:ids) "
+    "reason, suggestion_id FROM organisation_changes WHERE organisation_id = ANY(:ids) "
     "ORDER BY organisation_id, version"
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
@@ -100,6 +103,7 @@ async def history(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> dict[uuid.
                 r.changed_at,
                 r.diff,
                 r.reason,
+                r.suggestion_id,
             )
         )
     return out

@@ -39,9 +39,11 @@ __all__ = [
     "diff",
     "from_json",
     "has_surrogate",
+    "is_stale",
     "items",
     "merged",
     "name_key",
+    "stale_cutoff",
     "text_value",
     "to_json",
     "to_json_value",
@@ -84,6 +86,12 @@ class OrganisationData:
     last_verified_on: dt.date | None = None
     source: str | None = None
     return_support: ReturnSupportLevel | None = None
+    name_nl: str | None = None
+    local_name: str | None = None  # the organisation's own-language name, where it has one
+    description_en: str | None = None
+    description_nl: str | None = None
+    latitude: float | None = None  # WGS 84 degrees, both or neither
+    longitude: float | None = None
 
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in fields(OrganisationData))
@@ -316,6 +324,22 @@ def _return_support(value: Any) -> ReturnSupportLevel | None:
     return _member(ReturnSupportLevel, value, "UNKNOWN_RETURN_SUPPORT", "return support")
 
 
+def _coordinate(value: Any, limit: float, label: str) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise InvalidValue("INVALID_COORDINATE", f"{label} must be a number")
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidValue("INVALID_COORDINATE", f"{label} must be a number") from None
+    if not -limit <= number <= limit:  # also refuses NaN
+        raise InvalidValue(
+            "COORDINATE_OUT_OF_RANGE", f"{label} must be between -{limit:g} and {limit:g}"
+        )
+    return round(number, 6)  # about 0.1 m: more only pretends to precision
+
+
 _CHECKS: dict[str, Callable[[Any, dt.date], Any]] = {
     "name": lambda v, _: _name(v),
     "kind": lambda v, _: _kind(v),
@@ -330,6 +354,12 @@ _CHECKS: dict[str, Callable[[Any, dt.date], Any]] = {
     "last_verified_on": _date,
     "source": lambda v, _: text_value(v, MAX_SOURCE, "source"),
     "return_support": lambda v, _: _return_support(v),
+    "name_nl": lambda v, _: text_value(v, MAX_NAME, "Dutch name"),
+    "local_name": lambda v, _: text_value(v, MAX_NAME, "own-language name"),
+    "description_en": lambda v, _: text_value(v, MAX_NOTES, "description"),
+    "description_nl": lambda v, _: text_value(v, MAX_NOTES, "Dutch description"),
+    "latitude": lambda v, _: _coordinate(v, 90.0, "latitude"),
+    "longitude": lambda v, _: _coordinate(v, 180.0, "longitude"),
 }
 
 
@@ -355,6 +385,14 @@ def validate(
                 "RETURN_SUPPORT_OUTSIDE_NL",
                 "return support (general information or hands-on guidance) is recorded for "
                 "organisations in the Netherlands only",
+            )
+        )
+    if not problems and (values["latitude"] is None) != (values["longitude"] is None):
+        problems.append(
+            Problem(
+                "latitude" if values["latitude"] is None else "longitude",
+                "INCOMPLETE_COORDINATES",
+                "give both latitude and longitude, or neither",
             )
         )
     if problems:
@@ -421,6 +459,12 @@ def from_json(raw: Mapping[str, Any]) -> OrganisationData:
         return_support=(
             ReturnSupportLevel(raw["return_support"]) if raw.get("return_support") else None
         ),
+        name_nl=raw.get("name_nl"),
+        local_name=raw.get("local_name"),
+        description_en=raw.get("description_en"),
+        description_nl=raw.get("description_nl"),
+        latitude=raw.get("latitude"),
+        longitude=raw.get("longitude"),
     )
 
 
@@ -429,3 +473,23 @@ def merged(current: OrganisationData, changes: Mapping[str, Any]) -> dict[str, A
     raw: dict[str, Any] = {name: getattr(current, name) for name in FIELDS}
     raw.update({k: v for k, v in changes.items() if k in FIELDS})
     return raw
+
+
+def is_stale(last_verified_on: dt.date | None, today: dt.date, months: int) -> bool:
+    """Whether an entry was not verified within ``months`` months before ``today``."""
+    if last_verified_on is None:
+        return True
+    return last_verified_on < stale_cutoff(today, months)
+
+
+def stale_cutoff(today: dt.date, months: int) -> dt.date:
+    """The earliest verification date that is still fresh on ``today``."""
+    total = today.year * 12 + today.month - 1 - months
+    year, month = divmod(total, 12)
+    month += 1
+    last_day = [31, 29 if _leap(year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    return dt.date(year, month, min(today.day, last_day))
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

@@ -7,6 +7,7 @@ owns the transaction, so an organisation's change and its history entry commit t
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -55,7 +56,13 @@ def data_params(data: OrganisationData) -> dict[str, Any]:
     values = model.to_json(data)
     values["last_verified_on"] = data.last_verified_on
     values["name_key"] = model.name_key(data.name)
-    values["search_text"] = search_text(data.name, data.city, data.region, data.country)
+    values["search_text"] = search_text(
+        data.name,
+        data.city,
+        data.region,
+        data.country,
+        extra=[n for n in (data.name_nl, data.local_name) if n],
+    )
     return values
 
 
@@ -82,9 +89,9 @@ WITH created AS (
     RETURNING id, version
 )
 INSERT INTO organisation_changes (organisation_id, version, change, actor, actor_organisation,
-                                  diff, request_id, idempotency_key, fingerprint)
+                                  diff, request_id, idempotency_key, fingerprint, suggestion_id)
 SELECT id, version, 'CREATED', :actor, :actor_organisation, :diff, :request_id,
-       :idempotency_key, :fingerprint
+       :idempotency_key, :fingerprint, :suggestion_id
 FROM created
 RETURNING organisation_id
 """  # noqa: S608 (constant columns)
@@ -108,8 +115,10 @@ def create_params(
     demo: bool = False,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
+    suggestion_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     return {
+        "suggestion_id": suggestion_id,
         "id": org_id,
         **data_params(data),
         "demo": demo,
@@ -153,6 +162,7 @@ async def update(
     *,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
+    suggestion_id: uuid.UUID | None = None,
 ) -> int | None:
     """Write ``data`` over an active organisation at ``expected_version``; its new version.
 
@@ -168,8 +178,43 @@ async def update(
     version = int(row[0])
     await history.record(
         conn, org_id, version, ChangeKind.UPDATED, changes, actor, None, idempotency_key,
-        fingerprint,
+        fingerprint, suggestion_id,
     )  # fmt: skip
+    return version
+
+
+_CONFIRM = text(
+    "UPDATE organisations SET last_verified_on = :today, version = version + 1, "
+    "updated_at = now() WHERE id = :id AND version = :expected_version AND retired_at IS NULL "
+    "RETURNING version"
+)
+
+
+async def confirm(
+    conn: AsyncConnection,
+    current: Organisation,
+    today: dt.date,
+    actor: Actor,
+) -> int | None:
+    """Mark an active organisation as checked on ``today``; its new version, else ``None``."""
+    row = (
+        await conn.execute(
+            _CONFIRM, {"id": current.id, "expected_version": current.version, "today": today}
+        )
+    ).first()
+    if row is None:
+        return None
+    version = int(row[0])
+    before = current.data.last_verified_on
+    changes = {
+        "last_verified_on": {
+            "from": before.isoformat() if before else None,
+            "to": today.isoformat(),
+        }
+    }
+    await history.record(
+        conn, current.id, version, ChangeKind.CONFIRMED, changes, actor, None, None, None
+    )
     return version
 
 
@@ -253,17 +298,28 @@ class OrganisationFilter:
     kind: OrganisationKind | None = None
     tsquery: str | None = None
     include_retired: bool = False
+    near: Near | None = None  # within the radius, nearest first
+    stale_before: dt.date | None = None  # only entries verified before (or never): stale ones
 
 
-async def list_page(
-    conn: AsyncConnection,
-    flt: OrganisationFilter,
-    limit: int,
-    after: tuple[str, uuid.UUID] | None,
-) -> list[Organisation]:
-    """A page of organisations ordered by normalised name, keyset-paginated on (name, id)."""
+@dataclass(frozen=True, slots=True)
+class Near:
+    latitude: float
+    longitude: float
+    radius_km: float
+
+
+EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)
+# Great-circle distance (haversine) from the query point; NULL without coordinates.
+_DISTANCE = (
+    "(2 * :earth * asin(sqrt(least(1.0, power(sin(radians(latitude - :near_lat) / 2), 2) "
+    "+ cos(radians(:near_lat)) * cos(radians(latitude)) "
+    "* power(sin(radians(longitude - :near_lon) / 2), 2)))))"
+)
+
+
+def _where(flt: OrganisationFilter, params: dict[str, Any]) -> list[str]:
     where = ["true"]
-    params: dict[str, Any] = {"limit": limit}
     if not flt.include_retired:
         where.append("retired_at IS NULL")
     if flt.country is not None:
@@ -281,9 +337,66 @@ async def list_page(
     if flt.tsquery is not None:
         where.append("to_tsvector('simple', search_text) @@ to_tsquery('simple', :tsquery)")
         params["tsquery"] = flt.tsquery
+    if flt.stale_before is not None:
+        where.append("(last_verified_on IS NULL OR last_verified_on < :stale_before)")
+        params["stale_before"] = flt.stale_before
+    if flt.near is not None:
+        where.append(f"latitude IS NOT NULL AND {_DISTANCE} <= :radius")
+        params.update(
+            earth=EARTH_RADIUS_KM,
+            near_lat=flt.near.latitude,
+            near_lon=flt.near.longitude,
+            radius=flt.near.radius_km,
+        )
+    return where
+
+
+async def list_page(
+    conn: AsyncConnection,
+    flt: OrganisationFilter,
+    limit: int,
+    after: tuple[str | float, uuid.UUID] | None,
+) -> list[tuple[Organisation, float | None]]:
+    """A page of organisations with their distance from ``flt.near`` (else ``None``).
+
+    Ordered by normalised name, keyset-paginated on (name, id); with ``near``, nearest first,
+    keyset-paginated on (distance, id).
+    """
+    params: dict[str, Any] = {"limit": limit}
+    where = _where(flt, params)
+    order, distance = "name_key, id", "NULL::float8"
+    if flt.near is not None:
+        order, distance = f"{_DISTANCE}, id", _DISTANCE
     if after is not None:
-        where.append("(name_key, id) > (:after_key, :after_id)")
+        where.append(f"({order}) > (:after_key, :after_id)")
         params["after_key"], params["after_id"] = after
+    sql = (
+        f"SELECT {', '.join(_COLUMNS)}, {distance} AS distance_km FROM organisations "  # noqa: S608
+        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
+    )
+    return [(_organisation(r), r.distance_km) for r in await conn.execute(text(sql), params)]
+
+
+async def stale(conn: AsyncConnection, fresh_from: dt.date, limit: int = 500) -> list[Organisation]:
+    """Active organisations verified before ``fresh_from`` (or never), oldest first."""
+    rows = await conn.execute(
+        text(
+            f"{_SELECT} WHERE retired_at IS NULL AND (last_verified_on IS NULL "
+            "OR last_verified_on < :fresh_from) "
+            "ORDER BY last_verified_on NULLS FIRST, name_key, id LIMIT :limit"
+        ),
+        {"fresh_from": fresh_from, "limit": limit},
+    )
+    return [_organisation(r) for r in rows]
+
+
+MAX_MAP_FEATURES = 20_000
+
+
+async def located(conn: AsyncConnection, flt: OrganisationFilter) -> list[Organisation]:
+    """Every organisation with coordinates that passes ``flt`` (for the GeoJSON map)."""
+    params: dict[str, Any] = {"limit": MAX_MAP_FEATURES}
+    where = [*_where(flt, params), "latitude IS NOT NULL"]
     sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY name_key, id LIMIT :limit"
     return [_organisation(r) for r in await conn.execute(text(sql), params)]
 
@@ -305,12 +418,17 @@ async def return_support_organisations(
 
 
 async def suggestions(
-    conn: AsyncConnection, countries: Sequence[str], services: Sequence[Service], limit: int
+    conn: AsyncConnection,
+    countries: Sequence[str],
+    services: Sequence[Service],
+    limit: int,
+    fresh_from: dt.date,
 ) -> dict[str, list[Organisation]]:
     """Per country, up to ``limit`` active organisations offering any of ``services``.
 
-    Those offering more of the services come first, then by name. One statement for any
-    number of countries (for a DataLoader).
+    Fresh ones (verified on or after ``fresh_from``) come before stale ones; then those
+    offering more of the services, then by name. One statement for any number of countries
+    (for a DataLoader).
     """
     rows = await conn.execute(
         text(
@@ -318,7 +436,8 @@ async def suggestions(
             SELECT {", ".join(_COLUMNS)} FROM (
                 SELECT o.*, row_number() OVER (
                     PARTITION BY o.country
-                    ORDER BY cardinality(ARRAY(
+                    ORDER BY coalesce(o.last_verified_on >= :fresh_from, false) DESC,
+                    cardinality(ARRAY(
                         SELECT unnest(o.services) INTERSECT
                         SELECT unnest(CAST(:services AS text[]))
                     )) DESC, o.name_key, o.id
@@ -331,7 +450,12 @@ async def suggestions(
             ORDER BY country, rank
             """  # noqa: S608 (constant columns)
         ),
-        {"countries": list(countries), "services": [s.value for s in services], "limit": limit},
+        {
+            "countries": list(countries),
+            "services": [s.value for s in services],
+            "limit": limit,
+            "fresh_from": fresh_from,
+        },
     )
     out: dict[str, list[Organisation]] = {c: [] for c in countries}
     for row in rows:

@@ -3,9 +3,8 @@
 ``REAL_ORGANISATIONS`` holds only public facts that are certain: name, kind, country, city or
 region (left empty where unsure), plus services only where they are what the organisation
 plainly is (a shelter shelters; IOM and DT&V organise return). No addresses, phone numbers or
-e-mail addresses are invented. ``REFERRAL_MECHANISMS`` outlines national referral mechanisms
-in general steps with the bodies responsible, after the Ravot project's flowcharts and the
-Benelux brochure; they are an orientation, not legal advice.
+e-mail addresses are invented. ``REFERRAL_MECHANISMS`` holds the national referral
+mechanisms as flowcharts (``seed_mechanisms``), each step naming its public source.
 
 ``DEMO_ORGANISATIONS`` is fictional: every record has ``demo = true``, a name ending in
 "(demo)" and contact details under ``example.org`` (a domain reserved for examples). It is
@@ -25,9 +24,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import TextClause
 
-from service.socialmap import mechanisms, repository
+from service.socialmap import mechanisms, repository, seed_mechanisms
 from service.socialmap.history import Actor
-from service.socialmap.mechanisms import Mechanism, Step
+from service.socialmap.mechanisms import MechanismData
 from service.socialmap.model import ContactChannel, OrganisationData
 from service.socialmap.vocabulary import ContactChannelKind as C
 from service.socialmap.vocabulary import OrganisationKind as K
@@ -49,11 +48,6 @@ NAMESPACE = uuid.UUID("8f690e1c-26da-4c19-bdcd-672c7a114d76")
 PUBLIC_SOURCE = "Safe Future context (public information)"
 DEMO_SOURCE = "Fictional demo data set: not a real organisation"
 DEMO_NOTE = "Fictional organisation for development and tests. Do not contact."
-REFERRAL_SOURCE = "Ravot project flowcharts / Benelux brochure"
-REFERRAL_NOTE = (
-    "A general outline from public sources. Check the current national rules and contacts "
-    "before acting on it."
-)
 
 
 def organisation_id(key: str) -> uuid.UUID:
@@ -97,6 +91,12 @@ REAL_ORGANISATIONS: dict[str, OrganisationData] = {
     "payoke": OrganisationData(
         "Payoke", K.NGO, "BE", city="Antwerp", services=(S.SHELTER,), source=PUBLIC_SOURCE
     ),
+    "nidos": OrganisationData(
+        "Nidos", K.NGO, "NL", city="Utrecht", target_groups=(T.MINORS,),
+        description_en="The Dutch guardianship body for unaccompanied minors.",
+        description_nl="De Nederlandse voogdij-instelling voor alleenstaande minderjarigen.",
+        source=PUBLIC_SOURCE,
+    ),
     "iom-nl": OrganisationData(
         "IOM Netherlands", K.INTERNATIONAL_ORGANISATION, "NL", city="The Hague",
         services=(S.RETURN_COUNSELLING, S.TRAVEL_ASSISTANCE, S.RECEPTION_ON_ARRIVAL),
@@ -105,139 +105,8 @@ REAL_ORGANISATIONS: dict[str, OrganisationData] = {
 }  # fmt: skip
 
 
-def _steps(*steps: tuple[str, str, str]) -> tuple[Step, ...]:
-    return tuple(Step(i, title, body, text) for i, (title, body, text) in enumerate(steps, 1))
-
-
-REFERRAL_MECHANISMS: tuple[Mechanism, ...] = (
-    Mechanism(
-        "NL",
-        "National referral mechanism of the Netherlands",
-        REFERRAL_SOURCE,
-        REFERRAL_NOTE,
-        _steps(
-            (
-                "Signal",
-                "Police, or any professional who notices signs of human trafficking",
-                "Signs of possible human trafficking are reported to the police. At the "
-                "slightest indication of trafficking the police inform the person of their "
-                "rights as a possible victim.",
-            ),
-            (
-                "Registration",
-                "CoMensha",
-                "Possible victims are reported to CoMensha, the national coordination centre "
-                "against human trafficking, which registers them.",
-            ),
-            (
-                "Reflection period",
-                "Police and the Immigration and Naturalisation Service (IND)",
-                "A possible victim without lawful residence is offered a reflection period of "
-                "up to three months to decide whether to report the crime.",
-            ),
-            (
-                "Shelter and care",
-                "CoMensha and the shelters (COSM shelters during the reflection period)",
-                "CoMensha finds a place in a shelter; a victim without lawful residence in the "
-                "reflection period goes to a categorical shelter for victims (COSM).",
-            ),
-            (
-                "Residence or return",
-                "IND; Dienst Terugkeer en Vertrek (DT&V) and IOM for return",
-                "A report or cooperation with the investigation opens the temporary residence "
-                "permit for victims; when the right to stay ends, departure is supported by "
-                "DT&V or IOM.",
-            ),
-        ),
-    ),
-    Mechanism(
-        "BE",
-        "National referral mechanism of Belgium",
-        REFERRAL_SOURCE,
-        REFERRAL_NOTE,
-        _steps(
-            (
-                "Detection",
-                "Frontline services (police, inspection services, social and health workers)",
-                "Frontline services detect signs of human trafficking and refer a possible "
-                "victim to one of the specialised centres.",
-            ),
-            (
-                "Reception and guidance",
-                "Specialised centres: Payoke (Antwerp), PAG-ASA (Brussels), Sürya (Liège)",
-                "A specialised centre receives the victim, offers shelter and guidance, and "
-                "supports the victim through the procedure.",
-            ),
-            (
-                "Reflection period",
-                "Immigration Office, at the request of a specialised centre",
-                "A victim without lawful residence gets a reflection period to recover and "
-                "decide whether to make statements.",
-            ),
-            (
-                "Victim status",
-                "Public prosecutor and the Immigration Office",
-                "A victim who makes statements or files a complaint, breaks off contact with the "
-                "suspected exploiters and is guided by a specialised centre can obtain the "
-                "victim status, with a right to stay tied to the proceedings.",
-            ),
-        ),
-    ),
-    Mechanism(
-        "LU",
-        "National referral mechanism of Luxembourg",
-        REFERRAL_SOURCE,
-        REFERRAL_NOTE,
-        _steps(
-            (
-                "Identification",
-                "Grand Ducal Police",
-                "Signs of human trafficking are reported to the police, who identify victims.",
-            ),
-            (
-                "Assistance",
-                "Specialised victim assistance services",
-                "Specialised services offer the victim shelter and psychosocial, medical and "
-                "legal support.",
-            ),
-            (
-                "Reflection period and residence",
-                "Immigration authorities",
-                "A victim without lawful residence gets a reflection period, and can obtain a "
-                "residence permit when cooperating with the authorities.",
-            ),
-        ),
-    ),
-    Mechanism(
-        "HU",
-        "National referral mechanism of Hungary",
-        REFERRAL_SOURCE,
-        REFERRAL_NOTE,
-        _steps(
-            (
-                "Identification",
-                "Designated identifying bodies (such as the police, consular services, victim "
-                "support and child protection services)",
-                "A possible victim is identified by one of the bodies designated to do so.",
-            ),
-            (
-                "Victim support",
-                "Victim support services",
-                "The victim is informed about the support available and referred to it.",
-            ),
-            (
-                "Shelter",
-                "Shelters for victims of human trafficking",
-                "The victim can be placed in a shelter for victims of human trafficking.",
-            ),
-            (
-                "Reflection period and residence",
-                "Immigration authority",
-                "A victim who is a third-country national can get a reflection period and a "
-                "residence permit.",
-            ),
-        ),
-    ),
+REFERRAL_MECHANISMS: dict[str, MechanismData] = seed_mechanisms.referral_mechanisms(
+    {key: organisation_id(key) for key in REAL_ORGANISATIONS}
 )
 
 
@@ -346,8 +215,8 @@ def statements(
     for key, data in REAL_ORGANISATIONS.items():
         params = repository.create_params(organisation_id(key), data, actor)
         yield "organisation", repository.CREATE_IF_ABSENT, params
-    for mechanism in REFERRAL_MECHANISMS:
-        params = mechanisms.mechanism_params(mechanism)
+    for country, mechanism in REFERRAL_MECHANISMS.items():
+        params = mechanisms.mechanism_params(country, mechanism, actor)
         yield "mechanism", mechanisms.CREATE_MECHANISM_IF_ABSENT, params
     if demo:
         for key, data in DEMO_ORGANISATIONS.items():

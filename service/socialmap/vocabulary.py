@@ -16,6 +16,8 @@ __all__ = [
     "OrganisationKind",
     "ReturnSupportLevel",
     "Service",
+    "SuggestionKind",
+    "SuggestionStatus",
     "TargetGroup",
 ]
 
@@ -73,8 +75,23 @@ class ChangeKind(StrEnum):
     CREATED = "CREATED"
     UPDATED = "UPDATED"
     RETIRED = "RETIRED"
+    CONFIRMED = "CONFIRMED"  # checked by an editor and found still right; nothing else changed
 
 
 class ImportFormat(StrEnum):
     CSV = "CSV"
     JSON = "JSON"
+
+
+class SuggestionKind(StrEnum):
+    """What a shelter suggests to CoMensha's editors."""
+
+    ORGANISATION_CHANGE = "ORGANISATION_CHANGE"
+    NEW_ORGANISATION = "NEW_ORGANISATION"
+    MECHANISM_STEP_CORRECTION = "MECHANISM_STEP_CORRECTION"
+
+
+class SuggestionStatus(StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"

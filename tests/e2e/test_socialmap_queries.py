@@ -37,7 +37,7 @@ MAP_QUERY = """
   organisations(first: 50, filter: {country: "NL"}) {
     edges { node { id name kind city region services returnSupport demo history { change } } }
   }
-  referralMechanism(country: "BE") { title source steps { position title responsibleBody } }
+  referralMechanism(country: "BE") { title start steps { position title responsibleBody } }
   returnSupportOrganisations { name returnSupport }
 }
 """
@@ -173,13 +173,16 @@ async def test_referral_mechanisms_of_the_four_countries(as_org: Any) -> None:
     for country in ("NL", "BE", "HU", "LU"):
         body = await client.execute(
             "query($c: String!) { referralMechanism(country: $c) "
-            "{ country source steps { position responsibleBody description } } }",
+            "{ country titleNl steps { position responsibleBody description descriptionNl "
+            "source { document consultedOn } } } }",
             {"c": country},
         )
         mechanism = body["data"]["referralMechanism"]
         assert mechanism["country"] == country
-        assert mechanism["source"] == "Ravot project flowcharts / Benelux brochure"
+        assert mechanism["titleNl"]
         steps = mechanism["steps"]
+        assert all(s["source"]["document"] and s["source"]["consultedOn"] for s in steps)
+        assert all(s["descriptionNl"] for s in steps)
         assert [s["position"] for s in steps] == list(range(1, len(steps) + 1))
         assert all(s["responsibleBody"] and s["description"] for s in steps)
     body = await client.execute('{ referralMechanism(country: "NG") { title } }')

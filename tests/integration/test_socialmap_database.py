@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.auth import Principal, Tenant
 from service.socialmap import editing, seed
 
-SHARED_TABLES = ("organisations", "organisation_changes", "referral_mechanisms", "referral_steps")
+SHARED_TABLES = (
+    "organisations", "organisation_changes", "referral_mechanisms", "referral_mechanism_changes",
+)  # fmt: skip
 
 
 async def test_social_map_tables_hold_no_tenant_data(admin_engine: AsyncEngine) -> None:
@@ -59,8 +61,12 @@ async def test_every_tenant_setting_reads_the_same_organisations(app_engine: Asy
         "UPDATE organisation_changes SET actor = 'someone else' WHERE organisation_id = :id",
         "DELETE FROM organisation_changes WHERE organisation_id = :id",
         "TRUNCATE organisation_changes",
-        "DELETE FROM referral_steps",
-        "INSERT INTO referral_mechanisms (country, title, source) VALUES ('FR', 't', 's')",
+        "DELETE FROM referral_mechanisms",
+        "UPDATE referral_mechanisms SET created_at = now()",
+        "UPDATE referral_mechanism_changes SET actor = 'someone else'",
+        "DELETE FROM referral_mechanism_changes",
+        "DELETE FROM social_map_suggestions",
+        "UPDATE social_map_suggestions SET reason = 'rewritten'",
     ],
 )
 async def test_the_service_role_holds_only_the_privileges_it_needs(
@@ -77,6 +83,9 @@ async def test_the_service_role_holds_only_the_privileges_it_needs(
         "UPDATE organisation_changes SET actor = 'someone else' WHERE organisation_id = :id",
         "DELETE FROM organisation_changes WHERE organisation_id = :id",
         "TRUNCATE organisation_changes",
+        "UPDATE referral_mechanism_changes SET actor = 'someone else'",
+        "DELETE FROM referral_mechanism_changes",
+        "TRUNCATE referral_mechanism_changes",
     ],
 )
 async def test_even_the_owner_cannot_rewrite_the_history(
@@ -96,7 +105,7 @@ async def test_the_migration_loaded_the_real_seed_and_no_demo_data(
                 text(
                     "SELECT o.id, o.demo, c.actor FROM organisations o "
                     "JOIN organisation_changes c ON c.organisation_id = o.id AND c.version = 1 "
-                    "WHERE c.actor = 'migration 0002'"
+                    "WHERE c.actor = 'migration 0013'"
                 )
             )
         ).all()

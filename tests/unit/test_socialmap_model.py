@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from service.socialmap import model, seed
+from service.socialmap import flowchart, model, seed
 from service.socialmap.model import ContactChannel, OrganisationData
 from service.socialmap.vocabulary import (
     ContactChannelKind,
@@ -255,9 +255,20 @@ def test_seed_ids_are_stable_and_names_unique_per_country() -> None:
     assert len(keys) == len(set(keys))
 
 
-def test_referral_mechanisms_are_ordered_steps_with_responsible_bodies() -> None:
-    assert {m.country for m in seed.REFERRAL_MECHANISMS} == {"NL", "BE", "HU", "LU"}
-    for mechanism in seed.REFERRAL_MECHANISMS:
-        assert [s.position for s in mechanism.steps] == list(range(1, len(mechanism.steps) + 1))
-        assert all(s.title and s.responsible_body and s.description for s in mechanism.steps)
-        assert mechanism.source == "Ravot project flowcharts / Benelux brochure"
+def test_seed_mechanisms_are_valid_flowcharts_whose_steps_name_their_sources() -> None:
+    assert set(seed.REFERRAL_MECHANISMS) == {"NL", "BE", "HU", "LU"}
+    for mechanism in seed.REFERRAL_MECHANISMS.values():
+        graph, problems = flowchart.validate(
+            flowchart.to_json(mechanism.graph), dt.date(2026, 12, 4)
+        )
+        assert problems == []
+        assert graph == mechanism.graph
+        for step in mechanism.graph.steps:
+            assert step.title_en
+            assert step.title_nl
+            assert step.responsible_body
+            assert step.description_en
+            assert step.description_nl
+            assert step.source.document
+        linked = {s.responsible_organisation_id for s in mechanism.graph.steps} - {None}
+        assert linked <= set(map(seed.organisation_id, seed.REAL_ORGANISATIONS))

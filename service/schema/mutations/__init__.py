@@ -31,14 +31,24 @@ from service.schema.mutations.transfer_case import transfer_case
 from service.schema.mutations.update_client_profile import update_client_profile
 from service.schema.mutations.update_referral_status import update_referral_status
 from service.schema.mutations.withdraw_consent import withdraw_consent
+from service.schema.socialmap.accept_social_map_suggestion import accept_social_map_suggestion
+from service.schema.socialmap.confirm_organisation import confirm_organisation
+from service.schema.socialmap.confirm_referral_mechanism import confirm_referral_mechanism
 from service.schema.socialmap.create_organisation import create_organisation
+from service.schema.socialmap.create_referral_mechanism import create_referral_mechanism
 from service.schema.socialmap.import_organisations import (
     ImportOrganisationsPayload,
     import_organisations,
 )
+from service.schema.socialmap.mechanism_inputs import ReferralMechanismPayload
 from service.schema.socialmap.payloads import OrganisationPayload
+from service.schema.socialmap.reject_social_map_suggestion import reject_social_map_suggestion
 from service.schema.socialmap.retire_organisation import retire_organisation
+from service.schema.socialmap.retire_referral_mechanism import retire_referral_mechanism
+from service.schema.socialmap.suggest_social_map_change import suggest_social_map_change
+from service.schema.socialmap.suggestion_types import SocialMapSuggestionPayload
 from service.schema.socialmap.update_organisation import update_organisation
+from service.schema.socialmap.update_referral_mechanism import update_referral_mechanism
 from service.schema.types import ReturnCasePayload
 
 
@@ -82,4 +92,28 @@ class Mutation:
     retire_organisation: OrganisationPayload = strawberry.mutation(resolver=retire_organisation)
     import_organisations: ImportOrganisationsPayload = strawberry.mutation(
         resolver=import_organisations
+    )
+    confirm_organisation: OrganisationPayload = strawberry.mutation(
+        resolver=confirm_organisation
+    )
+    create_referral_mechanism: ReferralMechanismPayload = strawberry.mutation(
+        resolver=create_referral_mechanism
+    )
+    update_referral_mechanism: ReferralMechanismPayload = strawberry.mutation(
+        resolver=update_referral_mechanism
+    )
+    retire_referral_mechanism: ReferralMechanismPayload = strawberry.mutation(
+        resolver=retire_referral_mechanism
+    )
+    confirm_referral_mechanism: ReferralMechanismPayload = strawberry.mutation(
+        resolver=confirm_referral_mechanism
+    )
+    suggest_social_map_change: SocialMapSuggestionPayload = strawberry.mutation(
+        resolver=suggest_social_map_change
+    )
+    accept_social_map_suggestion: SocialMapSuggestionPayload = strawberry.mutation(
+        resolver=accept_social_map_suggestion
+    )
+    reject_social_map_suggestion: SocialMapSuggestionPayload = strawberry.mutation(
+        resolver=reject_social_map_suggestion
     )

@@ -34,6 +34,22 @@ class CreateOrganisationInput:
     return_support: sv.ReturnSupportLevel | None = strawberry.field(
         default=None, description="Only for organisations in the Netherlands."
     )
+    name_nl: str | None = strawberry.field(default=None, description="The name in Dutch.")
+    local_name: str | None = strawberry.field(
+        default=None, description="The organisation's own name in its own language."
+    )
+    description_en: str | None = strawberry.field(
+        default=None, description="What it does, in English."
+    )
+    description_nl: str | None = strawberry.field(
+        default=None, description="What it does, in Dutch."
+    )
+    latitude: float | None = strawberry.field(
+        default=None, description="WGS 84 latitude in degrees (-90 to 90), with longitude."
+    )
+    longitude: float | None = strawberry.field(
+        default=None, description="WGS 84 longitude in degrees (-180 to 180), with latitude."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None, description="Send the same key to repeat a request safely."
     )
@@ -56,6 +72,12 @@ async def create_organisation(info: Info, input: CreateOrganisationInput) -> Org
         "last_verified_on": input.last_verified_on,
         "source": input.source,
         "return_support": input.return_support,
+        "name_nl": input.name_nl,
+        "local_name": input.local_name,
+        "description_en": input.description_en,
+        "description_nl": input.description_nl,
+        "latitude": input.latitude,
+        "longitude": input.longitude,
     }
     result = await editing.create(
         ctx.deps.engine,

@@ -7,6 +7,7 @@ a plain connection. The return-country loader reads case streams, in a tenant tr
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,8 +19,13 @@ from service.domain import return_case as rc
 from service.schema.context import Context
 from service.socialmap import history, repository
 from service.socialmap.history import Change
-from service.socialmap.model import Organisation
+from service.socialmap.model import Organisation, stale_cutoff
 from service.socialmap.vocabulary import Service
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
 
 SuggestionKey = tuple[str, tuple[Service, ...], int]
 
@@ -85,6 +91,7 @@ def suggestion_loader(ctx: Context) -> DataLoader[SuggestionKey, list[Organisati
     Keys that ask for the same services and limit share one statement for all their countries.
     """
     engine = ctx.deps.engine
+    fresh_from = stale_cutoff(utc_today(), ctx.settings.social_map_stale_months)
 
     async def load(keys: Sequence[SuggestionKey]) -> list[list[Organisation]]:
         groups: dict[tuple[tuple[Service, ...], int], list[str]] = {}
@@ -93,7 +100,9 @@ def suggestion_loader(ctx: Context) -> DataLoader[SuggestionKey, list[Organisati
         found: dict[SuggestionKey, list[Organisation]] = {}
         async with engine.connect() as conn:
             for (services, limit), countries in groups.items():
-                per_country = await repository.suggestions(conn, countries, services, limit)
+                per_country = await repository.suggestions(
+                    conn, countries, services, limit, fresh_from
+                )
                 for country, organisations in per_country.items():
                     found[(country, services, limit)] = organisations
         return [found.get(k, []) for k in keys]

@@ -7,24 +7,62 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import uuid
+from typing import Annotated
 
 import strawberry
 
 from service.domain.codes import is_country, is_language
+from service.domain.vocabulary import ExploitationForm
 from service.errors import BadUserInput, NotFound
 from service.schema.context import Info
 from service.schema.ids import from_global_id, reject_nul
-from service.schema.socialmap.types import (
-    Country,
+from service.schema.socialmap.loaders import utc_today
+from service.schema.socialmap.mechanism_types import (
     ReferralMechanism,
-    SocialMapOrganisation,
+    ReferralMechanismChange,
+    ReferralRoute,
+    ReferralStep,
 )
+from service.schema.socialmap.suggestion_types import SocialMapSuggestion
+from service.schema.socialmap.types import Country, SocialMapOrganisation
 from service.schema.types import PageInfo
-from service.socialmap import mechanisms, repository
+from service.socialmap import flowchart, mechanisms, repository, suggestions
 from service.socialmap import vocabulary as sv
+from service.socialmap.editing import editor
+from service.socialmap.model import stale_cutoff
 from service.socialmap.search import MAX_QUERY_LENGTH, normalise, prefix_query
+
+MAX_RADIUS_KM = 20_000.0  # half the Earth's circumference: everything
+
+
+@strawberry.input(description="A point (WGS 84) and a radius.")
+class NearInput:
+    latitude: float = strawberry.field(description="Latitude in degrees, -90 to 90.")
+    longitude: float = strawberry.field(description="Longitude in degrees, -180 to 180.")
+    radius_km: float = strawberry.field(description="Radius in kilometres, above 0.")
+
+
+def near_point(near: NearInput) -> repository.Near:
+    if not -90.0 <= near.latitude <= 90.0:
+        raise BadUserInput(
+            "latitude must be between -90 and 90", rule="COORDINATE_OUT_OF_RANGE", field="latitude"
+        )
+    if not -180.0 <= near.longitude <= 180.0:
+        raise BadUserInput(
+            "longitude must be between -180 and 180",
+            rule="COORDINATE_OUT_OF_RANGE",
+            field="longitude",
+        )
+    if not 0.0 < near.radius_km <= MAX_RADIUS_KM:
+        raise BadUserInput(
+            f"radiusKm must be above 0 and at most {MAX_RADIUS_KM:g}",
+            rule="INVALID_RADIUS",
+            field="radiusKm",
+        )
+    return repository.Near(near.latitude, near.longitude, near.radius_km)
 
 
 @strawberry.input(description="Narrow a list of organisations; every given criterion must hold.")
@@ -43,6 +81,15 @@ class OrganisationFilter:
         "Dutch); case and accents do not matter.",
     )
     include_retired: bool = False
+    near: NearInput | None = strawberry.field(
+        default=None,
+        description="Only located organisations within a radius of a point, nearest first.",
+    )
+    stale: bool | None = strawberry.field(
+        default=None,
+        description="True: only entries not verified within the configured time (default 12 "
+        "months); leave out for all.",
+    )
 
 
 @strawberry.type
@@ -57,18 +104,25 @@ class OrganisationConnection:
     page_info: PageInfo
 
 
-def _cursor(name_key: str, org_id: uuid.UUID) -> str:
-    raw = json.dumps(["o", name_key, str(org_id)], ensure_ascii=False)
+def _cursor(key: str | float, org_id: uuid.UUID) -> str:
+    kind = "d" if isinstance(key, float) else "o"
+    raw = json.dumps([kind, key, str(org_id)], ensure_ascii=False)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _parse_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+def _parse_cursor(cursor: str, by_distance: bool) -> tuple[str | float, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        kind, name_key, org_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        if kind != "o" or not isinstance(name_key, str) or name_key != normalise(name_key):
+        kind, key, org_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if by_distance:
+            if kind != "d" or isinstance(key, bool) or not isinstance(key, float | int):
+                raise ValueError(kind)
+            if not 0.0 <= float(key) <= MAX_RADIUS_KM:
+                raise ValueError(kind)
+            return float(key), uuid.UUID(org_id)
+        if kind != "o" or not isinstance(key, str) or key != normalise(key):
             raise ValueError(kind)  # a normalised name holds no NUL, surrogate or punctuation
-        return name_key, uuid.UUID(org_id)
+        return key, uuid.UUID(org_id)
     except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError):
         raise BadUserInput("after is not a valid cursor", field="after") from None
 
@@ -85,7 +139,7 @@ def country_code(value: str, field: str) -> str:
     return code
 
 
-def _query_filter(flt: OrganisationFilter) -> repository.OrganisationFilter:
+def _query_filter(flt: OrganisationFilter, stale_months: int) -> repository.OrganisationFilter:
     languages: list[str] = []
     for language in flt.languages or ():
         reject_nul(language, "languages")
@@ -104,6 +158,8 @@ def _query_filter(flt: OrganisationFilter) -> repository.OrganisationFilter:
             raise BadUserInput(f"text must be at most {MAX_QUERY_LENGTH} characters", field="text")
         tsquery = prefix_query(flt.text)
     return repository.OrganisationFilter(
+        near=near_point(flt.near) if flt.near is not None else None,
+        stale_before=stale_cutoff(utc_today(), stale_months) if flt.stale else None,
         country=country_code(flt.country, "country") if flt.country is not None else None,
         services=tuple(dict.fromkeys(flt.services or ())),
         languages=tuple(dict.fromkeys(languages)),
@@ -124,14 +180,17 @@ async def organisations(
     max_page = ctx.settings.max_page_size
     if not 1 <= first <= max_page:
         raise BadUserInput(f"first must be between 1 and {max_page}", field="first")
-    cursor = _parse_cursor(after) if after is not None else None
-    query = _query_filter(filter or OrganisationFilter())
+    query = _query_filter(filter or OrganisationFilter(), ctx.settings.social_map_stale_months)
+    cursor = _parse_cursor(after, query.near is not None) if after is not None else None
     async with ctx.deps.engine.connect() as conn:
         found = await repository.list_page(conn, query, first + 1, cursor)
     page = found[:first]
     edges = [
-        OrganisationEdge(cursor=_cursor(o.name_key, o.id), node=SocialMapOrganisation.of(o))
-        for o in page
+        OrganisationEdge(
+            cursor=_cursor(o.name_key if distance is None else distance, o.id),
+            node=SocialMapOrganisation.of(o, distance),
+        )
+        for o, distance in page
     ]
     return OrganisationConnection(
         edges=edges,
@@ -163,8 +222,107 @@ async def referral_mechanism(info: Info, country: str) -> ReferralMechanism | No
     _ = info.context.principal
     code = country_code(country, "country")
     async with info.context.deps.engine.connect() as conn:
-        found = await mechanisms.referral_mechanism(conn, code)
+        found = await mechanisms.get(conn, code)
     return None if found is None else ReferralMechanism.of(found)
+
+
+async def referral_route(
+    info: Info,
+    country: str,
+    minor: Annotated[
+        bool | None, strawberry.argument(description="Whether the client is under 18.")
+    ] = None,
+    eu_citizen: Annotated[
+        bool | None, strawberry.argument(description="Whether the client is an EU citizen.")
+    ] = None,
+    exploitation_form: Annotated[
+        ExploitationForm | None,
+        strawberry.argument(description="The form of exploitation, if known."),
+    ] = None,
+    cooperates_with_police: Annotated[
+        bool | None,
+        strawberry.argument(description="Whether the client cooperates with the police."),
+    ] = None,
+) -> ReferralRoute | None:
+    _ = info.context.principal
+    code = country_code(country, "country")
+    async with info.context.deps.engine.connect() as conn:
+        found = await mechanisms.get(conn, code)
+    if found is None or not found.active:
+        return None
+    facts = flowchart.ClientFacts(
+        minor=minor,
+        eu_citizen=eu_citizen,
+        exploitation_form=exploitation_form,
+        cooperates_with_police=cooperates_with_police,
+    )
+    steps = flowchart.route(found.data.graph, facts)
+    positions = {s.key: i for i, s in enumerate(found.data.graph.steps, 1)}
+    return ReferralRoute(
+        country=code,
+        mechanism_version=found.version,
+        steps=[ReferralStep.of(s, positions[s.key]) for s in steps],
+    )
+
+
+async def referral_mechanism_history(info: Info, country: str) -> list[ReferralMechanismChange]:
+    _ = info.context.principal
+    code = country_code(country, "country")
+    async with info.context.deps.engine.connect() as conn:
+        found = await mechanisms.changes(conn, code)
+    if not found:
+        raise NotFound("referral mechanism not found")
+    return [ReferralMechanismChange.of(c) for c in found]
+
+
+async def social_map_suggestions(
+    info: Info,
+    status: Annotated[
+        sv.SuggestionStatus | None,
+        strawberry.argument(description="Only suggestions with this status; all when left out."),
+    ] = None,
+) -> list[SocialMapSuggestion]:
+    ctx = info.context
+    found = await suggestions.queue(ctx.deps.engine, ctx.principal, status)
+    return [SocialMapSuggestion.of(s) for s in found]
+
+
+async def my_social_map_suggestions(info: Info) -> list[SocialMapSuggestion]:
+    ctx = info.context
+    found = await suggestions.mine(ctx.deps.engine, ctx.principal)
+    return [SocialMapSuggestion.of(s) for s in found]
+
+
+@strawberry.type(description="Entries of the social map not verified within the configured time.")
+class StaleSocialMapEntries:
+    organisations: list[SocialMapOrganisation] = strawberry.field(
+        description="Active organisations, least recently verified first."
+    )
+    mechanisms: list[ReferralMechanism] = strawberry.field(
+        description="Active referral mechanisms, least recently verified first."
+    )
+
+
+async def stale_social_map_entries(info: Info) -> StaleSocialMapEntries:
+    ctx = info.context
+    editor(ctx.principal, None)
+    cutoff = stale_cutoff(utc_today(), ctx.settings.social_map_stale_months)
+    async with ctx.deps.engine.connect() as conn:
+        organisations = await repository.stale(conn, cutoff)
+        every = await mechanisms.all_mechanisms(conn)
+    stale_mechanisms = sorted(
+        (
+            m
+            for m in every
+            if m.active
+            and (m.data.last_verified_on is None or m.data.last_verified_on < cutoff)
+        ),
+        key=lambda m: (m.data.last_verified_on or dt.date.min, m.country),
+    )
+    return StaleSocialMapEntries(
+        organisations=[SocialMapOrganisation.of(o) for o in organisations],
+        mechanisms=[ReferralMechanism.of(m) for m in stale_mechanisms],
+    )
 
 
 async def return_support_organisations(

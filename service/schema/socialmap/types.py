@@ -10,12 +10,11 @@ from strawberry.scalars import JSON
 
 from service.schema.context import Info
 from service.schema.ids import to_global_id
-from service.schema.socialmap.loaders import history_loader
+from service.schema.socialmap.loaders import history_loader, utc_today
 from service.socialmap import vocabulary as sv
 from service.socialmap.countries import names_of
 from service.socialmap.history import Change
-from service.socialmap.mechanisms import Mechanism
-from service.socialmap.model import Organisation
+from service.socialmap.model import Organisation, is_stale
 from service.socialmap.repository import CountrySummary
 
 Service = strawberry.enum(sv.Service, description="What an organisation offers.")
@@ -69,10 +68,18 @@ class OrganisationChange:
     changed_at: dt.datetime
     reason: str | None
     changes: list[FieldChange]
+    credited_suggestion: strawberry.ID | None = strawberry.field(
+        description="The shelter's suggestion this change applied, when it came from one."
+    )
 
     @classmethod
     def of(cls, change: Change) -> OrganisationChange:
         return cls(
+            credited_suggestion=(
+                strawberry.ID(to_global_id("SocialMapSuggestion", change.suggestion_id))
+                if change.suggestion_id
+                else None
+            ),
             version=change.version,
             change=change.change,
             actor=change.actor,
@@ -115,9 +122,35 @@ class SocialMapOrganisation:
     retired_reason: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    name_nl: str | None = strawberry.field(description="The organisation's name in Dutch.")
+    local_name: str | None = strawberry.field(
+        description="The organisation's own name in its own language, where it has one."
+    )
+    description_en: str | None = strawberry.field(description="What it does, in English.")
+    description_nl: str | None = strawberry.field(description="What it does, in Dutch.")
+    latitude: float | None = strawberry.field(
+        description="WGS 84 latitude in degrees (north positive); null when not located."
+    )
+    longitude: float | None = strawberry.field(
+        description="WGS 84 longitude in degrees (east positive); null when not located."
+    )
+    distance_km: float | None = strawberry.field(
+        default=None,
+        description="Great-circle distance in km from the point of an `organisations(near:)` "
+        "query; null elsewhere.",
+    )
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="True when nobody verified this entry within the configured time (default "
+        "12 months): check it before relying on it. Stale entries rank last in suggestions."
+    )
+    def stale(self, info: Info) -> bool:
+        return is_stale(
+            self.last_verified_on, utc_today(), info.context.settings.social_map_stale_months
+        )
 
     @classmethod
-    def of(cls, org: Organisation) -> SocialMapOrganisation:
+    def of(cls, org: Organisation, distance_km: float | None = None) -> SocialMapOrganisation:
         d = org.data
         return cls(
             org_id=org.id,
@@ -146,6 +179,13 @@ class SocialMapOrganisation:
             retired_reason=org.retired_reason,
             created_at=org.created_at,
             updated_at=org.updated_at,
+            name_nl=d.name_nl,
+            local_name=d.local_name,
+            description_en=d.description_en,
+            description_nl=d.description_nl,
+            latitude=d.latitude,
+            longitude=d.longitude,
+            distance_km=None if distance_km is None else round(distance_km, 3),
         )
 
     @strawberry.field(description="Every change of this organisation, oldest first.")  # type: ignore[untyped-decorator]
@@ -168,41 +208,4 @@ class Country:
             names=CountryNames.of(summary.code),
             active_organisations=summary.active_organisations,
             has_referral_mechanism=summary.has_referral_mechanism,
-        )
-
-
-@strawberry.type
-class ReferralStep:
-    position: int
-    title: str
-    responsible_body: str
-    description: str
-
-
-@strawberry.type(description="A country's national referral mechanism for victims, step by step.")
-class ReferralMechanism:
-    country: str
-    country_names: CountryNames | None
-    title: str
-    source: str
-    notes: str | None
-    steps: list[ReferralStep]
-
-    @classmethod
-    def of(cls, mechanism: Mechanism) -> ReferralMechanism:
-        return cls(
-            country=mechanism.country,
-            country_names=CountryNames.of(mechanism.country),
-            title=mechanism.title,
-            source=mechanism.source,
-            notes=mechanism.notes,
-            steps=[
-                ReferralStep(
-                    position=s.position,
-                    title=s.title,
-                    responsible_body=s.responsible_body,
-                    description=s.description,
-                )
-                for s in mechanism.steps
-            ],
         )

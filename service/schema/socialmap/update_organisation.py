@@ -42,6 +42,24 @@ class UpdateOrganisationInput:
     last_verified_on: dt.date | None = strawberry.UNSET
     source: str | None = strawberry.UNSET
     return_support: sv.ReturnSupportLevel | None = strawberry.UNSET
+    name_nl: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The name in Dutch."
+    )
+    local_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The organisation's own name in its own language."
+    )
+    description_en: str | None = strawberry.field(
+        default=strawberry.UNSET, description="What it does, in English."
+    )
+    description_nl: str | None = strawberry.field(
+        default=strawberry.UNSET, description="What it does, in Dutch."
+    )
+    latitude: float | None = strawberry.field(
+        default=strawberry.UNSET, description="WGS 84 latitude (-90 to 90), with longitude."
+    )
+    longitude: float | None = strawberry.field(
+        default=strawberry.UNSET, description="WGS 84 longitude (-180 to 180), with latitude."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None, description="Send the same key to repeat a request safely."
     )
