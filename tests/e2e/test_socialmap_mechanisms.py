@@ -202,3 +202,58 @@ async def test_confirming_a_mechanism_sets_its_verification_date_only(as_org: An
     assert confirmed["version"] == 2
     assert confirmed["mechanism"]["stale"] is False
     assert confirmed["mechanism"]["title"] == "Poland"
+
+
+FULL = """
+query { referralMechanism(country: "NL") { version start
+  steps { key title titleNl description descriptionNl responsibleBody typicalDuration legalBasis
+          responsibleOrganisation { id } source { document published consultedOn } }
+  edges { source target condition { minor euCitizen exploitationForms cooperatesWithPolice } }
+} }"""
+
+
+def as_input(step: dict[str, Any]) -> dict[str, Any]:
+    fields = {k: v for k, v in step.items() if k != "responsibleOrganisation"}
+    organisation = step["responsibleOrganisation"]
+    return {**fields, "responsibleOrganisationId": organisation and organisation["id"]}
+
+
+async def test_an_editor_revises_the_dutch_mechanism_and_its_minors_branch(as_org: Any) -> None:
+    editor = as_org(*EDITOR)
+    current = (await editor.execute(FULL))["data"]["referralMechanism"]
+    minors = {"minor-guardianship", "minor-return"}
+    adults_only = {
+        "country": "NL",
+        "expectedVersion": current["version"],
+        "reason": "adults' route first",
+        "start": current["start"],
+        "steps": [as_input(s) for s in current["steps"] if s["key"] not in minors],
+        "edges": [
+            e for e in current["edges"] if e["source"] not in minors and e["target"] not in minors
+        ],
+    }
+    body = await editor.execute(UPDATE, {"input": adults_only})
+    assert "errors" not in body, body
+    caseworker = as_org("moviera", "caseworker")
+    route = await caseworker.execute(ROUTE, {"country": "NL", "minor": True, "eu": False})
+    assert [s["key"] for s in route["data"]["referralRoute"]["steps"]] == [
+        "signal", "registration",
+    ]  # fmt: skip
+
+    with_minors = {
+        **adults_only,
+        "expectedVersion": current["version"] + 1,
+        "reason": "minors' branch: guardianship and protected reception",
+        "steps": [as_input(s) for s in current["steps"]],
+        "edges": current["edges"],
+    }
+    body = await editor.execute(UPDATE, {"input": with_minors})
+    assert "errors" not in body, body
+    route = await caseworker.execute(ROUTE, {"country": "NL", "minor": True, "eu": False})
+    assert [s["key"] for s in route["data"]["referralRoute"]["steps"]] == [
+        "signal", "registration", "minor-guardianship", "minor-return",
+    ]  # fmt: skip
+    history = (await caseworker.execute(HISTORY, {"country": "NL"}))["data"]
+    last_two = history["referralMechanismHistory"][-2:]
+    assert [v["reason"] for v in last_two] == [adults_only["reason"], with_minors["reason"]]
+    assert all(v["actorOrganisation"] == "comensha" for v in last_two)
