@@ -197,7 +197,10 @@ def cmd_social_map_import(settings: Settings, args: argparse.Namespace) -> int:
     path = Path(args.file)
     fmt = commands.format_of(path, args.format)
     if fmt is None:
-        print("give --format csv or json (or name the file *.csv or *.json)", file=sys.stderr)
+        print(
+            "give --format csv, json, htcds_csv or htcds_json (or name the file *.csv or *.json)",
+            file=sys.stderr,
+        )
         return 2
     prepared = prepare(settings)
     # "Last verified" may be today anywhere on Earth (UTC+14), as in the API.
@@ -267,7 +270,11 @@ def parser() -> argparse.ArgumentParser:
         "import", help="import organisations from CSV or JSON (all rows or none)"
     )
     importing.add_argument("file", help="a .csv or .json file")
-    importing.add_argument("--format", choices=["csv", "json"], help="default: the extension")
+    importing.add_argument(
+        "--format",
+        choices=["csv", "json", "htcds_csv", "htcds_json"],
+        help="default: the extension; htcds_* for HTCDS 2.0 organisation fields (org_Name, ...)",
+    )
     importing.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     importing.add_argument("--actor", help="who imports, for the history (default: cli:<user>)")
     importing.set_defaults(run=cmd_social_map_import)

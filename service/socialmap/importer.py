@@ -1,9 +1,11 @@
 """Bulk import of organisations from CSV or JSON, all or nothing.
 
 Both formats carry the same columns (``COLUMNS``); ``name``, ``kind`` and ``country`` are
-required. In CSV the first line names the columns and list cells (services, target groups,
-languages, e-mail, phone, website) separate their items with semicolons; in JSON the file is an
-array of objects whose list fields may be arrays or such text.
+required. The HTCDS formats carry the standard's organisation fields instead (``htcds``), which
+are translated into these columns before the same validation. In CSV the first line names the
+columns and list cells (services, target groups, languages, e-mail, phone, website) separate
+their items with semicolons; in JSON the file is an array of objects whose list fields may be
+arrays or such text.
 
 Every row is validated (``model.validate``, plus the shape of each contact value), rows that
 name the same organisation twice (normalised name and country) are refused, and every bad row
@@ -18,6 +20,7 @@ organisation back silently. So importing the same file twice changes nothing the
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -30,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.errors import BadUserInput, ServiceError
-from service.socialmap import model, repository
+from service.socialmap import htcds, model, repository
 from service.socialmap.history import Actor
 from service.socialmap.model import InvalidValue, Organisation, OrganisationData
 from service.socialmap.vocabulary import ContactChannelKind, ImportFormat
@@ -110,7 +113,30 @@ class ImportResult:
     skipped_retired: int
 
 
-def _header_errors(columns: list[str], line: int) -> list[RowError]:
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The columns a format allows and requires, and how a header cell names one."""
+
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    htcds: bool
+
+    def name(self, header: str) -> str:
+        if self.htcds:
+            return htcds.canonical(header) or header.strip()
+        return header.strip().lower()
+
+
+_OWN = _Layout(COLUMNS, tuple(sorted(model.REQUIRED)), htcds=False)
+_HTCDS = _Layout(tuple(htcds.COLUMNS), htcds.REQUIRED, htcds=True)
+
+
+def _layout(fmt: ImportFormat) -> _Layout:
+    return _HTCDS if fmt in (ImportFormat.HTCDS_CSV, ImportFormat.HTCDS_JSON) else _OWN
+
+
+def _header_errors(columns: list[str], line: int, layout: _Layout) -> list[RowError]:
+    COLUMNS = layout.columns
     unknown = [c for c in dict.fromkeys(columns) if c not in COLUMNS]
     errors = []
     if unknown:
@@ -126,7 +152,7 @@ def _header_errors(columns: list[str], line: int) -> list[RowError]:
         )
     errors += [
         RowError(line, c, "MISSING_COLUMN", "required column is missing")
-        for c in sorted(model.REQUIRED)
+        for c in layout.required
         if c not in columns
     ]
     errors += [
@@ -163,14 +189,14 @@ class _Entries:
         self.errors.append(error)
 
 
-def _parse_csv(content: str, out: _Entries) -> None:
+def _parse_csv(content: str, out: _Entries, layout: _Layout) -> None:
     reader = csv.reader(io.StringIO(content, newline=""))
     try:
         header = next(reader, None)
         if header is None:
             return
-        columns = [h.strip().lower() for h in header]
-        out.errors += _header_errors(columns, 1)
+        columns = [layout.name(h) for h in header]
+        out.errors += _header_errors(columns, 1, layout)
         start = reader.line_num + 1
         for cells in reader:
             line, start = start, reader.line_num + 1
@@ -208,7 +234,7 @@ def _skip_space(content: str, index: int) -> int:
     return index
 
 
-def _parse_json(content: str, out: _Entries) -> None:
+def _parse_json(content: str, out: _Entries, layout: _Layout) -> None:
     """An array of objects, each with the line it starts on."""
     decoder = json.JSONDecoder()
     lines = _Lines(content)
@@ -234,9 +260,11 @@ def _parse_json(content: str, out: _Entries) -> None:
         if not isinstance(value, dict):
             out.refused(RowError(line, None, "NOT_AN_OBJECT", "each entry must be an object"))
         else:
-            keys = [str(k) for k in value]
-            out.errors += [e for e in _header_errors(keys, line) if e.rule != "MISSING_COLUMN"]
-            out.row(line, {str(k): v for k, v in value.items()})
+            keys = [layout.name(str(k)) for k in value]
+            out.errors += [
+                e for e in _header_errors(keys, line, layout) if e.rule != "MISSING_COLUMN"
+            ]
+            out.row(line, {layout.name(str(k)): v for k, v in value.items()})
         index = _skip_space(content, index)
         if index < len(content) and content[index] == ",":
             index = _skip_space(content, index + 1)
@@ -270,15 +298,24 @@ def parse(fmt: ImportFormat, content: str) -> tuple[list[RawRow], list[RowError]
         )
     content = content.removeprefix("\ufeff")
     out = _Entries()
+    layout = _layout(fmt)
+    csv_like = fmt in (ImportFormat.CSV, ImportFormat.HTCDS_CSV)
     try:
-        (_parse_csv if fmt is ImportFormat.CSV else _parse_json)(content, out)
+        (_parse_csv if csv_like else _parse_json)(content, out, layout)
     except _TooManyRows:
         raise BadUserInput(
             f"the file has more than {MAX_ROWS} rows: split it",
             rule="IMPORT_TOO_MANY_ROWS",
             field="content",
         ) from None
-    return out.rows, out.errors
+    if not layout.htcds:
+        return out.rows, out.errors
+    rows: list[RawRow] = []
+    for row in out.rows:
+        values, problems = htcds.translate(row.values)
+        out.errors += [RowError(row.line, p.column, p.rule, p.reason) for p in problems]
+        rows.append(RawRow(row.line, values))
+    return rows, out.errors
 
 
 def _raw_data(row: RawRow) -> tuple[dict[str, Any], list[RowError]]:
@@ -303,8 +340,32 @@ def _column_order(error: RowError) -> int:
     return COLUMNS.index(error.column) if error.column in COLUMNS else len(COLUMNS)
 
 
-def check(rows: list[RawRow], today: dt.date) -> tuple[list[ValidRow], list[RowError]]:
-    """Validate every row and find rows naming the same organisation twice."""
+def check(
+    rows: list[RawRow], today: dt.date, fmt: ImportFormat = ImportFormat.CSV
+) -> tuple[list[ValidRow], list[RowError]]:
+    """Validate every row and find rows naming the same organisation twice.
+
+    Problems of an HTCDS file are reported under the HTCDS column they came from.
+    """
+    valid, errors = _check(rows, today)
+    if _layout(fmt).htcds:
+        errors = [
+            dataclasses.replace(e, column=htcds.FIELD_COLUMN.get(e.column, e.column))
+            if e.column is not None
+            else e
+            for e in errors
+        ]
+    return valid, errors
+
+
+def merged(read: list[RowError], checked: list[RowError]) -> list[RowError]:
+    """Every problem by line; a cell refused while reading is not reported again."""
+    seen = {(e.line, e.column) for e in read if e.column is not None}
+    rest = [e for e in checked if (e.line, e.column) not in seen]
+    return sorted([*read, *rest], key=lambda e: e.line)
+
+
+def _check(rows: list[RawRow], today: dt.date) -> tuple[list[ValidRow], list[RowError]]:
     valid: list[ValidRow] = []
     errors: list[RowError] = []
     first_line: dict[tuple[str, str], int] = {}
@@ -371,8 +432,8 @@ async def run_import(
 ) -> ImportResult:
     """Validate the whole file, then (unless ``dry_run``) write it in one transaction."""
     rows, errors = parse(fmt, content)
-    valid, row_errors = check(rows, today)
-    errors = sorted([*errors, *row_errors], key=lambda e: e.line)
+    valid, row_errors = check(rows, today, fmt)
+    errors = merged(errors, row_errors)
     if errors:
         raise ImportRefused(
             f"{len({e.line for e in errors})} line(s) of the file are invalid; nothing was "

@@ -81,6 +81,8 @@ class ChangeKind(StrEnum):
 class ImportFormat(StrEnum):
     CSV = "CSV"
     JSON = "JSON"
+    HTCDS_CSV = "HTCDS_CSV"  # HTCDS 2.0 organisation fields (org_Name, ...), as CSV
+    HTCDS_JSON = "HTCDS_JSON"  # the same, as a JSON array of objects
 
 
 class SuggestionKind(StrEnum):

@@ -166,3 +166,34 @@ async def test_too_many_rows_are_refused(editor: GraphQLClient) -> None:
     rows = "".join(f"Org {i},NGO,NG\n" for i in range(importer.MAX_ROWS + 1))
     body = await run_import(editor, "CSV", "name,kind,country\n" + rows)
     assert body["errors"][0]["extensions"]["rule"] == "IMPORT_TOO_MANY_ROWS"
+
+
+async def test_an_htcds_file_imports_organisations_with_their_coordinates(
+    editor: GraphQLClient, admin_engine: AsyncEngine
+) -> None:
+    name = unique("HTCDS Reception")
+    content = (
+        "org_Name,org_Type,org_ShippingCountry,org_ShippingCity,org_ShippingLatitude,"
+        "org_ShippingLongitude\n"
+        f"{name},NGO,Bulgaria,Sofia,42.6977,23.3219\n"
+    )
+    done = await run_import(editor, "HTCDS_CSV", content)
+    assert done["data"]["importOrganisations"]["created"] == 1
+    body = await editor.execute(ORGANISATIONS, {"filter": {"text": name}})
+    node = body["data"]["organisations"]["edges"][0]["node"]
+    assert (node["country"], node["city"], node["kind"]) == ("BG", "Sofia", "NGO")
+    located = await editor.execute(
+        "query($f: OrganisationFilter) { organisations(filter: $f) { edges { node { name "
+        "latitude longitude } } } }",
+        {"f": {"text": name}},
+    )
+    assert located["data"]["organisations"]["edges"][0]["node"]["latitude"] == 42.6977
+
+    before = await map_counts(admin_engine)
+    bad = await run_import(editor, "HTCDS_CSV", content + f"{unique('X')},Charity,NG,,,\n")
+    assert codes(bad) == ["BAD_USER_INPUT"]
+    row_errors = bad["errors"][0]["extensions"]["rowErrors"]
+    assert [(e["line"], e["column"], e["rule"]) for e in row_errors] == [
+        (3, "org_Type", "UNKNOWN_HTCDS_TYPE")
+    ]
+    assert await map_counts(admin_engine) == before
