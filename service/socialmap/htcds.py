@@ -23,7 +23,13 @@ from service.socialmap.countries import COUNTRY_NAMES
 from service.socialmap.search import normalise
 from service.socialmap.vocabulary import OrganisationKind, Service
 
-__all__ = ["COLUMNS", "FIELD_COLUMN", "REQUIRED", "TYPES", "TranslationError", "translate"]
+__all__ = [
+    "COLUMNS", "FIELD_COLUMN", "PARTIAL", "REQUIRED", "TYPES", "TranslationError", "translate",
+]  # fmt: skip
+
+# Marks a translated row as stating only some fields (a matching organisation keeps the others);
+# its value names the fields filled with a default rather than stated.
+PARTIAL = "__htcds__"
 
 # HTCDS 2.0 organisation fields (the standard's spelling), each with the import column it fills.
 COLUMNS: Mapping[str, str | None] = MappingProxyType(
@@ -114,7 +120,7 @@ def _country(value: Any) -> Any:
 
 def translate(row: Mapping[str, Any]) -> tuple[dict[str, Any], list[TranslationError]]:
     """An HTCDS row (keys in the standard's spelling) as import columns, and what failed."""
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {PARTIAL: ()}
     errors: list[TranslationError] = []
     for theirs, ours in COLUMNS.items():
         if ours is not None and ours not in ("kind", "country"):
@@ -126,6 +132,7 @@ def translate(row: Mapping[str, Any]) -> tuple[dict[str, Any], list[TranslationE
     kind_name = _text(row.get("org_Type"))
     if kind_name is None:
         out["kind"] = OrganisationKind.OTHER.value
+        out[PARTIAL] = ("kind",)
     elif kind_name not in TYPES:
         errors.append(
             TranslationError(

@@ -101,6 +101,9 @@ class RawRow:
 class ValidRow:
     line: int
     data: OrganisationData
+    # The fields the row states, when it states only some (an HTCDS row): a matching
+    # organisation keeps the rest. ``None``: the row states every field.
+    given: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +361,33 @@ def check(
     return valid, errors
 
 
+def _given(row: RawRow) -> frozenset[str] | None:
+    if htcds.PARTIAL not in row.values:
+        return None
+    defaulted = set(row.values[htcds.PARTIAL])
+    fields = {
+        c
+        for c, v in row.values.items()
+        if c in _DATA_COLUMNS and v not in (None, "") and c not in defaulted
+    }
+    if any(row.values.get(c) for c in _CHANNEL_COLUMNS):
+        fields.add("contact_channels")
+    return frozenset(fields)
+
+
+def _update_of(current: OrganisationData, row: ValidRow, today: dt.date) -> OrganisationData:
+    """What a row makes of a matching organisation: the row, or the row's fields over it."""
+    if row.given is None:
+        return row.data
+    changes = {f: getattr(row.data, f) for f in row.given}
+    if "services" in changes:  # a type adds a service; it takes none away
+        changes["services"] = (*current.services, *row.data.services)
+    if "contact_channels" in changes:
+        changes["contact_channels"] = (*current.contact_channels, *row.data.contact_channels)
+    data, _ = model.validate(model.merged(current, changes), today)
+    return data if data is not None else row.data
+
+
 def merged(read: list[RowError], checked: list[RowError]) -> list[RowError]:
     """Every problem by line; a cell refused while reading is not reported again."""
     seen = {(e.line, e.column) for e in read if e.column is not None}
@@ -391,12 +421,12 @@ def _check(rows: list[RawRow], today: dt.date) -> tuple[list[ValidRow], list[Row
             )
             continue
         first_line[key] = row.line
-        valid.append(ValidRow(row.line, data))
+        valid.append(ValidRow(row.line, data, _given(row)))
     return valid, errors
 
 
 async def _apply(
-    conn: AsyncConnection, rows: list[ValidRow], actor: Actor, dry_run: bool
+    conn: AsyncConnection, rows: list[ValidRow], actor: Actor, dry_run: bool, today: dt.date
 ) -> ImportResult:
     keys = [(r.data.country, model.name_key(r.data.name)) for r in rows]
     existing: Mapping[tuple[str, str], Organisation] = await repository.find_by_keys(
@@ -412,12 +442,12 @@ async def _apply(
                 await repository.create(conn, params)
         elif not current.active:
             skipped += 1
-        elif not (changes := model.diff(current.data, row.data)):
+        elif not (changes := model.diff(current.data, new := _update_of(current.data, row, today))):
             unchanged += 1
         else:
             updated += 1
             if not dry_run:
-                await repository.update(conn, current.id, current.version, row.data, changes, actor)
+                await repository.update(conn, current.id, current.version, new, changes, actor)
     return ImportResult(dry_run, len(rows), created, updated, unchanged, skipped)
 
 
@@ -445,8 +475,8 @@ async def run_import(
         raise BadUserInput("the file holds no organisations", rule="EMPTY_IMPORT", field="content")
     try:
         async with engine.begin() as conn:
-            return await _apply(conn, valid, actor, dry_run)
+            return await _apply(conn, valid, actor, dry_run, today)
     except IntegrityError:
         # A concurrent change created one of these organisations meanwhile: plan again, once.
         async with engine.begin() as conn:
-            return await _apply(conn, valid, actor, dry_run)
+            return await _apply(conn, valid, actor, dry_run, today)

@@ -197,3 +197,28 @@ async def test_an_htcds_file_imports_organisations_with_their_coordinates(
         (3, "org_Type", "UNKNOWN_HTCDS_TYPE")
     ]
     assert await map_counts(admin_engine) == before
+
+
+async def test_an_htcds_import_changes_only_the_fields_htcds_carries(
+    editor: GraphQLClient,
+) -> None:
+    name = unique("Known shelter")
+    created = await editor.execute(
+        "mutation($i: CreateOrganisationInput!) { createOrganisation(input: $i) { version } }",
+        {"i": {"name": name, "kind": "SHELTER", "country": "RO", "city": "Iasi",
+               "languages": ["ro", "en"], "services": ["SHELTER"]}},
+    )  # fmt: skip
+    assert "errors" not in created, created
+    content = (
+        "org_Name,org_Type,org_ShippingCountry,org_ShippingCity,org_Phone\n"
+        f"{name},,RO,Bacau,+40 234 000 000\n"
+    )
+    done = await run_import(editor, "HTCDS_CSV", content)
+    assert done["data"]["importOrganisations"]["updated"] == 1
+    body = await editor.execute(ORGANISATIONS, {"filter": {"text": name}})
+    node = body["data"]["organisations"]["edges"][0]["node"]
+    assert (node["kind"], node["city"], node["languages"]) == ("SHELTER", "Bacau", ["en", "ro"])
+    assert node["services"] == ["SHELTER"]
+    assert [c["value"] for c in node["contactChannels"]] == ["+40 234 000 000"]
+    again = await run_import(editor, "HTCDS_CSV", content)
+    assert again["data"]["importOrganisations"]["unchanged"] == 1
