@@ -24,6 +24,7 @@ from service.events.cursor import CursorSealer
 from service.events.feed import FeedHub
 from service.events.store import EventStore
 from service.events.types import EventRegistry
+from service.exports.http import routes as export_routes
 from service.gate import RequestGate
 from service.graphql_view import SafeFutureGraphQL
 from service.handlers.return_case import Dependencies
@@ -104,6 +105,7 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
             Route("/metrics", metrics),
             *report_routes(),
             *socialmap_routes(lambda org_id: to_global_id("Organisation", org_id)),
+            *export_routes(lambda case_id: to_global_id("ReturnCase", case_id)),
         ],
         middleware=[
             Middleware(

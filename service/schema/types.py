@@ -7,12 +7,14 @@ import uuid
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
 from service.auth import Principal
 from service.domain import vocabulary as v
 from service.events.sealing import is_sealed
 from service.schema.context import Info
+from service.schema.htcds import htcds_record
 from service.schema.ids import to_global_id
 from service.schema.socialmap import case_fields
 from service.schema.socialmap.types import SocialMapOrganisation
@@ -244,6 +246,21 @@ class ReturnCase:
         if returned:
             info.context.personal_reads.setdefault(self.case_id, set()).update(returned)
         return data
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The case in the field and value names of HTCDS 2.0, the Human Trafficking "
+        "Case Data Standard (see docs/htcds.md): for a shelter's tenant admins. Pseudonymous "
+        "unless personal is true; a personal export is recorded in the access log."
+    )
+    async def htcds(
+        self,
+        info: Info,
+        personal: Annotated[
+            bool,
+            strawberry.argument(description="Include the name and date of birth."),
+        ] = False,
+    ) -> JSON:
+        return await htcds_record(info, self.case_id, personal)
 
     @strawberry.field(description="Every event of the case, oldest first.")  # type: ignore[untyped-decorator]
     async def timeline(self, info: Info) -> list[TimelineEntry]:

@@ -1,0 +1,1 @@
+"""Exports of a shelter's case data in standard formats (HTCDS)."""
