@@ -167,6 +167,9 @@ class ReturnCase:
         description="Slug of the shelter the case was transferred to."
     )
     follow_up_count: int
+    caseworker: str | None = strawberry.field(
+        description="The user (token subject) the case is assigned to; null when unassigned."
+    )
     partner_organisation_ids: list[strawberry.ID]
     referrals: list[Referral]
     consents: list[Consent]
@@ -205,6 +208,7 @@ class ReturnCase:
             closed_on=row["closed_on"],
             transferred_to=row["transferred_to"],
             follow_up_count=row["follow_up_count"],
+            caseworker=row["caseworker"],
             partner_organisation_ids=[
                 strawberry.ID(to_global_id("Organisation", o))
                 for o in row["partner_organisation_ids"]
