@@ -8,16 +8,20 @@ module's own cases, and work lists belong to subjects no other test uses.
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.app import create_app
 from service.config import Settings
+from service.db import tenant_transaction
+from service.schema.ids import from_global_id
 from service.work.commands import set_work_policy
 from tests.conftest import Database, TokenFactory
 from tests.e2e.case_steps import MovableClock, depart_case, open_case, send, step
@@ -431,3 +435,68 @@ async def test_the_new_events_reach_the_feed_without_their_personal_part(
     assert nodes[1]["data"]["action"] == "OTHER"
     assert "aunt" not in str(body)
     assert "Called." not in str(body)
+
+
+async def test_a_follow_up_stored_in_version_1_still_counts_and_reads_as_version_2(
+    user: User, clock: MovableClock, admin_engine: AsyncEngine
+) -> None:
+    client = user("moviera")
+    clock.set_day("2026-05-20")
+    case = await depart_case(client, await open_case(client), departed_on="2026-02-01")
+    case_id = from_global_id("ReturnCase", case["id"])
+    async with admin_engine.connect() as conn:
+        tenant_id = await conn.scalar(text("SELECT id FROM tenants WHERE slug = 'moviera'"))
+    async with tenant_transaction(admin_engine, tenant_id) as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, "
+                "schema_version, payload, metadata, occurred_at) VALUES (:t, :s, 'ReturnCase', "
+                ":v, 'FollowUpRecorded', 1, CAST(:p AS jsonb), CAST(:m AS jsonb), now())"
+            ),
+            {
+                "t": tenant_id,
+                "s": case_id,
+                "v": case["version"] + 1,
+                "p": json.dumps(
+                    {
+                        "case_id": str(case_id),
+                        "contacted_on": "2026-05-03",
+                        "reached": True,
+                        "situation": "STABLE",
+                        "months_after_departure": 3,
+                    }
+                ),
+                "m": json.dumps(
+                    {
+                        "actor": "user-of-moviera",
+                        "organisation": "moviera",
+                        "role": "caseworker",
+                        "request_id": "v1",
+                        "correlation_id": "v1",
+                    }
+                ),
+            },
+        )
+
+    remaining = await due(client, "2026-09-02", case)
+    feed = await client.execute(
+        'query($case: ID!) { caseEvents(caseId: $case, eventTypes: ["FollowUpRecorded"]) '
+        "{ edges { node { schemaVersion data } } } }",
+        {"case": case["id"]},
+    )
+    (stored,) = [e["node"] for e in feed["data"]["caseEvents"]["edges"]]
+    later = await step(
+        client,
+        "recordFollowUp",
+        {**case, "version": case["version"] + 1},
+        contactedOn="2026-05-19",
+        reached=False,
+    )
+
+    assert remaining == [(6, "2026-08-01", False)]
+    assert stored["schemaVersion"] == 2
+    assert (stored["data"]["reached_parties"], stored["data"]["escalation_needed"]) == (
+        ["CLIENT"],
+        False,
+    )
+    assert later["version"] == case["version"] + 2
