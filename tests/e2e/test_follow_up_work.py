@@ -500,3 +500,18 @@ async def test_a_follow_up_stored_in_version_1_still_counts_and_reads_as_version
         False,
     )
     assert later["version"] == case["version"] + 2
+
+
+@pytest.mark.parametrize(
+    "query", [MY_WORK, MY_CASES, '{ followUpsDue(before: "2027-01-01") { dueOn } }']
+)
+@pytest.mark.parametrize(
+    ("org", "role"), [("comensha", "comensha-analyst"), ("moviera", "integrator")]
+)
+async def test_work_lists_are_for_a_shelters_case_workers_only(
+    user: User, query: str, org: str, role: str
+) -> None:
+    body = await user(org, role).execute(query)
+
+    assert codes(body) == ["FORBIDDEN"]
+    assert body["data"] is None
