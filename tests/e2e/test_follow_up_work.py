@@ -21,6 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.app import create_app
 from service.config import Settings
 from service.db import tenant_transaction
+from service.domain.return_case import EVENT_TYPES
+from service.events.projections.inline import project_case
+from service.events.store import EventStore
+from service.events.types import EventRegistry
 from service.schema.ids import from_global_id
 from service.work.commands import set_work_policy
 from tests.conftest import Database, TokenFactory
@@ -477,6 +481,10 @@ async def test_a_follow_up_stored_in_version_1_still_counts_and_reads_as_version
                 ),
             },
         )
+        # As the release that wrote it did: the read models follow in the same transaction.
+        store = EventStore(EventRegistry(EVENT_TYPES))
+        stream = await store.read_stream(conn, case_id)
+        await project_case(conn, stream, stream[-1:])
 
     remaining = await due(client, "2026-09-02", case)
     feed = await client.execute(
