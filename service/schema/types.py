@@ -12,10 +12,12 @@ from strawberry.types.nodes import SelectedField, Selection
 from service.auth import Principal
 from service.domain import vocabulary as v
 from service.events.sealing import is_sealed
+from service.schema import work_fields
 from service.schema.context import Info
 from service.schema.ids import to_global_id
 from service.schema.socialmap import case_fields
 from service.schema.socialmap.types import SocialMapOrganisation
+from service.schema.work_fields import ScheduledFollowUp
 from service.socialmap.vocabulary import Service
 
 
@@ -264,6 +266,13 @@ class ReturnCase:
             )
             for e in entries
         ]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The follow-up contacts the shelter's schedule sets after the departure, "
+        "done or still to do; empty before a departure."
+    )
+    async def follow_up_schedule(self, info: Info) -> list[ScheduledFollowUp]:
+        return await work_fields.follow_up_schedule(info, self.case_id)
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="The organisations contacted for this case, retired ones included."

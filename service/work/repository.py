@@ -18,7 +18,7 @@ from service.domain.return_case import ReturnCase, fold
 from service.domain.work import DEFAULT_POLICY, WorkPolicy
 from service.events.store import COLUMNS, EventStore
 
-__all__ = ["CaseUnderWork", "policy", "set_policy", "with_states"]
+__all__ = ["CaseUnderWork", "policy", "set_policy", "states", "with_states"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,26 +68,31 @@ async def set_policy(conn: AsyncConnection, tenant_id: uuid.UUID, value: WorkPol
     )
 
 
-async def with_states(
-    conn: AsyncConnection, store: EventStore, rows: Sequence[dict[str, Any]]
-) -> list[CaseUnderWork]:
-    """``rows`` of cases, each with its state folded from its events (one statement)."""
-    if not rows:
-        return []
+async def states(
+    conn: AsyncConnection, store: EventStore, case_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ReturnCase]:
+    """The states of the cases ``case_ids`` that exist, folded from their events (one
+    statement)."""
+    if not case_ids:
+        return {}
     result = await conn.execute(
         text(
-            f"SELECT {COLUMNS} FROM events WHERE stream_id = ANY(:ids) "  # noqa: S608
-            "ORDER BY stream_id, version"
+            f"SELECT {COLUMNS} FROM events WHERE stream_type = 'ReturnCase' "  # noqa: S608
+            "AND stream_id = ANY(:ids) ORDER BY stream_id, version"
         ),
-        {"ids": [r["case_id"] for r in rows]},
+        {"ids": list(case_ids)},
     )
     streams: dict[uuid.UUID, list[Any]] = {}
     for raw in result:
         recorded = store.recorded(raw)
         streams.setdefault(recorded.stream_id, []).append(recorded.event)
-    out = []
-    for row in rows:
-        state = fold(streams.get(row["case_id"], ()))
-        if state is not None:
-            out.append(CaseUnderWork(row, state))
-    return out
+    folded = {case_id: fold(events) for case_id, events in streams.items()}
+    return {case_id: state for case_id, state in folded.items() if state is not None}
+
+
+async def with_states(
+    conn: AsyncConnection, store: EventStore, rows: Sequence[dict[str, Any]]
+) -> list[CaseUnderWork]:
+    """``rows`` of cases, each with its state folded from its events (one statement)."""
+    found = await states(conn, store, [r["case_id"] for r in rows])
+    return [CaseUnderWork(row, found[row["case_id"]]) for row in rows if row["case_id"] in found]

@@ -7,6 +7,7 @@ module's own cases, and work lists belong to subjects no other test uses.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 import uuid
@@ -15,8 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from service.app import create_app
 from service.config import Settings
@@ -47,14 +49,19 @@ def clock() -> MovableClock:
 
 
 @pytest.fixture(scope="module")
-async def clocked_http(
+async def clocked_app(
     settings: Settings, database: Database, clock: MovableClock
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[Starlette]:
     application = create_app(settings, database.app_url, clock=clock)
     async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+        yield application
+
+
+@pytest.fixture(scope="module")
+async def clocked_http(clocked_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=clocked_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
 
 
 User = Callable[..., GraphQLClient]
@@ -523,3 +530,100 @@ async def test_work_lists_are_for_a_shelters_case_workers_only(
 
     assert codes(body) == ["FORBIDDEN"]
     assert body["data"] is None
+
+
+SCHEDULE = """
+query($id: ID!) {
+  returnCase(id: $id) {
+    followUpSchedule { monthsAfterDeparture dueOn windowOpensOn doneOn doneOnTime overdue }
+  }
+}
+"""
+
+
+async def test_a_case_shows_its_follow_up_schedule_done_or_to_do(
+    user: User, clock: MovableClock
+) -> None:
+    client = user("het-kopland")
+    clock.set_day("2026-01-06")
+    case = await open_case(client)
+    before_departure = await client.execute(SCHEDULE, {"id": case["id"]})
+    case = await depart_case(client, case, departed_on="2026-01-31")
+    await step(
+        client, "recordFollowUp", case, contactedOn="2026-05-20", reached=True, situation="STABLE"
+    )
+    clock.set_day("2026-09-01")
+
+    body = await client.execute(SCHEDULE, {"id": case["id"]})
+
+    assert before_departure["data"]["returnCase"]["followUpSchedule"] == []
+    assert body["data"]["returnCase"]["followUpSchedule"] == [
+        {
+            "monthsAfterDeparture": 3,
+            "dueOn": "2026-04-30",
+            "windowOpensOn": "2026-03-31",
+            "doneOn": "2026-05-20",
+            "doneOnTime": True,
+            "overdue": False,
+        },
+        {
+            "monthsAfterDeparture": 6,
+            "dueOn": "2026-07-31",
+            "windowOpensOn": "2026-07-01",
+            "doneOn": None,
+            "doneOnTime": False,
+            "overdue": True,
+        },
+        {
+            "monthsAfterDeparture": 12,
+            "dueOn": "2027-01-31",
+            "windowOpensOn": "2027-01-01",
+            "doneOn": None,
+            "doneOnTime": False,
+            "overdue": False,
+        },
+    ]
+
+
+measuring: contextvars.ContextVar[bool] = contextvars.ContextVar("measuring", default=False)
+LIST_SCHEDULES = """
+query($first: Int!) {
+  returnCases(first: $first, filter: {phases: [DEPARTED]}) {
+    edges { node { id followUpSchedule { dueOn doneOn } } }
+  }
+}
+"""
+
+
+async def test_follow_up_schedules_cost_the_same_statements_for_3_or_30_cases(
+    user: User, clock: MovableClock, clocked_app: Starlette
+) -> None:
+    client = user("blijf-groep")
+    clock.set_day("2026-03-01")
+    for _ in range(30):
+        await depart_case(client, await open_case(client), departed_on="2026-02-01")
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if measuring.get():  # this request only, not the service's background readers
+            statements.append(args[2])
+
+    sync_engine = clocked_app.state.deps.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", count)
+    try:
+        per_page = {}
+        for first in (3, 30):
+            statements.clear()
+            token = measuring.set(True)
+            try:
+                body = await client.execute(LIST_SCHEDULES, {"first": first})
+            finally:
+                measuring.reset(token)
+            nodes = [e["node"] for e in body["data"]["returnCases"]["edges"]]
+            assert len(nodes) == first
+            assert all(len(n["followUpSchedule"]) == 3 for n in nodes)
+            per_page[first] = len(statements)
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", count)
+
+    assert per_page[3] == per_page[30]
