@@ -272,7 +272,7 @@ class ReturnCase:
         "done or still to do; empty before a departure."
     )
     async def follow_up_schedule(self, info: Info) -> list[ScheduledFollowUp]:
-        return await work_fields.follow_up_schedule(info, self.case_id)
+        return await work_fields.follow_up_schedule(info, self.case_id, self.version)
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="The organisations contacted for this case, retired ones included."

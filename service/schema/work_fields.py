@@ -1,7 +1,8 @@
 """The follow-up schedule of one case (used by ``service.schema.types``).
 
-A DataLoader folds the events of every case a response shows in one statement, and reads the
-shelter's policy once: a list of cases costs the same two statements whatever its length.
+A DataLoader folds the events of every case a response shows in one statement (cases whose
+state at that version is cached need none), and reads the shelter's policy once: a list of
+cases costs the same statements whatever its length.
 """
 
 from __future__ import annotations
@@ -41,18 +42,20 @@ class ScheduledFollowUp:
     )
 
 
-def _loader(info: Info) -> DataLoader[uuid.UUID, list[work.ScheduledContact]]:
+def _loader(info: Info) -> DataLoader[tuple[uuid.UUID, int], list[work.ScheduledContact]]:
     ctx = info.context
     loader = ctx.loaders.get(_LOADER)
     if loader is None:
         principal, deps = ctx.principal, ctx.deps
 
-        async def load(case_ids: Sequence[uuid.UUID]) -> list[list[work.ScheduledContact]]:
+        async def load(
+            cases: Sequence[tuple[uuid.UUID, int]],
+        ) -> list[list[work.ScheduledContact]]:
             async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
                 policy = await repository.policy(conn)
-                found = await repository.states(conn, deps.store, case_ids)
+                found = await repository.states(conn, deps.store, principal.tenant_id, cases)
             return [
-                work.scheduled_follow_ups(found[c], policy) if c in found else [] for c in case_ids
+                work.scheduled_follow_ups(found[c], policy) if c in found else [] for c, _ in cases
             ]
 
         loader = DataLoader(load_fn=load)
@@ -60,7 +63,9 @@ def _loader(info: Info) -> DataLoader[uuid.UUID, list[work.ScheduledContact]]:
     return loader
 
 
-async def follow_up_schedule(info: Info, case_id: uuid.UUID) -> list[ScheduledFollowUp]:
+async def follow_up_schedule(
+    info: Info, case_id: uuid.UUID, version: int
+) -> list[ScheduledFollowUp]:
     today = info.context.deps.clock().date()
     return [
         ScheduledFollowUp(
@@ -71,5 +76,5 @@ async def follow_up_schedule(info: Info, case_id: uuid.UUID) -> list[ScheduledFo
             done_on_time=c.done_on_time,
             overdue=c.done_on is None and c.due_on < today,
         )
-        for c in await _loader(info).load(case_id)
+        for c in await _loader(info).load((case_id, version))
     ]
