@@ -111,30 +111,45 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _shifted(day: date, days: int) -> date:
+    """``day`` moved by ``days``, held at the ends of the calendar instead of overflowing."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 def follow_up_schedule(departed_on: date, policy: WorkPolicy) -> list[tuple[int, date]]:
-    """``(months, due date)`` of each contact the policy schedules after ``departed_on``."""
-    return [(m, add_months(departed_on, m)) for m in policy.follow_up_months]
+    """``(months, due date)`` of each contact the policy schedules after ``departed_on``;
+    a contact that would fall due after the last day of the calendar is never due."""
+    schedule = []
+    for months in policy.follow_up_months:
+        try:
+            schedule.append((months, add_months(departed_on, months)))
+        except ValueError:
+            break
+    return schedule
 
 
 def scheduled_follow_ups(state: ReturnCase, policy: WorkPolicy) -> list[ScheduledContact]:
     """Every contact scheduled after the case's departure (none before one), done or not."""
     if state.departure is None:
         return []
-    window = timedelta(days=policy.follow_up_window_days)
+    window = policy.follow_up_window_days
     reached = sorted(c.contacted_on for c in state.follow_up_contacts if c.reached)
     done: dict[int, date] = {}
     schedule = follow_up_schedule(state.departure.departed_on, policy)
     for contacted_on in reached:
         for months, due_on in schedule:
-            if months not in done and due_on - window <= contacted_on:
+            if months not in done and _shifted(due_on, -window) <= contacted_on:
                 done[months] = contacted_on
     return [
         ScheduledContact(
             months_after_departure=months,
             due_on=due_on,
-            window_opens_on=due_on - window,
+            window_opens_on=_shifted(due_on, -window),
             done_on=done.get(months),
-            on_time_until=due_on + window,
+            on_time_until=_shifted(due_on, window),
         )
         for months, due_on in schedule
     ]
@@ -174,19 +189,20 @@ def referrals_awaiting_answer(state: ReturnCase, policy: WorkPolicy, as_of: date
     """Source: referrals still REQUESTED longer than the policy's answer time."""
     if state.closed:
         return []
-    wait = timedelta(days=policy.referral_answer_days)
+    wait = policy.referral_answer_days
     return [
         WorkItem(
             code="REFERRAL_AWAITING_ANSWER",
             case_id=state.case_id,
             sentence=(
                 f"A referral sent on {referral.contacted_on.isoformat()} has had no answer for "
-                f"more than {policy.referral_answer_days} days: ask the organisation."
+                f"more than {wait} days: ask the organisation."
             ),
-            due_on=referral.contacted_on + wait,
+            due_on=_shifted(referral.contacted_on, wait),
         )
         for referral in state.referrals
-        if referral.status == ReferralStatus.REQUESTED and referral.contacted_on + wait < as_of
+        if referral.status == ReferralStatus.REQUESTED
+        and _shifted(referral.contacted_on, wait) < as_of
     ]
 
 

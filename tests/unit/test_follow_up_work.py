@@ -525,3 +525,50 @@ def test_a_version_1_follow_up_that_reached_nobody_reads_with_nobody_reached() -
     event = registry.decode("FollowUpRecorded", 1, stored, None)
 
     assert (event.reached, event.reached_parties, event.notes) == (False, (), None)
+
+
+@given(
+    departed_on=st.dates(min_value=date(1900, 1, 1)),
+    contacted=st.lists(st.dates(min_value=date(1900, 1, 1)), max_size=4),
+    as_of=st.dates(),
+    window=st.integers(min_value=0, max_value=90),
+)
+def test_the_work_rules_answer_for_any_dates_even_at_the_ends_of_the_calendar(
+    departed_on: date, contacted: list[date], as_of: date, window: int
+) -> None:
+    policy = WorkPolicy(follow_up_window_days=window)
+    state = evolve(
+        _referred(departed_on),
+        DepartureRecorded(
+            case_id=CASE,
+            departed_on=departed_on,
+            mode=DepartureMode.FORCED,
+            destination_country="RO",
+        ),
+    )
+    state = with_events(state, *(contact(day, escalation=True) for day in contacted))
+
+    scheduled = scheduled_follow_ups(state, policy)
+    items = work_items(state, policy, as_of)
+
+    assert [c.due_on for c in scheduled] == sorted(c.due_on for c in scheduled)
+    assert all(c.window_opens_on <= c.due_on <= c.on_time_until for c in scheduled)
+    assert {i.code for i in items} <= {
+        "FOLLOW_UP_DUE",
+        "REFERRAL_AWAITING_ANSWER",
+        "ESCALATION_PENDING",
+    }
+
+
+def test_a_contact_that_would_fall_due_after_the_calendar_ends_is_never_due() -> None:
+    state = with_events(
+        opened(),
+        DepartureRecorded(
+            case_id=CASE,
+            departed_on=date(9999, 5, 1),
+            mode=DepartureMode.FORCED,
+            destination_country="RO",
+        ),
+    )
+
+    assert [c.months_after_departure for c in scheduled_follow_ups(state, DEFAULT_POLICY)] == [3, 6]
