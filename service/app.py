@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -51,8 +52,14 @@ async def load_tenants(engine: Any) -> dict[str, Tenant]:
         return {r.slug: Tenant(id=r.id, slug=r.slug, name=r.name, kind=r.kind) for r in rows}
 
 
-def create_app(settings: Settings, app_db_url: URL) -> Starlette:
-    """The ASGI app, connecting as the service role at ``app_db_url``."""
+def create_app(
+    settings: Settings, app_db_url: URL, clock: Callable[[], dt.datetime] | None = None
+) -> Starlette:
+    """The ASGI app, connecting as the service role at ``app_db_url``.
+
+    ``clock`` tells the time (default: the system's, in UTC): it dates recorded events and
+    decides what is due today. Tests pass one they can move.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -79,7 +86,12 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
                 tenants=tenants,
                 leeway=settings.jwt_leeway_seconds,
             )
-            app.state.deps = Dependencies(engine=engine, store=store, tenants=tenants)
+            app.state.deps = Dependencies(
+                engine=engine,
+                store=store,
+                tenants=tenants,
+                clock=clock or (lambda: dt.datetime.now(dt.UTC)),
+            )
             app.state.cursors = CursorSealer(signing_key)
             feed = FeedHub(engine, store, lambda: asyncpg.connect(listen_dsn))
             await feed.start()

@@ -229,6 +229,23 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(commands.seed_database(prepared.admin_url, demo=args.demo, out=sys.stdout))
 
 
+def cmd_policy_set(settings: Settings, args: argparse.Namespace) -> int:
+    from service.work.commands import set_work_policy
+
+    prepared = prepare(settings)
+    return asyncio.run(
+        set_work_policy(
+            prepared.admin_url,
+            args.org,
+            follow_up_months=args.follow_up_months,
+            follow_up_window_days=args.follow_up_window_days,
+            referral_answer_days=args.referral_answer_days,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="safe-future", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -285,6 +302,26 @@ def parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="also load the fictional demo set (not in production)"
     )
     seeding.set_defaults(run=cmd_seed)
+    policy = sub.add_parser("policy", help="a shelter's settings for follow-up and work lists")
+    policy_sub = policy.add_subparsers(dest="action", required=True)
+    policy_set = policy_sub.add_parser(
+        "set", help="set the follow-up schedule and waiting times of one shelter"
+    )
+    policy_set.add_argument("--org", required=True, help="the shelter's slug")
+    policy_set.add_argument(
+        "--follow-up-months", help="months after departure, comma-separated (default 3,6,12)"
+    )
+    policy_set.add_argument(
+        "--follow-up-window-days",
+        type=int,
+        help="days around a due date within which a contact is on time (default 30)",
+    )
+    policy_set.add_argument(
+        "--referral-answer-days",
+        type=int,
+        help="days a referral may wait for an answer before it is work (default 14)",
+    )
+    policy_set.set_defaults(run=cmd_policy_set)
     export = sub.add_parser("export-schema", help="write schema.graphql")
     export.add_argument("--check", action="store_true", help="fail when the file is stale")
     export.set_defaults(run=cmd_export_schema)

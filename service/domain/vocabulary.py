@@ -13,11 +13,15 @@ __all__ = [
     "ClientSituation",
     "ClosingReason",
     "ConsentPurpose",
+    "DangerSign",
     "DepartureMode",
+    "EscalationAction",
     "ExploitationForm",
     "Gender",
     "Phase",
+    "PlanDomain",
     "ProceedingsStage",
+    "ReachedParty",
     "ReferralStatus",
     "ResidenceStatus",
     "ReturnSupportKind",
@@ -155,3 +159,48 @@ class ClosingReason(StrEnum):
     WITHDREW = "WITHDREW"
     LOST_CONTACT = "LOST_CONTACT"
     TRANSFERRED = "TRANSFERRED"
+
+
+class ReachedParty(StrEnum):
+    """Who a follow-up contact after return reached."""
+
+    CLIENT = "CLIENT"
+    PARTNER_ORGANISATION = "PARTNER_ORGANISATION"
+    FAMILY = "FAMILY"
+
+
+class DangerSign(StrEnum):
+    """Signs of re-trafficking or danger noticed in a follow-up contact after return."""
+
+    APPROACHED_BY_RECRUITERS = "APPROACHED_BY_RECRUITERS"
+    CONTACT_WITH_TRAFFICKERS = "CONTACT_WITH_TRAFFICKERS"
+    THREATS_OR_VIOLENCE = "THREATS_OR_VIOLENCE"
+    DEBT_PRESSURE = "DEBT_PRESSURE"
+    EXPLOITED_AGAIN = "EXPLOITED_AGAIN"
+    PLANS_UNSAFE_MIGRATION = "PLANS_UNSAFE_MIGRATION"
+    REJECTED_BY_FAMILY_OR_COMMUNITY = "REJECTED_BY_FAMILY_OR_COMMUNITY"
+    CLIENT_MISSING = "CLIENT_MISSING"
+    OTHER = "OTHER"
+
+
+class EscalationAction(StrEnum):
+    """What was done when a follow-up after return called for escalation."""
+
+    PARTNER_ORGANISATION_ALERTED = "PARTNER_ORGANISATION_ALERTED"
+    LOCAL_AUTHORITIES_ALERTED = "LOCAL_AUTHORITIES_ALERTED"
+    REFERRED_TO_PROTECTION = "REFERRED_TO_PROTECTION"
+    SAFETY_PLAN_UPDATED = "SAFETY_PLAN_UPDATED"
+    COMENSHA_INFORMED = "COMENSHA_INFORMED"
+    OTHER = "OTHER"
+
+
+class PlanDomain(StrEnum):
+    """The domains of a reintegration plan, in which the client's situation is followed."""
+
+    HOUSING = "HOUSING"
+    INCOME_AND_WORK = "INCOME_AND_WORK"
+    HEALTH = "HEALTH"
+    EDUCATION = "EDUCATION"
+    SAFETY = "SAFETY"
+    FAMILY = "FAMILY"
+    LEGAL_AND_DOCUMENTS = "LEGAL_AND_DOCUMENTS"

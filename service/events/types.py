@@ -126,10 +126,13 @@ class EventRegistry:
             self.register(cls)
 
     def register(self, cls: type) -> None:
+        """Register ``cls`` and the upcasters it declares (``upcasters``: from version -> fn)."""
         name: str = cls.event_type  # type: ignore[attr-defined]
         if name in self._classes:
             raise ValueError(f"event type {name} registered twice")
         self._classes[name] = cls
+        for from_version, upcaster in getattr(cls, "upcasters", {}).items():
+            self.add_upcaster(name, from_version, upcaster)
 
     @property
     def event_types(self) -> frozenset[str]:

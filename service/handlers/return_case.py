@@ -32,7 +32,7 @@ from service.auth import Principal, Tenant
 from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain.errors import CaseAlreadyExists, CaseNotFound, RuleViolation
-from service.errors import BadUserInput, Conflict, NotFound
+from service.errors import BadUserInput, Conflict, Forbidden, NotFound
 from service.events.projections.inline import project_case
 from service.events.store import ConcurrencyConflict, DuplicateReceipt, EventStore, Receipt
 from service.events.types import Metadata
@@ -168,6 +168,17 @@ async def _check_partner(deps: Dependencies, principal: Principal, command: Any)
     return dataclasses.replace(command, organisation_country=organisation.data.country)
 
 
+# Commands only some of a shelter's roles may give.
+REQUIRED_ROLES: dict[type, str] = {rc.AssignCaseworker: "tenant-admin"}
+
+
+def require_role(principal: Principal, command_type: type) -> None:
+    """Refuse a command that needs a role the caller lacks (``FORBIDDEN``)."""
+    role = REQUIRED_ROLES.get(command_type)
+    if role is not None and role not in principal.roles:
+        raise Forbidden(f"only a {role} may do this")
+
+
 PreCheck = Callable[[Dependencies, Principal, Any], Awaitable[Any]]
 
 # Checks that need more than the case's own events, by command type. Each returns the command
@@ -189,6 +200,7 @@ async def handle(
     request_id: str,
 ) -> CommandResult:
     principal.require_case_access()
+    require_role(principal, type(command))
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise BadUserInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")
     pre_check = PRE_CHECKS.get(type(command))

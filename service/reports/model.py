@@ -17,6 +17,7 @@ from typing import Any
 
 from service.domain import return_case as rc
 from service.domain.errors import InvalidEventSequence
+from service.domain.work import WorkPolicy, scheduled_follow_ups
 from service.events.types import RecordedEvent
 
 __all__ = [
@@ -58,9 +59,12 @@ class AgeGroup(StrEnum):
 NOT_DEPARTED = "NOT_DEPARTED"
 NOT_CLOSED = "NOT_CLOSED"
 NO_FORM_RECORDED = "NONE_RECORDED"
-# A follow-up counts for milestone m when it reached the client m-1 to m+1 whole months
-# after departure.
+# A milestone (months after departure) counts when its contact was done on time: someone
+# (the client, a partner or family) was reached within the window around its due date, by the
+# rule of the work lists (``service.domain.work``). Reports use this one schedule for every
+# shelter, whatever a shelter's own policy, so that shelters compare.
 FOLLOW_UP_MILESTONES = (3, 6, 12)
+REPORT_FOLLOW_UP_SCHEDULE = WorkPolicy(follow_up_months=FOLLOW_UP_MILESTONES)
 
 
 def age_group(birth_year: int | None, intake: dt.date) -> AgeGroup:
@@ -104,7 +108,6 @@ def report_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
     departure: rc.DepartureRecorded | None = None
     contacts: list[tuple[dt.date, bool]] = []  # (contacted on, consent for that organisation)
     consents: dict[tuple[uuid.UUID, str], dt.date] = {}
-    reached_months: list[int] = []
     for recorded in events:
         e = recorded.event
         if isinstance(e, rc.ClientProfileUpdated):
@@ -124,8 +127,6 @@ def report_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
             contacts.append((e.contacted_on, consented))
         elif isinstance(e, rc.DepartureRecorded):
             departure = e
-        elif isinstance(e, rc.FollowUpRecorded) and e.reached:
-            reached_months.append(e.months_after_departure)
     state = rc.fold(r.event for r in events)
     assert state is not None
     forms = sorted({f.value for f in profile.exploitation_forms}) or [NO_FORM_RECORDED]
@@ -151,8 +152,10 @@ def report_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
         "partner_contacted_before_departure": departure is not None
         and any(on <= departure.departed_on for on, _ in contacts),
     }
+    on_time = {
+        contact.months_after_departure: contact.done_on_time
+        for contact in scheduled_follow_ups(state, REPORT_FOLLOW_UP_SCHEDULE)
+    }
     for milestone in FOLLOW_UP_MILESTONES:
-        row[f"follow_up_{milestone}_months"] = departure is not None and any(
-            milestone - 1 <= m <= milestone + 1 for m in reached_months
-        )
+        row[f"follow_up_{milestone}_months"] = on_time.get(milestone, False)
     return row

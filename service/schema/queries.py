@@ -26,6 +26,7 @@ from service.schema.socialmap.queries import OrganisationConnection, StaleSocial
 from service.schema.socialmap.suggestion_types import SocialMapSuggestion
 from service.schema.socialmap.types import Country, SocialMapOrganisation
 from service.schema.types import Me, PageInfo, ReturnCase, ReturnCaseConnection, ReturnCaseEdge
+from service.schema.work import FollowUpDue, WorkItem, follow_ups_due, my_cases, my_work
 
 
 @strawberry.input(description="Narrow a list of cases; every given criterion must hold.")
@@ -101,6 +102,20 @@ class Query:
     return_cases: ReturnCaseConnection = strawberry.field(
         resolver=list_return_cases,
         description="Your shelter's cases, newest intake first (at most the maximum page size).",
+    )
+    follow_ups_due: list[FollowUpDue] = strawberry.field(
+        resolver=follow_ups_due,
+        description="Your shelter's follow-up contacts after return still to be made that "
+        "fall due before the given day, overdue ones included, earliest first.",
+    )
+    my_cases: list[ReturnCase] = strawberry.field(
+        resolver=my_cases,
+        description="The open cases assigned to you, newest intake first.",
+    )
+    my_work: list[WorkItem] = strawberry.field(
+        resolver=my_work,
+        description="Everything open on the cases assigned to you, derived from the facts "
+        "and your shelter's rules, earliest due first.",
     )
     case_events: CaseEventConnection = strawberry.field(
         resolver=case_events_page,

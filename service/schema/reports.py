@@ -177,6 +177,13 @@ class DeparturesByMode:
     count: ReportCount
 
 
+_FOLLOW_UP_ON_TIME = (
+    "Of the departures (departure cohort): the {months}-month follow-up contact was done on "
+    "time, reaching the client, a partner organisation or family within 30 days of its due "
+    "date."
+)
+
+
 @strawberry.type(description="The Safe Future indicators of one shelter, or of all (null).")
 class ShelterIndicatorSet:
     shelter: str | None
@@ -190,9 +197,15 @@ class ShelterIndicatorSet:
     departures: ReportCount
     departures_by_mode: list[DeparturesByMode]
     partner_contacted_before_departure: IndicatorShare
-    follow_up_reached_at_3_months: IndicatorShare
-    follow_up_reached_at_6_months: IndicatorShare
-    follow_up_reached_at_12_months: IndicatorShare
+    follow_up_reached_at_3_months: IndicatorShare = strawberry.field(
+        description=_FOLLOW_UP_ON_TIME.format(months=3)
+    )
+    follow_up_reached_at_6_months: IndicatorShare = strawberry.field(
+        description=_FOLLOW_UP_ON_TIME.format(months=6)
+    )
+    follow_up_reached_at_12_months: IndicatorShare = strawberry.field(
+        description=_FOLLOW_UP_ON_TIME.format(months=12)
+    )
     days_intake_to_departure: DaysDistribution
 
     @classmethod

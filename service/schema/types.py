@@ -13,11 +13,13 @@ from strawberry.types.nodes import SelectedField, Selection
 from service.auth import Principal
 from service.domain import vocabulary as v
 from service.events.sealing import is_sealed
+from service.schema import work_fields
 from service.schema.context import Info
 from service.schema.htcds import htcds_record
 from service.schema.ids import to_global_id
 from service.schema.socialmap import case_fields
 from service.schema.socialmap.types import SocialMapOrganisation
+from service.schema.work_fields import ScheduledFollowUp
 from service.socialmap.vocabulary import Service
 
 
@@ -169,6 +171,9 @@ class ReturnCase:
         description="Slug of the shelter the case was transferred to."
     )
     follow_up_count: int
+    caseworker: str | None = strawberry.field(
+        description="The user (token subject) the case is assigned to; null when unassigned."
+    )
     partner_organisation_ids: list[strawberry.ID]
     referrals: list[Referral]
     consents: list[Consent]
@@ -207,6 +212,7 @@ class ReturnCase:
             closed_on=row["closed_on"],
             transferred_to=row["transferred_to"],
             follow_up_count=row["follow_up_count"],
+            caseworker=row["caseworker"],
             partner_organisation_ids=[
                 strawberry.ID(to_global_id("Organisation", o))
                 for o in row["partner_organisation_ids"]
@@ -277,6 +283,13 @@ class ReturnCase:
             )
             for e in entries
         ]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The follow-up contacts the shelter's schedule sets after the departure, "
+        "done or still to do; empty before a departure."
+    )
+    async def follow_up_schedule(self, info: Info) -> list[ScheduledFollowUp]:
+        return await work_fields.follow_up_schedule(info, self.case_id, self.version)
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="The organisations contacted for this case, retired ones included."

@@ -197,7 +197,7 @@ class Expected:
     contacts: int
     consented_contacts: int
     contact_before_departure: bool
-    reached_months: list[int]
+    reached_on: list[dt.date]  # days of follow-up contacts that reached someone
 
     def age_group(self) -> str:
         if self.birth_year is None:
@@ -230,7 +230,7 @@ def _expected(shelter: str, events: Sequence[tuple[str, dict[str, Any]]]) -> Exp
     closing: str | None = None
     consents: dict[tuple[str, str], dt.date] = {}
     contacts: list[tuple[dt.date, bool]] = []
-    reached: list[int] = []
+    reached: list[dt.date] = []
     for kind, p in events:
         if kind == "ReturnCaseOpened":
             intake, profile = date(p["intake_date"]), p
@@ -253,7 +253,7 @@ def _expected(shelter: str, events: Sequence[tuple[str, dict[str, Any]]]) -> Exp
         elif kind == "FollowUpRecorded":
             follow_ups += 1
             if p["reached"]:
-                reached.append(p["months_after_departure"])
+                reached.append(date(p["contacted_on"]))
         elif kind == "ReturnCaseClosed":
             closing = p["reason"]
         elif kind == "ReturnCaseTransferred":
@@ -289,7 +289,7 @@ def _expected(shelter: str, events: Sequence[tuple[str, dict[str, Any]]]) -> Exp
         consented_contacts=sum(ok for _, ok in contacts),
         contact_before_departure=departed_on is not None
         and any(on <= departed_on for on, _ in contacts),
-        reached_months=reached,
+        reached_on=reached,
     )
 
 

@@ -8,6 +8,7 @@ suppressed, or the true count rounded to base k).
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from collections.abc import AsyncIterator, Sequence
@@ -201,10 +202,21 @@ def _indicator_truth(cases: Sequence[Expected], piece: FixedPeriod) -> dict[str,
     for mode in ("INDEPENDENT", "ASSISTED", "FORCED"):
         truth[f"departed_{mode}"] = sum(c.departure_mode == mode for c in departed)
     for m in (3, 6, 12):
-        truth[f"follow_up_{m}_months"] = sum(
-            any(m - 1 <= x <= m + 1 for x in c.reached_months) for c in departed
-        )
+        truth[f"follow_up_{m}_months"] = sum(_on_time(c, m) for c in departed)
     return truth
+
+
+def _on_time(case: Expected, months: int) -> bool:
+    """The m-month contact was made on time: the first contact that reached someone from 30
+    days before the due date on falls no later than 30 days after it."""
+    assert case.departed_on is not None
+    start = case.departed_on
+    year, month = divmod(start.month - 1 + months, 12)
+    year, month = start.year + year, month + 1
+    due = dt.date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    window = dt.timedelta(days=30)
+    made = [day for day in case.reached_on if day >= due - window]
+    return bool(made) and min(made) <= due + window
 
 
 @pytest.mark.parametrize("label", [str(YEAR), f"{YEAR}-Q3"])

@@ -35,9 +35,13 @@ PERSONAL_FIELDS = {
     "ReferralStatusChanged": {"reason"},
     "ReintegrationPlanAgreed": {"notes"},
     "FollowUpRecorded": {"notes"},
+    "FollowUpEscalated": {"notes"},
     "ReturnCaseClosed": {"notes"},
     "ReturnCaseReopened": {"reason"},
 }
+# Event types whose payload changed shape, with their current schema version (each older
+# version has an upcaster).
+SCHEMA_VERSIONS = {"FollowUpRecorded": 2}
 
 
 def is_codec_type(annotation: object) -> bool:
@@ -64,7 +68,9 @@ def test_events_declare_type_version_and_personal_fields(event_class: type[Event
     field_names = [field.name for field in dataclasses.fields(event_class)]
 
     assert event_class.event_type == event_class.__name__
-    assert event_class.schema_version == 1
+    assert event_class.schema_version == SCHEMA_VERSIONS.get(event_class.__name__, 1)
+    upcasters = getattr(event_class, "upcasters", {})
+    assert set(upcasters) == set(range(1, event_class.schema_version))
     assert field_names[0] == "case_id"
     assert event_class.personal_fields <= set(field_names)
     assert event_class.personal_fields == PERSONAL_FIELDS.get(event_class.__name__, set())
@@ -91,7 +97,7 @@ def test_events_and_commands_are_frozen_slotted_dataclasses(cls: type) -> None:
 def test_event_and_command_unions_cover_every_class() -> None:
     assert set(typing.get_args(Event)) == set(EVENT_TYPES)
     assert set(typing.get_args(Command)) == set(COMMAND_TYPES)
-    assert len(EVENT_TYPES) == len(COMMAND_TYPES) == 19
+    assert len(EVENT_TYPES) == len(COMMAND_TYPES) == 21
 
 
 def test_state_is_immutable_and_stores_no_phase() -> None:

@@ -16,10 +16,14 @@ from service.domain.vocabulary import (
     ClientSituation,
     ClosingReason,
     ConsentPurpose,
+    DangerSign,
     DepartureMode,
+    EscalationAction,
     ExploitationForm,
     Gender,
+    PlanDomain,
     ProceedingsStage,
+    ReachedParty,
     ReferralStatus,
     ResidenceStatus,
     ReturnSupportKind,
@@ -33,10 +37,12 @@ __all__ = [
     "AgreeReintegrationPlan",
     "ArrangeReturnSupport",
     "AssessRisk",
+    "AssignCaseworker",
     "CloseReturnCase",
     "Command",
     "ContactPartnerOrganisation",
     "EraseClientPersonalData",
+    "EscalateFollowUp",
     "GiveConsent",
     "OpenReturnCase",
     "PlanDeparture",
@@ -190,11 +196,41 @@ class RecordDeparture:
 
 @dataclass(frozen=True, slots=True)
 class RecordFollowUp:
+    """A follow-up contact after return.
+
+    ``reached`` says whether anyone was reached; ``reached_parties`` who (the client when
+    left empty on a contact that reached someone). ``domain_situations`` pairs plan domains
+    with the situation found there, each domain at most once.
+    """
+
     case_id: UUID
     contacted_on: date
     reached: bool
     situation: ClientSituation | None = None
     notes: str | None = None
+    reached_parties: tuple[ReachedParty, ...] = ()
+    domain_situations: tuple[tuple[PlanDomain, ClientSituation], ...] = ()
+    danger_signs: tuple[DangerSign, ...] = ()
+    escalation_needed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EscalateFollowUp:
+    """Danger after return was acted upon: what was done, and when."""
+
+    case_id: UUID
+    escalated_on: date
+    action: EscalationAction
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignCaseworker:
+    """Make ``caseworker`` (a user's token subject) responsible for the case."""
+
+    case_id: UUID
+    caseworker: str
+    assigned_on: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +278,8 @@ Command: TypeAlias = (
     | PlanDeparture
     | RecordDeparture
     | RecordFollowUp
+    | EscalateFollowUp
+    | AssignCaseworker
     | TransferCase
     | CloseReturnCase
     | ReopenReturnCase

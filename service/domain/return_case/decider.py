@@ -22,10 +22,12 @@ from service.domain.return_case.commands import (
     AgreeReintegrationPlan,
     ArrangeReturnSupport,
     AssessRisk,
+    AssignCaseworker,
     CloseReturnCase,
     Command,
     ContactPartnerOrganisation,
     EraseClientPersonalData,
+    EscalateFollowUp,
     GiveConsent,
     OpenReturnCase,
     PlanDeparture,
@@ -45,10 +47,14 @@ from service.domain.return_case.departure import (
     arrange_support,
     plan_departure,
     record_departure,
-    record_follow_up,
     record_travel_document,
 )
 from service.domain.return_case.events import Event
+from service.domain.return_case.follow_up import (
+    assign_caseworker,
+    escalate_follow_up,
+    record_follow_up,
+)
 from service.domain.return_case.intake import (
     assess_risk,
     open_case,
@@ -132,6 +138,10 @@ def _decide_on_case(state: ReturnCase, command: Command) -> list[Event]:
             return [record_departure(state, command)]
         case RecordFollowUp():
             return [record_follow_up(state, command)]
+        case EscalateFollowUp():
+            return [escalate_follow_up(state, command)]
+        case AssignCaseworker():
+            return [assign_caseworker(state, command)]
         case TransferCase():
             return [transfer_case(command)]
         case CloseReturnCase():

@@ -10,13 +10,11 @@ from service.domain.return_case.commands import (
     ArrangeReturnSupport,
     PlanDeparture,
     RecordDeparture,
-    RecordFollowUp,
     RecordTravelDocument,
 )
 from service.domain.return_case.events import (
     DeparturePlanned,
     DepartureRecorded,
-    FollowUpRecorded,
     ReintegrationPlanAgreed,
     ReturnSupportArranged,
     TravelDocumentRecorded,
@@ -24,7 +22,6 @@ from service.domain.return_case.events import (
 from service.domain.return_case.rules import (
     clean_notes,
     require_country,
-    require_not_before,
     violation,
 )
 from service.domain.return_case.state import ReturnCase
@@ -35,7 +32,6 @@ __all__ = [
     "arrange_support",
     "plan_departure",
     "record_departure",
-    "record_follow_up",
     "record_travel_document",
     "whole_months_between",
 ]
@@ -137,20 +133,3 @@ def _add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def record_follow_up(state: ReturnCase, command: RecordFollowUp) -> FollowUpRecorded:
-    if state.departure is None:
-        raise violation("FOLLOW_UP_BEFORE_DEPARTURE")
-    departed_on = state.departure.departed_on
-    require_not_before(command.contacted_on, departed_on, "DATE_BEFORE_DEPARTURE")
-    if command.reached != (command.situation is not None):
-        raise violation("SITUATION_MISMATCH")
-    return FollowUpRecorded(
-        case_id=command.case_id,
-        contacted_on=command.contacted_on,
-        reached=command.reached,
-        situation=command.situation,
-        notes=clean_notes(command.notes),
-        months_after_departure=whole_months_between(departed_on, command.contacted_on),
-    )

@@ -18,21 +18,25 @@ so the record of why data was erased stays readable after the erasure it describ
 workers should give a non-identifying reason there (for example "request of the client").
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
-from typing import ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 from uuid import UUID
 
 from service.domain.vocabulary import (
     ClientSituation,
     ClosingReason,
     ConsentPurpose,
+    DangerSign,
     DepartureMode,
+    EscalationAction,
     ExploitationForm,
     Gender,
+    PlanDomain,
     ProceedingsStage,
+    ReachedParty,
     ReferralStatus,
     ResidenceStatus,
     ReturnSupportKind,
@@ -45,6 +49,7 @@ from service.domain.vocabulary import (
 __all__ = [
     "EVENT_TYPES",
     "EVENT_TYPES_BY_NAME",
+    "CaseworkerAssigned",
     "ClientPersonalDataErased",
     "ClientProfileUpdated",
     "ConsentGiven",
@@ -52,6 +57,7 @@ __all__ = [
     "DeparturePlanned",
     "DepartureRecorded",
     "Event",
+    "FollowUpEscalated",
     "FollowUpRecorded",
     "LegalPositionRecorded",
     "PartnerOrganisationContacted",
@@ -66,6 +72,11 @@ __all__ = [
     "RiskAssessed",
     "TravelDocumentRecorded",
     "carries_personal_data",
+]
+
+# Turns a stored payload and personal part of one schema version into the next one's.
+Upcaster = Callable[
+    [dict[str, Any], dict[str, Any] | None], tuple[dict[str, Any], dict[str, Any] | None]
 ]
 
 _PROFILE_PERSONAL = frozenset({"full_name", "date_of_birth", "notes"})
@@ -270,13 +281,36 @@ class DepartureRecorded:
     destination_country: str
 
 
+def _follow_up_v1_to_v2(
+    payload: dict[str, Any], personal: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Version 1 knew only whether the client was reached: that is who was reached then."""
+    return {
+        **payload,
+        "reached_parties": [ReachedParty.CLIENT.value] if payload.get("reached") else [],
+        "domains_stable": [],
+        "domains_vulnerable": [],
+        "domains_at_risk": [],
+        "danger_signs": [],
+        "escalation_needed": False,
+    }, personal
+
+
 @dataclass(frozen=True, slots=True)
 class FollowUpRecorded:
-    """``months_after_departure`` is derived: whole months from departure to this contact."""
+    """A follow-up contact after return.
+
+    ``months_after_departure`` is derived: whole months from departure to this contact.
+    ``reached`` is derived too: whether anyone (``reached_parties``) was reached. The
+    situation per plan domain is kept as three lists of domains, one per situation, so each
+    domain appears at most once. Version 2 added who was reached, the domains, the danger
+    signs and ``escalation_needed``; ``upcasters`` turns a version 1 payload into version 2.
+    """
 
     event_type: ClassVar[str] = "FollowUpRecorded"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
     personal_fields: ClassVar[frozenset[str]] = _NOTES
+    upcasters: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: _follow_up_v1_to_v2})
 
     case_id: UUID
     contacted_on: date
@@ -284,6 +318,39 @@ class FollowUpRecorded:
     situation: ClientSituation | None
     notes: str | None
     months_after_departure: int
+    reached_parties: tuple[ReachedParty, ...]
+    domains_stable: tuple[PlanDomain, ...]
+    domains_vulnerable: tuple[PlanDomain, ...]
+    domains_at_risk: tuple[PlanDomain, ...]
+    danger_signs: tuple[DangerSign, ...]
+    escalation_needed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpEscalated:
+    """Danger after return was acted upon; ``action`` says what was done."""
+
+    event_type: ClassVar[str] = "FollowUpEscalated"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    escalated_on: date
+    action: EscalationAction
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseworkerAssigned:
+    """``caseworker`` is the token subject of the user now responsible for the case."""
+
+    event_type: ClassVar[str] = "CaseworkerAssigned"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    caseworker: str
+    assigned_on: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +416,8 @@ Event: TypeAlias = (
     | DeparturePlanned
     | DepartureRecorded
     | FollowUpRecorded
+    | FollowUpEscalated
+    | CaseworkerAssigned
     | ReturnCaseTransferred
     | ReturnCaseClosed
     | ReturnCaseReopened
@@ -371,6 +440,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DeparturePlanned,
     DepartureRecorded,
     FollowUpRecorded,
+    FollowUpEscalated,
+    CaseworkerAssigned,
     ReturnCaseTransferred,
     ReturnCaseClosed,
     ReturnCaseReopened,

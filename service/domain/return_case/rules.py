@@ -153,6 +153,19 @@ RULES: Mapping[str, str] = MappingProxyType(
             "A follow-up that reached the client needs the client's situation; one that did "
             "not reach the client cannot have one."
         ),
+        "REACHED_MISMATCH": (
+            "Who was reached can be given only for a follow-up that reached someone."
+        ),
+        "DUPLICATE_REACHED_PARTY": "Each person or organisation reached can be listed only once.",
+        "DUPLICATE_PLAN_DOMAIN": "Each plan domain can be given only one situation.",
+        "DUPLICATE_DANGER_SIGN": "Each sign of danger can be listed only once.",
+        "ESCALATION_BEFORE_DEPARTURE": "An escalation after return needs a recorded departure.",
+        # Case workers
+        "INVALID_CASEWORKER": (
+            "A case worker is named by the subject of their token: 1 to 255 characters "
+            "without spaces or control characters."
+        ),
+        "CASEWORKER_ALREADY_ASSIGNED": "This case worker is already assigned to the case.",
     }
 )
 

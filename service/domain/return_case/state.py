@@ -20,6 +20,7 @@ from uuid import UUID
 
 from service.domain.errors import InvalidEventSequence
 from service.domain.return_case.events import (
+    CaseworkerAssigned,
     ClientPersonalDataErased,
     ClientProfileUpdated,
     ConsentGiven,
@@ -27,6 +28,7 @@ from service.domain.return_case.events import (
     DeparturePlanned,
     DepartureRecorded,
     Event,
+    FollowUpEscalated,
     FollowUpRecorded,
     LegalPositionRecorded,
     PartnerOrganisationContacted,
@@ -54,7 +56,16 @@ from service.domain.vocabulary import (
     TravelDocumentStatus,
 )
 
-__all__ = ["Closure", "Consent", "Departure", "Referral", "ReturnCase", "evolve", "fold"]
+__all__ = [
+    "Closure",
+    "Consent",
+    "Departure",
+    "FollowUpContact",
+    "Referral",
+    "ReturnCase",
+    "evolve",
+    "fold",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +98,15 @@ class Departure:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUpContact:
+    """One follow-up contact after return, as the work rules need it."""
+
+    contacted_on: date
+    reached: bool
+    escalation_needed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Closure:
     """Why and when the case was closed; ``transferred_to`` is set for TRANSFERRED only."""
 
@@ -113,6 +133,9 @@ class ReturnCase:
     planned_destination: str | None = None
     departure: Departure | None = None
     follow_ups: int = 0
+    follow_up_contacts: tuple[FollowUpContact, ...] = ()
+    escalations: tuple[date, ...] = ()
+    caseworker: str | None = None
     closure: Closure | None = None
     personal_data_erased: bool = False
 
@@ -260,7 +283,20 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
             )
             return replace(state, departure=departure)
         case FollowUpRecorded():
-            return replace(state, follow_ups=state.follow_ups + 1)
+            contact = FollowUpContact(
+                contacted_on=event.contacted_on,
+                reached=event.reached,
+                escalation_needed=event.escalation_needed,
+            )
+            return replace(
+                state,
+                follow_ups=state.follow_ups + 1,
+                follow_up_contacts=(*state.follow_up_contacts, contact),
+            )
+        case FollowUpEscalated():
+            return replace(state, escalations=(*state.escalations, event.escalated_on))
+        case CaseworkerAssigned():
+            return replace(state, caseworker=event.caseworker)
         case ReturnCaseTransferred():
             closure = Closure(
                 reason=ClosingReason.TRANSFERRED,

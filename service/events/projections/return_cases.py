@@ -64,6 +64,7 @@ def case_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
         "closed_on": None,
         "transferred_to": None,
         "follow_up_count": 0,
+        "caseworker": None,
         "partner_organisation_ids": [],
         "referrals": [],
         "consents": [],
@@ -137,6 +138,8 @@ def case_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
             row["destination_country"] = e.destination_country
         elif kind == "FollowUpRecorded":
             row["follow_up_count"] += 1
+        elif kind == "CaseworkerAssigned":
+            row["caseworker"] = e.caseworker
         elif kind == "ReturnCaseTransferred":
             row["closing_reason"] = "TRANSFERRED"
             row["closed_on"] = e.transferred_on
@@ -166,7 +169,7 @@ _COLUMNS = (
     "risk_level", "planned_departure_on", "departed_on", "departure_mode", "destination_country",
     "closing_reason", "closed_on", "transferred_to", "follow_up_count",
     "partner_organisation_ids", "referrals", "consents", "personal", "personal_data_erased",
-    "opened_at", "updated_at",
+    "opened_at", "updated_at", "caseworker",
 )  # fmt: skip
 
 
@@ -254,3 +257,21 @@ async def list_cases(
         "ORDER BY intake_date DESC, case_id DESC LIMIT :limit"
     )
     return [dict(r._mapping) for r in await conn.execute(text(sql), params)]
+
+
+async def list_departed_open(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Cases with a departure that are not closed, oldest departure first."""
+    sql = (
+        f"{_SELECT} WHERE departed_on IS NOT NULL AND closed_on IS NULL "
+        "ORDER BY departed_on, case_id"
+    )
+    return [dict(r._mapping) for r in await conn.execute(text(sql))]
+
+
+async def list_assigned_open(conn: AsyncConnection, caseworker: str) -> list[dict[str, Any]]:
+    """Open cases assigned to ``caseworker`` (a token subject), newest intake first."""
+    sql = (
+        f"{_SELECT} WHERE caseworker = :caseworker AND closed_on IS NULL "
+        "ORDER BY intake_date DESC, case_id DESC"
+    )
+    return [dict(r._mapping) for r in await conn.execute(text(sql), {"caseworker": caseworker})]

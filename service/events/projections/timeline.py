@@ -41,8 +41,16 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     ),
     "FollowUpRecorded": lambda e: (
         f"Follow-up after {e.months_after_departure} months: "
-        + ("reached, " + _v(e.situation) if e.reached else "not reached")
+        + (
+            f"reached {', '.join(_v(p) for p in e.reached_parties)}, {_v(e.situation)}"
+            if e.reached
+            else "not reached"
+        )
+        + (f", {len(e.danger_signs)} sign(s) of danger" if e.danger_signs else "")
+        + (", escalation needed" if e.escalation_needed else "")
     ),
+    "FollowUpEscalated": lambda e: f"Escalated on {e.escalated_on}: {_v(e.action)}",
+    "CaseworkerAssigned": lambda e: "Case worker assigned",
     "ReturnCaseTransferred": lambda e: f"Transferred to {e.to_organisation}",
     "ReturnCaseClosed": lambda e: f"Closed: {_v(e.reason)}",
     "ReturnCaseReopened": lambda e: "Case reopened",

@@ -7,6 +7,7 @@ import strawberry
 from service.schema.mutations.agree_reintegration_plan import agree_reintegration_plan
 from service.schema.mutations.arrange_return_support import arrange_return_support
 from service.schema.mutations.assess_risk import assess_risk
+from service.schema.mutations.assign_caseworker import assign_caseworker
 from service.schema.mutations.close_return_case import close_return_case
 from service.schema.mutations.contact_partner_organisation import contact_partner_organisation
 from service.schema.mutations.create_integrator_client import (
@@ -14,6 +15,7 @@ from service.schema.mutations.create_integrator_client import (
     create_integrator_client,
 )
 from service.schema.mutations.erase_client_personal_data import erase_client_personal_data
+from service.schema.mutations.escalate_follow_up import escalate_follow_up
 from service.schema.mutations.give_consent import give_consent
 from service.schema.mutations.open_return_case import open_return_case
 from service.schema.mutations.plan_departure import plan_departure
@@ -75,6 +77,14 @@ class Mutation:
     plan_departure: ReturnCasePayload = strawberry.mutation(resolver=plan_departure)
     record_departure: ReturnCasePayload = strawberry.mutation(resolver=record_departure)
     record_follow_up: ReturnCasePayload = strawberry.mutation(resolver=record_follow_up)
+    escalate_follow_up: ReturnCasePayload = strawberry.mutation(
+        resolver=escalate_follow_up,
+        description="Record the action taken on danger found after return.",
+    )
+    assign_caseworker: ReturnCasePayload = strawberry.mutation(
+        resolver=assign_caseworker,
+        description="Assign a case to a case worker of your shelter (tenant admins).",
+    )
     transfer_case: ReturnCasePayload = strawberry.mutation(resolver=transfer_case)
     close_return_case: ReturnCasePayload = strawberry.mutation(resolver=close_return_case)
     reopen_return_case: ReturnCasePayload = strawberry.mutation(resolver=reopen_return_case)
