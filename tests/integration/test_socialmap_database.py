@@ -109,7 +109,12 @@ async def test_the_migration_loaded_the_real_seed_and_no_demo_data(
                 )
             )
         ).all()
-        mechanisms = await conn.scalar(text("SELECT count(*) FROM referral_mechanisms"))
+        mechanisms = await conn.scalar(
+            text(
+                "SELECT count(*) FROM referral_mechanism_changes "
+                "WHERE actor = 'migration 0013' AND version = 1"
+            )
+        )
     assert {r.id for r in rows} == {seed.organisation_id(k) for k in seed.REAL_ORGANISATIONS}
     assert not any(r.demo for r in rows)
     assert mechanisms == len(seed.REFERRAL_MECHANISMS)
