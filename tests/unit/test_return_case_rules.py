@@ -13,6 +13,8 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service.domain.errors import CaseAlreadyExists, CaseNotFound, RuleViolation
 from service.domain.return_case import (
@@ -688,6 +690,85 @@ def test_consent_cannot_be_withdrawn_before_it_was_given() -> None:
         CASE_ID, organisation_id=PARTNER_NL, purpose=ConsentPurpose.REFERRAL, withdrawn_on=day(2)
     )
     assert refused(accept(opened(), consent(on=day(3))), withdrawal) == "DATE_BEFORE_CONSENT"
+
+
+def withdrawal_on(on: date) -> WithdrawConsent:
+    return WithdrawConsent(
+        CASE_ID, organisation_id=PARTNER_NL, purpose=ConsentPurpose.REFERRAL, withdrawn_on=on
+    )
+
+
+def test_consent_cannot_be_withdrawn_before_an_accepted_share_and_the_error_names_it() -> None:
+    state = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(on=day(4)),
+        referral_status(ReferralStatus.ACCEPTED, on=day(8)),
+    )
+    with pytest.raises(RuleViolation) as raised:
+        decide(state, withdrawal_on(day(6)))
+    assert raised.value.rule == "WITHDRAWAL_BEFORE_USE"
+    assert "ReferralStatusChanged" in raised.value.message
+    assert str(REFERRAL_ID) in raised.value.message
+    assert day(8).isoformat() in raised.value.message
+    [event] = decide(state, withdrawal_on(day(8)))
+    assert event.withdrawn_on == day(8)
+
+
+def test_consent_cannot_be_withdrawn_before_the_contact_that_shared_under_it() -> None:
+    state = accept(opened(), consent(on=day(3)), contact(on=day(5)))
+    with pytest.raises(RuleViolation) as raised:
+        decide(state, withdrawal_on(day(4)))
+    assert raised.value.rule == "WITHDRAWAL_BEFORE_USE"
+    assert "PartnerOrganisationContacted" in raised.value.message
+
+
+def test_a_rejected_referral_or_one_without_personal_data_does_not_bind_the_withdrawal() -> None:
+    without_sharing = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(shares=False, on=day(6)),
+        referral_status(ReferralStatus.ACCEPTED, on=day(9)),
+    )
+    [event] = decide(without_sharing, withdrawal_on(day(4)))
+    assert event.withdrawn_on == day(4)
+    rejected = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(on=day(4)),
+        referral_status(ReferralStatus.REJECTED, "No capacity.", on=day(9)),
+    )
+    [event] = decide(rejected, withdrawal_on(day(5)))
+    assert event.withdrawn_on == day(5)
+
+
+def test_uses_of_an_earlier_consent_do_not_bind_a_consent_given_again() -> None:
+    state = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(on=day(4)),
+        withdrawal_on(day(4)),
+        consent(on=day(5)),
+    )
+    [event] = decide(state, withdrawal_on(day(5)))
+    assert event.withdrawn_on == day(5)
+
+
+@given(offset=st.integers(min_value=0, max_value=20), used=st.integers(min_value=4, max_value=20))
+def test_a_withdrawal_is_taken_exactly_when_dated_on_or_after_the_last_use(
+    offset: int, used: int
+) -> None:
+    state = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(on=day(4)),
+        referral_status(ReferralStatus.ACCEPTED, on=day(used)),
+    )
+    withdrawal = withdrawal_on(day(3 + offset))
+    if 3 + offset >= used:
+        assert decide(state, withdrawal)
+    else:
+        assert refused(state, withdrawal) == "WITHDRAWAL_BEFORE_USE"
 
 
 # -- partner organisations and referrals -------------------------------------------------------
