@@ -54,7 +54,16 @@ from service.domain.vocabulary import (
     TravelDocumentStatus,
 )
 
-__all__ = ["Closure", "Consent", "ConsentUse", "Departure", "Referral", "ReturnCase", "evolve", "fold"]
+__all__ = [
+    "Closure",
+    "Consent",
+    "ConsentUse",
+    "Departure",
+    "Referral",
+    "ReturnCase",
+    "evolve",
+    "fold",
+]
 
 
 @dataclass(frozen=True, slots=True)
