@@ -14,6 +14,7 @@ __all__ = [
     "ClosingReason",
     "ConsentPurpose",
     "DepartureMode",
+    "ErasureReason",
     "ExploitationForm",
     "Gender",
     "Phase",
@@ -155,3 +156,13 @@ class ClosingReason(StrEnum):
     WITHDREW = "WITHDREW"
     LOST_CONTACT = "LOST_CONTACT"
     TRANSFERRED = "TRANSFERRED"
+
+
+class ErasureReason(StrEnum):
+    """Why a client's personal data was erased: a code, never free text (it stays readable
+    in the log and reaches integrators)."""
+
+    CLIENT_REQUEST = "CLIENT_REQUEST"
+    RETENTION = "RETENTION"
+    LEGAL_OBLIGATION = "LEGAL_OBLIGATION"
+    OTHER = "OTHER"

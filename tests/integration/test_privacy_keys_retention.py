@@ -173,7 +173,7 @@ async def retention_fixture(deps: Dependencies) -> dict[str, uuid.UUID]:
         worker(deps, "tenant-admin"),
         ids["erased"],
         expected_version=2,
-        reason="request of the client",
+        reason=v.ErasureReason.CLIENT_REQUEST,
         idempotency_key=None,
         request_id="privacy-keys",
     )

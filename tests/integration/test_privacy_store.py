@@ -162,7 +162,7 @@ async def test_decrypt_personal_opens_a_batch_of_many_streams_with_one_key_query
     erased_id = cases[2][0]
     await erase_client_personal_data(
         deps, worker(deps, "tenant-admin"), erased_id, expected_version=3,
-        reason="request of the client", idempotency_key=None, request_id="privacy-test",
+        reason=v.ErasureReason.CLIENT_REQUEST, idempotency_key=None, request_id="privacy-test",
     )  # fmt: skip
     ids = [c for c, _ in cases]
     async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
@@ -257,7 +257,7 @@ async def test_erasure_destroys_the_key_and_a_second_erasure_is_a_no_op(
     case_id, s = await walk(deps)
     admin = worker(deps, "tenant-admin")
     tenant = deps.tenants[SLUG].id
-    erase = {"reason": "request of the client", "idempotency_key": None, "request_id": "t"}
+    erase = {"reason": v.ErasureReason.CLIENT_REQUEST, "idempotency_key": None, "request_id": "t"}
     first = await erase_client_personal_data(deps, admin, case_id, expected_version=3, **erase)
     second = await erase_client_personal_data(deps, admin, case_id, expected_version=4, **erase)
     assert (first.version, second.version) == (4, 4)
@@ -306,7 +306,7 @@ async def test_a_repeat_after_erasure_is_still_recognised_by_its_idempotency_key
     case_id, s = await walk(deps, key=key, tag=tag)
     admin = worker(deps, "tenant-admin")
     await erase_client_personal_data(
-        deps, admin, case_id, expected_version=3, reason="request of the client",
+        deps, admin, case_id, expected_version=3, reason=v.ErasureReason.CLIENT_REQUEST,
         idempotency_key=None, request_id="t",
     )  # fmt: skip
     repeat = rc.OpenReturnCase(
@@ -325,3 +325,33 @@ async def test_a_repeat_after_erasure_is_still_recognised_by_its_idempotency_key
     other = dataclasses.replace(repeat, pseudonym="P-someone-else")
     with pytest.raises(BadUserInput, match="idempotencyKey"):
         await handle(deps, worker(deps), other, **again)  # type: ignore[arg-type]
+
+
+async def test_the_erasure_reason_is_a_readable_code_and_its_note_is_sealed_and_erased(
+    deps: Dependencies, admin_engine: AsyncEngine
+) -> None:
+    case_id, _ = await walk(deps)
+    note = f"asked at the desk {uuid.uuid4().hex}"
+    await erase_client_personal_data(
+        deps, worker(deps, "tenant-admin"), case_id, expected_version=3,
+        reason=v.ErasureReason.LEGAL_OBLIGATION, note=note, idempotency_key=None,
+        request_id="privacy-test",
+    )  # fmt: skip
+    async with admin_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT schema_version, payload, personal FROM events "
+                    "WHERE stream_id = :c AND event_type = 'ClientPersonalDataErased'"
+                ),
+                {"c": case_id},
+            )
+        ).one()
+    assert row.schema_version == 2
+    assert row.payload["reason"] == "LEGAL_OBLIGATION"
+    assert "$sealed" in row.personal
+    assert note not in str(row.payload) + str(row.personal)
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        stream = await deps.store.read_stream(conn, case_id)
+    erased = stream[-1].event
+    assert (erased.reason, erased.note) == (v.ErasureReason.LEGAL_OBLIGATION, None)

@@ -59,6 +59,7 @@ from service.domain.vocabulary import (
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
+    ErasureReason,
     ExploitationForm,
     Gender,
     Phase,
@@ -235,10 +236,12 @@ def reopen(
 
 
 def erase(
-    on: date | None = None, reason: str = "Request of the client."
+    on: date | None = None,
+    reason: ErasureReason = ErasureReason.CLIENT_REQUEST,
+    note: str | None = None,
 ) -> EraseClientPersonalData:
     on = day(220) if on is None else on
-    return EraseClientPersonalData(CASE_ID, erased_on=on, reason=reason)
+    return EraseClientPersonalData(CASE_ID, erased_on=on, reason=reason, note=note)
 
 
 def accept(state: ReturnCase | None, *commands: Command) -> ReturnCase:
@@ -1163,7 +1166,7 @@ def test_personal_data_can_be_erased_in_every_phase(state: Callable[[], ReturnCa
     [event] = decide(case, erase())
 
     assert event == ClientPersonalDataErased(
-        CASE_ID, erased_on=day(220), reason="Request of the client."
+        CASE_ID, erased_on=day(220), reason=ErasureReason.CLIENT_REQUEST, note=None
     )
     after = accept(case, erase())
     assert after.personal_data_erased
@@ -1188,8 +1191,16 @@ def test_events_without_personal_values_keep_the_data_erased() -> None:
     assert decide(state, erase(on=day(222))) == []
 
 
-def test_erasure_needs_a_reason() -> None:
-    assert refused(opened(), erase(reason=" ")) == "REASON_REQUIRED"
+def test_an_erasure_note_is_personal_trimmed_and_bounded() -> None:
+    [event] = decide(opened(), erase(reason=ErasureReason.OTHER, note="  Asked by phone. "))
+    assert isinstance(event, ClientPersonalDataErased)
+    assert (event.reason, event.note) == (ErasureReason.OTHER, "Asked by phone.")
+    assert "note" in ClientPersonalDataErased.personal_fields
+    assert "reason" not in ClientPersonalDataErased.personal_fields
+    [blank] = decide(opened(), erase(note="   "))
+    assert isinstance(blank, ClientPersonalDataErased)
+    assert blank.note is None
+    assert refused(opened(), erase(note="x" * 4001)) == "NOTES_TOO_LONG"
 
 
 # -- lifecycle ---------------------------------------------------------------------------------

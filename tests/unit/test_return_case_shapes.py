@@ -9,6 +9,7 @@ import types
 import typing
 from datetime import date
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -24,6 +25,7 @@ from service.domain.return_case import (
     Event,
     ReturnCase,
 )
+from service.events.types import EventRegistry
 
 SCALARS = (str, int, bool, date, UUID)
 PERSONAL_FIELDS = {
@@ -37,7 +39,10 @@ PERSONAL_FIELDS = {
     "FollowUpRecorded": {"notes"},
     "ReturnCaseClosed": {"notes"},
     "ReturnCaseReopened": {"reason"},
+    "ClientPersonalDataErased": {"note"},
 }
+# Events whose payload changed shape, and the schema version they are at now.
+SCHEMA_VERSIONS = {"ClientPersonalDataErased": 2}
 
 
 def is_codec_type(annotation: object) -> bool:
@@ -64,7 +69,7 @@ def test_events_declare_type_version_and_personal_fields(event_class: type[Event
     field_names = [field.name for field in dataclasses.fields(event_class)]
 
     assert event_class.event_type == event_class.__name__
-    assert event_class.schema_version == 1
+    assert event_class.schema_version == SCHEMA_VERSIONS.get(event_class.__name__, 1)
     assert field_names[0] == "case_id"
     assert event_class.personal_fields <= set(field_names)
     assert event_class.personal_fields == PERSONAL_FIELDS.get(event_class.__name__, set())
@@ -142,3 +147,22 @@ def test_missing_and_existing_case_errors_hold_the_id_but_do_not_print_it() -> N
         assert isinstance(error, DomainError)
         assert error.case_id == case_id
         assert str(case_id) not in str(error)
+
+
+def test_a_version_1_erasure_reads_as_a_code_and_serves_its_free_text_to_no_one() -> None:
+    registry = EventRegistry(EVENT_TYPES)
+    case_id = "00000000-0000-4000-8000-000000000001"
+
+    def stored(reason: str) -> Any:
+        payload = {"case_id": case_id, "erased_on": "2026-01-07", "reason": reason}
+        return registry.decode("ClientPersonalDataErased", 1, payload, None)
+
+    retention = stored("retention period ended")
+    assert (retention.reason, retention.note) == (vocabulary.ErasureReason.RETENTION, None)
+    asked = stored("Request of the client ")
+    assert asked.reason == vocabulary.ErasureReason.CLIENT_REQUEST
+    free = stored("Ms Orla Fenwhistle asked us at the desk")
+    assert (free.reason, free.note) == (vocabulary.ErasureReason.OTHER, None)
+    _, version, public, personal = registry.encode(free)
+    assert version == 2
+    assert "Orla" not in repr((public, personal))

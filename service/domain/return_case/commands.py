@@ -17,6 +17,7 @@ from service.domain.vocabulary import (
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
+    ErasureReason,
     ExploitationForm,
     Gender,
     ProceedingsStage,
@@ -221,9 +222,13 @@ class ReopenReturnCase:
 
 @dataclass(frozen=True, slots=True)
 class EraseClientPersonalData:
+    """``reason`` is a code; ``note`` is free text and so personal: it is sealed with the
+    client's key and erased with the rest in the same transaction."""
+
     case_id: UUID
     erased_on: date
-    reason: str
+    reason: ErasureReason
+    note: str | None = None
 
 
 Command: TypeAlias = (
