@@ -27,9 +27,9 @@ from service.events.types import EventRegistry
 from service.handlers.return_case import Dependencies, handle
 from service.privacy import rotation
 from service.privacy.cipher import DataKey, PersonalDataCipher
-from service.privacy.commands import retention_run, rotate_master_key
+from service.privacy.commands import keys_rotate, keys_status, retention_run, rotate_master_key
 from service.privacy.erasure import erase_client_personal_data
-from service.privacy.kek import KekRing
+from service.privacy.kek import ROTATION_LOCK, KekRing
 from service.privacy.keys import (
     MasterKeyring,
     UnknownMasterKey,
@@ -39,6 +39,7 @@ from service.privacy.keys import (
 from service.privacy.retention import RETENTION_SUBJECT, run_retention
 from service.privacy.rotation import (
     RotationIncomplete,
+    check_rotation,
     describe,
     key_status,
     rotate_keks,
@@ -422,3 +423,64 @@ async def test_the_retention_command_lists_erases_and_vacuums(
     assert "vacuumed the key table" in real.getvalue()
     assert "0 case(s) erased" in again.getvalue()
     assert await name_of(deps, case_id) is None
+
+
+async def test_the_schedule_rotates_only_when_the_kek_nears_its_maximum_age(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    before = current_of(await kek_states(admin_engine))
+    week, minute = dt.timedelta(days=7), dt.timedelta(minutes=1)
+    assert await check_rotation(app_engine, cipher.keks, max_age=week, margin=minute) is None
+    assert current_of(await kek_states(admin_engine)) == before
+
+    result = await check_rotation(app_engine, cipher.keks, max_age=minute, margin=minute)
+
+    assert result is not None
+    assert result.destroyed == [before]
+    assert current_of(await kek_states(admin_engine)) == result.current
+    assert before not in cipher.keks.cached  # the schedule's own cache forgets it too
+
+
+async def test_only_one_rotation_runs_at_a_time(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    before = current_of(await kek_states(admin_engine))
+    async with admin_engine.connect() as conn:
+        await conn.execute(
+            text("SELECT pg_advisory_lock(:a, :b)"), {"a": ROTATION_LOCK[0], "b": ROTATION_LOCK[1]}
+        )
+        try:
+            skipped = await rotate_keks(app_engine, fresh_ring(cipher), wait=False)
+        finally:
+            await conn.execute(
+                text("SELECT pg_advisory_unlock(:a, :b)"),
+                {"a": ROTATION_LOCK[0], "b": ROTATION_LOCK[1]},
+            )
+    assert (skipped.rotated, skipped.skipped) == (False, "another rotation is running")
+    assert current_of(await kek_states(admin_engine)) == before
+
+
+async def test_keys_status_and_rotate_commands_report_age_and_what_is_pending(
+    database: Database, settings: Settings, admin_engine: AsyncEngine
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert await keys_status(settings, database.app_url, out) == 0
+    current = current_of(await kek_states(admin_engine))
+    status = out.getvalue()
+    assert f"current key-encryption key: {current}" in status
+    assert "rotation due by" in status
+    assert "(maximum age 24.0 h)" in status
+    assert "not yet under the current key" in status
+
+    out = io.StringIO()
+    code = await keys_rotate(settings, database.app_url, out, err, if_due=True)
+    assert (code, err.getvalue()) == (0, "")
+    assert out.getvalue().startswith("not due")
+    assert current_of(await kek_states(admin_engine)) == current
+
+    out = io.StringIO()
+    assert await keys_rotate(settings, database.app_url, out, err, if_due=False) == 0
+    assert err.getvalue() == ""
+    rotated = current_of(await kek_states(admin_engine))
+    assert rotated != current
+    assert f"destroyed 1 old key-encryption key(s): {current}" in out.getvalue()
