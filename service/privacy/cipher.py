@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.events.sealing import SEALED_MARK, JsonObject, SealedItem
 from service.privacy.kek import (
+    Kek,
     KekRing,
     KekUnavailable,
     current_kek_id,
@@ -192,7 +193,7 @@ class PersonalDataCipher:
                 found[row.case_id] = self._unwrap(row)
         return found
 
-    async def _current_kek(self, conn: AsyncConnection) -> Any:
+    async def _current_kek(self, conn: AsyncConnection) -> Kek:
         """The KEK to wrap a new data key under; call with the key-creation lock held."""
         kek_id = await current_kek_id(conn)
         if kek_id is None:  # a new database: make the first KEK in a transaction of its own

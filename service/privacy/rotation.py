@@ -286,6 +286,14 @@ async def _rotate(engine: AsyncEngine, ring: KekRing, *, new_kek: bool) -> Rotat
             states, _ = await _states(conn)
         new_kek = False
     retiring = [s for s in states if s.state == "retiring"]
+    # An instance that cannot read the live KEKs (another KEK directory) must not rotate: its
+    # new KEK would be current while living in a directory the other instances do not see.
+    for live in (s for s in states if s.state in ("current", "retiring")):
+        if ring.get(live.kek_id) is None:
+            raise KekUnavailable(
+                f"the key-encryption key {live.kek_id} is not in this KEK directory; "
+                "check SAFE_FUTURE_KEK_DIR"
+            )
     if new_kek and not retiring:
         await _switch(engine, await _prepare(engine, ring, states))
     else:  # finishing: a pending KEK (from a run that failed before its switch) is dropped
@@ -313,6 +321,19 @@ async def _rotate(engine: AsyncEngine, ring: KekRing, *, new_kek: bool) -> Rotat
         destroyed.append(old.kek_id)
     ring.prune([s.kek_id for s in states if s.state in ("current", "pending")])
     return RotationResult(True, current, rewrapped, destroyed)
+
+
+async def check_kek_directory(engine: AsyncEngine, ring: KekRing) -> None:
+    """Refuse to start (``KekUnavailable``) when the current KEK's file is not in this
+    instance's KEK directory: it could neither read nor create any client's key."""
+    async with engine.connect() as conn:
+        states, _ = await _states(conn)
+    for live in (s for s in states if s.state in ("current", "retiring")):
+        if ring.get(live.kek_id) is None:
+            raise KekUnavailable(
+                f"the key-encryption key {live.kek_id} is not in {ring.files.directory}; "
+                "every instance needs the same SAFE_FUTURE_KEK_DIR"
+            )
 
 
 async def rotate_keks(

@@ -1,15 +1,21 @@
-"""The service refuses to start in production mode without a master key."""
+"""The service refuses to start in production mode without a master key, and anywhere
+without the current key-encryption key."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.app import create_app
 from service.auth import load_signing_key
 from service.config import ConfigError, Settings, load_settings
+from service.privacy.kek import KekRing, KekUnavailable
+from service.privacy.keys import load_master_keyring
+from service.privacy.rotation import check_rotation
 from tests.conftest import APP_PASSWORD, Database
 
 
@@ -32,3 +38,21 @@ async def test_production_without_a_master_key_does_not_start(
             async with app.router.lifespan_context(app):
                 pass  # pragma: no cover - never reached
     assert not (tmp_path / "keys").exists()  # and production never generates one
+
+
+async def test_an_instance_without_the_current_key_encryption_key_does_not_start(
+    database: Database, settings: Settings, tmp_path: Path, app_engine: AsyncEngine
+) -> None:
+    # Make sure the database has a current KEK (in the session's KEK directory).
+    await check_rotation(
+        app_engine,
+        KekRing(load_master_keyring(settings), settings.kek_dir),
+        max_age=dt.timedelta(days=7),
+        margin=dt.timedelta(minutes=1),
+    )
+    elsewhere = dataclasses.replace(settings, kek_dir_setting=tmp_path / "other-kek")
+    app = create_app(elsewhere, database.app_url)
+    with pytest.raises(KekUnavailable, match="SAFE_FUTURE_KEK_DIR"):
+        async with app.router.lifespan_context(app):
+            pass  # pragma: no cover - never reached
+    assert not (tmp_path / "other-kek").exists()  # and it made no key of its own there
