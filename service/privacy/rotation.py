@@ -252,9 +252,10 @@ async def _rewrap_tenant(
                 continue  # every row of this batch failed; the next batch skips them
             batch = {"cases": cases, "keys": keys, "froms": froms, "wrapped": wrapped}
             changed = int(await conn.scalar(_REWRAP, {**batch, "to": current}) or 0)
-            if changed == 0:  # rows read but none changed: never loop on them
-                problems.append(f"tenant {tenant_id}: {len(cases)} data keys did not change")
-                return rewrapped, problems
+            if changed == 0:
+                # Erased (or rewrapped) meanwhile: the final count catches any row truly left.
+                skip.update(cases)
+                continue
             rewrapped += changed
 
 
@@ -308,9 +309,10 @@ async def _rotate(engine: AsyncEngine, ring: KekRing, *, new_kek: bool) -> Rotat
         done, trouble = await _rewrap_tenant(engine, ring, tenant_id, current)
         rewrapped += done
         problems += trouble
-    if problems or await _left_behind(engine, tenants, current):
+    left = await _left_behind(engine, tenants, current)
+    if problems or left:
         raise RotationIncomplete(
-            "some data keys are not under the current key-encryption key; nothing was "
+            f"{left} data key(s) are not under the current key-encryption key; nothing was "
             "destroyed: " + "; ".join(problems[:10])
         )
     destroyed: list[str] = []
