@@ -355,3 +355,30 @@ async def test_the_erasure_reason_is_a_readable_code_and_its_note_is_sealed_and_
         stream = await deps.store.read_stream(conn, case_id)
     erased = stream[-1].event
     assert (erased.reason, erased.note) == (v.ErasureReason.LEGAL_OBLIGATION, None)
+
+
+async def test_an_erasure_recorded_with_free_text_before_reason_codes_serves_no_text(
+    deps: Dependencies, app_engine: AsyncEngine
+) -> None:
+    case_id, _ = await walk(deps)
+    tenant = deps.tenants[SLUG].id
+    text_given = f"Ms Fenwhistle rang us {uuid.uuid4().hex}"
+    payload = {"case_id": str(case_id), "erased_on": "2026-02-05", "reason": text_given}
+    metadata = {"actor": "old-admin", "organisation": SLUG, "role": "tenant-admin",
+                "request_id": "r-old", "correlation_id": "r-old"}  # fmt: skip
+    async with tenant_transaction(app_engine, tenant) as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, "
+                "schema_version, payload, metadata, occurred_at) VALUES (:t, :s, 'ReturnCase', "
+                "4, 'ClientPersonalDataErased', 1, CAST(:p AS jsonb), CAST(:m AS jsonb), now())"
+            ),
+            {"t": tenant, "s": case_id, "p": json.dumps(payload), "m": json.dumps(metadata)},
+        )
+        stream = await deps.store.read_stream(conn, case_id)
+    erased = stream[-1]
+    assert erased.event.reason == v.ErasureReason.OTHER
+    assert erased.event.note is None
+    served = deps.store.registry.encode(erased.event)
+    assert served[1] == 2
+    assert text_given not in json.dumps([served[2], served[3]])
