@@ -49,8 +49,7 @@ def upgrade() -> None:
         """
     )
     op.execute(
-        "CREATE UNIQUE INDEX one_current_kek ON key_encryption_keys (state) "
-        "WHERE state = 'current'"
+        "CREATE UNIQUE INDEX one_current_kek ON key_encryption_keys (state) WHERE state = 'current'"
     )
     op.execute(
         """
@@ -109,8 +108,7 @@ def upgrade() -> None:
         """
     )
     op.execute(
-        "REVOKE ALL ON FUNCTION rewrap_data_keys(uuid[], uuid[], text[], bytea[], text) "
-        "FROM PUBLIC"
+        "REVOKE ALL ON FUNCTION rewrap_data_keys(uuid[], uuid[], text[], bytea[], text) FROM PUBLIC"
     )
     op.execute(
         "GRANT EXECUTE ON FUNCTION rewrap_data_keys(uuid[], uuid[], text[], bytea[], text) "
