@@ -17,6 +17,11 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 COPY migrations ./migrations
 COPY schema.graphql ./
+# Key-encryption keys: mount a persistent volume here (never include it in database backups;
+# see docs/privacy.md section 8).
+ENV SAFE_FUTURE_KEK_DIR=/var/lib/safe-future/kek
+RUN mkdir -p /var/lib/safe-future/kek && chown app:app /var/lib/safe-future/kek \
+    && chmod 700 /var/lib/safe-future/kek
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s \

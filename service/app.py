@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ from service.integrators.oauth import token_endpoint
 from service.observability import Metrics
 from service.privacy.cipher import PersonalDataCipher
 from service.privacy.keys import load_master_keyring
+from service.privacy.rotation import check_kek_directory, run_rotation_schedule
 from service.reports.http import routes as report_routes
 from service.reports.projection import ReportProjection, start_report_projection
 from service.schema.ids import to_global_id
@@ -71,6 +73,8 @@ def create_app(
         listen_dsn = app_db_url.set(drivername="postgresql").render_as_string(hide_password=False)
         feed: FeedHub | None = None
         reports: ReportProjection | None = None
+        rotation: asyncio.Task[None] | None = None
+        stop_rotation = asyncio.Event()
         try:
             tenants = await load_tenants(engine)
             app.state.metrics = metrics_ = Metrics()
@@ -98,8 +102,23 @@ def create_app(
             app.state.feed = feed
             reports = await start_report_projection(engine, store, listen_dsn)
             metrics_.track_subscriptions(lambda: feed.subscriber_count if feed else 0)
+            await check_kek_directory(engine, cipher.keks)
+            # Key-encryption keys rotate on schedule (one instance at a time), so copies of
+            # the database made before an erasure stop being readable within the maximum age.
+            rotation = asyncio.create_task(
+                run_rotation_schedule(
+                    engine,
+                    cipher.keks,
+                    max_age=dt.timedelta(hours=settings.kek_max_age_hours),
+                    interval=dt.timedelta(seconds=settings.kek_check_seconds),
+                    stop=stop_rotation,
+                )
+            )
             yield
         finally:
+            stop_rotation.set()
+            if rotation is not None:
+                await rotation
             if reports is not None:
                 await reports.stop()
             if feed is not None:

@@ -175,6 +175,23 @@ def cmd_keys_rotate_master(settings: Settings, _args: argparse.Namespace) -> int
     return asyncio.run(rotate_master_key(settings, prepared.admin_url, sys.stdout, sys.stderr))
 
 
+def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from service.privacy.commands import keys_rotate
+
+    # Only the service role is needed: rewrapping goes through ``rewrap_data_keys``.
+    prepared = prepare(settings, migrate=not settings.production)
+    return asyncio.run(
+        keys_rotate(settings, prepared.app_url, sys.stdout, sys.stderr, if_due=args.if_due)
+    )
+
+
+def cmd_keys_status(settings: Settings, _args: argparse.Namespace) -> int:
+    from service.privacy.commands import keys_status
+
+    prepared = prepare(settings, migrate=not settings.production)
+    return asyncio.run(keys_status(settings, prepared.app_url, sys.stdout))
+
+
 def cmd_retention_run(settings: Settings, args: argparse.Namespace) -> int:
     from service.privacy.commands import retention_run
 
@@ -267,10 +284,25 @@ def parser() -> argparse.ArgumentParser:
     reports_sub.add_parser(
         "rebuild", help="rebuild the report read model from the log"
     ).set_defaults(run=cmd_reports_rebuild)
-    keys = sub.add_parser("keys", help="the master key that wraps the clients' data keys")
+    keys = sub.add_parser("keys", help="the keys that wrap the clients' data keys")
     keys_sub = keys.add_subparsers(dest="action", required=True)
+    rotate = keys_sub.add_parser(
+        "rotate",
+        help="new key-encryption key: rewrap every data key, destroy the old key "
+        "(also finishes an interrupted rotation)",
+    )
+    rotate.add_argument(
+        "--if-due",
+        action="store_true",
+        help="only when the current key is near SAFE_FUTURE_KEK_MAX_AGE_HOURS (for cron)",
+    )
+    rotate.set_defaults(run=cmd_keys_rotate)
     keys_sub.add_parser(
-        "rotate-master", help="rewrap every data key under the current master key"
+        "status", help="the current key-encryption key's age, when it is due, what is pending"
+    ).set_defaults(run=cmd_keys_status)
+    keys_sub.add_parser(
+        "rotate-master",
+        help="move every key under the current master key (after changing it)",
     ).set_defaults(run=cmd_keys_rotate_master)
     retention = sub.add_parser("retention", help="erase personal data past its retention period")
     retention_sub = retention.add_subparsers(dest="action", required=True)

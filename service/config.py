@@ -37,6 +37,9 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_PREVIOUS_MASTER_KEYS`` | empty | older keys (comma-separated), during rotation |
 | ``SAFE_FUTURE_RETENTION_YEARS`` | ``7`` | ``retention run`` erases cases closed longer ago |
 | ``SAFE_FUTURE_SOCIAL_MAP_STALE_MONTHS`` | ``12`` | social-map entries unverified longer: stale |
+| ``SAFE_FUTURE_KEK_DIR`` | ``<data>/keys/kek`` | key-encryption keys (shared by instances) |
+| ``SAFE_FUTURE_KEK_MAX_AGE_HOURS`` | ``24`` | longest life of a key-encryption key |
+| ``SAFE_FUTURE_KEK_CHECK_SECONDS`` | ``300`` | how often each instance checks whether to rotate |
 
 Production needs ``SAFE_FUTURE_MASTER_KEY`` or ``SAFE_FUTURE_MASTER_KEY_FILE``; only development
 generates a master key in the data folder (see ``service.privacy.keys``).
@@ -87,6 +90,9 @@ class Settings:
     previous_master_keys: tuple[str, ...] = field(default=(), repr=False)
     retention_years: int = 7
     social_map_stale_months: int = 12
+    kek_dir_setting: Path | None = None
+    kek_max_age_hours: int = 24
+    kek_check_seconds: int = 300
 
     @property
     def production(self) -> bool:
@@ -99,6 +105,11 @@ class Settings:
     @property
     def jwt_private_key_file(self) -> Path:
         return self.data_dir / "keys" / "jwt-private.pem"
+
+    @property
+    def kek_dir(self) -> Path:
+        """Where the key-encryption keys' files live (see ``service.privacy.kek``)."""
+        return self.kek_dir_setting or self.data_dir / "keys" / "kek"
 
     @property
     def generated_master_key_file(self) -> Path:
@@ -185,6 +196,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         retention_years=_int(env, "SAFE_FUTURE_RETENTION_YEARS", 7, 1, 100),
         social_map_stale_months=_int(env, "SAFE_FUTURE_SOCIAL_MAP_STALE_MONTHS", 12, 1, 120),
+        kek_dir_setting=Path(env["SAFE_FUTURE_KEK_DIR"])
+        if env.get("SAFE_FUTURE_KEK_DIR")
+        else None,
+        kek_max_age_hours=_int(env, "SAFE_FUTURE_KEK_MAX_AGE_HOURS", 24, 1, 24 * 30),
+        kek_check_seconds=_int(env, "SAFE_FUTURE_KEK_CHECK_SECONDS", 300, 1, 3600),
         allowed_origins=tuple(
             o.strip() for o in env.get("SAFE_FUTURE_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),

@@ -4,9 +4,17 @@
 - ``LANGUAGE_CODES``: every ISO 639-1 code (184 codes). This includes ``bh`` (Bihari), a
   collective code the registration authority has since deprecated; it stays valid so that data
   recorded with it keeps validating.
-- ``EU_EEA_COUNTRIES``: the 27 EU member states plus Iceland, Liechtenstein and Norway, the
-  area within which the GDPR lets personal data move without a transfer mechanism. Greece is
-  ``GR`` here (ISO), not ``EL`` (the EU's own abbreviation).
+- ``EU_EEA_COUNTRIES``: the territory of the EU plus Iceland, Liechtenstein and Norway, the
+  area within which the GDPR lets personal data move without a transfer mechanism. The EU's
+  territory includes parts of member states that ISO codes separately
+  (``EU_TERRITORIES_WITH_OWN_CODE``): the outermost regions of France (Guadeloupe, French
+  Guiana, Martinique, Reunion, Mayotte, Saint-Martin; TFEU art. 349 and 355(1)) and the Aland
+  Islands (Finland; TFEU art. 355(4)). The Azores, Madeira, the Canary Islands, Ceuta and
+  Melilla have no ISO code of their own (they are ``PT`` and ``ES``). Overseas countries and
+  territories (TFEU art. 355(2), Annex II: Greenland, New Caledonia, French Polynesia, Aruba,
+  Curacao, Saint Barthelemy, ...) are *not* EU territory, nor are the Faroe Islands, nor
+  Svalbard and Jan Mayen (outside the EEA Agreement). Greece is ``GR`` here (ISO), not ``EL``
+  (the EU's own abbreviation).
 
 Codes are case-sensitive: countries in capitals (``NL``), languages in lower case (``nl``).
 """
@@ -17,6 +25,7 @@ __all__ = [
     "COUNTRY_CODES",
     "EU_EEA_COUNTRIES",
     "EU_MEMBER_STATES",
+    "EU_TERRITORIES_WITH_OWN_CODE",
     "LANGUAGE_CODES",
     "is_country",
     "is_language",
@@ -58,7 +67,12 @@ EU_MEMBER_STATES: frozenset[str] = _codes(
     """
 )
 
-EU_EEA_COUNTRIES: frozenset[str] = EU_MEMBER_STATES | {"IS", "LI", "NO"}
+# Parts of the EU's territory that ISO 3166-1 codes apart from their member state.
+EU_TERRITORIES_WITH_OWN_CODE: frozenset[str] = _codes("GF GP MQ RE YT MF AX")
+
+EU_EEA_COUNTRIES: frozenset[str] = (
+    EU_MEMBER_STATES | EU_TERRITORIES_WITH_OWN_CODE | {"IS", "LI", "NO"}
+)
 
 
 def is_country(code: str) -> bool:

@@ -16,6 +16,7 @@ __all__ = [
     "DangerSign",
     "DepartureMode",
     "EscalationAction",
+    "ErasureReason",
     "ExploitationForm",
     "Gender",
     "Phase",
@@ -204,3 +205,11 @@ class PlanDomain(StrEnum):
     SAFETY = "SAFETY"
     FAMILY = "FAMILY"
     LEGAL_AND_DOCUMENTS = "LEGAL_AND_DOCUMENTS"
+class ErasureReason(StrEnum):
+    """Why a client's personal data was erased: a code, never free text (it stays readable
+    in the log and reaches integrators)."""
+
+    CLIENT_REQUEST = "CLIENT_REQUEST"
+    RETENTION = "RETENTION"
+    LEGAL_OBLIGATION = "LEGAL_OBLIGATION"
+    OTHER = "OTHER"

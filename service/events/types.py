@@ -131,6 +131,7 @@ class EventRegistry:
         if name in self._classes:
             raise ValueError(f"event type {name} registered twice")
         self._classes[name] = cls
+        # An event class may carry its own upcasters: ``{from_version: upcaster}``.
         for from_version, upcaster in getattr(cls, "upcasters", {}).items():
             self.add_upcaster(name, from_version, upcaster)
 

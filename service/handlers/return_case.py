@@ -64,8 +64,12 @@ class CommandResult:
 SERVER_FILLED = frozenset({"organisation_country", "erased_on"})
 
 # Command fields holding personal data: the names events keep in their personal part. An
-# erasure's reason is deliberately not personal (see ``ClientPersonalDataErased``).
+# erasure's reason is a code, not personal (see ``ClientPersonalDataErased``).
 PERSONAL_FIELDS: frozenset[str] = frozenset().union(*(e.personal_fields for e in rc.EVENT_TYPES))
+# The erasure's note is left out of its fingerprint altogether: the client's key, which would
+# key its HMAC, is destroyed by that very command, and an unkeyed digest of personal text
+# must not outlive it. A retry with another note replays the first erasure.
+_ERASURE_UNFINGERPRINTED = frozenset({"note"})
 FINGERPRINT_PURPOSE = "idempotency fingerprint"
 
 
@@ -79,6 +83,8 @@ def _fingerprint_parts(command: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     personal: dict[str, Any] = {}
     for f in dataclasses.fields(command):
         if (opening and f.name == "case_id") or f.name in SERVER_FILLED:
+            continue
+        if f.name in _ERASURE_UNFINGERPRINTED and isinstance(command, rc.EraseClientPersonalData):
             continue
         value = getattr(command, f.name)
         if f.name not in personal_names:

@@ -1,10 +1,11 @@
 """Personal data protection: per-client keys and encryption, erasure, consent, access log,
 retention.
 
-- ``keys``: master keys from configuration; wrapping of data keys.
+- ``keys``: master keys from configuration.
+- ``kek``: rotating key-encryption keys (files outside the database) that wrap data keys.
 - ``cipher``: per-client data keys (AES-256-GCM), sealing and opening of personal fields,
   crypto-shredding (``PersonalDataCipher``, the event store's ``PersonalCipher``).
-- ``rotation``: rewrap every data key under a new master key.
+- ``rotation``: rotate the key-encryption key (rewrap, then destroy the old one); its schedule.
 - ``erasure``: the erasure command for tenant admins and retention; the owner's vacuum.
 - ``retention``: erase cases closed longer ago than the retention period.
 - ``access_log``: the append-only record of who was shown which personal fields.

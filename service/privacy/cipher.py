@@ -1,7 +1,8 @@
 """Per-client encryption of personal fields (AES-256-GCM) and crypto-shredding.
 
 Each case (one client) has one data key at a time: 32 random bytes, stored only wrapped by
-the master key, in ``data_keys`` (tenant-owned, row-level security, the service role may
+the current key-encryption key (``service.privacy.kek``; the master key wraps that), in
+``data_keys`` (tenant-owned, row-level security, the service role may
 SELECT, INSERT and DELETE). From it three keys are derived with HKDF-SHA256: one encrypts,
 one makes nonces, one keys the idempotency fingerprints of the client's commands.
 
@@ -40,6 +41,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.events.sealing import SEALED_MARK, JsonObject, SealedItem
+from service.privacy.kek import (
+    Kek,
+    KekRing,
+    KekUnavailable,
+    current_kek_id,
+    lock_for_key_creation,
+    make_first_kek,
+)
 from service.privacy.keys import MasterKeyring, TamperedCiphertext
 
 ALGORITHM = "A256GCM.1"
@@ -149,7 +158,20 @@ class PersonalDataCipher:
     """
 
     def __init__(self, keyring: MasterKeyring) -> None:
+        if keyring.kek_dir is None:
+            raise ValueError("the keyring names no directory for key-encryption keys")
         self.keyring = keyring
+        self.keks = KekRing(keyring, keyring.kek_dir)
+
+    def _unwrap(self, row: Any) -> DataKey:
+        secret = self.keks.unwrap(
+            bytes(row.wrapped_key),
+            row.master_key_id,
+            tenant_id=row.tenant_id,
+            case_id=row.case_id,
+            key_id=row.key_id,
+        )
+        return DataKey.of(row.tenant_id, row.case_id, row.key_id, secret)
 
     async def keys(
         self, conn: AsyncConnection, case_ids: Sequence[uuid.UUID]
@@ -158,16 +180,31 @@ class PersonalDataCipher:
         if not case_ids:
             return {}
         found: dict[uuid.UUID, DataKey] = {}
+        again: list[uuid.UUID] = []
         for row in await conn.execute(_SELECT_KEYS, {"ids": list(set(case_ids))}):
-            secret = self.keyring.unwrap(
-                bytes(row.wrapped_key),
-                row.master_key_id,
-                tenant_id=row.tenant_id,
-                case_id=row.case_id,
-                key_id=row.key_id,
-            )
-            found[row.case_id] = DataKey.of(row.tenant_id, row.case_id, row.key_id, secret)
+            try:
+                found[row.case_id] = self._unwrap(row)
+            except KekUnavailable:
+                again.append(row.case_id)
+        if again:
+            # A rotation rewrapped these rows and destroyed their old KEK after we read them:
+            # read them once more (a statement of its own sees the committed rewrap).
+            for row in await conn.execute(_SELECT_KEYS, {"ids": again}):
+                found[row.case_id] = self._unwrap(row)
         return found
+
+    async def _current_kek(self, conn: AsyncConnection) -> Kek:
+        """The KEK to wrap a new data key under; call with the key-creation lock held."""
+        kek_id = await current_kek_id(conn)
+        if kek_id is None:  # a new database: make the first KEK in a transaction of its own
+            async with conn.engine.begin() as other:
+                await make_first_kek(other, self.keks)
+            kek_id = await current_kek_id(conn)
+            assert kek_id is not None
+        kek = self.keks.get(kek_id)
+        if kek is None:
+            raise KekUnavailable("the current key-encryption key is not in the KEK directory")
+        return kek
 
     async def key_for(
         self, conn: AsyncConnection, tenant_id: uuid.UUID, case_id: uuid.UUID, *, create: bool
@@ -177,12 +214,13 @@ class PersonalDataCipher:
             return key
         key_id = uuid.uuid4()
         secret = os.urandom(DATA_KEY_BYTES)
-        wrapped, master_key_id = self.keyring.wrap(
-            secret, tenant_id=tenant_id, case_id=case_id, key_id=key_id
-        )
+        # Held until commit: the KEK read here stays current until the key row is committed.
+        await lock_for_key_creation(conn)
+        kek = await self._current_kek(conn)
+        wrapped = self.keks.wrap(secret, kek, tenant_id=tenant_id, case_id=case_id, key_id=key_id)
         inserted = await conn.scalar(
             _INSERT_KEY,
-            {"t": tenant_id, "c": case_id, "k": key_id, "w": wrapped, "m": master_key_id},
+            {"t": tenant_id, "c": case_id, "k": key_id, "w": wrapped, "m": kek.kek_id},
         )
         if inserted is None:  # a concurrent transaction created the case's key first
             return (await self.keys(conn, [case_id]))[case_id]

@@ -1,12 +1,15 @@
-"""The privacy commands of ``safe-future``: ``keys rotate-master`` and ``retention run``.
+"""The privacy commands of ``safe-future``: ``keys rotate``, ``keys status``,
+``keys rotate-master`` and ``retention run``.
 
-Both need the database owner besides the service role: rotation rewraps data keys (the
-service role may not UPDATE them) and both vacuum the key table (only its owner may).
+``keys rotate`` and ``keys status`` need only the service role (rewrapping goes through the
+``rewrap_data_keys`` function). ``rotate-master`` and ``retention run`` also vacuum the key
+table as its owner.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import text
@@ -22,6 +25,7 @@ from service.events.types import EventRegistry
 from service.handlers.return_case import Dependencies
 from service.privacy.cipher import PersonalDataCipher
 from service.privacy.erasure import vacuum_key_table
+from service.privacy.kek import KekRing, KekUnavailable
 from service.privacy.keys import (
     MasterKeyring,
     TamperedCiphertext,
@@ -33,23 +37,44 @@ from service.privacy.keys import (
     write_key_file,
 )
 from service.privacy.retention import run_retention
-from service.privacy.rotation import rewrap_data_keys
+from service.privacy.rotation import (
+    RotationIncomplete,
+    RotationResult,
+    describe,
+    key_status,
+    key_status_brief,
+    rotate_keks,
+    rotation_due,
+)
 
 
-async def _rewrap(owner: AsyncEngine, keyring: MasterKeyring, err: TextIO) -> int | None:
+async def _rotate(
+    engine: AsyncEngine, keyring: MasterKeyring, err: TextIO, *, new_kek: bool = True
+) -> RotationResult | None:
     try:
-        return (await rewrap_data_keys(owner, keyring)).rewrapped
-    except (UnknownMasterKey, TamperedCiphertext) as exc:
-        print(f"rotation stopped, nothing of that tenant changed: {exc}", file=err)
+        return await rotate_keks(
+            engine, KekRing(keyring, settings_kek_dir(keyring)), new_kek=new_kek
+        )
+    except (UnknownMasterKey, TamperedCiphertext, KekUnavailable, RotationIncomplete) as exc:
+        print(f"rotation stopped, no key-encryption key was destroyed: {exc}", file=err)
         return None
 
 
+def settings_kek_dir(keyring: MasterKeyring) -> Path:
+    if keyring.kek_dir is None:
+        raise ConfigError("no directory for key-encryption keys is configured")
+    return keyring.kek_dir
+
+
 async def rotate_master_key(settings: Settings, owner_url: URL, out: TextIO, err: TextIO) -> int:
-    """Rewrap every data key under the current master key; events are not touched.
+    """Move everything to the current master key: a key-encryption key rotation whose new KEK
+    is wrapped by it, so the old KEKs (wrapped by the old master key) are destroyed and data
+    keys still wrapped directly by a master key (from before KEKs) are rewrapped under a KEK.
+    Events are not touched. Afterwards nothing needs the old master key.
 
     Development (the generated key file): a new key is generated and written first, beside
-    the old one, then every data key is rewrapped, then the old key is dropped from the file.
-    A crash in between leaves both keys in the file and the command can simply run again.
+    the old one, then the rotation runs, then the old key is dropped from the file. A crash in
+    between leaves both keys in the file and the command can simply run again.
 
     A configured key (environment or mounted file): put the new key in place as current and
     the old one in ``SAFE_FUTURE_PREVIOUS_MASTER_KEYS`` (or as a further line of the file),
@@ -66,20 +91,76 @@ async def rotate_master_key(settings: Settings, owner_url: URL, out: TextIO, err
         old_keys = read_key_file(path)
         new = generate_master_key()
         write_key_file(path, [new, *old_keys])
-        keyring = MasterKeyring(new, [*old_keys, *keyring.previous])
+        keyring = MasterKeyring(new, [*old_keys, *keyring.previous], kek_dir=keyring.kek_dir)
     owner = create_async_engine(owner_url)
     try:
-        rewrapped = await _rewrap(owner, keyring, err)
-        if rewrapped is None:
+        result = await _rotate(owner, keyring, err)
+        if result is None:
             return 1
         await vacuum_key_table(owner)  # the old wrappings leave the table's files
     finally:
         await owner.dispose()
     if generated:
         write_key_file(settings.generated_master_key_file, [keyring.current])
-    print(f"rewrapped {rewrapped} data keys under master key {keyring.current.key_id}", file=out)
+    print(
+        f"rewrapped {result.rewrapped} data keys under key-encryption key {result.current}, "
+        f"itself wrapped by master key {keyring.current.key_id}; destroyed "
+        f"{len(result.destroyed)} old key-encryption key(s)",
+        file=out,
+    )
     if not generated:
         print("now remove the previous master key(s) from the configuration", file=out)
+    return 0
+
+
+async def keys_rotate(
+    settings: Settings, url: URL, out: TextIO, err: TextIO, *, if_due: bool
+) -> int:
+    """``safe-future keys rotate [--if-due]``: rotate the key-encryption key now (or only when
+    the schedule would), finishing an interrupted rotation first."""
+    try:
+        keyring = load_master_keyring(settings)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=err)
+        return 2
+    engine = create_async_engine(url)
+    try:
+        if if_due:
+            ring = KekRing(keyring, settings.kek_dir)
+            max_age = dt.timedelta(hours=settings.kek_max_age_hours)
+            margin = dt.timedelta(seconds=settings.kek_check_seconds)
+            if not rotation_due(await key_status_brief(engine, ring, max_age), margin):
+                print("not due: the current key-encryption key is younger than its limit", file=out)
+                return 0
+        result = await _rotate(engine, keyring, err)
+    finally:
+        await engine.dispose()
+    if result is None:
+        return 1
+    print(
+        f"current key-encryption key {result.current}; rewrapped {result.rewrapped} data "
+        f"keys; destroyed {len(result.destroyed)} old key-encryption key(s)"
+        + (f": {', '.join(result.destroyed)}" if result.destroyed else ""),
+        file=out,
+    )
+    return 0
+
+
+async def keys_status(settings: Settings, url: URL, out: TextIO) -> int:
+    """``safe-future keys status``: the current KEK's age, when it is due, what is pending."""
+    keyring = load_master_keyring(settings)
+    engine = create_async_engine(url)
+    try:
+        status = await key_status(
+            engine,
+            KekRing(keyring, settings.kek_dir),
+            dt.timedelta(hours=settings.kek_max_age_hours),
+        )
+    finally:
+        await engine.dispose()
+    for line in describe(status):
+        print(line, file=out)
+    print(f"master key: {keyring.current.key_id} (plus {len(keyring.previous)} previous)", file=out)
     return 0
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.auth import Principal
 from service.db import tenant_transaction
 from service.domain import return_case as rc
+from service.domain.vocabulary import ErasureReason
 from service.errors import Forbidden, NotFound
 from service.handlers.return_case import CommandResult, Dependencies, handle
 
@@ -41,7 +42,8 @@ async def erase_client_personal_data(
     case_id: uuid.UUID,
     *,
     expected_version: int,
-    reason: str,
+    reason: ErasureReason,
+    note: str | None = None,
     idempotency_key: str | None,
     request_id: str,
 ) -> CommandResult:
@@ -58,7 +60,7 @@ async def erase_client_personal_data(
     if intake is None:
         raise NotFound("return case not found")
     command = rc.EraseClientPersonalData(
-        case_id=case_id, erased_on=max(deps.clock().date(), intake), reason=reason
+        case_id=case_id, erased_on=max(deps.clock().date(), intake), reason=reason, note=note
     )
     return await handle(
         deps,

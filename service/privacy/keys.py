@@ -10,7 +10,9 @@ are *previous* keys that still unwrap data keys wrapped before a rotation.
 ``SAFE_FUTURE_PREVIOUS_MASTER_KEYS`` adds previous keys when the current one comes from the
 environment.
 
-Each data key is wrapped with AES-256-GCM under the current master key; the wrap's associated
+Data keys are wrapped under rotating key-encryption keys (``service.privacy.kek``), which the
+master key wraps in turn. Before those existed, each data key was wrapped with AES-256-GCM
+under the current master key (rows not yet rewrapped by a rotation still are); the wrap's associated
 data names the tenant, case and key id, so a wrapped key copied into another row does not
 unwrap. Each wrapped key records the id of the master key that wrapped it (a digest, never the
 key), so rotation knows what to rewrap and unwrapping knows which key to use.
@@ -82,16 +84,27 @@ def _wrap_aad(tenant_id: uuid.UUID, case_id: uuid.UUID, key_id: uuid.UUID) -> by
 
 
 class MasterKeyring:
-    """The current master key and the previous ones still accepted for unwrapping."""
+    """The current master key and the previous ones still accepted for unwrapping, and where
+    the key-encryption keys they wrap are kept (``kek_dir``; see ``service.privacy.kek``)."""
 
-    def __init__(self, current: MasterKey, previous: Iterable[MasterKey] = ()) -> None:
+    def __init__(
+        self,
+        current: MasterKey,
+        previous: Iterable[MasterKey] = (),
+        *,
+        kek_dir: Path | None = None,
+    ) -> None:
         self.current = current
         self.previous = tuple(k for k in previous if k.key_id != current.key_id)
-        self._by_id = {k.key_id: k for k in (*previous, current)}
+        self._by_id = {k.key_id: k for k in (*self.previous, current)}
+        self.kek_dir = kek_dir
 
     @property
     def key_ids(self) -> frozenset[str]:
         return frozenset(self._by_id)
+
+    def by_id(self, key_id: str) -> MasterKey | None:
+        return self._by_id.get(key_id)
 
     def wrap(
         self, data_key: bytes, *, tenant_id: uuid.UUID, case_id: uuid.UUID, key_id: uuid.UUID
@@ -156,13 +169,16 @@ def load_master_keyring(settings: Settings) -> MasterKeyring:
         parse_master_key(text, f"SAFE_FUTURE_PREVIOUS_MASTER_KEYS[{i}]")
         for i, text in enumerate(settings.previous_master_keys)
     ]
+    kek_dir = settings.kek_dir
     if settings.master_key is not None:
         return MasterKeyring(
-            parse_master_key(settings.master_key, "SAFE_FUTURE_MASTER_KEY"), previous
+            parse_master_key(settings.master_key, "SAFE_FUTURE_MASTER_KEY"),
+            previous,
+            kek_dir=kek_dir,
         )
     if settings.master_key_file is not None:
         keys = read_key_file(settings.master_key_file)
-        return MasterKeyring(keys[0], [*keys[1:], *previous])
+        return MasterKeyring(keys[0], [*keys[1:], *previous], kek_dir=kek_dir)
     if settings.production:
         raise ConfigError(
             "production mode needs SAFE_FUTURE_MASTER_KEY or SAFE_FUTURE_MASTER_KEY_FILE"
@@ -171,4 +187,4 @@ def load_master_keyring(settings: Settings) -> MasterKeyring:
     if not path.exists():
         write_key_file(path, [generate_master_key()])
     keys = read_key_file(path)
-    return MasterKeyring(keys[0], [*keys[1:], *previous])
+    return MasterKeyring(keys[0], [*keys[1:], *previous], kek_dir=kek_dir)

@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.auth import Principal, Tenant
 from service.db import tenant_transaction
+from service.domain.vocabulary import ErasureReason
 from service.errors import Conflict
 from service.handlers.return_case import Dependencies
 from service.privacy.erasure import ERASING_ROLE, erase_client_personal_data
 
 RETENTION_SUBJECT = "safe-future:retention"
-RETENTION_REASON = "retention period ended"
+RETENTION_REASON = ErasureReason.RETENTION
 _ATTEMPTS = 3
 
 

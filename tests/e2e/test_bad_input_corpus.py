@@ -596,8 +596,8 @@ VALID_CSV = "name,kind,country\nCorpus Import Centre,NGO,NG\n"
 OPTIONAL_OPERATIONS = [
     case_mutation(
         "eraseClientPersonalData",
-        {"reason": "text!:500"},
-        {"reason": "request of the client"},
+        {"reason": "enum", "note": "text:4000?"},
+        {"reason": "CLIENT_REQUEST", "note": "asked at the desk"},
         token="admin",
     ),
     Operation(
@@ -1770,7 +1770,7 @@ UNICODE_TARGETS = [
     ("caseEvents", "after"),
     ("caseEvents", "eventTypes"),
     ("caseEvents", "caseId"),
-    ("eraseClientPersonalData", "input.reason"),
+    ("eraseClientPersonalData", "input.note"),
     ("createOrganisation", "input.name"),
     ("createOrganisation", "input.referralNotes"),
     ("createOrganisation", "input.contactChannels.0.value"),

@@ -94,6 +94,8 @@ async def production(
         "SAFE_FUTURE_ALLOWED_ORIGINS": "https://app.moviera.example",
         # Production needs a configured master key: the one the test database's data uses.
         "SAFE_FUTURE_MASTER_KEY_FILE": str(settings.generated_master_key_file),
+        # and the key-encryption keys every instance of one deployment shares.
+        "SAFE_FUTURE_KEK_DIR": str(settings.kek_dir),
     })  # fmt: skip
     ensure_key_pair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     app = create_app(prod, database.app_url)

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from service.app import create_app
 from service.auth import ensure_key_pair
 from service.config import Settings, load_settings
+from service.privacy.keys import load_master_keyring
 from tests.conftest import Database
 
 ISSUER = "https://idp.example.test/realms/safe-future"
@@ -86,17 +87,23 @@ def provider() -> Iterator[tuple[Provider, str]]:
 
 @pytest.fixture(scope="module")
 async def oidc_client(
-    provider: tuple[Provider, str], database: Database, tmp_path_factory: pytest.TempPathFactory
+    provider: tuple[Provider, str],
+    database: Database,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[httpx.AsyncClient]:
     _, url = provider
     data_dir: Path = tmp_path_factory.mktemp("oidc")
-    settings: Settings = load_settings({
+    load_master_keyring(settings)  # the session's keys: one deployment shares them
+    own: Settings = load_settings({
         "SAFE_FUTURE_DATA_DIR": str(data_dir), "SAFE_FUTURE_JWKS_URL": url,
         "SAFE_FUTURE_JWT_ISSUER": ISSUER, "SAFE_FUTURE_ROLES_CLAIM": "realm_access.roles",
         "SAFE_FUTURE_JWKS_MIN_REFRESH_SECONDS": "0",
+        "SAFE_FUTURE_MASTER_KEY_FILE": str(settings.generated_master_key_file),
+        "SAFE_FUTURE_KEK_DIR": str(settings.kek_dir),
     })  # fmt: skip
-    ensure_key_pair(settings.jwt_private_key_file, settings.jwt_public_key_file)
-    app = create_app(settings, database.app_url)
+    ensure_key_pair(own.jwt_private_key_file, own.jwt_public_key_file)
+    app = create_app(own, database.app_url)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -121,3 +121,41 @@ async def _tenant(engine: AsyncEngine) -> uuid.UUID:
         value = await conn.scalar(text("SELECT id FROM tenants WHERE slug = :s"), {"s": ORG})
     assert isinstance(value, uuid.UUID)
     return value
+
+
+async def test_consent_cannot_be_withdrawn_before_an_accepted_share_and_the_error_names_it(
+    as_org: Any, admin_engine: AsyncEngine
+) -> None:
+    client = as_org(ORG)
+    case = await open_personal_case(client, Person.make(), QUIET)
+    given = await change(client, "giveConsent", case, organisationId=PARTNER,
+                         purpose="REFERRAL", givenOn="2026-01-06")  # fmt: skip
+    case = given["data"]["giveConsent"]["case"]
+    shared = await client.execute(
+        "mutation($input: ContactPartnerOrganisationInput!) { contactPartnerOrganisation("
+        "input: $input) { case { id version referrals { id } } } }",
+        {"input": {"caseId": case["id"], "expectedVersion": case["version"],
+                   **share("2026-01-07")}},
+    )  # fmt: skip
+    assert "errors" not in shared, shared
+    case = shared["data"]["contactPartnerOrganisation"]["case"]
+    referral = case["referrals"][0]["id"]
+    accepted = await change(client, "updateReferralStatus", case, referralId=referral,
+                            status="ACCEPTED", changedOn="2026-01-10")  # fmt: skip
+    assert "errors" not in accepted, accepted
+    case = accepted["data"]["updateReferralStatus"]["case"]
+    case_id = from_global_id("ReturnCase", case["id"])
+    before = await database_state(admin_engine, case_id)
+
+    backwards = await change(client, "withdrawConsent", case, organisationId=PARTNER,
+                             purpose="REFERRAL", withdrawnOn="2026-01-08")  # fmt: skip
+
+    assert codes(backwards) == ["BAD_USER_INPUT"], backwards
+    error = backwards["errors"][0]
+    assert error["extensions"]["rule"] == "WITHDRAWAL_BEFORE_USE"
+    assert "ReferralStatusChanged" in error["message"]
+    assert "2026-01-10" in error["message"]
+    assert await database_state(admin_engine, case_id) == before
+    on_the_day = await change(client, "withdrawConsent", case, organisationId=PARTNER,
+                              purpose="REFERRAL", withdrawnOn="2026-01-10")  # fmt: skip
+    assert "errors" not in on_the_day, on_the_day

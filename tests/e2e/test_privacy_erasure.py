@@ -62,6 +62,7 @@ class Person:
                     "closed after she moved away",
                     "came back through the night shelter",
                     "new phone number kept in the paper file",
+                    "asked for erasure by phone from abroad",
                 )
             ),
         )
@@ -145,7 +146,7 @@ async def erase(
         "eraseClientPersonalData",
         caseId=case["id"],
         expectedVersion=case["version"] if version is None else version,
-        reason="request of the client",
+        reason="CLIENT_REQUEST",
         **extra,
     )
 
@@ -381,7 +382,8 @@ async def test_after_erasure_no_plaintext_remains_in_a_dump_or_the_data_files(
     assert person.pseudonym.encode() in pg_dump(database.admin_url)
     assert holding(files_under(table_files), wrapped)
 
-    assert "errors" not in await erase(admin_of, case)
+    # The erasure's note is personal: sealed with the client's key and erased with the rest.
+    assert "errors" not in await erase(admin_of, case, note=person.notes[6])
     await owner_maintenance(admin_engine)
 
     dump = pg_dump(database.admin_url)

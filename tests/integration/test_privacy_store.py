@@ -22,6 +22,7 @@ from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.errors import BadUserInput
+from service.events.projections.inline import project_case
 from service.events.sealing import READ_MODEL_PURPOSE, SealedItem, is_sealed
 from service.events.store import COLUMNS, EventStore
 from service.events.types import EventRegistry
@@ -162,7 +163,7 @@ async def test_decrypt_personal_opens_a_batch_of_many_streams_with_one_key_query
     erased_id = cases[2][0]
     await erase_client_personal_data(
         deps, worker(deps, "tenant-admin"), erased_id, expected_version=3,
-        reason="request of the client", idempotency_key=None, request_id="privacy-test",
+        reason=v.ErasureReason.CLIENT_REQUEST, idempotency_key=None, request_id="privacy-test",
     )  # fmt: skip
     ids = [c for c, _ in cases]
     async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
@@ -257,7 +258,7 @@ async def test_erasure_destroys_the_key_and_a_second_erasure_is_a_no_op(
     case_id, s = await walk(deps)
     admin = worker(deps, "tenant-admin")
     tenant = deps.tenants[SLUG].id
-    erase = {"reason": "request of the client", "idempotency_key": None, "request_id": "t"}
+    erase = {"reason": v.ErasureReason.CLIENT_REQUEST, "idempotency_key": None, "request_id": "t"}
     first = await erase_client_personal_data(deps, admin, case_id, expected_version=3, **erase)
     second = await erase_client_personal_data(deps, admin, case_id, expected_version=4, **erase)
     assert (first.version, second.version) == (4, 4)
@@ -306,7 +307,7 @@ async def test_a_repeat_after_erasure_is_still_recognised_by_its_idempotency_key
     case_id, s = await walk(deps, key=key, tag=tag)
     admin = worker(deps, "tenant-admin")
     await erase_client_personal_data(
-        deps, admin, case_id, expected_version=3, reason="request of the client",
+        deps, admin, case_id, expected_version=3, reason=v.ErasureReason.CLIENT_REQUEST,
         idempotency_key=None, request_id="t",
     )  # fmt: skip
     repeat = rc.OpenReturnCase(
@@ -325,3 +326,65 @@ async def test_a_repeat_after_erasure_is_still_recognised_by_its_idempotency_key
     other = dataclasses.replace(repeat, pseudonym="P-someone-else")
     with pytest.raises(BadUserInput, match="idempotencyKey"):
         await handle(deps, worker(deps), other, **again)  # type: ignore[arg-type]
+
+
+async def test_the_erasure_reason_is_a_readable_code_and_its_note_is_sealed_and_erased(
+    deps: Dependencies, admin_engine: AsyncEngine
+) -> None:
+    case_id, _ = await walk(deps)
+    note = f"asked at the desk {uuid.uuid4().hex}"
+    await erase_client_personal_data(
+        deps, worker(deps, "tenant-admin"), case_id, expected_version=3,
+        reason=v.ErasureReason.LEGAL_OBLIGATION, note=note, idempotency_key=None,
+        request_id="privacy-test",
+    )  # fmt: skip
+    async with admin_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT schema_version, payload, personal FROM events "
+                    "WHERE stream_id = :c AND event_type = 'ClientPersonalDataErased'"
+                ),
+                {"c": case_id},
+            )
+        ).one()
+    assert row.schema_version == 2
+    assert row.payload["reason"] == "LEGAL_OBLIGATION"
+    assert "$sealed" in row.personal
+    assert note not in str(row.payload) + str(row.personal)
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        stream = await deps.store.read_stream(conn, case_id)
+    erased = stream[-1].event
+    assert (erased.reason, erased.note) == (v.ErasureReason.LEGAL_OBLIGATION, None)
+
+
+async def test_an_erasure_recorded_with_free_text_before_reason_codes_serves_no_text(
+    deps: Dependencies, app_engine: AsyncEngine
+) -> None:
+    case_id, _ = await walk(deps)
+    tenant = deps.tenants[SLUG].id
+    text_given = f"Ms Fenwhistle rang us {uuid.uuid4().hex}"
+    payload = {"case_id": str(case_id), "erased_on": "2026-02-05", "reason": text_given}
+    metadata = {"actor": "old-admin", "organisation": SLUG, "role": "tenant-admin",
+                "request_id": "r-old", "correlation_id": "r-old"}  # fmt: skip
+    async with tenant_transaction(app_engine, tenant) as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, "
+                "schema_version, payload, metadata, occurred_at) VALUES (:t, :s, 'ReturnCase', "
+                "4, 'ClientPersonalDataErased', 1, CAST(:p AS jsonb), CAST(:m AS jsonb), now())"
+            ),
+            {"t": tenant, "s": case_id, "p": json.dumps(payload), "m": json.dumps(metadata)},
+        )
+        stream = await deps.store.read_stream(conn, case_id)
+        # As the handler would have: project it and destroy the key (the log stays coherent
+        # with its read models for the tests that rebuild them).
+        await project_case(conn, stream, stream[-1:], deps.store.cipher)
+        assert deps.store.cipher is not None
+        await deps.store.cipher.forget(conn, tenant, case_id)
+    erased = stream[-1]
+    assert erased.event.reason == v.ErasureReason.OTHER
+    assert erased.event.note is None
+    served = deps.store.registry.encode(erased.event)
+    assert served[1] == 2
+    assert text_given not in json.dumps([served[2], served[3]])

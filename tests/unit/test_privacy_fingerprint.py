@@ -22,7 +22,7 @@ def opening(name: str | None = "Orla Fenwhistle", notes: str | None = None) -> r
 
 
 def test_personal_fields_are_the_events_personal_fields() -> None:
-    assert {"full_name", "date_of_birth", "notes", "reason"} == PERSONAL_FIELDS
+    assert {"full_name", "date_of_birth", "notes", "reason", "note"} == PERSONAL_FIELDS
 
 
 def test_a_command_without_personal_values_has_a_plain_digest() -> None:
@@ -52,7 +52,19 @@ def test_no_unkeyed_digest_of_a_guessed_name_matches_the_fingerprint() -> None:
 
 
 def test_the_erasure_reason_and_date_are_not_personal_nor_server_filled_input() -> None:
-    first = rc.EraseClientPersonalData(CASE, dt.date(2026, 1, 7), "request of the client")
-    next_day = rc.EraseClientPersonalData(CASE, dt.date(2026, 1, 8), "request of the client")
+    reason = v.ErasureReason.CLIENT_REQUEST
+    first = rc.EraseClientPersonalData(CASE, dt.date(2026, 1, 7), reason)
+    next_day = rc.EraseClientPersonalData(CASE, dt.date(2026, 1, 8), reason)
     assert "." not in fingerprint(first)
     assert fingerprint(first) == fingerprint(next_day)  # a retry tomorrow is the same request
+    other = rc.EraseClientPersonalData(CASE, dt.date(2026, 1, 7), v.ErasureReason.OTHER)
+    assert fingerprint(other) != fingerprint(first)
+
+
+def test_no_digest_of_the_erasure_note_outlives_the_key_it_is_erased_with() -> None:
+    reason = v.ErasureReason.OTHER
+    noted = rc.EraseClientPersonalData(CASE, dt.date(2026, 1, 7), reason, "Asked by phone.")
+    assert fingerprint(noted) == fingerprint(
+        rc.EraseClientPersonalData(CASE, dt.date(2026, 1, 7), reason)
+    )
+    assert "." not in fingerprint(noted, b"s" * 32)

@@ -65,6 +65,7 @@ from service.domain.vocabulary import (
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
+    ErasureReason,
     ExploitationForm,
     Gender,
     Phase,
@@ -280,7 +281,13 @@ closings = st.builds(
     notes=notes,
 )
 reopenings = st.builds(ReopenReturnCase, case_id=case_id, reopened_on=dates, reason=reasons)
-erasures = st.builds(EraseClientPersonalData, case_id=case_id, erased_on=dates, reason=reasons)
+erasures = st.builds(
+    EraseClientPersonalData,
+    case_id=case_id,
+    erased_on=dates,
+    reason=st.sampled_from(ErasureReason),
+    note=notes,
+)
 
 # Weights favour the steps that move a case forward, so that histories often get as far as
 # departure, follow-up, closing and reopening before they end.
@@ -388,7 +395,7 @@ def oracle_phase(events: Sequence[Event]) -> Phase | None:
 def personal_values(command: Command) -> list[str]:
     """Every personal value a command carries, as text that could show up in a message."""
     values: list[str] = []
-    for name in ("full_name", "notes", "reason"):
+    for name in ("full_name", "notes", "reason", "note"):
         value = getattr(command, name, None)
         if isinstance(value, str) and not isinstance(value, Enum) and value.strip():
             values.append(value.strip())
@@ -462,7 +469,7 @@ def test_erasure_is_idempotent_until_personal_data_comes_back(commands: list[Com
 def test_accepted_events_hold_only_trimmed_bounded_text(commands: list[Command]) -> None:
     result = run(commands)
 
-    limits = {"pseudonym": 100, "full_name": 200, "notes": 4000, "reason": 500}
+    limits = {"pseudonym": 100, "full_name": 200, "notes": 4000, "reason": 500, "note": 4000}
     for event in result.events:
         for name, limit in limits.items():
             value = getattr(event, name, None)

@@ -13,6 +13,8 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service.domain.errors import CaseAlreadyExists, CaseNotFound, RuleViolation
 from service.domain.return_case import (
@@ -57,6 +59,7 @@ from service.domain.vocabulary import (
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
+    ErasureReason,
     ExploitationForm,
     Gender,
     Phase,
@@ -233,10 +236,12 @@ def reopen(
 
 
 def erase(
-    on: date | None = None, reason: str = "Request of the client."
+    on: date | None = None,
+    reason: ErasureReason = ErasureReason.CLIENT_REQUEST,
+    note: str | None = None,
 ) -> EraseClientPersonalData:
     on = day(220) if on is None else on
-    return EraseClientPersonalData(CASE_ID, erased_on=on, reason=reason)
+    return EraseClientPersonalData(CASE_ID, erased_on=on, reason=reason, note=note)
 
 
 def accept(state: ReturnCase | None, *commands: Command) -> ReturnCase:
@@ -690,6 +695,85 @@ def test_consent_cannot_be_withdrawn_before_it_was_given() -> None:
     assert refused(accept(opened(), consent(on=day(3))), withdrawal) == "DATE_BEFORE_CONSENT"
 
 
+def withdrawal_on(on: date) -> WithdrawConsent:
+    return WithdrawConsent(
+        CASE_ID, organisation_id=PARTNER_NL, purpose=ConsentPurpose.REFERRAL, withdrawn_on=on
+    )
+
+
+def test_consent_cannot_be_withdrawn_before_an_accepted_share_and_the_error_names_it() -> None:
+    state = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(on=day(4)),
+        referral_status(ReferralStatus.ACCEPTED, on=day(8)),
+    )
+    with pytest.raises(RuleViolation) as raised:
+        decide(state, withdrawal_on(day(6)))
+    assert raised.value.rule == "WITHDRAWAL_BEFORE_USE"
+    assert "ReferralStatusChanged" in raised.value.message
+    assert str(REFERRAL_ID) in raised.value.message
+    assert day(8).isoformat() in raised.value.message
+    [event] = decide(state, withdrawal_on(day(8)))
+    assert event.withdrawn_on == day(8)
+
+
+def test_consent_cannot_be_withdrawn_before_the_contact_that_shared_under_it() -> None:
+    state = accept(opened(), consent(on=day(3)), contact(on=day(5)))
+    with pytest.raises(RuleViolation) as raised:
+        decide(state, withdrawal_on(day(4)))
+    assert raised.value.rule == "WITHDRAWAL_BEFORE_USE"
+    assert "PartnerOrganisationContacted" in raised.value.message
+
+
+def test_a_rejected_referral_or_one_without_personal_data_does_not_bind_the_withdrawal() -> None:
+    without_sharing = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(shares=False, on=day(6)),
+        referral_status(ReferralStatus.ACCEPTED, on=day(9)),
+    )
+    [event] = decide(without_sharing, withdrawal_on(day(4)))
+    assert event.withdrawn_on == day(4)
+    rejected = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(on=day(4)),
+        referral_status(ReferralStatus.REJECTED, "No capacity.", on=day(9)),
+    )
+    [event] = decide(rejected, withdrawal_on(day(5)))
+    assert event.withdrawn_on == day(5)
+
+
+def test_uses_of_an_earlier_consent_do_not_bind_a_consent_given_again() -> None:
+    state = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(on=day(4)),
+        withdrawal_on(day(4)),
+        consent(on=day(5)),
+    )
+    [event] = decide(state, withdrawal_on(day(5)))
+    assert event.withdrawn_on == day(5)
+
+
+@given(offset=st.integers(min_value=0, max_value=20), used=st.integers(min_value=4, max_value=20))
+def test_a_withdrawal_is_taken_exactly_when_dated_on_or_after_the_last_use(
+    offset: int, used: int
+) -> None:
+    state = accept(
+        opened(),
+        consent(on=day(3)),
+        contact(on=day(4)),
+        referral_status(ReferralStatus.ACCEPTED, on=day(used)),
+    )
+    withdrawal = withdrawal_on(day(3 + offset))
+    if 3 + offset >= used:
+        assert decide(state, withdrawal)
+    else:
+        assert refused(state, withdrawal) == "WITHDRAWAL_BEFORE_USE"
+
+
 # -- partner organisations and referrals -------------------------------------------------------
 
 
@@ -1082,7 +1166,7 @@ def test_personal_data_can_be_erased_in_every_phase(state: Callable[[], ReturnCa
     [event] = decide(case, erase())
 
     assert event == ClientPersonalDataErased(
-        CASE_ID, erased_on=day(220), reason="Request of the client."
+        CASE_ID, erased_on=day(220), reason=ErasureReason.CLIENT_REQUEST, note=None
     )
     after = accept(case, erase())
     assert after.personal_data_erased
@@ -1107,8 +1191,16 @@ def test_events_without_personal_values_keep_the_data_erased() -> None:
     assert decide(state, erase(on=day(222))) == []
 
 
-def test_erasure_needs_a_reason() -> None:
-    assert refused(opened(), erase(reason=" ")) == "REASON_REQUIRED"
+def test_an_erasure_note_is_personal_trimmed_and_bounded() -> None:
+    [event] = decide(opened(), erase(reason=ErasureReason.OTHER, note="  Asked by phone. "))
+    assert isinstance(event, ClientPersonalDataErased)
+    assert (event.reason, event.note) == (ErasureReason.OTHER, "Asked by phone.")
+    assert "note" in ClientPersonalDataErased.personal_fields
+    assert "reason" not in ClientPersonalDataErased.personal_fields
+    [blank] = decide(opened(), erase(note="   "))
+    assert isinstance(blank, ClientPersonalDataErased)
+    assert blank.note is None
+    assert refused(opened(), erase(note="x" * 4001)) == "NOTES_TOO_LONG"
 
 
 # -- lifecycle ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import types
 import typing
 from datetime import date
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -24,6 +25,7 @@ from service.domain.return_case import (
     Event,
     ReturnCase,
 )
+from service.events.types import EventRegistry
 
 SCALARS = (str, int, bool, date, UUID)
 PERSONAL_FIELDS = {
@@ -38,10 +40,11 @@ PERSONAL_FIELDS = {
     "FollowUpEscalated": {"notes"},
     "ReturnCaseClosed": {"notes"},
     "ReturnCaseReopened": {"reason"},
+    "ClientPersonalDataErased": {"note"},
 }
 # Event types whose payload changed shape, with their current schema version (each older
 # version has an upcaster).
-SCHEMA_VERSIONS = {"FollowUpRecorded": 2}
+SCHEMA_VERSIONS = {"FollowUpRecorded": 2, "ClientPersonalDataErased": 2}
 
 
 def is_codec_type(annotation: object) -> bool:
@@ -148,3 +151,22 @@ def test_missing_and_existing_case_errors_hold_the_id_but_do_not_print_it() -> N
         assert isinstance(error, DomainError)
         assert error.case_id == case_id
         assert str(case_id) not in str(error)
+
+
+def test_a_version_1_erasure_reads_as_a_code_and_serves_its_free_text_to_no_one() -> None:
+    registry = EventRegistry(EVENT_TYPES)
+    case_id = "00000000-0000-4000-8000-000000000001"
+
+    def stored(reason: str) -> Any:
+        payload = {"case_id": case_id, "erased_on": "2026-01-07", "reason": reason}
+        return registry.decode("ClientPersonalDataErased", 1, payload, None)
+
+    retention = stored("retention period ended")
+    assert (retention.reason, retention.note) == (vocabulary.ErasureReason.RETENTION, None)
+    asked = stored("Request of the client ")
+    assert asked.reason == vocabulary.ErasureReason.CLIENT_REQUEST
+    free = stored("Ms Orla Fenwhistle asked us at the desk")
+    assert (free.reason, free.note) == (vocabulary.ErasureReason.OTHER, None)
+    _, version, public, personal = registry.encode(free)
+    assert version == 2
+    assert "Orla" not in repr((public, personal))

@@ -16,19 +16,21 @@ reopening, erasure).
 Decisions beyond the written rules, with the reason for each:
 
 - Strings are stripped. Blank optional text (notes, full name, optional reasons) is stored as
-  ``None``; a blank required one (pseudonym, reopening or erasure reason, the reason for a
-  rejected or withdrawn referral) is refused.
+  ``None``; a blank required one (pseudonym, reopening reason, the reason for a rejected or
+  withdrawn referral) is refused. An erasure's reason is a code, its note optional.
 - ``UpdateClientProfile`` is allowed after erasure: the client may give their data again. An
   event that carries personal data again clears ``personal_data_erased``, so a later erasure
   request is not a no-op.
-- ``EraseClientPersonalData`` is validated (date, reason) before the idempotency check: an
+- ``EraseClientPersonalData`` is validated (date, note) before the idempotency check: an
   invalid request is refused even when there is nothing left to erase.
 - Sharing personal data with a partner needs a consent that was given on or before the
   contact date, and for an organisation in the same country as the consent named; otherwise a
   consent for an organisation in the EU could cover a transfer outside it
   (``CONSENT_COUNTRY_MISMATCH``).
-- Consent cannot be withdrawn before it was given (``DATE_BEFORE_CONSENT``), and a case cannot
-  be reopened before it was closed (``DATE_BEFORE_CLOSING``).
+- Consent cannot be withdrawn before it was given (``DATE_BEFORE_CONSENT``), nor before a
+  referral that shared personal data under it was contacted, accepted or completed
+  (``WITHDRAWAL_BEFORE_USE``: the record would otherwise show data shared after withdrawal),
+  and a case cannot be reopened before it was closed (``DATE_BEFORE_CLOSING``).
 - A travel document may be requested again after it was issued (a lost document); it is
   recorded as issued only after some request.
 - Withdrawing consent leaves existing referrals as they are; stopping the flow of data to the

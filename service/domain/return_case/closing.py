@@ -67,11 +67,11 @@ def reopen_case(state: ReturnCase, command: ReopenReturnCase) -> ReturnCaseReope
 
 
 def erase_personal_data(state: ReturnCase, command: EraseClientPersonalData) -> list[Event]:
-    reason = clean_required_reason(command.reason, "Erasing personal data needs a reason.")
+    note = clean_notes(command.note)
     if state.personal_data_erased:
         return []
     return [
         ClientPersonalDataErased(
-            case_id=command.case_id, erased_on=command.erased_on, reason=reason
+            case_id=command.case_id, erased_on=command.erased_on, reason=command.reason, note=note
         )
     ]

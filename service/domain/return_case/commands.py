@@ -19,6 +19,7 @@ from service.domain.vocabulary import (
     DangerSign,
     DepartureMode,
     EscalationAction,
+    ErasureReason,
     ExploitationForm,
     Gender,
     PlanDomain,
@@ -257,9 +258,13 @@ class ReopenReturnCase:
 
 @dataclass(frozen=True, slots=True)
 class EraseClientPersonalData:
+    """``reason`` is a code; ``note`` is free text and so personal: it is sealed with the
+    client's key and erased with the rest in the same transaction."""
+
     case_id: UUID
     erased_on: date
-    reason: str
+    reason: ErasureReason
+    note: str | None = None
 
 
 Command: TypeAlias = (

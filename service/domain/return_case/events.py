@@ -13,9 +13,13 @@ Field types are limited to ``str``, ``int``, ``bool``, ``datetime.date``, ``uuid
 generic JSON codec serialises every event. Annotations are real types at runtime (no
 ``from __future__ import annotations``), so ``dataclasses.fields`` shows them as such.
 
-``ClientPersonalDataErased.reason`` is deliberately *not* personal: it is encrypted with nothing,
-so the record of why data was erased stays readable after the erasure it describes. Case
-workers should give a non-identifying reason there (for example "request of the client").
+``ClientPersonalDataErased.reason`` is a code (``ErasureReason``) and not personal: the record
+of why data was erased stays readable after the erasure it describes. Its optional ``note`` is
+free text, hence personal: sealed with the client's key, which the same erasure destroys.
+Version 1 of that event held a free-text reason in the clear; its upcaster turns the text into
+a code (``RETENTION`` for the text retention wrote, ``CLIENT_REQUEST`` for the example the API
+suggested, ``OTHER`` for anything else) and serves the text to no one: it stays only in the
+stored row.
 """
 
 from collections.abc import Callable, Mapping
@@ -32,6 +36,7 @@ from service.domain.vocabulary import (
     DangerSign,
     DepartureMode,
     EscalationAction,
+    ErasureReason,
     ExploitationForm,
     Gender,
     PlanDomain,
@@ -82,6 +87,28 @@ Upcaster = Callable[
 _PROFILE_PERSONAL = frozenset({"full_name", "date_of_birth", "notes"})
 _NOTES = frozenset({"notes"})
 _NONE: frozenset[str] = frozenset()
+_NOTE_ONLY = frozenset({"note"})
+
+Payload: TypeAlias = dict[str, Any]
+# Turns a stored payload and personal part of one schema version into the next version's.
+Upcaster: TypeAlias = Callable[[Payload, Payload | None], tuple[Payload, Payload | None]]
+
+# The texts version 1 was given by retention and suggested by the API's field description.
+_V1_REASON_CODES = MappingProxyType(
+    {
+        "retention period ended": ErasureReason.RETENTION.value,
+        "request of the client": ErasureReason.CLIENT_REQUEST.value,
+    }
+)
+
+
+def _erasure_reason_as_code(
+    payload: Payload, personal: Payload | None
+) -> tuple[Payload, Payload | None]:
+    """``ClientPersonalDataErased`` v1 -> v2: the free-text reason becomes a code, no note."""
+    text = str(payload.get("reason") or "").strip().casefold()
+    code = _V1_REASON_CODES.get(text, ErasureReason.OTHER.value)
+    return {**payload, "reason": code}, personal
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,12 +419,14 @@ class ReturnCaseReopened:
 @dataclass(frozen=True, slots=True)
 class ClientPersonalDataErased:
     event_type: ClassVar[str] = "ClientPersonalDataErased"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = _NONE
+    schema_version: ClassVar[int] = 2
+    personal_fields: ClassVar[frozenset[str]] = _NOTE_ONLY
+    upcasters: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: _erasure_reason_as_code})
 
     case_id: UUID
     erased_on: date
-    reason: str
+    reason: ErasureReason
+    note: str | None
 
 
 Event: TypeAlias = (

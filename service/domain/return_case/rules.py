@@ -109,6 +109,10 @@ RULES: Mapping[str, str] = MappingProxyType(
             "There is no active consent for this organisation and purpose to withdraw."
         ),
         "DATE_BEFORE_CONSENT": "Consent cannot be withdrawn before the date it was given.",
+        "WITHDRAWAL_BEFORE_USE": (
+            "Consent cannot be withdrawn on a date before personal data was shared under it "
+            "(a referral contacted, accepted or completed)."
+        ),
         "CONSENT_REQUIRED": (
             "Sharing personal data with a partner organisation needs the client's consent for "
             "that organisation and purpose, given on or before the contact and not withdrawn."

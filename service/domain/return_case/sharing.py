@@ -19,6 +19,7 @@ from service.domain.return_case.events import (
     ReferralStatusChanged,
 )
 from service.domain.return_case.rules import (
+    RULES,
     clean_notes,
     clean_optional_reason,
     clean_required_reason,
@@ -76,6 +77,15 @@ def withdraw_consent(state: ReturnCase, command: WithdrawConsent) -> ConsentWith
     if consent is None:
         raise violation("NO_ACTIVE_CONSENT")
     require_not_before(command.withdrawn_on, consent.given_on, "DATE_BEFORE_CONSENT")
+    use = consent.last_use
+    if use is not None and command.withdrawn_on < use.on:
+        # Names the conflicting event; its type, date and referral id are no personal data.
+        raise violation(
+            "WITHDRAWAL_BEFORE_USE",
+            f"{RULES['WITHDRAWAL_BEFORE_USE'][:-1]}: {use.event_type} of referral "
+            f"{use.referral_id} on {use.on.isoformat()} used this consent; date the "
+            "withdrawal on or after that day.",
+        )
     return ConsentWithdrawn(
         case_id=command.case_id,
         organisation_id=command.organisation_id,

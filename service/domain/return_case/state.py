@@ -59,6 +59,7 @@ from service.domain.vocabulary import (
 __all__ = [
     "Closure",
     "Consent",
+    "ConsentUse",
     "Departure",
     "FollowUpContact",
     "Referral",
@@ -69,14 +70,35 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentUse:
+    """The latest event that relied on a consent: a referral sharing personal data under it
+    (``PartnerOrganisationContacted``) or that referral's acceptance or completion
+    (``ReferralStatusChanged``)."""
+
+    event_type: str
+    on: date
+    referral_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
 class Consent:
-    """An active (given and not withdrawn) consent to share data with one organisation."""
+    """An active (given and not withdrawn) consent to share data with one organisation.
+
+    ``last_use`` is the latest event that shared personal data under it: a withdrawal may not
+    be dated before that (rule ``WITHDRAWAL_BEFORE_USE``).
+    """
 
     organisation_id: UUID
     organisation_country: str
     purpose: ConsentPurpose
     given_on: date
     outside_eea: bool
+    last_use: ConsentUse | None = None
+
+    def used(self, use: ConsentUse) -> Consent:
+        if self.last_use is not None and self.last_use.on > use.on:
+            return self
+        return replace(self, last_use=use)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +224,22 @@ def evolve(state: ReturnCase | None, event: Event) -> ReturnCase:
     return replace(applied, version=state.version + 1, personal_data_erased=erased)
 
 
+# A partner that accepts or completes a referral works with the data shared under the consent.
+_STATUSES_USING_CONSENT = frozenset({ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED})
+
+
+def _consent_used(
+    state: ReturnCase, organisation_id: UUID, purpose: ConsentPurpose, use: ConsentUse
+) -> ReturnCase:
+    consents = tuple(
+        consent.used(use)
+        if (consent.organisation_id, consent.purpose) == (organisation_id, purpose)
+        else consent
+        for consent in state.active_consents
+    )
+    return replace(state, active_consents=consents)
+
+
 def fold(events: Iterable[Event]) -> ReturnCase | None:
     """The state after all ``events`` in order; ``None`` when there are none."""
     state: ReturnCase | None = None
@@ -253,15 +291,28 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 shares_personal_data=event.shares_personal_data,
                 status=ReferralStatus.REQUESTED,
             )
-            return replace(state, referrals=(*state.referrals, referral))
+            state = replace(state, referrals=(*state.referrals, referral))
+            if event.shares_personal_data:
+                use = ConsentUse(event.event_type, event.contacted_on, event.referral_id)
+                state = _consent_used(state, event.organisation_id, event.purpose, use)
+            return state
         case ReferralStatusChanged():
+            changed = state.referral(event.referral_id)
             referrals = tuple(
                 replace(referral, status=event.status)
                 if referral.referral_id == event.referral_id
                 else referral
                 for referral in state.referrals
             )
-            return replace(state, referrals=referrals)
+            state = replace(state, referrals=referrals)
+            if (
+                changed is not None
+                and changed.shares_personal_data
+                and event.status in _STATUSES_USING_CONSENT
+            ):
+                use = ConsentUse(event.event_type, event.changed_on, event.referral_id)
+                state = _consent_used(state, changed.organisation_id, changed.purpose, use)
+            return state
         case ReturnSupportArranged():
             return replace(state, return_support=(*state.return_support, event.kind))
         case TravelDocumentRecorded():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from service.db import tenant_transaction
+from service.domain import vocabulary as v
 from service.events.projections import return_cases
 from service.privacy.erasure import erase_client_personal_data as erase
 from service.privacy.erasure import require_erasure_right
@@ -13,12 +14,25 @@ from service.schema.ids import from_global_id, reject_nul
 from service.schema.mutations.common import CaseCommandInput
 from service.schema.types import ReturnCase, ReturnCasePayload
 
+strawberry.enum(
+    v.ErasureReason,
+    description="Why a client's personal data was erased: CLIENT_REQUEST (the client asked, "
+    "GDPR art. 17), RETENTION (the retention period ended), LEGAL_OBLIGATION (a law or a "
+    "court requires it), OTHER (say more in the note).",
+)
+
 
 @strawberry.input(description="Erase the personal data of a case's client.")
 class EraseClientPersonalDataInput(CaseCommandInput):
-    reason: str = strawberry.field(
-        description="Why: kept readable after the erasure, so give no personal details "
-        "(e.g. 'request of the client')."
+    reason: v.ErasureReason = strawberry.field(
+        description="Why, as a code: kept readable after the erasure and sent to the "
+        "shelter's integrators."
+    )
+    note: str | None = strawberry.field(
+        default=None,
+        description="Optional details (up to 4000 characters). Personal data: encrypted with "
+        "the client's key and erased with the rest, so nobody can read it afterwards; keep "
+        "what you must keep in your register of erasure requests.",
     )
 
 
@@ -31,13 +45,15 @@ async def erase_client_personal_data(
     ctx = info.context
     require_erasure_right(ctx.principal)
     case_id = from_global_id("ReturnCase", input.case_id, field="caseId")
-    reject_nul(input.reason, "reason")
+    if input.note is not None:
+        reject_nul(input.note, "note")
     result = await erase(
         ctx.deps,
         ctx.principal,
         case_id,
         expected_version=input.expected_version,
         reason=input.reason,
+        note=input.note,
         idempotency_key=input.idempotency_key,
         request_id=ctx.request_id,
     )
