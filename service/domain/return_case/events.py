@@ -35,8 +35,8 @@ from service.domain.vocabulary import (
     ConsentPurpose,
     DangerSign,
     DepartureMode,
-    EscalationAction,
     ErasureReason,
+    EscalationAction,
     ExploitationForm,
     Gender,
     PlanDomain,
@@ -77,11 +77,6 @@ __all__ = [
     "RiskAssessed",
     "TravelDocumentRecorded",
     "carries_personal_data",
-]
-
-# Turns a stored payload and personal part of one schema version into the next one's.
-Upcaster = Callable[
-    [dict[str, Any], dict[str, Any] | None], tuple[dict[str, Any], dict[str, Any] | None]
 ]
 
 _PROFILE_PERSONAL = frozenset({"full_name", "date_of_birth", "notes"})
