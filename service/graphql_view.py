@@ -52,6 +52,8 @@ from service.schema.errors import format_error
 from service.schema.guards import OperationNotAllowed, Prepared, RequestRefused, prepare
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+# A frontend follows a handful of feeds; more on one socket is refused with a code.
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
 
 def _connection_token(params: Mapping[str, Any] | None) -> str | None:
@@ -281,6 +283,7 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             graphql_ide=None if settings.production else "graphiql",
             allowed_origins=settings.allowed_origins,
             connection_init_wait_timeout=dt.timedelta(seconds=10),
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
             **kwargs,
         )
         self.settings = settings
