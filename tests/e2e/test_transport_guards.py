@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from service.schema.guards import MAX_DOCUMENT_CHARS
 from tests.conftest import TokenFactory
@@ -51,7 +50,7 @@ def _errors(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "query",
-    ["{ me { subject } }", 'mutation { withdrawConsent(input: {}) { __typename } }'],
+    ["{ me { subject } }", "mutation { withdrawConsent(input: {}) { __typename } }"],
     ids=["query", "mutation"],
 )
 async def test_a_websocket_refuses_queries_and_mutations_with_a_code(
