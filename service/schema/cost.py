@@ -12,15 +12,17 @@ the walk stops as soon as a limit is passed), and refuses a document whose
   number of items it can return (``first``, or the maximum page size when ``first`` is a
   variable; ``LIST_FACTOR`` for other lists of objects). Introspection fields count one point
   each, whatever their lists: their size is bounded by the schema, not by the data;
-* selection sets hold more than ``MAX_SAME_NAME`` fields under one response name (the
-  quadratic part of validation), or nest deeper than ``MAX_NESTING``;
+* more than ``MAX_ALIASES`` aliases are used (the validation rule says the same, too late);
+* fields repeat under one response name more than ``MAX_SAME_NAME`` times, repetitions
+  inside repeated fields multiplied (the quadratic, nested part of validation), or selection
+  sets nest deeper than ``MAX_NESTING``;
 * selection sets are empty (``{ }``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
     DocumentNode,
@@ -41,12 +43,14 @@ from graphql import (
     get_named_type,
 )
 
-MAX_FIELDS = 1500
+MAX_FIELDS = 1000
 MAX_COST = 60_000
-MAX_SAME_NAME = 20
+MAX_SAME_NAME = 10
 MAX_NESTING = 40
 LIST_FACTOR = 10
 DEFAULT_PAGE = 100
+
+from service.schema.limits import MAX_ALIASES  # noqa: E402
 
 __all__ = ["MAX_COST", "MAX_FIELDS", "MAX_SAME_NAME", "CostRefusal", "Measure", "measure"]
 
@@ -64,6 +68,7 @@ class CostRefusal(Exception):
 class Measure:
     fields: int = 0
     cost: int = 0
+    aliases: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,11 @@ class _Size:
     fields: int
     cost: int
     names: Counter[str]
+    aliases: int = 0
+    # Repetition: ``top`` maps each response name at this level to the largest repetition
+    # inside one of its fields; ``repeat`` is the largest product of repetitions along a path.
+    top: dict[str, int] = field(default_factory=dict)
+    repeat: int = 1
 
 
 class _Walker:
@@ -122,22 +132,27 @@ class _Walker:
         self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None, depth: int
     ) -> _Size:
         if selection_set is None:
-            return _Size(0, 0, Counter())
+            return _Size(0, 0, Counter(), 0)
         if not selection_set.selections:
             raise CostRefusal("a selection set must name at least one field", "EMPTY_SELECTION")
         if depth > MAX_NESTING:
             raise CostRefusal(
                 f"the document nests deeper than {MAX_NESTING} levels", "NESTED_TOO_DEEPLY"
             )
-        fields = cost = 0
+        fields = cost = aliases = 0
         names: Counter[str] = Counter()
+        top: dict[str, int] = {}
+        repeat = 1
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 factor, inner_type = self._multiplier(selection, parent)
                 inner = self.selection_set(selection.selection_set, inner_type, depth + 1)
                 fields += 1 + inner.fields
                 cost += 1 + factor * inner.cost
-                names[(selection.alias or selection.name).value] += 1
+                aliases += inner.aliases + (selection.alias is not None)
+                name = (selection.alias or selection.name).value
+                names[name] += 1
+                top[name] = max(top.get(name, 1), inner.repeat)
                 self.total_fields += 1
             else:
                 if isinstance(selection, InlineFragmentNode):
@@ -150,14 +165,23 @@ class _Walker:
                     self.total_fields += inner.fields
                 fields += inner.fields
                 cost += inner.cost
+                aliases += inner.aliases
                 names.update(inner.names)
-            self._check(fields, cost)
-        if names and max(names.values()) > MAX_SAME_NAME:
+                repeat = max(repeat, inner.repeat)
+                for name, inner_repeat in inner.top.items():
+                    top[name] = max(top.get(name, 1), inner_repeat)
+            self._check(fields, cost, aliases)
+        # graphql-core compares every pair of fields sharing a response name, and inside each
+        # pair every pair of their sub-fields sharing one: the work grows with the product of
+        # the repetitions along a path, which is bounded here.
+        repeat = max([repeat, *(count * top[name] for name, count in names.items())])
+        if repeat > MAX_SAME_NAME:
             raise CostRefusal(
-                f"a selection set asks for one response name more than {MAX_SAME_NAME} times",
+                f"the document repeats fields under one response name more than {MAX_SAME_NAME}"
+                " times (counting repetitions inside repeated fields as multiplied)",
                 "REPEATED_FIELD_LIMIT",
             )
-        return _Size(fields, cost, names)
+        return _Size(fields, cost, names, aliases, top, repeat)
 
     def _fragment(self, name: str, depth: int) -> _Size:
         known = self.measured.get(name)
@@ -165,7 +189,7 @@ class _Walker:
             return known
         definition = self.fragments.get(name)
         if definition is None or name in self.measuring:
-            return _Size(0, 0, Counter())  # unknown or cyclic: validation reports it
+            return _Size(0, 0, Counter(), 0)  # unknown or cyclic: validation reports it
         self.measuring.add(name)
         size = self.selection_set(
             definition.selection_set, self._type(definition.type_condition.name.value), depth
@@ -174,7 +198,9 @@ class _Walker:
         self.measured[name] = size
         return size
 
-    def _check(self, fields: int, cost: int) -> None:
+    def _check(self, fields: int, cost: int, aliases: int = 0) -> None:
+        if aliases > MAX_ALIASES:
+            raise CostRefusal(f"the document uses more than {MAX_ALIASES} aliases", "ALIAS_LIMIT")
         if fields > MAX_FIELDS or self.total_fields > MAX_FIELDS:
             raise CostRefusal(
                 f"the document expands to more than {MAX_FIELDS} fields", "FIELD_LIMIT"
@@ -214,7 +240,8 @@ def measure(
             )
             result.fields += size.fields
             result.cost += size.cost
-            walker._check(result.fields, result.cost)
+            result.aliases += size.aliases
+            walker._check(result.fields, result.cost, result.aliases)
         elif isinstance(definition, FragmentDefinitionNode):
             walker._fragment(definition.name.value, 1)
     return result

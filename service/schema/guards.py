@@ -129,7 +129,9 @@ def parse_document(query: str) -> DocumentNode:
     try:
         document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLSyntaxError as error:
-        if "token limit" in error.message:
+        if "nested too deeply" in error.message:
+            raise _refuse("the document nests too deeply to parse", "NESTED_TOO_DEEPLY") from None
+        if "Parsing aborted" in error.message:
             raise _refuse(
                 f"the document has more than {MAX_TOKENS} tokens", "TOO_MANY_TOKENS"
             ) from None
