@@ -47,27 +47,34 @@ def _documents() -> dict[str, str]:
     inner = " ".join(["organisation { slug name kind }"] * 3)
     same_nested = f"me {{ {inner} }} "
     same_allowed = " ".join(["me { subject roles }"] * MAX_SAME_NAME)
-    fragments = "".join(
-        f"fragment F{i} on Query {{ me {{ subject }} }} " for i in range(450)
-    ) + "{ " + " ".join(f"...F{i}" for i in range(450)) + " }"
+    fragments = (
+        "".join(f"fragment F{i} on Query {{ me {{ subject }} }} " for i in range(450))
+        + "{ "
+        + " ".join(f"...F{i}" for i in range(450))
+        + " }"
+    )
     distinct = " ".join(f"a{i}: me {{ subject }}" for i in range(1000))
-    doubling = "fragment F0 on Me { subject roles } " + "".join(
-        f"fragment F{i} on Me {{ ...F{i - 1} ...F{i - 1} }} " for i in range(1, 40)
-    ) + "{ me { ...F39 } }"
+    doubling = (
+        "fragment F0 on Me { subject roles } "
+        + "".join(f"fragment F{i} on Me {{ ...F{i - 1} ...F{i - 1} }} " for i in range(1, 40))
+        + "{ me { ...F39 } }"
+    )
     deep = "{ me " + "{ organisation " * 30 + "{ slug }" + " }" * 30 + " }"
     tokens = "{ me { " + "subject " * (MAX_TOKENS - 10) + "} }"
     long_comment = "# " + "x" * (MAX_DOCUMENT_CHARS - 100) + "\n{ me { subject } }"
-    nested_fields = "{ " + " ".join(
-        f"f{i}: returnCases(first: 1) {{ edges {{ node {{ id }} }} }}" for i in range(30)
-    ) + " }"
+    nested_fields = (
+        "{ "
+        + " ".join(
+            f"f{i}: returnCases(first: 1) {{ edges {{ node {{ id }} }} }}" for i in range(30)
+        )
+        + " }"
+    )
     return {
         "490 copies of one list field": "{ " + same + " }",
         "1000 distinct aliases": "{ " + distinct + " }",
         "3 copies, each with 3 inside": "{ " + same_nested * 3 + " }",
         f"{MAX_SAME_NAME} copies of a list with 100 fields": "{ "
-        + " ".join(
-            ["returnCases { edges { node { " + "id phase " * 50 + "} } }"] * MAX_SAME_NAME
-        )
+        + " ".join(["returnCases { edges { node { " + "id phase " * 50 + "} } }"] * MAX_SAME_NAME)
         + " }",
         "300 aliased copies of a list field": "{ " + aliased + " }",
         f"{MAX_SAME_NAME} copies (the most allowed)": "{ " + same_allowed + " }",
