@@ -36,6 +36,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_MASTER_KEY_FILE`` | ``<data>/keys/master.key`` (made) | file holding it instead |
 | ``SAFE_FUTURE_PREVIOUS_MASTER_KEYS`` | empty | older keys (comma-separated), during rotation |
 | ``SAFE_FUTURE_RETENTION_YEARS`` | ``7`` | ``retention run`` erases cases closed longer ago |
+| ``SAFE_FUTURE_METRICS_TOKEN`` | unset | ``/metrics`` token (unset: loopback, development only) |
 
 Production needs ``SAFE_FUTURE_MASTER_KEY`` or ``SAFE_FUTURE_MASTER_KEY_FILE``; only development
 generates a master key in the data folder (see ``service.privacy.keys``).
@@ -85,6 +86,7 @@ class Settings:
     master_key_file: Path | None = None
     previous_master_keys: tuple[str, ...] = field(default=(), repr=False)
     retention_years: int = 7
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -115,6 +117,13 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}")
     return value
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("SAFE_FUTURE_METRICS_TOKEN") or None
+    if token is not None and len(token) < 24:
+        raise ConfigError("SAFE_FUTURE_METRICS_TOKEN must be at least 24 characters")
+    return token
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -182,6 +191,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if k.strip()
         ),
         retention_years=_int(env, "SAFE_FUTURE_RETENTION_YEARS", 7, 1, 100),
+        metrics_token=_metrics_token(env),
         allowed_origins=tuple(
             o.strip() for o in env.get("SAFE_FUTURE_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),
