@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any, cast
@@ -52,6 +53,7 @@ from service.schema.errors import format_error
 from service.schema.guards import OperationNotAllowed, Prepared, RequestRefused, prepare
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+refusals = logging.getLogger("service.graphql")
 # A frontend follows a handful of feeds; more on one socket is refused with a code.
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
@@ -71,6 +73,17 @@ def _formatted(errors: list[GraphQLError], context: Context) -> list[dict[str, A
         format_error(e, context.request_id, suggestions=not context.settings.production)
         for e in errors
     ]
+
+
+def _refused(errors: list[GraphQLError], context: Context) -> list[dict[str, Any]]:
+    """Errors of a request the guard chain refused: logged and counted like the schema's own
+    (which never saw the request), then formatted."""
+    for error in errors:
+        rule = getattr(error.original_error, "rule", None)
+        refusals.info("request refused", extra={"code": "BAD_USER_INPUT", "reason": rule})
+        if context.metrics is not None:
+            context.metrics.errors.labels("BAD_USER_INPUT").inc()
+    return _formatted(errors, context)
 
 
 def _subscription_limit_error() -> GraphQLError:
@@ -157,7 +170,7 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             error = {
                 "id": operation_id,
                 "type": "error",
-                "payload": _formatted(prepared, self.context),
+                "payload": _refused(prepared, self.context),
             }
             await self.send_message(cast(Any, error))
             return
@@ -199,18 +212,21 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         else:
             prepared = _prepare_ws(self.schema, payload)
         if not isinstance(prepared, Prepared):
-            await self._send_error(operation_id, prepared)
+            await self._send_error(operation_id, prepared, refused=True)
             return
         assert isinstance(payload, Mapping)
         self.tasks[operation_id] = asyncio.create_task(
             self._run_prepared(operation_id, prepared, payload)
         )
 
-    async def _send_error(self, operation_id: str, errors: list[GraphQLError]) -> None:
+    async def _send_error(
+        self, operation_id: str, errors: list[GraphQLError], *, refused: bool = False
+    ) -> None:
+        formatted = (_refused if refused else _formatted)(errors, self.context)
         error = {
             "type": "error",
             "id": operation_id,
-            "payload": _formatted(errors, self.context)[0],
+            "payload": formatted[0],
         }
         await self.send_message(cast(Any, error))
 
@@ -335,7 +351,7 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             headers: dict[str, str] = {}
             if isinstance(original, OperationNotAllowed) and is_get:
                 status, headers = 405, {"Allow": "POST"}
-            body: dict[str, Any] = {"errors": _formatted(refused.errors, context)}
+            body: dict[str, Any] = {"errors": _refused(refused.errors, context)}
             if media_type != GRAPHQL_RESPONSE:
                 body = {"data": None, **body}
             return JSONResponse(body, status_code=status, media_type=media_type, headers=headers)

@@ -162,7 +162,7 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
 _REFUSED_TYPE = {
     "websocket": "a WebSocket carries subscriptions only: send queries and mutations over HTTP",
     "get": "HTTP GET runs queries only: send mutations with POST",
-    "http": "subscriptions need a WebSocket (graphql-transport-ws); over HTTP page with the "
+    "post": "subscribe over a WebSocket (graphql-transport-ws); over HTTP page with the "
     "caseEvents query",
 }
 
@@ -200,7 +200,7 @@ def prepare(
     if operation.operation not in allowed:
         message = _REFUSED_TYPE.get(transport, "this transport does not carry that operation")
         if transport == "get" and operation.operation == OperationType.SUBSCRIPTION:
-            message = _REFUSED_TYPE["http"]
+            message = _REFUSED_TYPE["post"]
         original = OperationNotAllowed(message, rule="OPERATION_NOT_ALLOWED")
         raise RequestRefused([GraphQLError(message, original_error=original)])
     try:
