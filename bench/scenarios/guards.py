@@ -42,8 +42,9 @@ class Figure:
 
 
 def _documents() -> dict[str, str]:
-    same = " ".join([LIST] * 490)
-    aliased = " ".join(f"a{i}: {LIST}" for i in range(300))
+    copies = (MAX_TOKENS - 10) // 10  # as many as the token limit lets through
+    same = " ".join([LIST] * copies)
+    aliased = " ".join(f"a{i}: {LIST}" for i in range((MAX_TOKENS - 10) // 12))
     inner = " ".join(["organisation { slug name kind }"] * 3)
     same_nested = f"me {{ {inner} }} "
     same_allowed = " ".join(["me { subject roles }"] * MAX_SAME_NAME)
@@ -53,7 +54,7 @@ def _documents() -> dict[str, str]:
         + " ".join(f"...F{i}" for i in range(450))
         + " }"
     )
-    distinct = " ".join(f"a{i}: me {{ subject }}" for i in range(1000))
+    distinct = " ".join(f"a{i}: me {{ subject }}" for i in range((MAX_TOKENS - 10) // 6))
     doubling = (
         "fragment F0 on Me { subject roles } "
         + "".join(f"fragment F{i} on Me {{ ...F{i - 1} ...F{i - 1} }} " for i in range(1, 40))
@@ -70,15 +71,15 @@ def _documents() -> dict[str, str]:
         + " }"
     )
     return {
-        "490 copies of one list field": "{ " + same + " }",
-        "1000 distinct aliases": "{ " + distinct + " }",
+        f"{copies} copies of one list field": "{ " + same + " }",
+        f"{(MAX_TOKENS - 10) // 6} distinct aliases": "{ " + distinct + " }",
         "3 copies, each with 3 inside": "{ " + same_nested * 3 + " }",
         f"{MAX_SAME_NAME} copies of a list with 100 fields": "{ "
         + " ".join(["returnCases { edges { node { " + "id phase " * 50 + "} } }"] * MAX_SAME_NAME)
         + " }",
-        "300 aliased copies of a list field": "{ " + aliased + " }",
+        f"{(MAX_TOKENS - 10) // 12} aliased copies of a list field": "{ " + aliased + " }",
         f"{MAX_SAME_NAME} copies (the most allowed)": "{ " + same_allowed + " }",
-        "450 fragments side by side": fragments,
+        f"{MAX_TOKENS // 13} fragments side by side": fragments,
         "fragments doubling 40 times": doubling,
         "nesting 30 deep": deep,
         f"{MAX_TOKENS} tokens": tokens,

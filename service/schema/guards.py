@@ -48,7 +48,7 @@ from service.schema.redaction import public_message
 from service.textcheck import find_unstorable
 
 MAX_DOCUMENT_CHARS = 100_000
-MAX_TOKENS = 5000
+MAX_TOKENS = 3000
 # Only short documents are cached, and all of them together within this many characters.
 CACHE_ENTRY_CHARS = 8_000
 CACHE_BUDGET_CHARS = 400_000
