@@ -95,8 +95,8 @@ class _Walker:
         self.total_fields = 0
 
     def _type(self, name: str | None) -> GraphQLNamedType | None:
-        if self.schema is None or name is None:
-            return None
+        if self.schema is None or name is None or name.startswith("__"):
+            return None  # introspection types count one point per field
         return self.schema.get_type(name)
 
     def _multiplier(
