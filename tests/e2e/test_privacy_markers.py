@@ -152,6 +152,12 @@ async def test_no_marker_is_echoed_on_any_transport_or_logged(
                   "scope": MARKER},
         )  # fmt: skip
         answers.append(oauth.text)
+        repeated = await http.post(
+            "/oauth/token",
+            content=f"{MARKER}=1&{MARKER}=2".encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        answers.append(repeated.text)
     logged = log.getvalue()
     assert sent > 500
     assert '"status"' in logged  # the access log was captured
