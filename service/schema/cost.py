@@ -81,6 +81,8 @@ class _Size:
     # inside one of its fields; ``repeat`` is the largest product of repetitions along a path.
     top: dict[str, int] = field(default_factory=dict)
     repeat: int = 1
+    # Levels of selection sets, fragment spreads and inline fragments inside.
+    height: int = 0
 
 
 class _Walker:
@@ -143,6 +145,7 @@ class _Walker:
         names: Counter[str] = Counter()
         top: dict[str, int] = {}
         repeat = 1
+        height = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 factor, inner_type = self._multiplier(selection, parent)
@@ -153,6 +156,7 @@ class _Walker:
                 name = (selection.alias or selection.name).value
                 names[name] += 1
                 top[name] = max(top.get(name, 1), inner.repeat)
+                height = max(height, inner.height)
                 self.total_fields += 1
             else:
                 if isinstance(selection, InlineFragmentNode):
@@ -168,12 +172,19 @@ class _Walker:
                 aliases += inner.aliases
                 names.update(inner.names)
                 repeat = max(repeat, inner.repeat)
+                height = max(height, inner.height + 1)
                 for name, inner_repeat in inner.top.items():
                     top[name] = max(top.get(name, 1), inner_repeat)
             self._check(fields, cost, aliases)
         # graphql-core compares every pair of fields sharing a response name, and inside each
         # pair every pair of their sub-fields sharing one: the work grows with the product of
         # the repetitions along a path, which is bounded here.
+        height += 1
+        if height > MAX_NESTING:
+            raise CostRefusal(
+                f"the document nests deeper than {MAX_NESTING} levels (fragments included)",
+                "NESTED_TOO_DEEPLY",
+            )
         repeat = max([repeat, *(count * top[name] for name, count in names.items())])
         if repeat > MAX_SAME_NAME:
             raise CostRefusal(
@@ -181,7 +192,7 @@ class _Walker:
                 " times (counting repetitions inside repeated fields as multiplied)",
                 "REPEATED_FIELD_LIMIT",
             )
-        return _Size(fields, cost, names, aliases, top, repeat)
+        return _Size(fields, cost, names, aliases, top, repeat, height)
 
     def _fragment(self, name: str, depth: int) -> _Size:
         known = self.measured.get(name)
@@ -231,7 +242,13 @@ def measure(
     Every operation and fragment is walked (fragments once), so an empty selection set is
     found wherever it is.
     """
-    walker = _Walker(schema, document, page)
+    try:
+        return _measure(_Walker(schema, document, page), document, schema)
+    except RecursionError:
+        raise CostRefusal("the document nests too deeply", "NESTED_TOO_DEEPLY") from None
+
+
+def _measure(walker: _Walker, document: DocumentNode, schema: GraphQLSchema | None) -> Measure:
     result = Measure()
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):

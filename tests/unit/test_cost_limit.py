@@ -82,6 +82,11 @@ def test_the_standard_introspection_query_passes_the_cost_limit() -> None:
         ("{ me { } }", "EMPTY_SELECTION"),
         ("[" * 100_000, "SYNTAX"),
         ("{a" * 300 + "}" * 300, "NESTED_TOO_DEEPLY"),
+        (
+            "".join(f"fragment F{i} on Query {{ ...F{i + 1} }} " for i in range(300))
+            + "fragment F300 on Query { me { subject } } { ...F0 }",
+            "NESTED_TOO_DEEPLY",
+        ),
         ("query A { me { subject } } query B { me { subject } }", "OPERATION_NAME_REQUIRED"),
         ("mutation { withdrawConsent(input: {}) { __typename } }", "OPERATION_NOT_ALLOWED"),
     ],
