@@ -223,3 +223,19 @@ async def test_two_operations_run_the_one_named(as_org: Any) -> None:
         headers={"Authorization": f"Bearer {client.token}"},
     )
     assert list(response.json()["data"]["me"]) == ["roles"]
+
+
+@pytest.mark.parametrize(
+    ("copies", "rule"),
+    [(100, "REPEATED_FIELD_LIMIT"), (290, "FIELD_LIMIT")],
+)
+async def test_copies_of_a_list_field_are_refused_before_validation_on_every_transport(
+    as_org: Any, live_server: LiveServer, make_token: TokenFactory, copies: int, rule: str
+) -> None:
+    selection = " ".join(["returnCases { edges { node { id } } }"] * copies)
+    body = await as_org("moviera").execute("{ " + selection + " }")
+    assert [e["extensions"].get("rule") for e in body["errors"]] == [rule]
+    subscription = "subscription { " + " ".join(["caseEvents { cursor }"] * copies) + " }"
+    answer = await _transport_ws(live_server, make_token("moviera"), {"query": subscription})
+    # Two fields a copy: within the field limit, never within the repetition limit.
+    assert [e["extensions"]["rule"] for e in _errors(answer)] == ["REPEATED_FIELD_LIMIT"]
