@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck schema bench clean
+.PHONY: install run test lint typecheck schema bench clean conformance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,15 @@ install: $(STAMP)
 run: install
 	$(BIN)/safe-future serve
 
-test: install lint typecheck
+# The GraphQL-over-HTTP audit (npm graphql-http, pinned in its lockfile) runs from pytest.
+CONFORMANCE := tests/conformance
+$(CONFORMANCE)/node_modules/.installed: $(CONFORMANCE)/package-lock.json
+	cd $(CONFORMANCE) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+conformance: $(CONFORMANCE)/node_modules/.installed
+
+test: install conformance lint typecheck
 	$(BIN)/pytest
 
 lint: install

@@ -5,6 +5,7 @@
     .venv/bin/python -m bench --only 1,3  # some scenarios (the population is always made)
     .venv/bin/python -m bench --profile   # also profile (cProfile) each scenario; slower
     .venv/bin/python -m bench --patch lean-append,no-pre-ping   # candidate fixes
+    .venv/bin/python -m bench --guards    # only 8: the worst documents for the guard chain
 
 Order: fresh database -> population (bench/populate.py) -> 5 rebuild (builds the read models)
 -> 6 reports (report projection, caseload vs GROUP BY) -> 1 append (in this process) ->
@@ -348,7 +349,15 @@ if __name__ == "__main__":
     parser.add_argument(
         "--patch", default="", help="candidate fixes: " + ", ".join(patch_module.PATCHES)
     )
+    parser.add_argument(
+        "--guards", action="store_true", help="only scenario 8: guard chain, worst documents"
+    )
     args = parser.parse_args()
+    if args.guards:
+        from bench.scenarios import guards
+
+        print(guards.report(guards.measure_all()))
+        sys.exit(0)
     chosen_patches = tuple(patch_module.apply([p for p in args.patch.split(",") if p]))
     chosen = QUICK if args.quick else FULL
     if args.cases:

@@ -64,6 +64,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
 
     from service.app import create_app
     from service.observability import configure_logging
+    from service.serving import server_config
 
     # In production, `safe-future migrate` runs once as the owner (a one-shot job) and the API
     # connects only as the service role.
@@ -77,16 +78,10 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with a
     # handler of our own in place that re-raise returns, and the process exits with 0.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
-    uvicorn.run(
-        create_app(settings, prepared.app_url),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,  # the request gate writes its own, without query strings
-        ws="websockets-sansio",
-        # Compressing every event once per subscriber costs more CPU than the bytes it saves.
-        ws_per_message_deflate=False,
-    )
+    # Limits and timeouts: service.serving.
+    uvicorn.Server(
+        server_config(create_app(settings, prepared.app_url), settings.host, settings.port)
+    ).run()
     return 0
 
 

@@ -40,6 +40,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_KEK_DIR`` | ``<data>/keys/kek`` | key-encryption keys (shared by instances) |
 | ``SAFE_FUTURE_KEK_MAX_AGE_HOURS`` | ``24`` | longest life of a key-encryption key |
 | ``SAFE_FUTURE_KEK_CHECK_SECONDS`` | ``300`` | how often each instance checks whether to rotate |
+| ``SAFE_FUTURE_METRICS_TOKEN`` | unset | ``/metrics`` token (unset: loopback, development only) |
 
 Production needs ``SAFE_FUTURE_MASTER_KEY`` or ``SAFE_FUTURE_MASTER_KEY_FILE``; only development
 generates a master key in the data folder (see ``service.privacy.keys``).
@@ -93,6 +94,7 @@ class Settings:
     kek_dir_setting: Path | None = None
     kek_max_age_hours: int = 24
     kek_check_seconds: int = 300
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -128,6 +130,13 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}")
     return value
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("SAFE_FUTURE_METRICS_TOKEN") or None
+    if token is not None and len(token) < 24:
+        raise ConfigError("SAFE_FUTURE_METRICS_TOKEN must be at least 24 characters")
+    return token
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -201,6 +210,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         else None,
         kek_max_age_hours=_int(env, "SAFE_FUTURE_KEK_MAX_AGE_HOURS", 24, 1, 24 * 30),
         kek_check_seconds=_int(env, "SAFE_FUTURE_KEK_CHECK_SECONDS", 300, 1, 3600),
+        metrics_token=_metrics_token(env),
         allowed_origins=tuple(
             o.strip() for o in env.get("SAFE_FUTURE_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),

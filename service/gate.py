@@ -23,6 +23,9 @@ from service.errors import Unauthenticated
 from service.observability import organisation_var, request_id_var
 
 access_log = logging.getLogger("service.access")
+# No identity provider issues a token this long; a longer header is refused unread by the
+# verifier (the server's own header limit stops far longer ones before they are buffered).
+MAX_AUTHORIZATION_CHARS = 8192
 
 
 def _error(status: int, code: str, message: str, request_id: str) -> JSONResponse:
@@ -108,7 +111,8 @@ class RequestGate:
                     scope, replay, send
                 )
                 return
-            token = bearer_token(request.headers.get("authorization"))
+            header = request.headers.get("authorization") or ""
+            token = bearer_token(header) if len(header) <= MAX_AUTHORIZATION_CHARS else None
             if token is None:
                 await _error(401, "UNAUTHENTICATED", "a bearer token is required", request_id)(
                     scope, replay, send

@@ -11,8 +11,10 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
+from typing import TextIO
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -97,13 +99,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr for the service and the server it runs in."""
-    handler = logging.StreamHandler(sys.stderr)
+_QUERY_STRING = re.compile(r"\?[^\s\"']*")
+
+
+class WithoutQueryStrings(logging.Filter):
+    """Cuts query strings out of every record's message and arguments.
+
+    The web server logs WebSocket handshakes as ``"WebSocket /graphql?..." [accepted]``; a
+    client may put a token or anything else in that query string. Nothing the service logs
+    needs one.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _QUERY_STRING.sub("", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY_STRING.sub("", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> logging.Handler:
+    """JSON lines on stderr (or ``stream``) for the service and the server it runs in."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(WithoutQueryStrings())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    return handler

@@ -56,7 +56,9 @@ async def token_endpoint(request: Request) -> JSONResponse:
     fields: dict[str, str] = {}
     for key, value in pairs:
         if key in fields:  # RFC 6749 section 3.2: parameters must not repeat
-            return _error("invalid_request", f"{key} is repeated")
+            # Named only when it is one of ours: a client-chosen name is never echoed.
+            known = key in ("grant_type", "client_id", "client_secret", "scope")
+            return _error("invalid_request", f"{key if known else 'a parameter'} is repeated")
         fields[key] = value
     if fields.get("grant_type") != "client_credentials":
         return _error("unsupported_grant_type", "only client_credentials is supported")

@@ -7,19 +7,14 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, DisableIntrospection
 from strawberry.types import ExecutionContext
 
 from service.schema import enums  # noqa: F401  (registers the enums with their descriptions)
 from service.schema.errors import log_errors
 from service.schema.extensions import OperationMetrics
 from service.schema.feed import Subscription
+from service.schema.guards import PreparedDocument
 from service.schema.limits import MAX_DEPTH, document_limits
 from service.schema.mutations import Mutation
 from service.schema.privacy import PersonalDataAccessLog
@@ -35,19 +30,16 @@ class Schema(strawberry.Schema):
         log_errors(errors, execution_context)
 
 
-MAX_TOKENS = 5000
-
-
 def build_schema(*, production: bool = False, max_depth: int = MAX_DEPTH) -> Schema:
-    """The schema with its guards: token, depth, alias and expanded-size limits measured in
-    linear time, unstorable strings refused, no introspection in production. Parser and
-    validation caches spare repeated documents the work."""
+    """The schema with its guards: depth, alias and expanded-size limits measured in linear
+    time, unstorable strings refused, no introspection in production. Every transport checks
+    a request with ``service.schema.guards.prepare`` first (tokens, cost, operation type);
+    ``PreparedDocument`` executes the document it parsed and caches short documents' parse
+    and validation within a budget."""
     rules: list[type[ASTValidationRule]] = [document_limits(max_depth)]
     extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(rules),
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        PreparedDocument,
         OperationMetrics,
         PersonalDataAccessLog,
     ]

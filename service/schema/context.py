@@ -23,6 +23,7 @@ from service.events.projections import timeline
 from service.handlers.return_case import Dependencies
 from service.observability import Metrics
 from service.privacy import open_read_model_personal
+from service.schema.guards import Prepared
 
 
 @dataclass
@@ -42,6 +43,9 @@ class Context:
     # Personal fields returned in this response, by case: written to the access log once
     # the operation has run (``service.schema.privacy.PersonalDataAccessLog``).
     personal_reads: dict[uuid.UUID, set[str]] = field(default_factory=dict)
+    # The document the guard chain parsed and checked (``service.schema.guards``); execution
+    # uses it instead of parsing again.
+    prepared: Prepared | None = None
 
     @property
     def principal(self) -> Principal:

@@ -16,7 +16,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from service.errors import ServiceError
-from service.schema.redaction import without_values
+from service.schema.redaction import public_message
 
 log = logging.getLogger("service.graphql")
 
@@ -30,12 +30,21 @@ def error_code(error: GraphQLError) -> str:
     return "INTERNAL"
 
 
-def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+def format_error(
+    error: GraphQLError, request_id: str, *, suggestions: bool = True
+) -> dict[str, Any]:
+    """The error as every transport sends it (HTTP, both WebSocket protocols).
+
+    ``suggestions=False`` (production) drops graphql-core's "Did you mean ...?".
+    """
     code = error_code(error)
     original = error.original_error
     # graphql-core's own messages quote the request's values: they are cut (see redaction).
-    formatted: dict[str, Any] = {"message": without_values(error.message)}
+    formatted: dict[str, Any] = {"message": public_message(error.message, suggestions=suggestions)}
     extensions: dict[str, Any] = {"code": code}
+    rule = (error.extensions or {}).get("rule")
+    if isinstance(rule, str):
+        extensions["rule"] = rule
     if isinstance(original, ServiceError):
         formatted["message"] = original.message
         extensions.update(original.extensions)

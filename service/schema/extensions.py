@@ -5,17 +5,36 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from graphql import FieldNode, OperationDefinitionNode
+from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from service.schema.errors import error_code
+
+
+def _label(schema: GraphQLSchema, definition: OperationDefinitionNode) -> str:
+    kind = definition.operation.value
+    selections = definition.selection_set.selections
+    if not selections:
+        return f"{kind}:unknown"
+    first = selections[0]
+    if not isinstance(first, FieldNode):
+        return f"{kind}:fragment"
+    root = {
+        "query": schema.query_type,
+        "mutation": schema.mutation_type,
+        "subscription": schema.subscription_type,
+    }.get(kind)
+    name = first.name.value
+    known = root is not None and (name in root.fields or name == "__typename")
+    return f"{kind}:{name if known else 'unknown'}"
 
 
 class OperationMetrics(SchemaExtension):
     """Latency per operation and errors per code.
 
     Operations are labelled by type and first root field (``query:returnCases``): client-chosen
-    operation names would make the label set unbounded.
+    operation names would make the label set unbounded. A root field the schema does not have
+    is labelled ``unknown``, so the label set is bounded by the schema.
     """
 
     def on_operation(self) -> Iterator[None]:
@@ -30,9 +49,7 @@ class OperationMetrics(SchemaExtension):
         if document is not None:
             for definition in document.definitions:
                 if isinstance(definition, OperationDefinitionNode):
-                    first = definition.selection_set.selections[0]
-                    field = first.name.value if isinstance(first, FieldNode) else "fragment"
-                    label = f"{definition.operation.value}:{field}"
+                    label = _label(ctx.schema._schema, definition)
                     break
         metrics.requests.labels(label).observe(time.perf_counter() - start)
         result = ctx.result

@@ -14,7 +14,7 @@ import re
 
 # Where graphql-core (and the scalars' parsers) start to quote what the caller sent.
 _VALUE_STARTS = re.compile(
-    r"(got invalid value |,? found:? |cannot represent|\bValue |Invalid |Unexpected )"
+    r"(got invalid value |,? (?i:found):? |cannot represent|\bValue |Invalid |Unexpected )"
 )
 # Parts after a value that name only the schema: worth keeping.
 _VALUE_FREE = re.compile(
@@ -32,9 +32,44 @@ def without_values(message: str) -> str:
     if start is None:
         return message
     kept = message[: start.start()].rstrip(" ,;")
-    if start.group(1) == "cannot represent":
+    if start.group(1).strip() == "cannot represent":
         kept += " cannot represent the value sent."
     else:
         kept = f"{kept} {HIDDEN}".strip()
     notes = _VALUE_FREE.findall(message[start.start() :])
     return " ".join([kept, *notes])
+
+
+# What may stand between quotes in a public message: a name of the schema or of a variable,
+# a type reference, a dotted path, or graphql-core's "field { ... }" hint.
+_NAME = re.compile(
+    r"\$?[_A-Za-z]\w*(?:\.[_A-Za-z]\w*)*|\[*[_A-Za-z]\w*!?\]*!?\]*!?|[_A-Za-z]\w* \{ \.\.\. \}"
+)
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _names_only(match: re.Match[str]) -> str:
+    inner = match.group(1)
+    if inner is not None and _NAME.fullmatch(inner):
+        return match.group(0)
+    return "'…'"
+
+
+def public_message(message: str, *, suggestions: bool = True) -> str:
+    """A graphql-core message as a caller may see it.
+
+    Values are cut (``without_values``); then, whatever the message's shape, anything quoted
+    that is not a name survives only as ``'…'``, and the message ends before any brace or
+    double quote left, so a shape no pattern above knows still cannot carry a value out.
+    ``suggestions=False`` (production) drops "Did you mean ...?", which would spell out the
+    schema that disabled introspection hides.
+    """
+    text = _QUOTED.sub(_names_only, without_values(message))
+    for stop in ("{", '"', "[{"):
+        cut = text.find(stop)
+        if cut >= 0:
+            text = f"{text[:cut].rstrip(' ,;:')} {HIDDEN}"
+    if not suggestions:
+        text = _SUGGESTION.sub("", text)
+    return text.strip()

@@ -83,15 +83,11 @@ async def live_server(settings: Settings, database: Database) -> AsyncIterator[L
 
     import uvicorn
 
+    from service.serving import server_config
+
     application = create_app(settings, database.app_url)
-    config = uvicorn.Config(
-        application,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on",
-        ws="websockets-sansio",
-    )
+    # The limits and timeouts of `safe-future serve`.
+    config = server_config(application, "127.0.0.1", 0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started:

@@ -1,0 +1,161 @@
+"""The server's edges: slow and oversized requests, /metrics, and production's error messages."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from service.app import create_app
+from service.config import Settings
+from service.serving import GuardedH11Protocol, server_config
+from tests.conftest import Database, TokenFactory
+from tests.e2e.conftest import LiveServer, codes
+from tests.e2e.test_guards import production  # noqa: F401  (a fixture)
+
+METRICS_TOKEN = "metrics-" + "k" * 32
+
+
+class _QuickDeadline(GuardedH11Protocol):
+    request_read_seconds = 0.5
+
+
+@pytest.fixture(scope="module")
+async def quick_server(settings: Settings, database: Database) -> AsyncIterator[int]:
+    """The app served with a short request deadline; its port."""
+    application = create_app(settings, database.app_url)
+    config = server_config(
+        application, "127.0.0.1", 0, http=_QuickDeadline, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.get_running_loop().create_task(server.serve())
+    while not server.started:
+        assert not task.done()
+        await asyncio.sleep(0.01)
+    yield server.servers[0].sockets[0].getsockname()[1]
+    server.should_exit = True
+    await task
+
+
+async def _closed_by_server(reader: asyncio.StreamReader) -> bytes:
+    """What the server sent before closing the connection (a hang is a failure)."""
+    async with asyncio.timeout(15):
+        return await reader.read()
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"POST /graphql HTTP/1.1\r\nHost: x\r\n", b"POST /graphql HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"query\""],
+    ids=["idle", "half-sent-headers", "half-sent-body"],
+)  # fmt: skip
+async def test_idle_and_half_sent_connections_are_closed_by_the_server(
+    quick_server: int, sent: bytes
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", quick_server)
+    writer.write(sent)
+    await writer.drain()
+    assert await _closed_by_server(reader) == b""
+    writer.close()
+
+
+async def test_a_connection_delivering_its_request_in_time_is_answered(quick_server: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", quick_server)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    assert (await _closed_by_server(reader)).startswith(b"HTTP/1.1 200")
+    writer.close()
+
+
+async def test_an_oversized_authorization_header_is_refused_before_it_is_read(
+    live_server: LiveServer,
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", live_server.port)
+    writer.write(b"POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ")
+    writer.write(b"a" * 64 * 1024)  # of 8 MB the client would go on sending
+    await writer.drain()
+    answer = await _closed_by_server(reader)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    writer.close()
+
+
+async def test_a_long_bearer_token_is_refused_without_verifying_it(
+    http: httpx.AsyncClient,
+) -> None:
+    response = await http.post(
+        "/graphql", json={"query": "{ me { subject } }"},
+        headers={"Authorization": "Bearer " + "a" * 10_000},
+    )  # fmt: skip
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.fixture(scope="module")
+async def metered(settings: Settings, database: Database) -> AsyncIterator[Any]:
+    """Clients of an app whose /metrics needs a token: one on loopback, one from elsewhere."""
+    app = create_app(dataclasses.replace(settings, metrics_token=METRICS_TOKEN), database.app_url)
+    async with app.router.lifespan_context(app):
+        local = httpx.ASGITransport(app=app)
+        remote = httpx.ASGITransport(app=app, client=("203.0.113.9", 4000))
+        async with (
+            httpx.AsyncClient(transport=local, base_url="http://testserver") as near,
+            httpx.AsyncClient(transport=remote, base_url="http://testserver") as far,
+        ):
+            yield near, far
+
+
+async def test_metrics_need_the_configured_token(metered: Any) -> None:
+    near, far = metered
+    assert (await near.get("/metrics")).status_code == 401
+    wrong = {"Authorization": "Bearer " + "x" * 40}
+    assert (await far.get("/metrics", headers=wrong)).status_code == 401
+    right = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    assert (await far.get("/metrics", headers=right)).status_code == 200
+
+
+async def test_without_a_token_metrics_answer_loopback_only(
+    settings: Settings, database: Database
+) -> None:
+    app = create_app(settings, database.app_url)
+    async with app.router.lifespan_context(app):
+        remote = httpx.ASGITransport(app=app, client=("203.0.113.9", 4000))
+        async with httpx.AsyncClient(transport=remote, base_url="http://testserver") as far:
+            assert (await far.get("/metrics")).status_code == 401
+
+
+async def test_unknown_root_fields_share_one_metrics_label(
+    http: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    headers = {"Authorization": f"Bearer {make_token('moviera')}"}
+    for i in range(40):
+        await http.post("/graphql", json={"query": f"{{ bogusField{i} }}"}, headers=headers)
+    text = (await http.get("/metrics")).text
+    assert "bogusField" not in text
+    assert 'operation="query:unknown"' in text
+
+
+async def test_production_suggests_no_field_names(
+    production: httpx.AsyncClient,  # noqa: F811
+    make_token: TokenFactory,
+) -> None:
+    headers = {"Authorization": f"Bearer {make_token('moviera')}"}
+    for query in ("{ returnCase { idd } }", "{ returnCasez { id } }", "{ me { subjct } }"):
+        body = (await production.post("/graphql", json={"query": query}, headers=headers)).json()
+        assert codes(body), body
+        assert set(codes(body)) == {"BAD_USER_INPUT"}, body
+        assert all("Did you mean" not in e["message"] for e in body["errors"]), body
+
+
+async def test_development_still_suggests_field_names(
+    http: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    headers = {"Authorization": f"Bearer {make_token('moviera')}"}
+    body = (
+        await http.post("/graphql", json={"query": "{ me { subjct } }"}, headers=headers)
+    ).json()
+    assert "Did you mean 'subject'?" in body["errors"][0]["message"]
