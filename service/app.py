@@ -25,6 +25,7 @@ from service.events.feed import FeedHub
 from service.events.store import EventStore
 from service.events.types import EventRegistry
 from service.gate import RequestGate
+from service.graphiql import graphiql_routes
 from service.graphql_view import SafeFutureGraphQL
 from service.handlers.return_case import Dependencies
 from service.health import healthz, metrics, readyz
@@ -34,6 +35,7 @@ from service.privacy.cipher import PersonalDataCipher
 from service.privacy.keys import load_master_keyring
 from service.reports.http import routes as report_routes
 from service.reports.projection import ReportProjection, start_report_projection
+from service.security_headers import SecurityHeaders
 
 
 def migration_heads(settings: Settings) -> tuple[str, ...]:
@@ -101,8 +103,10 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             *report_routes(),
+            *(graphiql_routes() if settings.graphiql else ()),
         ],
         middleware=[
+            Middleware(SecurityHeaders),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.allowed_origins),

@@ -36,6 +36,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_MASTER_KEY_FILE`` | ``<data>/keys/master.key`` (made) | file holding it instead |
 | ``SAFE_FUTURE_PREVIOUS_MASTER_KEYS`` | empty | older keys (comma-separated), during rotation |
 | ``SAFE_FUTURE_RETENTION_YEARS`` | ``7`` | ``retention run`` erases cases closed longer ago |
+| ``SAFE_FUTURE_GRAPHIQL`` | on in development, off in production | serve GraphiQL at ``/graphql`` |
 
 Production needs ``SAFE_FUTURE_MASTER_KEY`` or ``SAFE_FUTURE_MASTER_KEY_FILE``; only development
 generates a master key in the data folder (see ``service.privacy.keys``).
@@ -85,6 +86,8 @@ class Settings:
     master_key_file: Path | None = None
     previous_master_keys: tuple[str, ...] = field(default=(), repr=False)
     retention_years: int = 7
+    # GraphiQL's page and assets; production keeps introspection off even when this is on.
+    graphiql: bool = True
 
     @property
     def production(self) -> bool:
@@ -115,6 +118,17 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be on or off (true/false, yes/no, 1/0)")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -182,6 +196,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if k.strip()
         ),
         retention_years=_int(env, "SAFE_FUTURE_RETENTION_YEARS", 7, 1, 100),
+        graphiql=_bool(env, "SAFE_FUTURE_GRAPHIQL", mode != "production"),
         allowed_origins=tuple(
             o.strip() for o in env.get("SAFE_FUTURE_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),

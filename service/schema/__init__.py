@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, GraphQLError, MaxIntrospectionDepthRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -23,11 +23,23 @@ from service.schema.limits import MAX_DEPTH, document_limits
 from service.schema.mutations import Mutation
 from service.schema.privacy import PersonalDataAccessLog
 from service.schema.queries import Query
+from service.schema.suggestions import ValidationCacheWithoutSuggestions
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 
 class Schema(strawberry.Schema):
+    #: Omit graphql-core's "Did you mean ...?" from variable errors (production).
+    hide_suggestions = False
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        if self.hide_suggestions:
+            kwargs["hide_suggestions"] = True
+        return kwargs
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -39,20 +51,27 @@ MAX_TOKENS = 5000
 
 def build_schema(*, production: bool = False, max_depth: int = MAX_DEPTH) -> Schema:
     """The schema with its guards: token, depth, alias and expanded-size limits measured in
-    linear time, unstorable strings refused, no introspection in production. Parser and
+    linear time, introspection limited by its own depth and list nesting (and refused in
+    production, with suggestions), unstorable strings refused. Parser and
     validation caches spare repeated documents the work."""
-    rules: list[type[ASTValidationRule]] = [document_limits(max_depth)]
+    rules: list[type[ASTValidationRule]] = [document_limits(max_depth), MaxIntrospectionDepthRule]
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        (lambda: ValidationCacheWithoutSuggestions(maxsize=512))
+        if production
+        else (lambda: ValidationCache(maxsize=512)),
         OperationMetrics,
         PersonalDataAccessLog,
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    schema = Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
+    schema.hide_suggestions = production
+    return schema
 
 
 def export_sdl() -> str:
