@@ -145,7 +145,10 @@ async def test_the_standard_introspection_query_loads_the_schema(as_org: Any) ->
     "query",
     [
         '{ __type(name: "ReturnCase") { fields { type { '
-        + "ofType { " * 30 + "name" + " }" * 30 + " } } } }",
+        + "ofType { " * 30
+        + "name"
+        + " }" * 30
+        + " } } } }",
         "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }",
         "{ __schema { types { possibleTypes { interfaces { fields { name } } } } } }",
     ],
