@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount
@@ -86,5 +87,7 @@ def graphiql_page(request: Request) -> Response:
 
 
 def graphiql_routes() -> list[BaseRoute]:
-    """The page's own static files under ``/graphiql/``."""
-    return [Mount(PREFIX, app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="graphiql")]
+    """The page's own static files under ``/graphiql/``, compressed for browsers that accept
+    it (GraphiQL's bundle is 3.5 MB, about 0.7 MB compressed)."""
+    files = StaticFiles(directory=STATIC_DIR, check_dir=False)
+    return [Mount(PREFIX, app=GZipMiddleware(files, minimum_size=1024), name="graphiql")]

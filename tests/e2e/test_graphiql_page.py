@@ -82,10 +82,13 @@ async def test_page_policy_ignores_a_host_header_that_is_not_a_host(
     assert policy["script-src"] == ["'self'"]
 
 
-async def test_vendor_bundles_are_installed_and_served(http: httpx.AsyncClient) -> None:
+async def test_vendor_bundles_are_installed_and_served_compressed(
+    http: httpx.AsyncClient,
+) -> None:
     for name in VENDOR_FILES:
-        response = await http.get(f"/graphiql/vendor/{name}")
+        response = await http.get(f"/graphiql/vendor/{name}", headers={"Accept-Encoding": "gzip"})
         assert response.status_code == 200, f"{name}: run make install"
+        assert response.headers["content-encoding"] == "gzip"
         assert "unpkg.com" not in response.text[:2000]
 
 
