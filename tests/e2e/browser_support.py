@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -99,7 +101,8 @@ class Page:
 async def chromium_page(width: int = 1400, height: int = 860) -> AsyncIterator[Page]:
     """A tab of a fresh headless Chromium that can reach loopback only."""
     binary = chromium_binary()
-    with tempfile.TemporaryDirectory(prefix="graphiql-browser-") as profile:
+    profile = tempfile.mkdtemp(prefix="graphiql-browser-")
+    try:
         process = await asyncio.create_subprocess_exec(
             binary,
             "--headless=new",
@@ -111,6 +114,7 @@ async def chromium_page(width: int = 1400, height: int = 860) -> AsyncIterator[P
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            "--disable-crash-reporter",
             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             f"--window-size={width},{height}",
             f"--user-data-dir={profile}",
@@ -118,13 +122,12 @@ async def chromium_page(width: int = 1400, height: int = 860) -> AsyncIterator[P
             "about:blank",
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its helper processes share its process group
         )
         try:
             port = await _devtools_port(Path(profile), process)
-            async with httpx.AsyncClient() as client:
-                targets = (await client.get(f"http://127.0.0.1:{port}/json/list")).json()
-            url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
-            async with connect(url, max_size=64 * 1024 * 1024) as connection:
+            url = await _page_target(port)
+            async with connect(url, max_size=64 * 1024 * 1024, proxy=None) as connection:
                 page = Page(connection)
                 await page.send(
                     "Emulation.setDeviceMetricsOverride",
@@ -135,12 +138,35 @@ async def chromium_page(width: int = 1400, height: int = 860) -> AsyncIterator[P
                 finally:
                     await page.close()
         finally:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+            await _stop(process)
+    finally:
+        await _remove(Path(profile))
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """End the browser and the helper processes of its group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), 10)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+
+
+async def _remove(profile: Path) -> None:
+    """Remove the profile; helpers that are still exiting may write to it for a moment."""
+    for _ in range(50):
+        try:
+            shutil.rmtree(profile)
+        except FileNotFoundError:
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+        else:
+            return
+    shutil.rmtree(profile, ignore_errors=True)
 
 
 async def _devtools_port(profile: Path, process: asyncio.subprocess.Process) -> int:
@@ -155,3 +181,15 @@ async def _devtools_port(profile: Path, process: asyncio.subprocess.Process) -> 
             raise AssertionError(f"chromium exited with status {process.returncode}")
         await asyncio.sleep(0.1)
     raise AssertionError("chromium did not open its DevTools port")
+
+
+async def _page_target(port: int) -> str:
+    """The DevTools WebSocket of the browser's first tab (loopback, never through a proxy)."""
+    async with httpx.AsyncClient(trust_env=False) as client:
+        for _ in range(100):
+            targets = (await client.get(f"http://127.0.0.1:{port}/json/list")).json()
+            pages = [t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page"]
+            if pages:
+                return str(pages[0])
+            await asyncio.sleep(0.1)
+    raise AssertionError("chromium opened no tab")

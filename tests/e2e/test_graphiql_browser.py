@@ -8,6 +8,7 @@ violation, and without storing the token. The screenshot in ``docs/graphiql.png`
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -112,6 +113,7 @@ async def test_graphiql_runs_offline_with_a_token_and_shows_the_schema(
         # The same picture on every run: the token's constant start in view, no caret.
         headers_editor = _editor(".graphiql-editor-tool .graphiql-editor:not(.hidden)")
         await page.evaluate(f"{headers_editor}.scrollTo(0, 0), document.activeElement.blur()")
+        await asyncio.sleep(1)  # let transitions (focus rings, tooltips) finish
         shot = await page.send("Page.captureScreenshot", format="png")
         SCREENSHOT.write_bytes(base64.b64decode(shot["data"]))
 
