@@ -13,6 +13,8 @@ import base64
 import json
 from typing import Any
 
+import httpx
+
 from tests.conftest import ROOT
 from tests.e2e.browser_support import Page, chromium_page
 from tests.e2e.conftest import LiveServer
@@ -61,6 +63,28 @@ async def _click_text(page: Page, selector: str, text: str) -> None:
     )
     await page.wait_for(f"!!{find}", f"{selector} {text!r}")
     await page.evaluate(f"{find}.click()")
+
+
+OPEN_CASE = """
+mutation Open($input: OpenReturnCaseInput!) { openReturnCase(input: $input) { case { id } } }
+"""
+
+
+async def _open_case(server: LiveServer, token: str) -> str:
+    """A new case of the token's shelter, opened over HTTP: its event is what to subscribe to."""
+    opened = {
+        "intakeDate": "2026-01-05", "pseudonym": "GraphiQL subscription", "gender": "FEMALE",
+        "birthYear": 1999, "nationality": "NG", "countryOfOrigin": "NG", "languages": ["en"],
+        "exploitationForms": ["SEXUAL_EXPLOITATION"],
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=server.http_url, trust_env=False) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": OPEN_CASE, "variables": {"input": opened}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    case_id: str = response.json()["data"]["openReturnCase"]["case"]["id"]
+    return case_id
 
 
 async def test_graphiql_runs_offline_with_a_token_and_shows_the_schema(
@@ -117,6 +141,25 @@ async def test_graphiql_runs_offline_with_a_token_and_shows_the_schema(
         shot = await page.send("Page.captureScreenshot", format="png")
         SCREENSHOT.write_bytes(base64.b64decode(shot["data"]))
 
+        # A subscription runs over this origin's WebSocket, the token in connection_init.
+        case_id = await _open_case(live_server, token)
+        await _type_into(
+            page, ".graphiql-query-editor",
+            f'subscription {{ caseEvents(caseId: "{case_id}") {{ caseId eventType }} }}',
+        )  # fmt: skip
+        await asyncio.sleep(1)  # GraphiQL parses the edited document after a pause in typing
+        await page.evaluate(f"{_editor('.graphiql-response')}.setValue('')")
+        await _click(page, ".graphiql-execute-button")
+        event_text = await page.wait_for(
+            f"(() => {{ const v = {_editor('.graphiql-response')}.getValue();"
+            " return v.includes('\"data\"') || v.includes('\"errors\"') ? v : null; })()",
+            "the subscription's first event",
+        )
+        assert (json.loads(event_text).get("data") or {}).get("caseEvents") == {
+            "caseId": case_id, "eventType": "ReturnCaseOpened",
+        }, event_text  # fmt: skip
+        await _click(page, ".graphiql-execute-button")  # stops the subscription
+
         # Nothing came from another host, and the page's policy was never violated.
         requested = [
             e["params"]["request"]["url"]
@@ -128,6 +171,9 @@ async def test_graphiql_runs_offline_with_a_token_and_shows_the_schema(
             url for url in requested
             if not url.startswith((live_server.http_url + "/", "data:"))
         ]  # fmt: skip
+        sockets = [e["params"]["url"] for e in page.events
+                   if e["method"] == "Network.webSocketCreated"]  # fmt: skip
+        assert sockets == [live_server.ws_url]
         assert foreign == []
         assert await page.evaluate("window.__cspViolations") == []
 
