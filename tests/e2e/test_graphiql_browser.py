@@ -3,7 +3,8 @@
 The page must render its editor, load the schema into the documentation explorer (introspection
 in development), run a query typed into the editor with a token typed into the headers editor,
 and a subscription over the service's WebSocket, without loading anything from another host,
-without a Content-Security-Policy violation, and without storing the token. The screenshot in ``docs/graphiql.png`` is taken here.
+without a Content-Security-Policy violation, and without storing the token. The screenshot in
+``docs/graphiql.png`` is taken here.
 """
 
 from __future__ import annotations
