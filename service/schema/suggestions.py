@@ -10,7 +10,7 @@ this cache instead of strawberry's, and the schema passes it to execution.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, validate
@@ -27,10 +27,15 @@ def _validate_without_suggestions(
     return validate(schema, document, every_rule, hide_suggestions=True)
 
 
+@cache
+def _shared_cache(maxsize: int) -> Callable[..., Any]:
+    # One cache per size for all requests: strawberry makes a new extension per request.
+    return lru_cache(maxsize=maxsize)(_validate_without_suggestions)
+
+
 class ValidationCacheWithoutSuggestions(ValidationCache):
     """strawberry's validation cache, validating with suggestions omitted."""
 
     def __init__(self, maxsize: int) -> None:
         super().__init__(maxsize=maxsize)
-        cached: Callable[..., Any] = lru_cache(maxsize=maxsize)(_validate_without_suggestions)
-        self.cached_validate_document = cached
+        self.cached_validate_document = _shared_cache(maxsize)
