@@ -1,10 +1,21 @@
 # syntax=docker/dockerfile:1
+# Assets stage: GraphiQL's browser bundles from the npm packages pinned in
+# graphiql/package-lock.json, the same step as `make install`.
+FROM python:3.11-slim AS assets
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY graphiql/package.json graphiql/package-lock.json graphiql/copy-assets.mjs ./graphiql/
+RUN cd graphiql && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+    && node copy-assets.mjs
+
 # Build stage: compile wheels with the build tools; the final image carries none of them.
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN pip install --no-cache-dir --upgrade pip build
 COPY pyproject.toml README.md ./
 COPY service ./service
+COPY --from=assets /src/service/graphiql/static/vendor ./service/graphiql/static/vendor
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim

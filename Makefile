@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# GraphiQL's browser bundles, from the npm packages pinned in graphiql/package-lock.json.
+GRAPHIQL_ASSETS := service/graphiql/static/vendor/versions.json
 
 .PHONY: install run test lint typecheck schema bench clean conformance
 
@@ -12,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev,embedded]"
 	touch $(STAMP)
 
-install: $(STAMP)
+$(GRAPHIQL_ASSETS): graphiql/package.json graphiql/package-lock.json graphiql/copy-assets.mjs
+	@command -v npm >/dev/null || { echo "GraphiQL's assets need Node.js and npm: apt-get install nodejs npm" >&2; exit 1; }
+	cd graphiql && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	node graphiql/copy-assets.mjs
+
+install: $(STAMP) $(GRAPHIQL_ASSETS)
 
 run: install
 	$(BIN)/safe-future serve
@@ -43,4 +50,4 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .data/test-pg
+	rm -rf .data/test-pg graphiql/node_modules service/graphiql/static/vendor

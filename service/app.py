@@ -28,6 +28,7 @@ from service.events.store import EventStore
 from service.events.types import EventRegistry
 from service.exports.http import routes as export_routes
 from service.gate import RequestGate
+from service.graphiql import graphiql_routes
 from service.graphql_view import SafeFutureGraphQL
 from service.handlers.return_case import Dependencies
 from service.health import healthz, metrics, readyz
@@ -39,6 +40,7 @@ from service.privacy.rotation import check_kek_directory, run_rotation_schedule
 from service.reports.http import routes as report_routes
 from service.reports.projection import ReportProjection, start_report_projection
 from service.schema.ids import to_global_id
+from service.security_headers import SecurityHeaders
 from service.socialmap.http import routes as socialmap_routes
 
 
@@ -137,8 +139,10 @@ def create_app(
             *report_routes(),
             *socialmap_routes(lambda org_id: to_global_id("Organisation", org_id)),
             *export_routes(lambda case_id: to_global_id("ReturnCase", case_id)),
+            *(graphiql_routes() if settings.graphiql else ()),
         ],
         middleware=[
+            Middleware(SecurityHeaders),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.allowed_origins),

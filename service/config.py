@@ -41,6 +41,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_KEK_MAX_AGE_HOURS`` | ``24`` | longest life of a key-encryption key |
 | ``SAFE_FUTURE_KEK_CHECK_SECONDS`` | ``300`` | how often each instance checks whether to rotate |
 | ``SAFE_FUTURE_METRICS_TOKEN`` | unset | ``/metrics`` token (unset: loopback, development only) |
+| ``SAFE_FUTURE_GRAPHIQL`` | on in development, off in production | serve GraphiQL at ``/graphql`` |
 
 Production needs ``SAFE_FUTURE_MASTER_KEY`` or ``SAFE_FUTURE_MASTER_KEY_FILE``; only development
 generates a master key in the data folder (see ``service.privacy.keys``).
@@ -95,6 +96,8 @@ class Settings:
     kek_max_age_hours: int = 24
     kek_check_seconds: int = 300
     metrics_token: str | None = field(default=None, repr=False)
+    # GraphiQL's page and assets; production keeps introspection off even when this is on.
+    graphiql: bool = True
 
     @property
     def production(self) -> bool:
@@ -137,6 +140,15 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     if token is not None and len(token) < 24:
         raise ConfigError("SAFE_FUTURE_METRICS_TOKEN must be at least 24 characters")
     return token
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be on or off (true/false, yes/no, 1/0)")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -211,6 +223,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kek_max_age_hours=_int(env, "SAFE_FUTURE_KEK_MAX_AGE_HOURS", 24, 1, 24 * 30),
         kek_check_seconds=_int(env, "SAFE_FUTURE_KEK_CHECK_SECONDS", 300, 1, 3600),
         metrics_token=_metrics_token(env),
+        graphiql=_bool(env, "SAFE_FUTURE_GRAPHIQL", mode != "production"),
         allowed_origins=tuple(
             o.strip() for o in env.get("SAFE_FUTURE_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),

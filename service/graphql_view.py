@@ -47,6 +47,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from service.auth import TokenVerifier, bearer_token
 from service.config import Settings
 from service.errors import BadUserInput, Unauthenticated
+from service.graphiql import graphiql_page
 from service.schema import build_schema
 from service.schema.context import Context
 from service.schema.errors import format_error
@@ -296,7 +297,7 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
             build_schema(production=settings.production),
-            graphql_ide=None if settings.production else "graphiql",
+            graphql_ide="graphiql" if settings.graphiql else None,
             allowed_origins=settings.allowed_origins,
             connection_init_wait_timeout=dt.timedelta(seconds=10),
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
@@ -434,6 +435,9 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             return json.loads(data)
         except RecursionError:
             raise json.JSONDecodeError("nested too deeply", "", 0) from None
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page: assets from this origin, a strict Content-Security-Policy."""
+        return graphiql_page(request)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket from its ``connection_init`` payload."""

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, GraphQLError, MaxIntrospectionDepthRule
 from strawberry.extensions import AddValidationRules, DisableIntrospection
 from strawberry.types import ExecutionContext
 
@@ -24,6 +24,17 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 
 class Schema(strawberry.Schema):
+    #: Omit graphql-core's "Did you mean ...?" from variable errors (production).
+    hide_suggestions = False
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        if self.hide_suggestions:
+            kwargs["hide_suggestions"] = True
+        return kwargs
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -32,11 +43,12 @@ class Schema(strawberry.Schema):
 
 def build_schema(*, production: bool = False, max_depth: int = MAX_DEPTH) -> Schema:
     """The schema with its guards: depth, alias and expanded-size limits measured in linear
-    time, unstorable strings refused, no introspection in production. Every transport checks
-    a request with ``service.schema.guards.prepare`` first (tokens, cost, operation type);
+    time, introspection limited by its own depth and list nesting (and refused in production,
+    with suggestions), unstorable strings refused. Every transport checks a request with
+    ``service.schema.guards.prepare`` first (tokens, cost, operation type);
     ``PreparedDocument`` executes the document it parsed and caches short documents' parse
     and validation within a budget."""
-    rules: list[type[ASTValidationRule]] = [document_limits(max_depth)]
+    rules: list[type[ASTValidationRule]] = [document_limits(max_depth), MaxIntrospectionDepthRule]
     extensions: list[Any] = [
         lambda: AddValidationRules(rules),
         PreparedDocument,
@@ -45,7 +57,11 @@ def build_schema(*, production: bool = False, max_depth: int = MAX_DEPTH) -> Sch
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    schema = Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
+    schema.hide_suggestions = production
+    return schema
 
 
 def export_sdl() -> str:

@@ -3,9 +3,17 @@
 A fragment that spreads another twice, nested twenty levels, expands to a million fields:
 walking every spread again (as generic depth and alias limiters do) costs exponential time.
 Here each fragment is measured once and its figures reused, so the cost is linear in the size
-of the document, and the *expanded* size is limited as well as depth and aliases. Introspection
-fields count like any other. Strings that PostgreSQL cannot store (NUL, lone surrogates) are
-refused here too, whether they come as literals or in variables.
+of the document, and the *expanded* size is limited as well as depth and aliases. Strings that
+PostgreSQL cannot store (NUL, lone surrogates) are refused here too, whether they come as
+literals or in variables.
+
+Introspection (``__schema``, ``__type``) has a depth limit of its own: the standard query that
+GraphiQL and schema tools send nests ``ofType`` nine times to unwrap list and non-null types
+and goes 15 levels deep. ``ofType`` answers one type or null, so that depth costs little; what
+multiplies an introspection answer is nesting the lists of types' fields, interfaces, possible
+types and input fields, which graphql-core's ``MaxIntrospectionDepthRule`` (added beside this
+rule) refuses beyond two levels. Aliases and expanded fields of introspection count as usual,
+and production refuses introspection altogether.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ from service.textcheck import unstorable_rule
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_EXPANDED_FIELDS = 5000
+MAX_INTROSPECTION_DEPTH = 20
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +48,7 @@ class _Size:
     depth: int
     aliases: int
     fields: int
+    introspection_depth: int = 0
 
 
 class DocumentLimits(ValidationRule):
@@ -46,6 +57,7 @@ class DocumentLimits(ValidationRule):
     max_depth = MAX_DEPTH
     max_aliases = MAX_ALIASES
     max_fields = MAX_EXPANDED_FIELDS
+    max_introspection_depth = MAX_INTROSPECTION_DEPTH
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
@@ -60,30 +72,34 @@ class DocumentLimits(ValidationRule):
     def _selection_set(self, selection_set: SelectionSetNode | None) -> _Size:
         if selection_set is None:
             return _Size(0, 0, 0)
-        depth = aliases = fields = 0
+        depth = aliases = fields = introspection = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 inner = self._selection_set(selection.selection_set)
-                depth = max(depth, inner.depth + 1)
+                if selection.name.value in INTROSPECTION_FIELDS:
+                    # Measured against the introspection limit, not the depth limit.
+                    introspection = max(introspection, inner.depth + 1, inner.introspection_depth)
+                    depth = max(depth, 1)
+                else:
+                    depth = max(depth, inner.depth + 1)
+                    introspection = max(introspection, inner.introspection_depth)
                 aliases += inner.aliases + (1 if selection.alias is not None else 0)
                 fields += inner.fields + 1
-            elif isinstance(selection, InlineFragmentNode):
-                inner = self._selection_set(selection.selection_set)
+            elif isinstance(selection, (InlineFragmentNode, FragmentSpreadNode)):
+                inner = (
+                    self._selection_set(selection.selection_set)
+                    if isinstance(selection, InlineFragmentNode)
+                    else self._fragment(selection.name.value)
+                )
                 depth, aliases, fields = (
                     max(depth, inner.depth),
                     aliases + inner.aliases,
                     fields + inner.fields,
                 )
-            elif isinstance(selection, FragmentSpreadNode):
-                inner = self._fragment(selection.name.value)
-                depth, aliases, fields = (
-                    max(depth, inner.depth),
-                    aliases + inner.aliases,
-                    fields + inner.fields,
-                )
+                introspection = max(introspection, inner.introspection_depth)
             if fields > self.max_fields:  # stop early: the numbers only grow
                 break
-        return _Size(depth, aliases, fields)
+        return _Size(depth, aliases, fields, introspection)
 
     def _fragment(self, name: str) -> _Size:
         known = self._measured.get(name)
@@ -103,6 +119,14 @@ class DocumentLimits(ValidationRule):
         if size.depth > self.max_depth:
             self.report_error(
                 GraphQLError(f"the query exceeds maximum operation depth of {self.max_depth}", node)
+            )
+        if size.introspection_depth > self.max_introspection_depth:
+            self.report_error(
+                GraphQLError(
+                    "the introspection query exceeds maximum depth of "
+                    f"{self.max_introspection_depth}",
+                    node,
+                )
             )
         if size.aliases > self.max_aliases:
             self.report_error(
