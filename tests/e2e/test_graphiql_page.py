@@ -200,6 +200,7 @@ def production_app(
             "SAFE_FUTURE_JWT_PUBLIC_KEY_FILE": str(settings.jwt_public_key_file),
             "SAFE_FUTURE_SIGNING_KEY_FILE": str(settings.signing_key_file),
             "SAFE_FUTURE_MASTER_KEY_FILE": str(settings.generated_master_key_file),
+            "SAFE_FUTURE_KEK_DIR": str(settings.kek_dir),
             **extra,
         })  # fmt: skip
         app = create_app(prod, database.app_url)
