@@ -12,6 +12,7 @@ from strawberry.types.nodes import SelectedField, Selection
 from service.auth import Principal
 from service.domain import vocabulary as v
 from service.events.sealing import is_sealed
+from service.schema import case_record as cr
 from service.schema.context import Info
 from service.schema.ids import to_global_id
 from service.schema.socialmap import case_fields
@@ -73,10 +74,40 @@ class Referral:
     shares_personal_data: bool
     status: v.ReferralStatus
     status_on: dt.date
+    case_id: strawberry.Private[uuid.UUID | None] = None
+    referral_id: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Every status the referral had, oldest first, starting with REQUESTED."
+    )
+    async def status_history(self, info: Info) -> list[cr.ReferralStatusChange]:
+        if self.case_id is None:
+            return []
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [
+            cr.ReferralStatusChange.of(self.case_id, change)
+            for referral in record.referrals
+            if referral.referral_id == self.referral_id
+            for change in referral.history
+        ]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Notes on the contact with the partner." + cr.PERSONAL_NOTE
+    )
+    async def notes(self, info: Info) -> str | None:
+        if self.case_id is None:
+            return None
+        record = await info.context.case_record_loader().load(self.case_id)
+        version = next(
+            (f.version for f in record.referrals if f.referral_id == self.referral_id), None
+        )
+        return await cr.personal_value(info, self.case_id, version, "notes", "referrals.notes")
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Referral:
+    def from_json(cls, raw: dict[str, Any], case_id: uuid.UUID | None = None) -> Referral:
         return cls(
+            case_id=case_id,
+            referral_id=uuid.UUID(raw["id"]),
             id=strawberry.ID(to_global_id("Referral", uuid.UUID(raw["id"]))),
             organisation_id=strawberry.ID(
                 to_global_id("Organisation", uuid.UUID(raw["organisation_id"]))
@@ -209,7 +240,7 @@ class ReturnCase:
                 strawberry.ID(to_global_id("Organisation", o))
                 for o in row["partner_organisation_ids"]
             ],
-            referrals=[Referral.from_json(r) for r in row["referrals"]],
+            referrals=[Referral.from_json(r, row["case_id"]) for r in row["referrals"]],
             consents=[Consent.from_json(c) for c in row["consents"]],
             personal_data_erased=row["personal_data_erased"],
             sealed_personal=row["personal"],
@@ -244,6 +275,87 @@ class ReturnCase:
         if returned:
             info.context.personal_reads.setdefault(self.case_id, set()).update(returned)
         return data
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Every return conversation, oldest first (ORIENTATION onwards)."
+    )
+    async def return_conversations(self, info: Info) -> list[cr.ReturnConversation]:
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [cr.ReturnConversation.of(self.case_id, f) for f in record.return_conversations]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The history of the client's legal position, oldest first; the latest "
+        "is also in residenceStatus, proceedingsStage and departureDeadline."
+    )
+    async def legal_positions(self, info: Info) -> list[cr.LegalPosition]:
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [cr.LegalPosition.of(f) for f in record.legal_positions]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Every risk assessment, oldest first; the latest level is also riskLevel."
+    )
+    async def risk_assessments(self, info: Info) -> list[cr.RiskAssessment]:
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [cr.RiskAssessment.of(self.case_id, f) for f in record.risk_assessments]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The return support arranged, oldest first (PREPARATION)."
+    )
+    async def return_support(self, info: Info) -> list[cr.ReturnSupport]:
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [cr.ReturnSupport.of(f) for f in record.return_support]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Every step with the travel document, oldest first (PREPARATION)."
+    )
+    async def travel_documents(self, info: Info) -> list[cr.TravelDocument]:
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [cr.TravelDocument.of(f) for f in record.travel_documents]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The reintegration plan in force (the latest agreed); null before one was "
+        "agreed."
+    )
+    async def reintegration_plan(self, info: Info) -> cr.ReintegrationPlan | None:
+        record = await info.context.case_record_loader().load(self.case_id)
+        plan = record.reintegration_plan
+        return None if plan is None else cr.ReintegrationPlan.of(self.case_id, plan)
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Every departure planned, oldest first; the latest is plannedDepartureOn."
+    )
+    async def planned_departures(self, info: Info) -> list[cr.PlannedDeparture]:
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [cr.PlannedDeparture.of(f) for f in record.planned_departures]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The client's actual departure; null before the case reached DEPARTED."
+    )
+    async def departure(self, info: Info) -> cr.Departure | None:
+        record = await info.context.case_record_loader().load(self.case_id)
+        departure = record.departure
+        return None if departure is None else cr.Departure.of(departure)
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Every follow-up contact after return, oldest first (FOLLOW_UP)."
+    )
+    async def follow_ups(self, info: Info) -> list[cr.FollowUp]:
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [cr.FollowUp.of(self.case_id, f) for f in record.follow_ups]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Every closing (transfers included) with its reopening, oldest first."
+    )
+    async def closings(self, info: Info) -> list[cr.CaseClosing]:
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [cr.CaseClosing.of(self.case_id, f) for f in record.closings]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Every erasure of the client's personal data, oldest first."
+    )
+    async def personal_data_erasures(self, info: Info) -> list[cr.PersonalDataErasure]:
+        record = await info.context.case_record_loader().load(self.case_id)
+        return [cr.PersonalDataErasure.of(f) for f in record.erasures]
 
     @strawberry.field(description="Every event of the case, oldest first.")  # type: ignore[untyped-decorator]
     async def timeline(self, info: Info) -> list[TimelineEntry]:
