@@ -16,6 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from service.schema import enums  # noqa: F401 (the enums with their descriptions)
 from service.schema.errors import log_errors
 from service.schema.extensions import OperationMetrics
 from service.schema.feed import Subscription

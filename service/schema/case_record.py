@@ -63,9 +63,9 @@ class ReturnConversation:
 
 
 @strawberry.type(
-    description="The client's legal position in the Netherlands as recorded on one day. When "
-    "the residence right ends (no status, or the proceedings were dismissed or concluded "
-    "without a permit), departure becomes an obligation and the case enters PREPARATION."
+    description="The client's legal position in the Netherlands as recorded on one day. "
+    "Without a residence status, or when a victim's permit ends because the case against the "
+    "traffickers was dismissed, departure becomes an obligation and the case enters PREPARATION."
 )
 class LegalPosition:
     recorded_on: dt.date = strawberry.field(description="The day this position was recorded.")
