@@ -72,8 +72,8 @@ class Mutation:
         resolver=record_legal_position,
     )
     assess_risk: ReturnCasePayload = strawberry.mutation(
-        description="Step 3 (PREPARATION, before departure): record a risk assessment. MEDIUM and "
-        "HIGH need at least one risk factor (RISK_FACTORS_REQUIRED).",
+        description="Usually step 3 (PREPARATION), allowed in any phase before CLOSED: record a "
+        "risk assessment. MEDIUM and HIGH need at least one risk factor (RISK_FACTORS_REQUIRED).",
         resolver=assess_risk,
     )
     give_consent: ReturnCasePayload = strawberry.mutation(
@@ -88,8 +88,9 @@ class Mutation:
         resolver=withdraw_consent,
     )
     contact_partner_organisation: ReturnCasePayload = strawberry.mutation(
-        description="Step 3 (PREPARATION) or after return: refer the client to an organisation of "
-        "the social map; the referral starts as REQUESTED. Sharing personal data needs an active "
+        description="Usually step 3 (PREPARATION) or after return, allowed in any phase before "
+        "CLOSED: refer the client to an organisation of the social map; the referral starts as "
+        "REQUESTED. Sharing personal data needs an active "
         "consent for it (CONSENT_REQUIRED).",
         resolver=contact_partner_organisation,
     )

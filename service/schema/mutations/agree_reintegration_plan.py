@@ -16,7 +16,7 @@ from service.schema.types import ReturnCasePayload
 @strawberry.input(description="A reintegration plan agreed with the client.")
 class AgreeReintegrationPlanInput(CaseCommandInput):
     agreed_on: dt.date = strawberry.field(
-        description="The day the plan was agreed; not in the future."
+        description="The day the plan was agreed; on or after the intake date."
     )
     notes: str | None = strawberry.field(
         default=None,

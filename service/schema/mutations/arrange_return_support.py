@@ -23,7 +23,7 @@ class ArrangeReturnSupportInput(CaseCommandInput):
         description="Who supports the return; each kind once (SUPPORT_ALREADY_ARRANGED)."
     )
     arranged_on: dt.date = strawberry.field(
-        description="The day it was arranged; not in the future."
+        description="The day it was arranged; on or after the intake date."
     )
 
 

@@ -17,7 +17,7 @@ from service.schema.types import ReturnCasePayload
 @strawberry.input(description="A risk assessment for the return (PREPARATION).")
 class AssessRiskInput(CaseCommandInput):
     assessed_on: dt.date = strawberry.field(
-        description="The day of the assessment; not in the future."
+        description="The day of the assessment; on or after the intake date."
     )
     level: v.RiskLevel = strawberry.field(description="The overall risk level.")
     factors: list[v.RiskFactor] = strawberry.field(

@@ -19,7 +19,9 @@ class CloseReturnCaseInput(CaseCommandInput):
     reason: v.ClosingReason = strawberry.field(
         description="Why the case closes; TRANSFERRED only through transferCase."
     )
-    closed_on: dt.date = strawberry.field(description="The day of closing; not in the future.")
+    closed_on: dt.date = strawberry.field(
+        description="The day of closing; on or after the intake date."
+    )
     notes: str | None = strawberry.field(
         default=None,
         description="Notes on the closing (at most 4000 characters). Personal data: encrypted, "

@@ -29,7 +29,7 @@ class ContactPartnerOrganisationInput(CaseCommandInput):
         "this purpose."
     )
     contacted_on: dt.date = strawberry.field(
-        description="The day the organisation was contacted; not in the future."
+        description="The day the organisation was contacted; on or after the intake date."
     )
     shares_personal_data: bool = strawberry.field(
         description="Personal data is shared: needs the client's active consent for it."

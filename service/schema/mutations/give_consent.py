@@ -28,7 +28,7 @@ class GiveConsentInput(CaseCommandInput):
     )
     purpose: v.ConsentPurpose = strawberry.field(description="What the consent covers.")
     given_on: dt.date = strawberry.field(
-        description="The day consent was given; not in the future."
+        description="The day consent was given; on or after the intake date."
     )
     transfer_risks_explained: bool = strawberry.field(
         default=False,

@@ -18,8 +18,8 @@ from service.schema.types import ReturnCasePayload
 @strawberry.input(description="A new return case: the client's profile at intake.")
 class OpenReturnCaseInput:
     intake_date: dt.date = strawberry.field(
-        description="The day the client came into care; not in the future. Every later date of the "
-        "case must be on or after it."
+        description="The day the client came into care. Every later date of the case must "
+        "be on or after it (DATE_BEFORE_INTAKE)."
     )
     pseudonym: str = strawberry.field(
         description="The name the case is known by; never the client's real name (at most 100 "

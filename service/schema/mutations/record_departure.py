@@ -20,7 +20,7 @@ from service.schema.types import ReturnCasePayload
 @strawberry.input(description="The client's actual departure.")
 class RecordDepartureInput(CaseCommandInput):
     departed_on: dt.date = strawberry.field(
-        description="The day the client left; not in the future."
+        description="The day the client left; on or after the intake date."
     )
     mode: v.DepartureMode = strawberry.field(
         description="Independent, assisted (needs IOM or DT&V support) or forced (by DT&V)."

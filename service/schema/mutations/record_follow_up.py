@@ -17,7 +17,7 @@ from service.schema.types import ReturnCasePayload
 @strawberry.input(description="A follow-up contact after return.")
 class RecordFollowUpInput(CaseCommandInput):
     contacted_on: dt.date = strawberry.field(
-        description="The day of the contact attempt; not before departure, not in the future."
+        description="The day of the contact attempt; not before departure."
     )
     reached: bool = strawberry.field(description="Whether the client was reached.")
     situation: v.ClientSituation | None = strawberry.field(

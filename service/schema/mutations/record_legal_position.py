@@ -20,7 +20,7 @@ from service.schema.types import ReturnCasePayload
 @strawberry.input(description="The client's legal position in the Netherlands.")
 class RecordLegalPositionInput(CaseCommandInput):
     recorded_on: dt.date = strawberry.field(
-        description="The day of this position; not in the future."
+        description="The day of this position; on or after the intake date."
     )
     residence_status: v.ResidenceStatus = strawberry.field(description="The residence status.")
     proceedings_stage: v.ProceedingsStage = strawberry.field(

@@ -20,7 +20,7 @@ from service.schema.types import ReturnCasePayload
 @strawberry.input(description="A conversation with the client about return.")
 class RecordReturnConversationInput(CaseCommandInput):
     held_on: dt.date = strawberry.field(
-        description="The day of the conversation; not in the future."
+        description="The day of the conversation; on or after the intake date."
     )
     wish: v.ReturnWish = strawberry.field(
         description="The wish the client expressed; the latest counts for the phase."

@@ -22,7 +22,9 @@ class RecordTravelDocumentInput(CaseCommandInput):
     status: v.TravelDocumentStatus = strawberry.field(
         description="REQUESTED from the embassy, or ISSUED after a request."
     )
-    recorded_on: dt.date = strawberry.field(description="The day of this step; not in the future.")
+    recorded_on: dt.date = strawberry.field(
+        description="The day of this step; on or after the intake date."
+    )
     original_identity_document: bool = strawberry.field(
         description="Whether the original identity document is available; a request needs it "
         "(ORIGINAL_ID_REQUIRED)."

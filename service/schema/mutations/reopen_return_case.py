@@ -16,7 +16,7 @@ from service.schema.types import ReturnCasePayload
 @strawberry.input(description="The reopening of a closed case.")
 class ReopenReturnCaseInput(CaseCommandInput):
     reopened_on: dt.date = strawberry.field(
-        description="The day of reopening; not before the closing, not in the future."
+        description="The day of reopening; not before the closing."
     )
     reason: str = strawberry.field(
         description="Why the case is reopened (required, at most 500 characters). Personal data: "

@@ -22,7 +22,7 @@ class TransferCaseInput(CaseCommandInput):
         description="The receiving shelter's slug, e.g. moviera."
     )
     transferred_on: dt.date = strawberry.field(
-        description="The day of the transfer; not in the future."
+        description="The day of the transfer; on or after the intake date."
     )
 
 

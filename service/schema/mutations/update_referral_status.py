@@ -24,7 +24,7 @@ class UpdateReferralStatusInput(CaseCommandInput):
     )
     status: v.ReferralStatus = strawberry.field(description="The new status.")
     changed_on: dt.date = strawberry.field(
-        description="The day of the change; not before the contact, not in the future."
+        description="The day of the change; not before the contact."
     )
     reason: str | None = strawberry.field(
         default=None,

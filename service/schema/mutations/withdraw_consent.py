@@ -23,7 +23,7 @@ class WithdrawConsentInput(CaseCommandInput):
         description="The purpose the consent was given for."
     )
     withdrawn_on: dt.date = strawberry.field(
-        description="The day of withdrawal; not before the consent was given, not in the future."
+        description="The day of withdrawal; not before the consent was given."
     )
 
 

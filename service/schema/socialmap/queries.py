@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import uuid
+from typing import Annotated
 
 import strawberry
 
@@ -36,25 +37,33 @@ class OrganisationFilter:
     languages: list[str] | None = strawberry.field(
         default=None, description="Organisations speaking at least one of these (ISO 639-1)."
     )
-    kind: sv.OrganisationKind | None = None
+    kind: sv.OrganisationKind | None = strawberry.field(
+        default=None, description="Only organisations of this kind."
+    )
     text: str | None = strawberry.field(
         default=None,
         description="Words that must start words of the name, place or country (in English or "
         "Dutch); case and accents do not matter.",
     )
-    include_retired: bool = False
+    include_retired: bool = strawberry.field(
+        default=False, description="Also list retired organisations (default: only active ones)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One organisation in a page of organisations.")
 class OrganisationEdge:
-    cursor: str
-    node: SocialMapOrganisation
+    cursor: str = strawberry.field(
+        description="Pass it as after to get the organisations after this one."
+    )
+    node: SocialMapOrganisation = strawberry.field(description="The organisation.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of organisations, by name.")
 class OrganisationConnection:
-    edges: list[OrganisationEdge]
-    page_info: PageInfo
+    edges: list[OrganisationEdge] = strawberry.field(description="The organisations of this page.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether more follow, and the cursor to get them."
+    )
 
 
 def _cursor(name_key: str, org_id: uuid.UUID) -> str:
@@ -115,9 +124,17 @@ def _query_filter(flt: OrganisationFilter) -> repository.OrganisationFilter:
 
 async def organisations(
     info: Info,
-    filter: OrganisationFilter | None = None,
-    first: int = 20,
-    after: str | None = None,
+    filter: Annotated[
+        OrganisationFilter | None,
+        strawberry.argument(description="Narrow the list; every given criterion must hold."),
+    ] = None,
+    first: Annotated[
+        int, strawberry.argument(description="How many to return (1 to the maximum page size).")
+    ] = 20,
+    after: Annotated[
+        str | None,
+        strawberry.argument(description="The cursor of the last organisation already seen."),
+    ] = None,
 ) -> OrganisationConnection:
     ctx = info.context
     _ = ctx.principal  # any authenticated principal
@@ -142,7 +159,10 @@ async def organisations(
     )
 
 
-async def organisation(info: Info, id: strawberry.ID) -> SocialMapOrganisation:
+async def organisation(
+    info: Info,
+    id: Annotated[strawberry.ID, strawberry.argument(description="The organisation's global ID.")],
+) -> SocialMapOrganisation:
     _ = info.context.principal
     org_id = from_global_id("Organisation", id)
     async with info.context.deps.engine.connect() as conn:
@@ -159,7 +179,12 @@ async def countries(info: Info) -> list[Country]:
     return [Country.of(s) for s in summaries]
 
 
-async def referral_mechanism(info: Info, country: str) -> ReferralMechanism | None:
+async def referral_mechanism(
+    info: Info,
+    country: Annotated[
+        str, strawberry.argument(description="ISO 3166-1 alpha-2 code, such as BE.")
+    ],
+) -> ReferralMechanism | None:
     _ = info.context.principal
     code = country_code(country, "country")
     async with info.context.deps.engine.connect() as conn:
@@ -168,7 +193,13 @@ async def referral_mechanism(info: Info, country: str) -> ReferralMechanism | No
 
 
 async def return_support_organisations(
-    info: Info, kind: sv.ReturnSupportLevel | None = None
+    info: Info,
+    kind: Annotated[
+        sv.ReturnSupportLevel | None,
+        strawberry.argument(
+            description="Only organisations giving this kind of support; all when left out."
+        ),
+    ] = None,
 ) -> list[SocialMapOrganisation]:
     _ = info.context.principal
     async with info.context.deps.engine.connect() as conn:
