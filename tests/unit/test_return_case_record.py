@@ -7,7 +7,10 @@ import dataclasses
 from datetime import date
 from uuid import UUID, uuid4
 
+from hypothesis import given
+
 from service.domain import vocabulary as v
+from service.domain.return_case.commands import Command
 from service.domain.return_case.events import (
     ConsentGiven,
     ConsentWithdrawn,
@@ -22,6 +25,7 @@ from service.domain.return_case.events import (
     RiskAssessed,
 )
 from service.domain.return_case.record import CaseRecord, case_record
+from tests.unit.test_return_case_properties import MARKER, SETTINGS, histories, run
 
 CASE = UUID(int=1)
 ORG = UUID(int=2)
@@ -101,3 +105,40 @@ def test_the_record_holds_no_personal_value() -> None:
     assert "secret" not in repr(record)
     assert "Ada" not in repr(record)
     assert record.risk_assessments[0].level == v.RiskLevel.HIGH
+
+
+@SETTINGS
+@given(histories)
+def test_the_record_agrees_with_the_state_for_every_history(commands: list[Command]) -> None:
+    result = run(commands)
+    state = result.state
+    record = case_record(enumerate(result.events, start=1))
+    if state is None:
+        assert record == CaseRecord()
+        return
+    by_version = dict(enumerate(result.events, start=1))
+    positions = record.legal_positions
+    assert (positions[-1].departure_obligation if positions else False) == (
+        state.departure_obligation
+    )
+    risks = record.risk_assessments
+    assert (risks[-1].level if risks else None) == state.risk_level
+    assert {(c.organisation_id, c.purpose) for c in record.consents if c.withdrawn_on is None} == {
+        (c.organisation_id, c.purpose) for c in state.active_consents
+    }
+    assert [(r.referral_id, r.history[-1].status) for r in record.referrals] == [
+        (r.referral_id, r.status) for r in state.referrals
+    ]
+    assert len(record.follow_ups) == state.follow_ups
+    departure = record.departure
+    assert (departure and (departure.departed_on, departure.mode)) == (
+        state.departure and (state.departure.departed_on, state.departure.mode)
+    )
+    open_closings = [c for c in record.closings if c.reopened_on is None]
+    assert len(open_closings) == (1 if state.closed else 0)
+    # Every fact points to the event that recorded it, and no personal value is copied.
+    for facts in (record.risk_assessments, record.follow_ups, record.closings, record.referrals):
+        for fact in facts:
+            assert by_version[fact.version].case_id == state.case_id
+    # The erasure's reason is not personal by design (it must outlive the erasure).
+    assert MARKER not in repr(dataclasses.replace(record, erasures=()))
