@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
+import httpx
 from sqlalchemy import event
 from starlette.applications import Starlette
 
+from service.auth import issue_token
+from service.config import Settings
 from tests.e2e.conftest import GraphQLClient, codes
 from tests.e2e.socialmap_support import seeded
 from tests.e2e.test_lifecycle import open_case, step
@@ -236,6 +239,26 @@ async def test_another_shelter_cannot_read_the_record(as_org: Any) -> None:
     )
     assert "errors" not in listed, listed
     assert case["id"] not in {e["node"]["id"] for e in listed["data"]["returnCases"]["edges"]}
+
+
+async def test_no_integrator_or_analyst_reaches_the_record(
+    as_org: Any, app: Starlette, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    case = await walked_case(as_org(ORG))
+    integrator = issue_token(
+        app.state.signing_key,
+        issuer=settings.service_issuer,
+        audience=settings.jwt_audience,
+        subject=f"{ORG}.record-integrator",
+        organisation=ORG,
+        roles=["integrator"],
+        scopes=["events:read", "personal-data:read"],
+        client_id=f"{ORG}.record-integrator",
+    )
+    for client in (GraphQLClient(http, integrator), as_org("comensha", "comensha-analyst")):
+        body = await client.execute(READ % RECORD, {"id": case["id"]})
+        assert codes(body) == ["FORBIDDEN"]
+        assert body["data"] is None
 
 
 measuring: contextvars.ContextVar[bool] = contextvars.ContextVar("measuring", default=False)
