@@ -276,8 +276,7 @@ class FollowUp:
 
 @strawberry.type(
     description="A closing of the case (phase CLOSED), with its reason; a transfer to another "
-    "shelter closes it with reason TRANSFERRED. A closed case accepts only reopening, which "
-    "ends this closing."
+    "shelter closes it with reason TRANSFERRED. A reopening ends the closing."
 )
 class CaseClosing:
     case_id: strawberry.Private[uuid.UUID]

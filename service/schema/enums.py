@@ -42,7 +42,8 @@ describe_values(
         "FOLLOW_UP": "Step 5. At least one follow-up contact after return was recorded "
         "(typically at 3, 6 and 12 months). Next: closeReturnCase.",
         "CLOSED": "Step 6. The case was closed with a reason (closeReturnCase) or transferred "
-        "to another shelter (transferCase). It accepts nothing but reopenReturnCase.",
+        "to another shelter (transferCase). It accepts only reopenReturnCase, withdrawConsent and "
+        "eraseClientPersonalData (CASE_CLOSED).",
     },
 )
 Gender = strawberry.enum(v.Gender, description="The client's gender, as the client states it.")
