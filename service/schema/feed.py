@@ -49,7 +49,7 @@ class CaseEvent:
         description="The version of the event type's schema; data is always in the current one."
     )
     occurred_at: dt.datetime = strawberry.field(
-        description="When the event was recorded by the service."
+        description="When the service handled the command that caused it."
     )
     recorded_at: dt.datetime = strawberry.field(
         description="When the event was committed to the log."

@@ -111,7 +111,9 @@ class ReportPeriodInput:
 @strawberry.type(description="The period a report covers.")
 class ReportPeriod:
     kind: PeriodKind = strawberry.field(description="Month, quarter, year or range.")
-    label: str = strawberry.field(description="The period as written in the request, e.g. 2026-Q1.")
+    label: str = strawberry.field(
+        description="The period in short, e.g. 2026, 2026-Q1, 2026-03 or 2026-01..2026-05."
+    )
     from_month: str = strawberry.field(description="The first month covered (YYYY-MM).")
     to_month: str = strawberry.field(description="The last month covered (YYYY-MM).")
     parts: list[str] = strawberry.field(

@@ -53,7 +53,7 @@ class TimelineEntry:
     )
     event_type: str = strawberry.field(description="The event's type, e.g. RiskAssessed.")
     occurred_at: dt.datetime = strawberry.field(
-        description="When the event was recorded by the service."
+        description="When the service handled the command that caused it."
     )
     actor: str = strawberry.field(description="The subject (user id) who caused the event.")
     actor_role: str = strawberry.field(description="The role the actor acted in.")
