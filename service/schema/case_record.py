@@ -6,13 +6,15 @@ parts (notes, free-text reasons) are read from the opened event of the fact's ve
 when selected, and every value returned is recorded in the personal-data access log under the
 name ``<field of ReturnCase>.<field>`` (for example ``riskAssessments.notes``).
 
-To show a new fact: a type here with ``of``, and one field on ``ReturnCase``.
+To show a new fact: a type here with ``of``, a resolver below, and one field on ``ReturnCase``
+(``strawberry.field(resolver=...)``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Protocol
 
 import strawberry
 
@@ -329,10 +331,77 @@ class PersonalDataErasure:
         return cls(erased_on=fact.erased_on, reason=fact.reason)
 
 
+# -- the fields of ReturnCase ----------------------------------------------------------------
+
+
+class HasCaseId(Protocol):
+    """The parent of a case record field: a ``ReturnCase``."""
+
+    case_id: uuid.UUID
+
+
+async def return_conversations(root: HasCaseId, info: Info) -> list[ReturnConversation]:
+    record = await info.context.case_record_loader().load(root.case_id)
+    return [ReturnConversation.of(root.case_id, f) for f in record.return_conversations]
+
+
+async def legal_positions(root: HasCaseId, info: Info) -> list[LegalPosition]:
+    record = await info.context.case_record_loader().load(root.case_id)
+    return [LegalPosition.of(f) for f in record.legal_positions]
+
+
+async def risk_assessments(root: HasCaseId, info: Info) -> list[RiskAssessment]:
+    record = await info.context.case_record_loader().load(root.case_id)
+    return [RiskAssessment.of(root.case_id, f) for f in record.risk_assessments]
+
+
+async def return_support(root: HasCaseId, info: Info) -> list[ReturnSupport]:
+    record = await info.context.case_record_loader().load(root.case_id)
+    return [ReturnSupport.of(f) for f in record.return_support]
+
+
+async def travel_documents(root: HasCaseId, info: Info) -> list[TravelDocument]:
+    record = await info.context.case_record_loader().load(root.case_id)
+    return [TravelDocument.of(f) for f in record.travel_documents]
+
+
+async def reintegration_plan(root: HasCaseId, info: Info) -> ReintegrationPlan | None:
+    record = await info.context.case_record_loader().load(root.case_id)
+    plan = record.reintegration_plan
+    return None if plan is None else ReintegrationPlan.of(root.case_id, plan)
+
+
+async def planned_departures(root: HasCaseId, info: Info) -> list[PlannedDeparture]:
+    record = await info.context.case_record_loader().load(root.case_id)
+    return [PlannedDeparture.of(f) for f in record.planned_departures]
+
+
+async def departure(root: HasCaseId, info: Info) -> Departure | None:
+    record = await info.context.case_record_loader().load(root.case_id)
+    departure = record.departure
+    return None if departure is None else Departure.of(departure)
+
+
+async def follow_ups(root: HasCaseId, info: Info) -> list[FollowUp]:
+    record = await info.context.case_record_loader().load(root.case_id)
+    return [FollowUp.of(root.case_id, f) for f in record.follow_ups]
+
+
+async def closings(root: HasCaseId, info: Info) -> list[CaseClosing]:
+    record = await info.context.case_record_loader().load(root.case_id)
+    return [CaseClosing.of(root.case_id, f) for f in record.closings]
+
+
+async def personal_data_erasures(root: HasCaseId, info: Info) -> list[PersonalDataErasure]:
+    record = await info.context.case_record_loader().load(root.case_id)
+    return [PersonalDataErasure.of(f) for f in record.erasures]
+
+
 __all__ = [
     "CaseClosing",
     "Departure",
     "FollowUp",
+    "HasCaseId",
     "LegalPosition",
     "PersonalDataErasure",
     "PlannedDeparture",

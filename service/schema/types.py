@@ -357,86 +357,52 @@ class ReturnCase:
             info.context.personal_reads.setdefault(self.case_id, set()).update(returned)
         return data
 
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="Every return conversation, oldest first (ORIENTATION onwards)."
+    return_conversations: list[cr.ReturnConversation] = strawberry.field(
+        resolver=cr.return_conversations,
+        description="Every return conversation, oldest first (ORIENTATION onwards).",
     )
-    async def return_conversations(self, info: Info) -> list[cr.ReturnConversation]:
-        record = await info.context.case_record_loader().load(self.case_id)
-        return [cr.ReturnConversation.of(self.case_id, f) for f in record.return_conversations]
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
+    legal_positions: list[cr.LegalPosition] = strawberry.field(
+        resolver=cr.legal_positions,
         description="The history of the client's legal position, oldest first; the latest "
-        "is also in residenceStatus, proceedingsStage and departureDeadline."
+        "is also in residenceStatus, proceedingsStage and departureDeadline.",
     )
-    async def legal_positions(self, info: Info) -> list[cr.LegalPosition]:
-        record = await info.context.case_record_loader().load(self.case_id)
-        return [cr.LegalPosition.of(f) for f in record.legal_positions]
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="Every risk assessment, oldest first; the latest level is also riskLevel."
+    risk_assessments: list[cr.RiskAssessment] = strawberry.field(
+        resolver=cr.risk_assessments,
+        description="Every risk assessment, oldest first; the latest level is also riskLevel.",
     )
-    async def risk_assessments(self, info: Info) -> list[cr.RiskAssessment]:
-        record = await info.context.case_record_loader().load(self.case_id)
-        return [cr.RiskAssessment.of(self.case_id, f) for f in record.risk_assessments]
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="The return support arranged, oldest first (PREPARATION)."
+    return_support: list[cr.ReturnSupport] = strawberry.field(
+        resolver=cr.return_support,
+        description="The return support arranged, oldest first (PREPARATION).",
     )
-    async def return_support(self, info: Info) -> list[cr.ReturnSupport]:
-        record = await info.context.case_record_loader().load(self.case_id)
-        return [cr.ReturnSupport.of(f) for f in record.return_support]
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="Every step with the travel document, oldest first (PREPARATION)."
+    travel_documents: list[cr.TravelDocument] = strawberry.field(
+        resolver=cr.travel_documents,
+        description="Every step with the travel document, oldest first (PREPARATION).",
     )
-    async def travel_documents(self, info: Info) -> list[cr.TravelDocument]:
-        record = await info.context.case_record_loader().load(self.case_id)
-        return [cr.TravelDocument.of(f) for f in record.travel_documents]
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
+    reintegration_plan: cr.ReintegrationPlan | None = strawberry.field(
+        resolver=cr.reintegration_plan,
         description="The reintegration plan in force (the latest agreed); null before one was "
-        "agreed."
+        "agreed.",
     )
-    async def reintegration_plan(self, info: Info) -> cr.ReintegrationPlan | None:
-        record = await info.context.case_record_loader().load(self.case_id)
-        plan = record.reintegration_plan
-        return None if plan is None else cr.ReintegrationPlan.of(self.case_id, plan)
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="Every departure planned, oldest first; the latest is plannedDepartureOn."
+    planned_departures: list[cr.PlannedDeparture] = strawberry.field(
+        resolver=cr.planned_departures,
+        description="Every departure planned, oldest first; the latest is plannedDepartureOn.",
     )
-    async def planned_departures(self, info: Info) -> list[cr.PlannedDeparture]:
-        record = await info.context.case_record_loader().load(self.case_id)
-        return [cr.PlannedDeparture.of(f) for f in record.planned_departures]
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="The client's actual departure; null before the case reached DEPARTED."
+    departure: cr.Departure | None = strawberry.field(
+        resolver=cr.departure,
+        description="The client's actual departure; null before the case reached DEPARTED.",
     )
-    async def departure(self, info: Info) -> cr.Departure | None:
-        record = await info.context.case_record_loader().load(self.case_id)
-        departure = record.departure
-        return None if departure is None else cr.Departure.of(departure)
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="Every follow-up contact after return, oldest first (FOLLOW_UP)."
+    follow_ups: list[cr.FollowUp] = strawberry.field(
+        resolver=cr.follow_ups,
+        description="Every follow-up contact after return, oldest first (FOLLOW_UP).",
     )
-    async def follow_ups(self, info: Info) -> list[cr.FollowUp]:
-        record = await info.context.case_record_loader().load(self.case_id)
-        return [cr.FollowUp.of(self.case_id, f) for f in record.follow_ups]
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="Every closing (transfers included) with its reopening, oldest first."
+    closings: list[cr.CaseClosing] = strawberry.field(
+        resolver=cr.closings,
+        description="Every closing (transfers included) with its reopening, oldest first.",
     )
-    async def closings(self, info: Info) -> list[cr.CaseClosing]:
-        record = await info.context.case_record_loader().load(self.case_id)
-        return [cr.CaseClosing.of(self.case_id, f) for f in record.closings]
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="Every erasure of the client's personal data, oldest first."
+    personal_data_erasures: list[cr.PersonalDataErasure] = strawberry.field(
+        resolver=cr.personal_data_erasures,
+        description="Every erasure of the client's personal data, oldest first.",
     )
-    async def personal_data_erasures(self, info: Info) -> list[cr.PersonalDataErasure]:
-        record = await info.context.case_record_loader().load(self.case_id)
-        return [cr.PersonalDataErasure.of(f) for f in record.erasures]
 
     @strawberry.field(description="Every event of the case, oldest first.")  # type: ignore[untyped-decorator]
     async def timeline(self, info: Info) -> list[TimelineEntry]:
