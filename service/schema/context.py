@@ -16,10 +16,12 @@ from strawberry.types import Info as StrawberryInfo
 from service.auth import Principal
 from service.config import Settings
 from service.db import tenant_transaction
+from service.domain.return_case.record import CaseRecord, case_record
 from service.errors import Unauthenticated
 from service.events.cursor import CursorSealer
 from service.events.feed import FeedHub
 from service.events.projections import timeline
+from service.events.types import RecordedEvent
 from service.handlers.return_case import Dependencies
 from service.observability import Metrics
 from service.privacy import open_read_model_personal
@@ -85,6 +87,60 @@ class Context:
 
             loader = DataLoader(load_fn=load)
             self.loaders["personal"] = loader
+        return loader
+
+    def case_events_loader(self) -> DataLoader[uuid.UUID, list[RecordedEvent]]:
+        """The events of many cases in one statement per request, personal parts sealed."""
+        loader = self.loaders.get("case_events")
+        if loader is None:
+            principal = self.principal
+            deps = self.deps
+
+            async def load(case_ids: Sequence[uuid.UUID]) -> list[list[RecordedEvent]]:
+                async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+                    found = await deps.store.read_streams(conn, case_ids)
+                return [found[c] for c in case_ids]
+
+            loader = DataLoader(load_fn=load)
+            self.loaders["case_events"] = loader
+        return loader
+
+    def case_record_loader(self) -> DataLoader[uuid.UUID, CaseRecord]:
+        """The record of many cases (``service.domain.return_case.record``), from the events
+        loaded above: no statement of its own."""
+        loader = self.loaders.get("case_record")
+        if loader is None:
+            events = self.case_events_loader()
+
+            async def load(case_ids: Sequence[uuid.UUID]) -> list[CaseRecord]:
+                streams = await events.load_many(case_ids)
+                return [case_record((e.version, e.event) for e in s) for s in streams]
+
+            loader = DataLoader(load_fn=load)
+            self.loaders["case_record"] = loader
+        return loader
+
+    def opened_events_loader(self) -> DataLoader[uuid.UUID, dict[int, Any]]:
+        """The events of many cases by version with their personal parts decrypted: one key
+        query per request. Only for fields that record what they return in ``personal_reads``."""
+        loader = self.loaders.get("opened_events")
+        if loader is None:
+            principal = self.principal
+            deps = self.deps
+            events = self.case_events_loader()
+
+            async def load(case_ids: Sequence[uuid.UUID]) -> list[dict[int, Any]]:
+                streams = await events.load_many(case_ids)
+                flat = [e for s in streams for e in s]
+                async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+                    opened = await deps.store.open(conn, flat)
+                by_case: dict[uuid.UUID, dict[int, Any]] = {c: {} for c in case_ids}
+                for e in opened:
+                    by_case[e.stream_id][e.version] = e.event
+                return [by_case[c] for c in case_ids]
+
+            loader = DataLoader(load_fn=load)
+            self.loaders["opened_events"] = loader
         return loader
 
 

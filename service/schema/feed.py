@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -37,36 +38,50 @@ log = logging.getLogger("service.feed")
 @strawberry.type(description="One event of a return case, in feed order.")
 class CaseEvent:
     cursor: str = strawberry.field(description="Pass as `after` to resume right after this event.")
-    case_id: strawberry.ID
-    version: int
-    event_type: str
-    schema_version: int
-    occurred_at: dt.datetime
-    recorded_at: dt.datetime
+    case_id: strawberry.ID = strawberry.field(
+        description="The global ID of the case the event belongs to."
+    )
+    version: int = strawberry.field(
+        description="The event's version in the case's stream (1, 2, 3, ...)."
+    )
+    event_type: str = strawberry.field(description="The event's type, e.g. DepartureRecorded.")
+    schema_version: int = strawberry.field(
+        description="The version of the event type's schema; data is always in the current one."
+    )
+    occurred_at: dt.datetime = strawberry.field(
+        description="When the service handled the command that caused it."
+    )
+    recorded_at: dt.datetime = strawberry.field(
+        description="When the event was committed to the log."
+    )
     data: JSON = strawberry.field(description="The event's facts, in its current schema version.")
     personal: JSON | None = strawberry.field(
         description="Personal fields; null without the personal-data:read scope."
     )
 
 
-@strawberry.type
+@strawberry.type(description="One event in a page of the feed.")
 class CaseEventEdge:
-    cursor: str
-    node: CaseEvent
+    cursor: str = strawberry.field(description="Pass it as after to resume right after this event.")
+    node: CaseEvent = strawberry.field(description="The event.")
 
 
-@strawberry.type
+@strawberry.type(description="Where a page of the feed ends.")
 class CaseEventPageInfo:
-    has_next_page: bool
+    has_next_page: bool = strawberry.field(
+        description="True when more events are already available."
+    )
     end_cursor: str | None = strawberry.field(
         description="The cursor to continue from; the given `after` when nothing is new."
     )
 
 
-@strawberry.type
+@strawberry.type(description="A page of your shelter's case events, in feed order.")
 class CaseEventConnection:
-    edges: list[CaseEventEdge]
-    page_info: CaseEventPageInfo
+    edges: list[CaseEventEdge] = strawberry.field(description="The events of this page.")
+    page_info: CaseEventPageInfo = strawberry.field(
+        description="Whether more follow, and the cursor to resume from."
+    )
 
 
 def _case_event(ctx: Context, recorded: RecordedEvent, with_personal: bool) -> CaseEvent:
@@ -119,10 +134,23 @@ async def _authorise(ctx: Context) -> tuple[Principal, bool]:
 
 async def case_events_page(
     info: Info,
-    after: str | None = None,
-    first: int | None = None,
-    event_types: list[str] | None = None,
-    case_id: strawberry.ID | None = None,
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="The cursor of the last event you processed; from the start of the log "
+            "without it."
+        ),
+    ] = None,
+    first: Annotated[
+        int | None, strawberry.argument(description="How many events to return at most.")
+    ] = None,
+    event_types: Annotated[
+        list[str] | None,
+        strawberry.argument(description="Only events of these types, e.g. DepartureRecorded."),
+    ] = None,
+    case_id: Annotated[
+        strawberry.ID | None, strawberry.argument(description="Only the events of this case.")
+    ] = None,
 ) -> CaseEventConnection:
     ctx = info.context
     principal, with_personal = await _authorise(ctx)
@@ -201,7 +229,10 @@ async def case_events_stream(
         raise InternalError(ctx.request_id) from None
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live streams. Integrators with the events:read scope, and your shelter's case "
+    "workers, follow case events over graphql-transport-ws."
+)
 class Subscription:
     @strawberry.subscription(  # type: ignore[untyped-decorator]
         description=(
@@ -212,9 +243,20 @@ class Subscription:
     async def case_events(
         self,
         info: Info,
-        after: str | None = None,
-        event_types: list[str] | None = None,
-        case_id: strawberry.ID | None = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The cursor of the last event you processed; from the start of the log "
+                "without it."
+            ),
+        ] = None,
+        event_types: Annotated[
+            list[str] | None,
+            strawberry.argument(description="Only events of these types, e.g. DepartureRecorded."),
+        ] = None,
+        case_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only the events of this case.")
+        ] = None,
     ) -> AsyncGenerator[CaseEvent, None]:
         async for event in case_events_stream(info, after, event_types, case_id):
             yield event

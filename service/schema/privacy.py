@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -66,14 +67,18 @@ class PersonalDataAccessLog(SchemaExtension):
 
 @strawberry.type(description="A response that returned a client's personal fields.")
 class PersonalDataAccess:
-    id: strawberry.ID
-    accessed_at: dt.datetime
+    id: strawberry.ID = strawberry.field(description="The record's id.")
+    accessed_at: dt.datetime = strawberry.field(description="When the response was served.")
     actor: str = strawberry.field(description="The token's subject: who was shown the data.")
-    organisation: str
-    roles: list[str]
-    case_id: strawberry.ID
+    organisation: str = strawberry.field(description="Slug of the reader's organisation.")
+    roles: list[str] = strawberry.field(description="The reader's roles.")
+    case_id: strawberry.ID = strawberry.field(
+        description="The global ID of the case whose client's data was shown."
+    )
     fields: list[str] = strawberry.field(description="Which personal fields (never values).")
-    request_id: str
+    request_id: str = strawberry.field(
+        description="The request's id (the x-request-id response header)."
+    )
 
     @classmethod
     def of(cls, record: access_log.AccessRecord) -> PersonalDataAccess:
@@ -89,16 +94,18 @@ class PersonalDataAccess:
         )
 
 
-@strawberry.type
+@strawberry.type(description="One record in a page of the access log.")
 class PersonalDataAccessEdge:
-    cursor: str
-    node: PersonalDataAccess
+    cursor: str = strawberry.field(description="Pass it as after to get the older records.")
+    node: PersonalDataAccess = strawberry.field(description="The record.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of the personal-data access log, newest first.")
 class PersonalDataAccessConnection:
-    edges: list[PersonalDataAccessEdge]
-    page_info: PageInfo
+    edges: list[PersonalDataAccessEdge] = strawberry.field(description="The records of this page.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether more follow, and the cursor to get them."
+    )
 
 
 def require_access_log_right(principal: Principal) -> None:
@@ -128,10 +135,19 @@ def _parse_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
 
 async def personal_data_access_log(
     info: Info,
-    case_id: strawberry.ID | None = None,
-    actor: str | None = None,
-    first: int = 20,
-    after: str | None = None,
+    case_id: Annotated[
+        strawberry.ID | None, strawberry.argument(description="Only reads of this case.")
+    ] = None,
+    actor: Annotated[
+        str | None, strawberry.argument(description="Only reads by this user (token subject).")
+    ] = None,
+    first: Annotated[
+        int,
+        strawberry.argument(description="How many records to return (1 to the maximum page size)."),
+    ] = 20,
+    after: Annotated[
+        str | None, strawberry.argument(description="The endCursor of the previous page.")
+    ] = None,
 ) -> PersonalDataAccessConnection:
     principal = info.context.principal
     require_access_log_right(principal)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -31,17 +32,31 @@ from service.schema.work import FollowUpDue, WorkItem, follow_ups_due, my_cases,
 
 @strawberry.input(description="Narrow a list of cases; every given criterion must hold.")
 class ReturnCaseFilter:
-    phases: list[v.Phase] | None = None
-    countries_of_origin: list[str] | None = None
-    intake_from: dt.date | None = None
-    intake_to: dt.date | None = None
+    phases: list[v.Phase] | None = strawberry.field(
+        default=None, description="Only cases in one of these phases."
+    )
+    countries_of_origin: list[str] | None = strawberry.field(
+        default=None,
+        description="Only cases from one of these countries (ISO 3166-1 alpha-2 codes).",
+    )
+    intake_from: dt.date | None = strawberry.field(
+        default=None, description="Only cases with intake on or after this day."
+    )
+    intake_to: dt.date | None = strawberry.field(
+        default=None, description="Only cases with intake on or before this day."
+    )
 
 
 async def me(info: Info) -> Me:
     return Me.of(info.context.principal)
 
 
-async def return_case(info: Info, id: strawberry.ID) -> ReturnCase:
+async def return_case(
+    info: Info,
+    id: Annotated[
+        strawberry.ID, strawberry.argument(description="The case's global ID (ReturnCase.id).")
+    ],
+) -> ReturnCase:
     principal = info.context.principal
     principal.require_case_access()
     case_id = from_global_id("ReturnCase", id)
@@ -54,9 +69,17 @@ async def return_case(info: Info, id: strawberry.ID) -> ReturnCase:
 
 async def list_return_cases(
     info: Info,
-    filter: ReturnCaseFilter | None = None,
-    first: int = 20,
-    after: str | None = None,
+    filter: Annotated[
+        ReturnCaseFilter | None,
+        strawberry.argument(description="Narrow the list; every given criterion must hold."),
+    ] = None,
+    first: Annotated[
+        int,
+        strawberry.argument(description="How many cases to return (1 to the maximum page size)."),
+    ] = 20,
+    after: Annotated[
+        str | None, strawberry.argument(description="The endCursor of the previous page.")
+    ] = None,
 ) -> ReturnCaseConnection:
     principal = info.context.principal
     principal.require_case_access()
@@ -93,7 +116,11 @@ async def list_return_cases(
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="What you can read. Case workers and tenant admins read their own shelter's cases "
+    "(start with returnCases, then returnCase); every principal reads the social map; CoMensha "
+    "analysts read reports; integrators read caseEvents."
+)
 class Query:
     me: Me = strawberry.field(resolver=me, description="Who the token says you are.")
     return_case: ReturnCase = strawberry.field(

@@ -8,6 +8,7 @@ Every count is zero, suppressed, or a multiple of the threshold k; see
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -21,6 +22,7 @@ from service.reports.indicators import Distribution, IndicatorsReport, Share, Sh
 from service.reports.model import Dimension
 from service.reports.periods import InvalidPeriod, Period, PeriodKind, parse_period
 from service.schema.context import Info
+from service.schema.enums import describe_values
 
 strawberry.enum(
     Dimension,
@@ -30,13 +32,50 @@ strawberry.enum(
         "AGE_GROUP values: MINOR, 18-22, 23+, UNKNOWN (age reached in the year of intake)."
     ),
 )
-strawberry.enum(PeriodKind, name="ReportPeriodKind")
+strawberry.enum(
+    PeriodKind, name="ReportPeriodKind", description="The kind of period a report covers."
+)
 
 
 @strawberry.enum(description="What a count counts.")
 class CountUnit(Enum):
     CASES = "CASES"
     CASE_FORM_PAIRS = "CASE_FORM_PAIRS"
+
+
+describe_values(
+    Dimension,
+    {
+        "SHELTER": "The shelter (its slug).",
+        "PHASE": "The case's phase.",
+        "COUNTRY_OF_ORIGIN": "The client's country of origin; countries shared by fewer than "
+        "k cases are shown as OTHER.",
+        "NATIONALITY": "The client's nationality; nationalities shared by fewer than k cases "
+        "are shown as OTHER.",
+        "EXPLOITATION_FORM": "The form of exploitation (a case counts once per form).",
+        "GENDER": "The client's gender.",
+        "AGE_GROUP": "MINOR, 18-22, 23+ or UNKNOWN (age reached in the year of intake).",
+        "DEPARTURE_MODE": "How the client left (departed cases only).",
+        "CLOSING_REASON": "Why the case was closed (closed cases only).",
+    },
+)
+describe_values(
+    PeriodKind,
+    {
+        "MONTH": "One calendar month.",
+        "QUARTER": "One calendar quarter.",
+        "YEAR": "One calendar year.",
+        "RANGE": "A range of whole months, reported as the fixed periods that tile it.",
+    },
+)
+describe_values(
+    CountUnit,
+    {
+        "CASES": "Each case counts once.",
+        "CASE_FORM_PAIRS": "A case counts once per form of exploitation (grouped by "
+        "EXPLOITATION_FORM).",
+    },
+)
 
 
 @strawberry.input(
@@ -46,11 +85,15 @@ class CountUnit(Enum):
     "month of departure)."
 )
 class ReportPeriodInput:
-    month: str | None = None
-    quarter: str | None = None
-    year: int | None = None
-    from_month: str | None = None
-    to_month: str | None = None
+    month: str | None = strawberry.field(default=None, description="One month, as YYYY-MM.")
+    quarter: str | None = strawberry.field(default=None, description="One quarter, as YYYY-Qn.")
+    year: int | None = strawberry.field(default=None, description="One calendar year.")
+    from_month: str | None = strawberry.field(
+        default=None, description="The first month of a range, as YYYY-MM (with toMonth)."
+    )
+    to_month: str | None = strawberry.field(
+        default=None, description="The last month of a range, as YYYY-MM (with fromMonth)."
+    )
 
     def parse(self) -> Period:
         try:
@@ -67,10 +110,12 @@ class ReportPeriodInput:
 
 @strawberry.type(description="The period a report covers.")
 class ReportPeriod:
-    kind: PeriodKind
-    label: str
-    from_month: str
-    to_month: str
+    kind: PeriodKind = strawberry.field(description="Month, quarter, year or range.")
+    label: str = strawberry.field(
+        description="The period in short, e.g. 2026, 2026-Q1, 2026-03 or 2026-01..2026-05."
+    )
+    from_month: str = strawberry.field(description="The first month covered (YYYY-MM).")
+    to_month: str = strawberry.field(description="The last month covered (YYYY-MM).")
     parts: list[str] = strawberry.field(
         description="The fixed calendar periods whose published figures were added up."
     )
@@ -88,8 +133,13 @@ class ReportPeriod:
 
 @strawberry.type(description="A published count: null and suppressed when it may not be shown.")
 class ReportCount:
-    value: int | None
-    suppressed: bool
+    value: int | None = strawberry.field(
+        description="The count as published (rounded); null when suppressed."
+    )
+    suppressed: bool = strawberry.field(
+        description="True when the count may not be shown (below k, or derivable from other "
+        "published figures)."
+    )
 
     @classmethod
     def of(cls, published: Published) -> ReportCount:
@@ -103,7 +153,7 @@ class CaseloadCell:
         "(a total). OTHER gathers countries shared by fewer than k cases."
     )
     count: int | None = strawberry.field(description="Null when suppressed.")
-    suppressed: bool
+    suppressed: bool = strawberry.field(description="True when the count may not be shown.")
 
 
 def _cells(entries: list[tuple[Key, Published]]) -> list[CaseloadCell]:
@@ -112,14 +162,16 @@ def _cells(entries: list[tuple[Key, Published]]) -> list[CaseloadCell]:
 
 @strawberry.type(description="Cases by up to three dimensions, with totals.")
 class Caseload:
-    period: ReportPeriod
-    group_by: list[Dimension]
-    unit: CountUnit
+    period: ReportPeriod = strawberry.field(description="The period covered.")
+    group_by: list[Dimension] = strawberry.field(
+        description="The dimensions, in the order of each cell's values."
+    )
+    unit: CountUnit = strawberry.field(description="What a count counts.")
     threshold: int = strawberry.field(description="k: counts from 1 to k-1 are never shown.")
     rounding_base: int = strawberry.field(description="Every shown count is a multiple of it.")
     cells: list[CaseloadCell] = strawberry.field(description="Non-empty cells; absent is zero.")
     totals: list[CaseloadCell] = strawberry.field(description="Row, column and grand totals.")
-    grand_total: ReportCount
+    grand_total: ReportCount = strawberry.field(description="All cases of the period.")
 
     @classmethod
     def of(cls, report: CaseloadReport) -> Caseload:
@@ -137,10 +189,10 @@ class Caseload:
 
 @strawberry.type(description="A share of a population; null and suppressed when not shown.")
 class IndicatorShare:
-    count: ReportCount
-    population: ReportCount
+    count: ReportCount = strawberry.field(description="The cases that meet the indicator.")
+    population: ReportCount = strawberry.field(description="The cases the indicator applies to.")
     share: float | None = strawberry.field(description="count / population, both as published.")
-    suppressed: bool
+    suppressed: bool = strawberry.field(description="True when the share may not be shown.")
 
     @classmethod
     def of(cls, s: Share) -> IndicatorShare:
@@ -154,9 +206,13 @@ class IndicatorShare:
 
 @strawberry.type(description="Median and 90th percentile (nearest rank) of a number of days.")
 class DaysDistribution:
-    population: ReportCount
-    median: int | None
-    p90: int | None
+    population: ReportCount = strawberry.field(description="The cases measured.")
+    median: int | None = strawberry.field(
+        description="The median number of days; null when suppressed."
+    )
+    p90: int | None = strawberry.field(
+        description="The 90th percentile (nearest rank); null when suppressed."
+    )
     suppressed: bool = strawberry.field(
         description="Withheld: population below k, or a range of several periods."
     )
@@ -171,10 +227,10 @@ class DaysDistribution:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The departures of one mode.")
 class DeparturesByMode:
-    mode: v.DepartureMode
-    count: ReportCount
+    mode: v.DepartureMode = strawberry.field(description="How the clients left.")
+    count: ReportCount = strawberry.field(description="How many departures.")
 
 
 _FOLLOW_UP_ON_TIME = (
@@ -186,17 +242,28 @@ _FOLLOW_UP_ON_TIME = (
 
 @strawberry.type(description="The Safe Future indicators of one shelter, or of all (null).")
 class ShelterIndicatorSet:
-    shelter: str | None
-    intake_cases: ReportCount
-    return_discussed_within_14_days: IndicatorShare
-    cases_with_partner_contact: ReportCount
+    shelter: str | None = strawberry.field(
+        description="The shelter's slug; null for all shelters together."
+    )
+    intake_cases: ReportCount = strawberry.field(description="Cases with intake in the period.")
+    return_discussed_within_14_days: IndicatorShare = strawberry.field(
+        description="Of the intake cases: return discussed within 14 days of intake (the Safe "
+        "Future method's first step)."
+    )
+    cases_with_partner_contact: ReportCount = strawberry.field(
+        description="Intake cases with a contact with a partner organisation."
+    )
     consent_before_partner_contact: IndicatorShare = strawberry.field(
         description="Of the cases with a partner contact (intake cohort): every contact came "
         "with a consent for that organisation recorded on or before it."
     )
-    departures: ReportCount
-    departures_by_mode: list[DeparturesByMode]
-    partner_contacted_before_departure: IndicatorShare
+    departures: ReportCount = strawberry.field(description="Departures in the period.")
+    departures_by_mode: list[DeparturesByMode] = strawberry.field(
+        description="The departures per mode."
+    )
+    partner_contacted_before_departure: IndicatorShare = strawberry.field(
+        description="Of the departures: a partner organisation was contacted before departure."
+    )
     follow_up_reached_at_3_months: IndicatorShare = strawberry.field(
         description=_FOLLOW_UP_ON_TIME.format(months=3)
     )
@@ -206,7 +273,9 @@ class ShelterIndicatorSet:
     follow_up_reached_at_12_months: IndicatorShare = strawberry.field(
         description=_FOLLOW_UP_ON_TIME.format(months=12)
     )
-    days_intake_to_departure: DaysDistribution
+    days_intake_to_departure: DaysDistribution = strawberry.field(
+        description="Days from intake to departure."
+    )
 
     @classmethod
     def of(cls, s: ShelterIndicators) -> ShelterIndicatorSet:
@@ -233,10 +302,12 @@ class ShelterIndicatorSet:
 
 @strawberry.type(description="How well the Safe Future method is applied, for a period.")
 class SafeFutureIndicators:
-    period: ReportPeriod
-    threshold: int
-    rounding_base: int
-    overall: ShelterIndicatorSet
+    period: ReportPeriod = strawberry.field(description="The period covered.")
+    threshold: int = strawberry.field(description="k: counts from 1 to k-1 are never shown.")
+    rounding_base: int = strawberry.field(description="Every shown count is a multiple of it.")
+    overall: ShelterIndicatorSet = strawberry.field(
+        description="The indicators over all shelters together."
+    )
     shelters: list[ShelterIndicatorSet] = strawberry.field(
         description="One per shelter when byShelter is true; empty otherwise."
     )
@@ -258,7 +329,15 @@ class Reports:
         description=f"Cases grouped by up to {MAX_DIMENSIONS} dimensions, with totals."
     )
     async def caseload(
-        self, info: Info, period: ReportPeriodInput, group_by: list[Dimension]
+        self,
+        info: Info,
+        period: Annotated[
+            ReportPeriodInput, strawberry.argument(description="The period to report on.")
+        ],
+        group_by: Annotated[
+            list[Dimension],
+            strawberry.argument(description="Up to three dimensions to group the cases by."),
+        ],
     ) -> Caseload:
         ctx = info.context
         require_report_access(ctx.principal)
@@ -275,7 +354,14 @@ class Reports:
         description="The Safe Future indicators over all shelters, and per shelter if asked."
     )
     async def safe_future_indicators(
-        self, info: Info, period: ReportPeriodInput, by_shelter: bool = False
+        self,
+        info: Info,
+        period: Annotated[
+            ReportPeriodInput, strawberry.argument(description="The period to report on.")
+        ],
+        by_shelter: Annotated[
+            bool, strawberry.argument(description="Also give the indicators per shelter.")
+        ] = False,
     ) -> SafeFutureIndicators:
         ctx = info.context
         require_report_access(ctx.principal)

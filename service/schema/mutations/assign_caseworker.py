@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.db import tenant_transaction
@@ -11,7 +13,7 @@ from service.events.projections import return_cases
 from service.handlers.return_case import require_role
 from service.schema.context import Info
 from service.schema.ids import from_global_id, reject_nul
-from service.schema.mutations.common import CaseCommandInput, run
+from service.schema.mutations.common import CASE_INPUT, CaseCommandInput, run
 from service.schema.types import ReturnCasePayload
 
 
@@ -23,7 +25,9 @@ class AssignCaseworkerInput(CaseCommandInput):
     )
 
 
-async def assign_caseworker(info: Info, input: AssignCaseworkerInput) -> ReturnCasePayload:
+async def assign_caseworker(
+    info: Info, input: Annotated[AssignCaseworkerInput, CASE_INPUT]
+) -> ReturnCasePayload:
     """Assign a case to a case worker (tenant admins only), dated today. The case then
     shows in that user's myCases and myWork."""
     ctx = info.context

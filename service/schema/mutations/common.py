@@ -15,10 +15,16 @@ from service.schema.context import Info
 from service.schema.ids import from_global_id, reject_nul
 from service.schema.types import ReturnCase, ReturnCasePayload
 
+CASE_INPUT = strawberry.argument(
+    description="What to record, with the case's id and the expectedVersion you last read."
+)
+
 
 @strawberry.input
 class CaseCommandInput:
-    case_id: strawberry.ID
+    case_id: strawberry.ID = strawberry.field(
+        description="The global ID of the return case (ReturnCase.id)."
+    )
     expected_version: int = strawberry.field(
         description="The case version this change was decided on; a stale one gets CONFLICT."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.integrators import clients
@@ -9,24 +11,27 @@ from service.schema.context import Info
 from service.schema.integrators import IntegratorClient, IntegratorScope
 
 
-@strawberry.input
+@strawberry.input(description="A new integrator client of your shelter.")
 class CreateIntegratorClientInput:
-    name: str
+    name: str = strawberry.field(description="A name that tells your admins which system this is.")
     scopes: list[IntegratorScope] = strawberry.field(
         description="events:read is required; personal-data:read only when truly needed."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The new client and its secret.")
 class CreateIntegratorClientPayload:
-    client: IntegratorClient
+    client: IntegratorClient = strawberry.field(description="The client as registered.")
     client_secret: str = strawberry.field(
         description="Shown this once only; exchange it at /oauth/token for an access token."
     )
 
 
 async def create_integrator_client(
-    info: Info, input: CreateIntegratorClientInput
+    info: Info,
+    input: Annotated[
+        CreateIntegratorClientInput, strawberry.argument(description="The client to create.")
+    ],
 ) -> CreateIntegratorClientPayload:
     """Create an integrator client of your shelter (tenant admins only)."""
     client, secret = await clients.create(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.db import tenant_transaction
@@ -11,15 +13,8 @@ from service.privacy.erasure import erase_client_personal_data as erase
 from service.privacy.erasure import require_erasure_right
 from service.schema.context import Info
 from service.schema.ids import from_global_id, reject_nul
-from service.schema.mutations.common import CaseCommandInput
+from service.schema.mutations.common import CASE_INPUT, CaseCommandInput
 from service.schema.types import ReturnCase, ReturnCasePayload
-
-strawberry.enum(
-    v.ErasureReason,
-    description="Why a client's personal data was erased: CLIENT_REQUEST (the client asked, "
-    "GDPR art. 17), RETENTION (the retention period ended), LEGAL_OBLIGATION (a law or a "
-    "court requires it), OTHER (say more in the note).",
-)
 
 
 @strawberry.input(description="Erase the personal data of a case's client.")
@@ -37,7 +32,7 @@ class EraseClientPersonalDataInput(CaseCommandInput):
 
 
 async def erase_client_personal_data(
-    info: Info, input: EraseClientPersonalDataInput
+    info: Info, input: Annotated[EraseClientPersonalDataInput, CASE_INPUT]
 ) -> ReturnCasePayload:
     """Destroy the client's key: name, date of birth and every note become unreadable for
     good, in the log and in the read models. The case stays, and still counts in reports. A

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.schema.context import Info
-from service.schema.mutations.common import CaseCommandInput, run_case_command
+from service.schema.mutations.common import CASE_INPUT, CaseCommandInput, run_case_command
 from service.schema.types import ReturnCasePayload
 
 
@@ -22,7 +23,9 @@ class EscalateFollowUpInput(CaseCommandInput):
     )
 
 
-async def escalate_follow_up(info: Info, input: EscalateFollowUpInput) -> ReturnCasePayload:
+async def escalate_follow_up(
+    info: Info, input: Annotated[EscalateFollowUpInput, CASE_INPUT]
+) -> ReturnCasePayload:
     """Record the action taken on danger found after return. It settles every earlier
     follow-up that called for escalation."""
     return await run_case_command(info, rc.EscalateFollowUp, input)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -10,7 +11,7 @@ from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.schema.context import Info
 from service.schema.ids import from_global_id, reject_nul
-from service.schema.mutations.common import CaseCommandInput, run
+from service.schema.mutations.common import CASE_INPUT, CaseCommandInput, run
 from service.schema.types import ReturnCasePayload
 
 
@@ -24,17 +25,21 @@ class DomainSituationInput:
 
 @strawberry.input(description="A follow-up contact after return.")
 class RecordFollowUpInput(CaseCommandInput):
-    contacted_on: dt.date = strawberry.field(description="The day of the contact (or attempt).")
+    contacted_on: dt.date = strawberry.field(
+        description="The day of the contact (or attempt); not before departure."
+    )
     reached: bool = strawberry.field(
         description="Whether anyone was reached: the client, a partner organisation or family."
     )
     situation: v.ClientSituation | None = strawberry.field(
         default=None,
         description="The client's overall situation; required when someone was reached, "
-        "absent otherwise.",
+        "absent otherwise (SITUATION_MISMATCH).",
     )
     notes: str | None = strawberry.field(
-        default=None, description="Free text; personal data, encrypted per client."
+        default=None,
+        description="What was found (at most 4000 characters). Personal data: encrypted, "
+        "erasable.",
     )
     reached_parties: list[v.ReachedParty] | None = strawberry.field(
         default=None,
@@ -55,7 +60,9 @@ class RecordFollowUpInput(CaseCommandInput):
     )
 
 
-async def record_follow_up(info: Info, input: RecordFollowUpInput) -> ReturnCasePayload:
+async def record_follow_up(
+    info: Info, input: Annotated[RecordFollowUpInput, CASE_INPUT]
+) -> ReturnCasePayload:
     """Record a follow-up contact after return: who was reached, the situation per plan
     domain, signs of danger and whether escalation is needed. Follows any departure, a forced
     one included."""

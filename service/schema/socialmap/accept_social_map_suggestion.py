@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.schema.context import Info
@@ -20,7 +22,10 @@ class AcceptSocialMapSuggestionInput:
 
 
 async def accept_social_map_suggestion(
-    info: Info, input: AcceptSocialMapSuggestionInput
+    info: Info,
+    input: Annotated[
+        AcceptSocialMapSuggestionInput, strawberry.argument(description="The suggestion to apply.")
+    ],
 ) -> SocialMapSuggestionPayload:
     """Apply the suggestion as a versioned change that credits it (editors only)."""
     ctx = info.context

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.schema.context import Info
@@ -19,7 +21,13 @@ class ConfirmOrganisationInput:
     )
 
 
-async def confirm_organisation(info: Info, input: ConfirmOrganisationInput) -> OrganisationPayload:
+async def confirm_organisation(
+    info: Info,
+    input: Annotated[
+        ConfirmOrganisationInput,
+        strawberry.argument(description="The organisation and the version you checked."),
+    ],
+) -> OrganisationPayload:
     """Set the organisation's last-verified date to today (a CONFIRMED entry in its history)."""
     ctx = info.context
     result = await editing.confirm(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.schema.context import Info
@@ -20,7 +22,11 @@ class ConfirmReferralMechanismInput:
 
 
 async def confirm_referral_mechanism(
-    info: Info, input: ConfirmReferralMechanismInput
+    info: Info,
+    input: Annotated[
+        ConfirmReferralMechanismInput,
+        strawberry.argument(description="The country and the version you checked."),
+    ],
 ) -> ReferralMechanismPayload:
     """Set the mechanism's last-verified date to today (a CONFIRMED entry in its history)."""
     ctx = info.context

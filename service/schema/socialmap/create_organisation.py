@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -17,20 +18,30 @@ from service.socialmap import editing
 from service.socialmap import vocabulary as sv
 
 
-@strawberry.input
+@strawberry.input(description="A new organisation of the social map.")
 class CreateOrganisationInput:
-    name: str
-    kind: sv.OrganisationKind
+    name: str = strawberry.field(description="The organisation's name.")
+    kind: sv.OrganisationKind = strawberry.field(description="What kind of body it is.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
-    city: str | None = None
-    region: str | None = None
-    services: list[sv.Service] = strawberry.field(default_factory=list)
-    target_groups: list[sv.TargetGroup] = strawberry.field(default_factory=list)
+    city: str | None = strawberry.field(default=None, description="The city it works from.")
+    region: str | None = strawberry.field(default=None, description="The region it covers.")
+    services: list[sv.Service] = strawberry.field(
+        description="What it offers to a person who returns.", default_factory=list
+    )
+    target_groups: list[sv.TargetGroup] = strawberry.field(
+        description="Whom it serves.", default_factory=list
+    )
     languages: list[str] = strawberry.field(default_factory=list, description="ISO 639-1 codes.")
-    contact_channels: list[ContactChannelInput] = strawberry.field(default_factory=list)
-    referral_notes: str | None = None
-    last_verified_on: dt.date | None = None
-    source: str | None = None
+    contact_channels: list[ContactChannelInput] = strawberry.field(
+        description="How to reach it.", default_factory=list
+    )
+    referral_notes: str | None = strawberry.field(
+        default=None, description="How to refer a client to it; never client data."
+    )
+    last_verified_on: dt.date | None = strawberry.field(
+        default=None, description="When these details were last checked."
+    )
+    source: str | None = strawberry.field(default=None, description="Where the details come from.")
     return_support: sv.ReturnSupportLevel | None = strawberry.field(
         default=None, description="Only for organisations in the Netherlands."
     )
@@ -55,7 +66,12 @@ class CreateOrganisationInput:
     )
 
 
-async def create_organisation(info: Info, input: CreateOrganisationInput) -> OrganisationPayload:
+async def create_organisation(
+    info: Info,
+    input: Annotated[
+        CreateOrganisationInput, strawberry.argument(description="The organisation to add.")
+    ],
+) -> OrganisationPayload:
     """Add an organisation to the social map; it starts at version 1 (social-map editors)."""
     ctx = info.context
     raw = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -34,7 +35,11 @@ class CreateReferralMechanismInput:
 
 
 async def create_referral_mechanism(
-    info: Info, input: CreateReferralMechanismInput
+    info: Info,
+    input: Annotated[
+        CreateReferralMechanismInput,
+        strawberry.argument(description="The whole mechanism: country, titles, steps and arrows."),
+    ],
 ) -> ReferralMechanismPayload:
     """Add a country's referral mechanism at version 1 (CoMensha's social-map editors)."""
     ctx = info.context

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.schema.context import Info
@@ -10,9 +12,11 @@ from service.socialmap import editing, importer
 from service.socialmap import vocabulary as sv
 
 
-@strawberry.input
+@strawberry.input(description="A bulk import of organisations: all rows or none.")
 class ImportOrganisationsInput:
-    format: sv.ImportFormat
+    format: sv.ImportFormat = strawberry.field(
+        description="CSV (with a header row) or JSON (a list of objects)."
+    )
     content: str = strawberry.field(
         description=f"The file's text (at most {importer.MAX_BYTES // (1024 * 1024)} MB and "
         f"{importer.MAX_ROWS} rows). Columns: {', '.join(importer.COLUMNS)}."
@@ -24,18 +28,21 @@ class ImportOrganisationsInput:
 
 @strawberry.type(description="What an import did (or, in a dry run, would do).")
 class ImportOrganisationsPayload:
-    dry_run: bool
-    rows: int
-    created: int
-    updated: int
-    unchanged: int
+    dry_run: bool = strawberry.field(description="True when nothing was written.")
+    rows: int = strawberry.field(description="How many rows the content held.")
+    created: int = strawberry.field(description="Rows that added a new organisation.")
+    updated: int = strawberry.field(description="Rows that changed an existing organisation.")
+    unchanged: int = strawberry.field(description="Rows equal to what the map already held.")
     skipped_retired: int = strawberry.field(
         description="Rows naming a retired organisation: left as they are."
     )
 
 
 async def import_organisations(
-    info: Info, input: ImportOrganisationsInput
+    info: Info,
+    input: Annotated[
+        ImportOrganisationsInput, strawberry.argument(description="The content to import.")
+    ],
 ) -> ImportOrganisationsPayload:
     """Import organisations; any bad row refuses the whole file (BAD_USER_INPUT with
     ``extensions.rowErrors``: line, column, rule and reason of every problem)."""

@@ -18,11 +18,15 @@ def today() -> dt.date:
 
 @strawberry.input(description="One way to reach an organisation.")
 class ContactChannelInput:
-    kind: sv.ContactChannelKind
+    kind: sv.ContactChannelKind = strawberry.field(
+        description="E-mail, phone, website or postal address."
+    )
     value: str = strawberry.field(
         description="An e-mail address, a phone number, an http(s) URL, or a postal address."
     )
-    label: str | None = None
+    label: str | None = strawberry.field(
+        default=None, description="What the channel is for, e.g. 'referrals desk'."
+    )
 
 
 def channels(values: list[ContactChannelInput] | None) -> list[dict[str, object]] | None:
@@ -33,7 +37,9 @@ def channels(values: list[ContactChannelInput] | None) -> list[dict[str, object]
 
 @strawberry.type(description="The result of a change of the social map.")
 class OrganisationPayload:
-    organisation: SocialMapOrganisation
+    organisation: SocialMapOrganisation = strawberry.field(
+        description="The organisation as it is now."
+    )
     version: int = strawberry.field(description="The organisation's version after the change.")
     replayed: bool = strawberry.field(
         description="True when an idempotency key repeated an earlier request: nothing changed."

@@ -74,13 +74,17 @@ class OrganisationFilter:
     languages: list[str] | None = strawberry.field(
         default=None, description="Organisations speaking at least one of these (ISO 639-1)."
     )
-    kind: sv.OrganisationKind | None = None
+    kind: sv.OrganisationKind | None = strawberry.field(
+        default=None, description="Only organisations of this kind."
+    )
     text: str | None = strawberry.field(
         default=None,
         description="Words that must start words of the name, place or country (in English or "
         "Dutch); case and accents do not matter.",
     )
-    include_retired: bool = False
+    include_retired: bool = strawberry.field(
+        default=False, description="Also list retired organisations (default: only active ones)."
+    )
     near: NearInput | None = strawberry.field(
         default=None,
         description="Only located organisations within a radius of a point, nearest first.",
@@ -92,16 +96,20 @@ class OrganisationFilter:
     )
 
 
-@strawberry.type
+@strawberry.type(description="One organisation in a page of organisations.")
 class OrganisationEdge:
-    cursor: str
-    node: SocialMapOrganisation
+    cursor: str = strawberry.field(
+        description="Pass it as after to get the organisations after this one."
+    )
+    node: SocialMapOrganisation = strawberry.field(description="The organisation.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of organisations, by name.")
 class OrganisationConnection:
-    edges: list[OrganisationEdge]
-    page_info: PageInfo
+    edges: list[OrganisationEdge] = strawberry.field(description="The organisations of this page.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether more follow, and the cursor to get them."
+    )
 
 
 def _cursor(key: str | float, org_id: uuid.UUID) -> str:
@@ -171,9 +179,17 @@ def _query_filter(flt: OrganisationFilter, stale_months: int) -> repository.Orga
 
 async def organisations(
     info: Info,
-    filter: OrganisationFilter | None = None,
-    first: int = 20,
-    after: str | None = None,
+    filter: Annotated[
+        OrganisationFilter | None,
+        strawberry.argument(description="Narrow the list; every given criterion must hold."),
+    ] = None,
+    first: Annotated[
+        int, strawberry.argument(description="How many to return (1 to the maximum page size).")
+    ] = 20,
+    after: Annotated[
+        str | None,
+        strawberry.argument(description="The cursor of the last organisation already seen."),
+    ] = None,
 ) -> OrganisationConnection:
     ctx = info.context
     _ = ctx.principal  # any authenticated principal
@@ -201,7 +217,10 @@ async def organisations(
     )
 
 
-async def organisation(info: Info, id: strawberry.ID) -> SocialMapOrganisation:
+async def organisation(
+    info: Info,
+    id: Annotated[strawberry.ID, strawberry.argument(description="The organisation's global ID.")],
+) -> SocialMapOrganisation:
     _ = info.context.principal
     org_id = from_global_id("Organisation", id)
     async with info.context.deps.engine.connect() as conn:
@@ -218,7 +237,12 @@ async def countries(info: Info) -> list[Country]:
     return [Country.of(s) for s in summaries]
 
 
-async def referral_mechanism(info: Info, country: str) -> ReferralMechanism | None:
+async def referral_mechanism(
+    info: Info,
+    country: Annotated[
+        str, strawberry.argument(description="ISO 3166-1 alpha-2 code, such as BE.")
+    ],
+) -> ReferralMechanism | None:
     _ = info.context.principal
     code = country_code(country, "country")
     async with info.context.deps.engine.connect() as conn:
@@ -228,7 +252,9 @@ async def referral_mechanism(info: Info, country: str) -> ReferralMechanism | No
 
 async def referral_route(
     info: Info,
-    country: str,
+    country: Annotated[
+        str, strawberry.argument(description="ISO 3166-1 alpha-2 code of the mechanism's country.")
+    ],
     minor: Annotated[
         bool | None, strawberry.argument(description="Whether the client is under 18.")
     ] = None,
@@ -265,7 +291,12 @@ async def referral_route(
     )
 
 
-async def referral_mechanism_history(info: Info, country: str) -> list[ReferralMechanismChange]:
+async def referral_mechanism_history(
+    info: Info,
+    country: Annotated[
+        str, strawberry.argument(description="ISO 3166-1 alpha-2 code of the mechanism's country.")
+    ],
+) -> list[ReferralMechanismChange]:
     _ = info.context.principal
     code = country_code(country, "country")
     async with info.context.deps.engine.connect() as conn:
@@ -326,7 +357,13 @@ async def stale_social_map_entries(info: Info) -> StaleSocialMapEntries:
 
 
 async def return_support_organisations(
-    info: Info, kind: sv.ReturnSupportLevel | None = None
+    info: Info,
+    kind: Annotated[
+        sv.ReturnSupportLevel | None,
+        strawberry.argument(
+            description="Only organisations giving this kind of support; all when left out."
+        ),
+    ] = None,
 ) -> list[SocialMapOrganisation]:
     _ = info.context.principal
     async with info.context.deps.engine.connect() as conn:

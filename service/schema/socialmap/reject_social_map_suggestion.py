@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.schema.context import Info
@@ -20,7 +22,11 @@ class RejectSocialMapSuggestionInput:
 
 
 async def reject_social_map_suggestion(
-    info: Info, input: RejectSocialMapSuggestionInput
+    info: Info,
+    input: Annotated[
+        RejectSocialMapSuggestionInput,
+        strawberry.argument(description="The suggestion and the reason."),
+    ],
 ) -> SocialMapSuggestionPayload:
     """Decline the suggestion; nothing on the map changes (editors only)."""
     ctx = info.context

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.schema.context import Info
@@ -10,9 +12,9 @@ from service.schema.socialmap.payloads import OrganisationPayload
 from service.socialmap import editing
 
 
-@strawberry.input
+@strawberry.input(description="The retirement of an organisation of the social map.")
 class RetireOrganisationInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The organisation's global ID.")
     expected_version: int = strawberry.field(
         description="The version this change was decided on; a stale one gets CONFLICT."
     )
@@ -22,7 +24,13 @@ class RetireOrganisationInput:
     )
 
 
-async def retire_organisation(info: Info, input: RetireOrganisationInput) -> OrganisationPayload:
+async def retire_organisation(
+    info: Info,
+    input: Annotated[
+        RetireOrganisationInput,
+        strawberry.argument(description="The organisation to retire, with a reason."),
+    ],
+) -> OrganisationPayload:
     """Retire an organisation: no new contacts or consents; cases keep resolving it."""
     ctx = info.context
     result = await editing.retire(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.schema.context import Info
@@ -20,7 +22,11 @@ class RetireReferralMechanismInput:
 
 
 async def retire_referral_mechanism(
-    info: Info, input: RetireReferralMechanismInput
+    info: Info,
+    input: Annotated[
+        RetireReferralMechanismInput,
+        strawberry.argument(description="The country, the expectedVersion and why."),
+    ],
 ) -> ReferralMechanismPayload:
     """Retire a mechanism: it stays readable with its history, but gives no routes."""
     ctx = info.context

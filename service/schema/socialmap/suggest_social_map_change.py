@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -98,7 +98,10 @@ def _given(values: Any, rename: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 async def suggest_social_map_change(
-    info: Info, input: SuggestSocialMapChangeInput
+    info: Info,
+    input: Annotated[
+        SuggestSocialMapChangeInput, strawberry.argument(description="What you suggest, and why.")
+    ],
 ) -> SocialMapSuggestionPayload:
     """Suggest a change of the shared map (any user of a shelter); editors accept or reject."""
     ctx = info.context

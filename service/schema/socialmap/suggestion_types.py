@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from service.schema.context import Info
+from service.schema.enums import describe_values
 from service.schema.ids import to_global_id
 from service.schema.socialmap.loaders import organisation_loader
 from service.schema.socialmap.types import SocialMapOrganisation, camel
@@ -24,6 +25,24 @@ SuggestionStatus = strawberry.enum(
     sv.SuggestionStatus,
     description="Where a suggestion stands: waiting for an editor, applied, or not applied.",
     name="SocialMapSuggestionStatus",
+)
+
+describe_values(
+    SuggestionKind,
+    {
+        "ORGANISATION_CHANGE": "A correction of an organisation already on the map.",
+        "NEW_ORGANISATION": "An organisation the map does not have yet.",
+        "MECHANISM_STEP_CORRECTION": "A correction of the texts of one step of a country's "
+        "referral mechanism.",
+    },
+)
+describe_values(
+    SuggestionStatus,
+    {
+        "PENDING": "Waiting for an editor.",
+        "ACCEPTED": "Applied to the map as a versioned change that credits the suggestion.",
+        "REJECTED": "Not applied; the editor's reason says why.",
+    },
 )
 
 

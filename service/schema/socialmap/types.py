@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from service.schema.context import Info
+from service.schema.enums import describe_values
 from service.schema.ids import to_global_id
 from service.schema.socialmap.loaders import history_loader, utc_today
 from service.socialmap import vocabulary as sv
@@ -18,15 +19,99 @@ from service.socialmap.model import Organisation, is_stale
 from service.socialmap.repository import CountrySummary
 
 Service = strawberry.enum(sv.Service, description="What an organisation offers.")
-OrganisationKind = strawberry.enum(sv.OrganisationKind)
-TargetGroup = strawberry.enum(sv.TargetGroup)
-ContactChannelKind = strawberry.enum(sv.ContactChannelKind)
+OrganisationKind = strawberry.enum(
+    sv.OrganisationKind, description="What kind of body an organisation is."
+)
+TargetGroup = strawberry.enum(sv.TargetGroup, description="Whom an organisation serves.")
+ContactChannelKind = strawberry.enum(
+    sv.ContactChannelKind, description="How an organisation can be reached."
+)
 ReturnSupportLevel = strawberry.enum(
     sv.ReturnSupportLevel,
     description="How a Dutch organisation supports return: information, or hands-on guidance.",
 )
-OrganisationChangeKind = strawberry.enum(sv.ChangeKind, name="OrganisationChangeKind")
-ImportFormat = strawberry.enum(sv.ImportFormat)
+OrganisationChangeKind = strawberry.enum(
+    sv.ChangeKind,
+    name="OrganisationChangeKind",
+    description="What one entry of an organisation's history did.",
+)
+ImportFormat = strawberry.enum(
+    sv.ImportFormat, description="The format of a bulk import of organisations."
+)
+
+describe_values(
+    Service,
+    {
+        "RETURN_COUNSELLING": "Counselling about return before departure.",
+        "TRAVEL_ASSISTANCE": "Help with the journey: tickets, documents, escort.",
+        "RECEPTION_ON_ARRIVAL": "Receiving the client on arrival in the country of return.",
+        "SHELTER": "Safe accommodation.",
+        "MEDICAL_CARE": "Medical care.",
+        "PSYCHOSOCIAL_SUPPORT": "Psychosocial support and counselling.",
+        "LEGAL_AID": "Legal aid.",
+        "EDUCATION_AND_VOCATIONAL_TRAINING": "Education and vocational training.",
+        "INCOME_SUPPORT": "Income support, e.g. a small business grant or job placement.",
+        "FAMILY_TRACING": "Tracing family members and assessing the family.",
+    },
+)
+describe_values(
+    OrganisationKind,
+    {
+        "NGO": "A non-governmental organisation.",
+        "GOVERNMENT": "A government body.",
+        "INTERNATIONAL_ORGANISATION": "An international organisation, such as IOM.",
+        "SHELTER": "A shelter for victims of trafficking.",
+        "COORDINATION_CENTRE": "A national coordination centre, such as CoMensha.",
+        "OTHER": "Another kind of body.",
+    },
+)
+describe_values(
+    TargetGroup,
+    {
+        "WOMEN": "Women.",
+        "MEN": "Men.",
+        "MINORS": "Minors (under 18).",
+        "FAMILIES": "Families.",
+        "LGBTIQ": "LGBTIQ persons.",
+        "ALL": "Everyone.",
+    },
+)
+describe_values(
+    ContactChannelKind,
+    {
+        "EMAIL": "An e-mail address.",
+        "PHONE": "A phone number.",
+        "WEBSITE": "A website (URL).",
+        "ADDRESS": "A postal or visiting address.",
+    },
+)
+describe_values(
+    ReturnSupportLevel,
+    {
+        "GENERAL_INFORMATION": "Gives general information about return.",
+        "HANDS_ON_GUIDANCE": "Guides the client through the departure.",
+    },
+)
+describe_values(
+    OrganisationChangeKind,
+    {
+        "CREATED": "The organisation was added.",
+        "UPDATED": "Some of its details changed.",
+        "RETIRED": "It was retired.",
+        "CONFIRMED": "An editor checked it and found it right: only the verification date "
+        "changed.",
+    },
+)
+describe_values(
+    ImportFormat,
+    {
+        "CSV": "Comma-separated values with a header row.",
+        "JSON": "A JSON list of objects.",
+        "HTCDS_CSV": "HTCDS 2.0 organisation fields (org_Name, org_Type, ...) as CSV; see "
+        "docs/htcds.md.",
+        "HTCDS_JSON": "HTCDS 2.0 organisation fields as a JSON list of objects.",
+    },
+)
 
 
 def camel(name: str) -> str:
@@ -36,8 +121,8 @@ def camel(name: str) -> str:
 
 @strawberry.type(description="A country's names in English and Dutch.")
 class CountryNames:
-    en: str
-    nl: str
+    en: str = strawberry.field(description="The country's name in English.")
+    nl: str = strawberry.field(description="The country's name in Dutch.")
 
     @staticmethod
     def of(code: str) -> CountryNames | None:
@@ -45,29 +130,39 @@ class CountryNames:
         return None if names is None else CountryNames(en=names.en, nl=names.nl)
 
 
-@strawberry.type
+@strawberry.type(description="One way to reach an organisation.")
 class ContactChannel:
-    kind: sv.ContactChannelKind
-    value: str
-    label: str | None
+    kind: sv.ContactChannelKind = strawberry.field(
+        description="E-mail, phone, website or postal address."
+    )
+    value: str = strawberry.field(description="The address, number or URL.")
+    label: str | None = strawberry.field(
+        description="What the channel is for, e.g. 'referrals desk'."
+    )
 
 
 @strawberry.type(description="One field of an organisation as it was before and after a change.")
 class FieldChange:
-    field: str
-    before: JSON | None
-    after: JSON | None
+    field: str = strawberry.field(description="The field's name as in SocialMapOrganisation.")
+    before: JSON | None = strawberry.field(
+        description="The value before the change; null when it was empty."
+    )
+    after: JSON | None = strawberry.field(
+        description="The value after the change; null when it became empty."
+    )
 
 
 @strawberry.type(description="One change of an organisation: who, when, and what changed.")
 class OrganisationChange:
     version: int = strawberry.field(description="The organisation's version after the change.")
-    change: sv.ChangeKind
+    change: sv.ChangeKind = strawberry.field(description="Created, updated or retired.")
     actor: str = strawberry.field(description="The subject (user id) of the editor.")
-    actor_organisation: str
-    changed_at: dt.datetime
-    reason: str | None
-    changes: list[FieldChange]
+    actor_organisation: str = strawberry.field(description="Slug of the editor's organisation.")
+    changed_at: dt.datetime = strawberry.field(description="When the change was made.")
+    reason: str | None = strawberry.field(description="Why (given when retiring); null otherwise.")
+    changes: list[FieldChange] = strawberry.field(
+        description="The fields that changed, each with its value before and after."
+    )
     credited_suggestion: strawberry.ID | None = strawberry.field(
         description="The shelter's suggestion this change applied, when it came from one."
     )
@@ -98,30 +193,46 @@ class OrganisationChange:
 )
 class SocialMapOrganisation:
     org_id: strawberry.Private[uuid.UUID]
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="The organisation's global ID: give it as organisationId in giveConsent and "
+        "contactPartnerOrganisation."
+    )
     version: int = strawberry.field(description="Send it as expectedVersion to change it.")
-    name: str
-    kind: sv.OrganisationKind
+    name: str = strawberry.field(description="The organisation's name.")
+    kind: sv.OrganisationKind = strawberry.field(description="What kind of body it is.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
-    country_names: CountryNames | None
-    city: str | None
-    region: str | None
-    services: list[sv.Service]
-    target_groups: list[sv.TargetGroup]
+    country_names: CountryNames | None = strawberry.field(
+        description="The country's names in English and Dutch."
+    )
+    city: str | None = strawberry.field(description="The city it works from.")
+    region: str | None = strawberry.field(description="The region it covers.")
+    services: list[sv.Service] = strawberry.field(
+        description="What it offers to a person who returns."
+    )
+    target_groups: list[sv.TargetGroup] = strawberry.field(description="Whom it serves.")
     languages: list[str] = strawberry.field(description="ISO 639-1 codes.")
-    contact_channels: list[ContactChannel]
-    referral_notes: str | None
-    last_verified_on: dt.date | None
-    source: str | None
+    contact_channels: list[ContactChannel] = strawberry.field(description="How to reach it.")
+    referral_notes: str | None = strawberry.field(
+        description="How to refer a client to it (shared knowledge of the shelters; no client "
+        "data)."
+    )
+    last_verified_on: dt.date | None = strawberry.field(
+        description="When these details were last checked."
+    )
+    source: str | None = strawberry.field(description="Where the details come from.")
     return_support: sv.ReturnSupportLevel | None = strawberry.field(
         description="For Dutch organisations that support return; null for others."
     )
     demo: bool = strawberry.field(description="True for the fictional demo data set.")
     active: bool = strawberry.field(description="False once retired; cases keep pointing to it.")
-    retired_at: dt.datetime | None
-    retired_reason: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    retired_at: dt.datetime | None = strawberry.field(
+        description="When it was retired; null while active."
+    )
+    retired_reason: str | None = strawberry.field(
+        description="Why it was retired; null while active."
+    )
+    created_at: dt.datetime = strawberry.field(description="When it was added to the social map.")
+    updated_at: dt.datetime = strawberry.field(description="When it was last changed.")
     name_nl: str | None = strawberry.field(description="The organisation's name in Dutch.")
     local_name: str | None = strawberry.field(
         description="The organisation's own name in its own language, where it has one."
@@ -197,9 +308,16 @@ class SocialMapOrganisation:
 @strawberry.type(description="A country of the social map.")
 class Country:
     code: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
-    names: CountryNames | None
-    active_organisations: int
-    has_referral_mechanism: bool
+    names: CountryNames | None = strawberry.field(
+        description="The country's names in English and Dutch."
+    )
+    active_organisations: int = strawberry.field(
+        description="How many active organisations the map holds there."
+    )
+    has_referral_mechanism: bool = strawberry.field(
+        description="Whether the map holds the country's national referral mechanism (see "
+        "referralMechanism)."
+    )
 
     @classmethod
     def of(cls, summary: CountrySummary) -> Country:

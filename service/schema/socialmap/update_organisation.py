@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -25,23 +25,53 @@ from service.socialmap import vocabulary as sv
     "(name, kind and country cannot be cleared)."
 )
 class UpdateOrganisationInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The organisation's global ID.")
     expected_version: int = strawberry.field(
         description="The version this change was decided on; a stale one gets CONFLICT."
     )
-    name: str | None = strawberry.UNSET
-    kind: sv.OrganisationKind | None = strawberry.UNSET
-    country: str | None = strawberry.UNSET
-    city: str | None = strawberry.UNSET
-    region: str | None = strawberry.UNSET
-    services: list[sv.Service] | None = strawberry.UNSET
-    target_groups: list[sv.TargetGroup] | None = strawberry.UNSET
-    languages: list[str] | None = strawberry.UNSET
-    contact_channels: list[ContactChannelInput] | None = strawberry.UNSET
-    referral_notes: str | None = strawberry.UNSET
-    last_verified_on: dt.date | None = strawberry.UNSET
-    source: str | None = strawberry.UNSET
-    return_support: sv.ReturnSupportLevel | None = strawberry.UNSET
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The new name; left out: unchanged."
+    )
+    kind: sv.OrganisationKind | None = strawberry.field(
+        default=strawberry.UNSET, description="The new kind; left out: unchanged."
+    )
+    country: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 3166-1 alpha-2 code; left out: unchanged."
+    )
+    city: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The new city; null clears it, left out: unchanged."
+    )
+    region: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The new region; null clears it, left out: unchanged."
+    )
+    services: list[sv.Service] | None = strawberry.field(
+        default=strawberry.UNSET, description="The new list of services; left out: unchanged."
+    )
+    target_groups: list[sv.TargetGroup] | None = strawberry.field(
+        default=strawberry.UNSET, description="The new target groups; left out: unchanged."
+    )
+    languages: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 639-1 codes; left out: unchanged."
+    )
+    contact_channels: list[ContactChannelInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="The new contact channels; left out: unchanged."
+    )
+    referral_notes: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="How to refer a client; null clears it, left out: unchanged.",
+    )
+    last_verified_on: dt.date | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When the details were last checked; left out: unchanged.",
+    )
+    source: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Where the details come from; left out: unchanged."
+    )
+    return_support: sv.ReturnSupportLevel | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="For Dutch organisations that support return; null clears it, left out: "
+        "unchanged.",
+    )
     name_nl: str | None = strawberry.field(
         default=strawberry.UNSET, description="The name in Dutch."
     )
@@ -68,7 +98,13 @@ class UpdateOrganisationInput:
 _ENVELOPE = frozenset({"id", "expected_version", "idempotency_key"})
 
 
-async def update_organisation(info: Info, input: UpdateOrganisationInput) -> OrganisationPayload:
+async def update_organisation(
+    info: Info,
+    input: Annotated[
+        UpdateOrganisationInput,
+        strawberry.argument(description="The fields to change, with the expectedVersion."),
+    ],
+) -> OrganisationPayload:
     """Change the given fields; an update that changes nothing keeps the version."""
     ctx = info.context
     org_id = from_global_id("Organisation", input.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -55,7 +55,11 @@ _FIELDS = {
 
 
 async def update_referral_mechanism(
-    info: Info, input: UpdateReferralMechanismInput
+    info: Info,
+    input: Annotated[
+        UpdateReferralMechanismInput,
+        strawberry.argument(description="What changes, with the expectedVersion and a reason."),
+    ],
 ) -> ReferralMechanismPayload:
     """Write a new version of a mechanism; its history keeps every earlier one."""
     ctx = info.context
