@@ -1,8 +1,8 @@
 """GraphQL ``reports``: CoMensha's cross-tenant figures, protected against disclosure.
 
 Only a CoMensha analyst gets here (``reports`` itself refuses everyone else with FORBIDDEN).
-Every count is zero, suppressed, or a multiple of the threshold k; see
-``service.reports.disclosure`` and docs/decisions.md.
+Every count is suppressed (fewer than k, zero included, or withheld to protect another) or a
+multiple of the threshold k; see ``service.reports.disclosure`` and docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -41,9 +41,8 @@ class CountUnit(Enum):
 
 @strawberry.input(
     description="Exactly one of: month (YYYY-MM), quarter (YYYY-Qn), year, or fromMonth with "
-    "toMonth (a range of whole months, reported as the sum of the fixed calendar periods that "
-    "tile it). A case belongs to a period by its month of intake (departure figures: by "
-    "month of departure)."
+    "toMonth (a range of whole months, counted over its whole span at once). A case belongs "
+    "to a period by its month of intake (departure figures: by month of departure)."
 )
 class ReportPeriodInput:
     month: str | None = None
@@ -72,7 +71,8 @@ class ReportPeriod:
     from_month: str
     to_month: str
     parts: list[str] = strawberry.field(
-        description="The fixed calendar periods whose published figures were added up."
+        description="The fixed calendar periods (years, quarters, months) that tile the period; "
+        "its figures are counted over the whole period at once, not added up from these."
     )
 
     @classmethod
@@ -86,7 +86,10 @@ class ReportPeriod:
         )
 
 
-@strawberry.type(description="A published count: null and suppressed when it may not be shown.")
+@strawberry.type(
+    description="A published count: null and suppressed when it may not be shown (fewer than "
+    "k, zero included, or withheld so that another suppressed count cannot be worked out)."
+)
 class ReportCount:
     value: int | None
     suppressed: bool
@@ -100,7 +103,7 @@ class ReportCount:
 class CaseloadCell:
     values: list[str | None] = strawberry.field(
         description="One value per groupBy dimension, in that order; null means all values "
-        "(a total). OTHER gathers countries shared by fewer than k cases."
+        "(a total). OTHER gathers countries shared by fewer than k cases of the period."
     )
     count: int | None = strawberry.field(description="Null when suppressed.")
     suppressed: bool
@@ -117,7 +120,10 @@ class Caseload:
     unit: CountUnit
     threshold: int = strawberry.field(description="k: counts from 1 to k-1 are never shown.")
     rounding_base: int = strawberry.field(description="Every shown count is a multiple of it.")
-    cells: list[CaseloadCell] = strawberry.field(description="Non-empty cells; absent is zero.")
+    cells: list[CaseloadCell] = strawberry.field(
+        description="Every combination of the dimensions' values, empty ones too (an empty cell "
+        "is suppressed like any count below k)."
+    )
     totals: list[CaseloadCell] = strawberry.field(description="Row, column and grand totals.")
     grand_total: ReportCount
 
@@ -152,13 +158,18 @@ class IndicatorShare:
         )
 
 
-@strawberry.type(description="Median and 90th percentile (nearest rank) of a number of days.")
+@strawberry.type(
+    description="Median and 90th percentile (nearest rank) of a number of days, rounded to whole "
+    "weeks; shown only for a group that the published population shows to hold at least "
+    "percentileMinimumGroup clients."
+)
 class DaysDistribution:
     population: ReportCount
-    median: int | None
-    p90: int | None
+    median: int | None = strawberry.field(description="In days, a multiple of 7; null if withheld.")
+    p90: int | None = strawberry.field(description="In days, a multiple of 7; null if withheld.")
     suppressed: bool = strawberry.field(
-        description="Withheld: population below k, or a range of several periods."
+        description="Withheld: the published population does not guarantee "
+        "percentileMinimumGroup clients."
     )
 
     @classmethod
@@ -223,6 +234,10 @@ class SafeFutureIndicators:
     period: ReportPeriod
     threshold: int
     rounding_base: int
+    percentile_minimum_group: int = strawberry.field(
+        description="Least number of clients a group must hold (as its published count shows) "
+        "for its median and 90th percentile to be shown; by default three times k."
+    )
     overall: ShelterIndicatorSet
     shelters: list[ShelterIndicatorSet] = strawberry.field(
         description="One per shelter when byShelter is true; empty otherwise."
@@ -234,6 +249,7 @@ class SafeFutureIndicators:
             period=ReportPeriod.of(report.period),
             threshold=report.k,
             rounding_base=report.k,
+            percentile_minimum_group=report.min_group,
             overall=ShelterIndicatorSet.of(report.overall),
             shelters=[ShelterIndicatorSet.of(s) for s in report.shelters],
         )
@@ -266,8 +282,13 @@ class Reports:
     ) -> SafeFutureIndicators:
         ctx = info.context
         require_report_access(ctx.principal)
+        settings = ctx.settings
         report = await queries.indicators_report(
-            ctx.deps.engine, ctx.settings.report_k, period.parse(), by_shelter
+            ctx.deps.engine,
+            settings.report_k,
+            period.parse(),
+            by_shelter,
+            settings.report_percentile_min_group,
         )
         return SafeFutureIndicators.of(report)
 
