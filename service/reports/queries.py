@@ -19,13 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db import tenant_transaction
 from service.domain import vocabulary as v
+from service.reports import disclosure
 from service.reports.caseload import (
     RECODED,
     CaseloadReport,
     build_caseload,
     canonical,
     rare_values,
+    recoded_counts,
 )
+from service.reports.disclosure import Key
 from service.reports.indicators import (
     COUNT_METRICS,
     MODES,
@@ -38,6 +41,7 @@ from service.reports.periods import Period
 
 __all__ = [
     "caseload_counts",
+    "caseload_figures",
     "caseload_report",
     "domains",
     "indicator_figures",
@@ -84,21 +88,42 @@ async def caseload_counts(
     return {tuple(row[: len(dims)]): int(row[3]) for row in result}
 
 
-async def caseload_report(
-    engine: AsyncEngine, k: int, period: Period, group_by: Sequence[Dimension]
-) -> CaseloadReport:
-    """The caseload of the whole period, counted at once and protected once."""
-    dims = canonical(group_by)
+_Inputs = tuple[
+    dict[tuple[str, ...], int], dict[Dimension, frozenset[str]], dict[Dimension, tuple[str, ...]]
+]
+
+
+async def _caseload_inputs(
+    engine: AsyncEngine, k: int, period: Period, dims: Sequence[Dimension]
+) -> _Inputs:
+    """The period's true counts, its rare countries and every dimension's values."""
     async with tenant_transaction(engine, None) as conn:
         shelters = [str(s) for s in (await conn.scalars(_SHELTERS)).all()]
         counts = await caseload_counts(conn, dims, period.first, period.last)
         rare: dict[Dimension, frozenset[str]] = {}
-        values: dict[Dimension, tuple[str, ...]] = domains(shelters)
+        values = domains(shelters)
         for dim in RECODED:
             if dim in dims:
                 totals = await caseload_counts(conn, (dim,), period.first, period.last)
                 rare[dim] = rare_values({key[0]: n for key, n in totals.items()}, k)
                 values[dim] = tuple(key[0] for key in totals)
+    return counts, rare, values
+
+
+async def caseload_figures(
+    engine: AsyncEngine, k: int, period: Period, group_by: Sequence[Dimension]
+) -> dict[Key, int]:
+    """The caseload before protection: every non-zero entry, keyed in canonical order."""
+    dims = canonical(group_by)
+    counts, rare, _ = await _caseload_inputs(engine, k, period, dims)
+    return disclosure.with_margins(recoded_counts(counts, dims, rare), len(dims))
+
+
+async def caseload_report(
+    engine: AsyncEngine, k: int, period: Period, group_by: Sequence[Dimension]
+) -> CaseloadReport:
+    """The caseload of the whole period, counted at once and protected once."""
+    counts, rare, values = await _caseload_inputs(engine, k, period, canonical(group_by))
     return build_caseload(period, group_by, k, counts, rare, values)
 
 

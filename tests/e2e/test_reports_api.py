@@ -93,10 +93,7 @@ async def _caught_up(admin: AsyncEngine) -> bool:
     return behind == 0
 
 
-EXPECTED_CELLS = {
-    ("moviera", "INTAKE"), ("moviera", "ORIENTATION"), ("het-kopland", "INTAKE"),
-    ("het-kopland", "PREPARATION"), ("blijf-groep", "INTAKE"),
-}  # fmt: skip
+PHASES = {"INTAKE", "ORIENTATION", "PREPARATION", "DEPARTED", "FOLLOW_UP", "CLOSED"}
 
 
 async def _caseload(analyst: GraphQLClient, group_by: list[str]) -> dict[str, Any]:
@@ -120,11 +117,20 @@ async def test_an_analyst_gets_a_protected_caseload_by_shelter_and_phase(
     assert report["period"] == {"kind": "YEAR", "label": "2035", "parts": ["2035"]}
     assert (report["unit"], report["threshold"], report["roundingBase"]) == ("CASES", K, K)
     entries = _entries(report)
-    assert {key for key in entries if None not in key} == EXPECTED_CELLS
+    shelters = {key[0] for key in entries if key[0] is not None}
+    assert len(shelters) == 6  # every shelter, whether or not it had cases
+    # Every combination is listed, the empty ones suppressed like small ones.
+    assert {key for key in entries if None not in key} == {
+        (s, p) for s in shelters for p in PHASES
+    }
     assert entries[(None, None)] == 33  # 29 cases, rounded to base 11
+    assert entries[("moviera", None)] == 11  # 14 cases
     assert entries[("blijf-groep", "INTAKE")] is None  # 2 cases: suppressed
     assert entries[("moviera", "ORIENTATION")] is None
     assert entries[("het-kopland", "PREPARATION")] is None
+    assert entries[("jade-zorggroep", "INTAKE")] is None  # none
+    # 13 cases, withheld: the other shelters' 2 cases alone would be bounded by the total.
+    assert entries[("het-kopland", None)] is None
     for value in entries.values():
         assert value is None or (value >= K and value % K == 0)
     for members in disclosure.lines_of(entries, 2).values():
@@ -142,7 +148,8 @@ async def test_indicators_per_shelter(as_org: Any, population: int) -> None:
     by = {s["shelter"]: s for s in indicators["shelters"]}
     assert len(by) == 6
     assert by["blijf-groep"]["intakeCases"] == {"value": None, "suppressed": True}
-    assert by["jade-zorggroep"]["intakeCases"] == {"value": 0, "suppressed": False}
+    assert by["jade-zorggroep"]["intakeCases"] == {"value": None, "suppressed": True}
+    assert by["moviera"]["intakeCases"] == {"value": 11, "suppressed": False}
     modes = indicators["overall"]["departuresByMode"]
     assert [m["mode"] for m in modes] == ["INDEPENDENT", "ASSISTED", "FORCED"]
 
