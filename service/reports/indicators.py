@@ -123,6 +123,8 @@ class IndicatorsReport:
     min_group: int  # least published group size for percentiles
     overall: ShelterIndicators
     shelters: tuple[ShelterIndicators, ...]  # empty unless asked per shelter
+    # Every count of COUNT_METRICS as published: by name, then by shelter (None: all).
+    counts: Mapping[str, Mapping[str | None, Published]]
 
 
 def _share(count: Published, population: Published) -> Share:
@@ -217,4 +219,7 @@ def build_indicators(
     listed = tuple(
         _shelter(s, metrics, departures, per_shelter.get(s), k, least) for s in sorted(shelters)
     )
-    return IndicatorsReport(period, k, least, overall, listed if by_shelter else ())
+    published = {
+        name: {key[0]: value for key, value in table.items()} for name, table in metrics.items()
+    }
+    return IndicatorsReport(period, k, least, overall, listed if by_shelter else (), published)

@@ -120,9 +120,7 @@ async def test_an_analyst_gets_a_protected_caseload_by_shelter_and_phase(
     shelters = {key[0] for key in entries if key[0] is not None}
     assert len(shelters) == 6  # every shelter, whether or not it had cases
     # Every combination is listed, the empty ones suppressed like small ones.
-    assert {key for key in entries if None not in key} == {
-        (s, p) for s in shelters for p in PHASES
-    }
+    assert {key for key in entries if None not in key} == {(s, p) for s in shelters for p in PHASES}
     assert entries[(None, None)] == 33  # 29 cases, rounded to base 11
     assert entries[("moviera", None)] == 11  # 14 cases
     assert entries[("blijf-groep", "INTAKE")] is None  # 2 cases: suppressed

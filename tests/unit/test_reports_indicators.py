@@ -89,3 +89,20 @@ def test_the_overall_figures_do_not_depend_on_asking_per_shelter() -> None:
     without = build_indicators(period, K, shelters, False, figures())
     assert without.shelters == ()
     assert without.overall == with_shelters.overall
+
+
+def test_every_indicator_count_is_protected_alike() -> None:
+    # Each count of COUNT_METRICS in turn: one shelter small, one without cases, one large.
+    shelters = ["blijf-groep", "het-kopland", "moviera"]
+    for name in COUNT_METRICS:
+        figures = []
+        for shelter, n in (("moviera", 40), ("het-kopland", 4), (None, 44)):
+            counts = dict.fromkeys(COUNT_METRICS, 0)
+            counts[name] = n
+            figures.append(RawIndicators(shelter, counts, None, None))
+        report = build_indicators(parse_period(year=2031), K, shelters, True, figures)
+        published = report.counts[name]
+        assert published["het-kopland"] is None, name
+        assert published["blijf-groep"] is None, name  # none: suppressed like a small count
+        assert published["moviera"] is None, name  # or the total would bound the others
+        assert published[None] == 44, name
