@@ -13,7 +13,9 @@ can tell neither that someone is there nor that fewer than k-1 are.
 The intake cohort (caseload and intake indicators) and the departure cohort (departure
 indicators) are separate sets of unknowns: the generated cases of the two cohorts are apart,
 so no published figure relates them. Percentiles are not linear and are left out here (they
-are withheld below a group size well above k; see ``test_reports_indicators``).
+are withheld below a group size well above k; see ``test_reports_indicators``). A second
+attack mixes tables of cases with tables of case-form pairs (grouped by form of
+exploitation), whose unknowns are cases with each set of forms.
 """
 
 from __future__ import annotations
@@ -283,3 +285,74 @@ def test_the_attacker_pins_a_lone_suppressed_cell() -> None:
     figures[1] = (frozenset({0}), 22)  # 17..27: the hidden cell holds 1 to 21
     ((_, low, high),) = attack(2, figures, 11)
     assert (low, high) == (1, 21)
+
+
+FORMS = ("SEXUAL_EXPLOITATION", "FORCED_LABOUR", "SERVITUDE")
+
+
+@pytest.mark.parametrize(("seed", "size", "k"), [(7, 120, 5), (8, 260, 11), (9, 60, 3)])
+def test_tables_of_case_form_pairs_do_not_narrow_suppressed_counts(
+    seed: int, size: int, k: int
+) -> None:
+    # Cases with one to three forms of exploitation: tables grouped by form count case-form
+    # pairs (a margin over forms counts each case once per form), the others count cases.
+    r = random.Random(seed)
+    dims = (D.SHELTER, D.PHASE, D.EXPLOITATION_FORM)
+    cases = []
+    for _ in range(size):
+        forms = frozenset(f for f in FORMS if r.random() < 0.45) or frozenset({skewed(r, FORMS)})
+        cases.append((skewed(r, SHELTERS), skewed(r, PHASES), forms))
+    formsets = [frozenset(c) for n in (1, 2, 3) for c in itertools.combinations(FORMS, n)]
+    kinds = list(itertools.product(SHELTERS, PHASES, formsets))
+    truth = [sum(c == kind for c in cases) for kind in kinds]
+    domains = {D.SHELTER: SHELTERS, D.PHASE: PHASES, D.EXPLOITATION_FORM: FORMS}
+    weighted: list[tuple[dict[int, int], Published]] = []
+    for size in range(4):
+        for group_by in itertools.combinations(dims, size):
+            counts: dict[tuple[str, ...], int] = {}
+            for shelter, phase, forms in cases:
+                single = {D.SHELTER: [shelter], D.PHASE: [phase], D.EXPLOITATION_FORM: forms}
+                for key in itertools.product(*(sorted(single[d]) for d in group_by)):
+                    counts[key] = counts.get(key, 0) + 1
+            report = build_caseload(PERIOD, group_by, k, counts, {}, domains)
+            pairs = D.EXPLOITATION_FORM in group_by
+            for entry, value in report.entries.items():
+                wanted = dict(zip(group_by, entry, strict=True))
+                weights = {}
+                for i, (shelter, phase, forms) in enumerate(kinds):
+                    if wanted.get(D.SHELTER) not in (None, shelter):
+                        continue
+                    if wanted.get(D.PHASE) not in (None, phase):
+                        continue
+                    form = wanted.get(D.EXPLOITATION_FORM)
+                    weight = (len(forms) if form is None else int(form in forms)) if pairs else 1
+                    if weight:
+                        weights[i] = weight
+                weighted.append((weights, value))
+    rows: list[int] = []
+    cols: list[int] = []
+    data: list[float] = []
+    bounds: list[float] = []
+    for weights, value in weighted:
+        if value is None:
+            continue
+        low, high = interval(value, k)
+        for sign, bound in ((1.0, high), (-1.0, -low)):
+            rows += [len(bounds)] * len(weights)
+            cols += list(weights)
+            data += [sign * w for w in weights.values()]
+            bounds.append(bound)
+    matrix = csr_array((np.array(data), (rows, cols)), shape=(len(bounds), len(kinds)))
+    hidden = {tuple(sorted(w.items())) for w, v in weighted if v is None}
+    small = 0
+    for items in sorted(hidden):
+        objective = np.zeros(len(kinds))
+        for i, w in items:
+            objective[i] = w
+        low = linprog(objective, A_ub=matrix, b_ub=bounds, bounds=(0, None), method="highs")
+        high = linprog(-objective, A_ub=matrix, b_ub=bounds, bounds=(0, None), method="highs")
+        top = math.inf if high.status == 3 else -high.fun
+        true = sum(truth[i] * w for i, w in items)
+        small += 0 < true < k
+        assert math.floor(top + 1e-6) - math.ceil(low.fun - 1e-6) >= k - 1, (items, true)
+    assert small >= 10
