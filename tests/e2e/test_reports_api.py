@@ -36,7 +36,7 @@ query($p: ReportPeriodInput!, $g: [ReportDimension!]!) {
 INDICATORS = """
 query($p: ReportPeriodInput!) {
   reports { safeFutureIndicators(period: $p, byShelter: true) {
-    period { label } threshold
+    period { label } threshold percentileMinimumGroup
     overall { shelter intakeCases { value suppressed }
       returnDiscussedWithin14Days {
         count { value suppressed } population { value } share suppressed
@@ -143,6 +143,13 @@ async def test_indicators_per_shelter(as_org: Any, population: int) -> None:
     assert "errors" not in body, body
     indicators = body["data"]["reports"]["safeFutureIndicators"]
     assert indicators["overall"]["intakeCases"] == {"value": 33, "suppressed": False}
+    assert indicators["percentileMinimumGroup"] == 3 * K
+    # Nobody departed: no percentile, and no count of departures to show either.
+    assert indicators["overall"]["daysIntakeToDeparture"] == {
+        "median": None,
+        "p90": None,
+        "suppressed": True,
+    }
     by = {s["shelter"]: s for s in indicators["shelters"]}
     assert len(by) == 6
     assert by["blijf-groep"]["intakeCases"] == {"value": None, "suppressed": True}
@@ -198,6 +205,16 @@ async def test_the_indicators_export_as_csv(
     assert [r["shelter"] for r in rows][-1] == "ALL"
     assert len(rows) == 7
     assert rows[-1]["intake_cases"] == "33"
+    assert rows[-1]["median_days_intake_to_departure"] == "suppressed"
+    as_json = await http.get(
+        "/reports/indicators.json",
+        params={"fromMonth": f"{YEAR}-02", "toMonth": f"{YEAR}-04"},
+        headers={"Authorization": f"Bearer {make_token('comensha', 'comensha-analyst')}"},
+    )
+    data = as_json.json()
+    assert data["percentileMinimumGroup"] == 3 * K
+    assert data["period"]["label"] == f"{YEAR}-02..{YEAR}-04"
+    assert data["overall"]["intakeCases"] == {"value": 33, "suppressed": False}  # March
     for row in rows:
         for column, value in row.items():
             if column not in ("period", "shelter") and value not in ("", "suppressed"):
