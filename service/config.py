@@ -32,6 +32,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_MIGRATIONS_DIR`` | ``migrations`` beside ``service/`` | Alembic scripts |
 | ``SAFE_FUTURE_HOST`` / ``SAFE_FUTURE_PORT`` | ``127.0.0.1`` / ``8000`` | where ``serve`` listens |
 | ``SAFE_FUTURE_REPORT_K`` | ``11`` | reports: threshold k and rounding base |
+| ``SAFE_FUTURE_REPORT_PERCENTILE_MIN_GROUP`` | ``0`` (3·k) | reports: least group for percentiles |
 | ``SAFE_FUTURE_MASTER_KEY`` | unset | master key (base64, 32 bytes) wrapping per-client data keys |
 | ``SAFE_FUTURE_MASTER_KEY_FILE`` | ``<data>/keys/master.key`` (made) | file holding it instead |
 | ``SAFE_FUTURE_PREVIOUS_MASTER_KEYS`` | empty | older keys (comma-separated), during rotation |
@@ -86,6 +87,7 @@ class Settings:
     integrator_token_seconds: int
     allowed_origins: tuple[str, ...]
     report_k: int = 11
+    report_percentile_min_group: int = 0  # 0: three times k
     # Secrets stay out of repr(): a logged Settings must not carry them.
     master_key: str | None = field(default=None, repr=False)
     master_key_file: Path | None = None
@@ -208,6 +210,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         service_issuer=env.get("SAFE_FUTURE_SERVICE_ISSUER", "safe-future-service"),
         integrator_token_seconds=_int(env, "SAFE_FUTURE_INTEGRATOR_TOKEN_SECONDS", 600, 30, 86400),
         report_k=_int(env, "SAFE_FUTURE_REPORT_K", 11, 2, 1000),
+        report_percentile_min_group=_int(
+            env, "SAFE_FUTURE_REPORT_PERCENTILE_MIN_GROUP", 0, 0, 100000
+        ),
         master_key=master_key,
         master_key_file=Path(master_key_file) if master_key_file else None,
         previous_master_keys=tuple(

@@ -1,18 +1,20 @@
 """The caseload report: counts of cases by up to three dimensions, for a period.
 
-Pure assembly: true counts of each fixed period come in (from ``queries``), published figures
-come out. A case belongs to a period by its month of intake; every other dimension describes
-the case as it stands now. A case with several forms of exploitation counts once per form, so
-a table grouped by form counts case-form pairs (its ``unit`` says so), in its cells and its
-margins alike: the table stays additive and its protection stays sound.
+Pure assembly: the true counts of the whole period come in (from ``queries``), published
+figures come out. A case belongs to a period by its month of intake; every other dimension
+describes the case as it stands now. A case with several forms of exploitation counts once per
+form, so a table grouped by form counts case-form pairs (its ``unit`` says so), in its cells
+and its margins alike: the table stays additive and its protection stays sound.
 
-Countries (of origin, nationality) that fewer than k cases of the fixed period share are
-reported together as ``OTHER``: a rare country of origin can point at a person by itself.
+Countries (of origin, nationality) that fewer than k cases of the whole period share are
+reported together as ``OTHER``: a rare country of origin can point at a person by itself. The
+choice is made once, from the period's own totals, so every grouping of the period names the
+same countries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from service.reports import disclosure
@@ -29,6 +31,7 @@ __all__ = [
     "build_caseload",
     "canonical",
     "rare_values",
+    "recoded_counts",
 ]
 
 MAX_DIMENSIONS = 3
@@ -55,12 +58,29 @@ def rare_values(case_totals: Mapping[str, int], k: int) -> frozenset[str]:
     return frozenset(v for v, n in case_totals.items() if n < k)
 
 
+def recoded_counts(
+    counts: Mapping[tuple[str, ...], int],
+    dims: Sequence[Dimension],
+    rare: Mapping[Dimension, frozenset[str]],
+) -> dict[tuple[str, ...], int]:
+    """The true counts of a period with its rare countries gathered under ``OTHER``.
+
+    This is the report before protection: the same for every grouping and every period, a
+    straight function of the cases.
+    """
+    recoded = dict(counts)
+    for index, dim in enumerate(dims):
+        if dim in RECODED:
+            recoded = disclosure.recode(recoded, index, rare.get(dim, frozenset()), OTHER)
+    return recoded
+
+
 @dataclass(frozen=True, slots=True)
 class CaseloadReport:
     period: Period
     group_by: tuple[Dimension, ...]
     k: int
-    entries: Mapping[Key, Published]  # keys follow ``group_by``; missing keys are zero
+    entries: Mapping[Key, Published]  # keys follow ``group_by``; every combination is there
 
     @property
     def unit(self) -> str:
@@ -72,7 +92,7 @@ class CaseloadReport:
 
     @property
     def cells(self) -> list[tuple[Key, Published]]:
-        """Interior cells with a non-zero true count, in a stable order."""
+        """Interior cells, every combination of the dimensions' values, in a stable order."""
         return self._sorted(total=False)
 
     @property
@@ -82,39 +102,34 @@ class CaseloadReport:
 
     @property
     def grand_total(self) -> Published:
-        return self.entries.get((None,) * len(self.group_by), 0)
-
-
-def _protect_piece(
-    counts: Mapping[tuple[str, ...], int],
-    dims: tuple[Dimension, ...],
-    rare: Mapping[Dimension, frozenset[str]],
-    k: int,
-) -> dict[Key, Published]:
-    recoded = dict(counts)
-    for index, dim in enumerate(dims):
-        if dim in RECODED:
-            recoded = disclosure.recode(recoded, index, rare.get(dim, frozenset()), OTHER)
-    return disclosure.protect_table(recoded, len(dims), k)
+        return self.entries.get((None,) * len(self.group_by))
 
 
 def build_caseload(
     period: Period,
     group_by: Sequence[Dimension],
     k: int,
-    pieces: Sequence[tuple[Mapping[tuple[str, ...], int], Mapping[Dimension, frozenset[str]]]],
+    counts: Mapping[tuple[str, ...], int],
+    rare: Mapping[Dimension, frozenset[str]],
+    domains: Mapping[Dimension, Iterable[str]],
 ) -> CaseloadReport:
-    """The published caseload of ``period`` from each fixed period's true counts.
+    """The published caseload of ``period`` from its true counts.
 
-    ``pieces`` follows ``period.pieces``: per fixed period, the true counts keyed in canonical
-    dimension order, and the rare values of the recoded dimensions.
+    ``counts`` are the true counts of the whole period keyed in canonical dimension order,
+    ``rare`` the values of the recoded dimensions that fewer than k cases of the period share,
+    ``domains`` the values each dimension can take (rare countries are left out of it and
+    ``OTHER`` is added).
     """
     dims = canonical(group_by)
-    if len(pieces) != len(period.pieces):
-        raise ValueError("one set of counts per fixed period is needed")
-    protected = [_protect_piece(counts, dims, rare, k) for counts, rare in pieces]
-    combined = disclosure.sum_tables(protected)
+    recoded = recoded_counts(counts, dims, rare)
+    values = []
+    for dim in dims:
+        domain = set(domains.get(dim, ()))
+        if dim in RECODED:
+            domain = (domain - rare.get(dim, frozenset())) | {OTHER}
+        values.append(sorted(domain))
+    protected = disclosure.protect_table(recoded, values, k)
     # Back to the order the analyst asked for.
     position = [dims.index(d) for d in group_by]
-    entries = {tuple(key[i] for i in position): value for key, value in combined.items()}
+    entries = {tuple(key[i] for i in position): value for key, value in protected.items()}
     return CaseloadReport(period=period, group_by=tuple(group_by), k=k, entries=entries)

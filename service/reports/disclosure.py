@@ -1,24 +1,33 @@
-"""Disclosure control: threshold k, secondary suppression, rounding to base k.
+"""Disclosure control: threshold k, consistent secondary suppression, rounding to base k.
 
 A published table is a set of *entries*: its interior cells (every grouped dimension has a
 value) and its margins (``None`` in a position means "all values of that dimension"). Counts
 are additive: a margin is the sum of the cells below it (when grouped by form of
-exploitation, every count is of case-form pairs, so that stays true).
+exploitation, every count is of case-form pairs, so that stays true). A table lists every
+combination of the values of its dimensions' *domains*, which never depend on the data (all
+shelters, every value of a vocabulary, the countries shared by at least k cases and
+``OTHER``), so whether an entry is listed tells nothing.
 
-1. **Primary suppression**: an entry with a count from 1 to k-1 is suppressed. Zero is
-   published as zero (an empty cell describes nobody).
-2. **Secondary suppression**: a *line* is an entry that is a margin over one dimension together
-   with the entries it sums. No line may hold exactly one suppressed entry, or that entry would
-   be the published margin minus the published rest. While some line does, the smallest
-   non-zero published cell of that line (its margin if it has none) is suppressed too.
+1. **Primary suppression**: an entry with a count from 0 to k-1 is suppressed. Zero is not
+   told apart from a small count: a suppressed entry may hold anything from 0 to k-1, so an
+   attacker cannot even learn that someone is there.
+2. **Secondary suppression**, entry by entry the same in every table: the entries that group
+   by the same set of dimensions form a *node* (the cells of the table grouped by exactly
+   those dimensions). Nodes are protected from the grand total up: a node's suppression
+   pattern depends only on its own counts and on the patterns of the nodes below it, so an
+   entry is suppressed in every table that shows it, or in none, whichever grouping asked.
+   A *line* is a margin over one dimension with the entries it sums. Within a node, while a
+   line holds exactly one suppressed entry (it would be the margin minus the rest), or its
+   margin is published and its suppressed entries hold fewer than k-1 cases together (the
+   margin minus the rest would bound each of them below k-1), the smallest published entry
+   of that line is suppressed too.
 3. **Rounding to base k**: every published count is rounded to the nearest multiple of k (a
-   count of at least k stays at least k). Every published count is then a multiple of k, so
-   every sum or difference of published counts (margins minus cells, a year minus its
-   quarters, a range minus a sub-range, one grouping minus another, today minus yesterday) is
-   a multiple of k as well, and can never equal a count from 1 to k-1.
+   count of at least k stays at least k). Every sum or difference of published counts is a
+   multiple of k as well, and can never equal a count from 1 to k-1.
 
-Which cells are suppressed depends only on the counts, never on the order in which the
-dimensions were asked for (tables are protected in the canonical dimension order).
+The protection level this gives (checked by a linear-programming attacker over every grouping
+of a period, its totals and the indicators, ``tests/unit/test_reports_attack.py``): no
+suppressed entry can be bounded to an interval narrower than k-1, the width of [0, k-1].
 """
 
 from __future__ import annotations
@@ -29,13 +38,12 @@ from collections.abc import Iterable, Mapping, Sequence
 __all__ = [
     "Key",
     "Published",
+    "entries_of",
     "lines_of",
-    "protect_count",
     "protect_table",
     "recode",
     "round_to_base",
     "share",
-    "sum_tables",
     "with_margins",
 ]
 
@@ -49,13 +57,6 @@ def round_to_base(n: int, base: int) -> int:
     return (2 * n + base) // (2 * base) * base
 
 
-def protect_count(n: int, k: int) -> Published:
-    """A single count on its own: zero, suppressed, or rounded to base k."""
-    if n == 0:
-        return 0
-    return None if n < k else round_to_base(n, k)
-
-
 def with_margins(counts: Mapping[tuple[str, ...], int], ndims: int) -> dict[Key, int]:
     """Every non-zero entry of the table: the interior cells and all their margins."""
     entries: dict[Key, int] = {}
@@ -67,6 +68,37 @@ def with_margins(counts: Mapping[tuple[str, ...], int], ndims: int) -> dict[Key,
         for mask in range(1 << ndims):
             margin: Key = tuple(None if mask >> i & 1 else key[i] for i in range(ndims))
             entries[margin] = entries.get(margin, 0) + n
+    return entries
+
+
+def _domains(
+    counts: Mapping[tuple[str, ...], int], domains: Sequence[Iterable[str]]
+) -> list[list[str]]:
+    """Each dimension's domain, with any value the counts hold that it lacks."""
+    out = [set(d) for d in domains]
+    for key, n in counts.items():
+        if len(key) != len(out):
+            raise ValueError("every key must have one value per dimension")
+        if n > 0:
+            for i, value in enumerate(key):
+                out[i].add(value)
+    return [sorted(d) for d in out]
+
+
+def entries_of(
+    counts: Mapping[tuple[str, ...], int], domains: Sequence[Iterable[str]]
+) -> dict[Key, int]:
+    """Every entry of the table over ``domains``: all cells and margins, zeros included."""
+    values = _domains(counts, domains)
+    ndims = len(values)
+    entries: dict[Key, int] = {}
+    for mask in range(1 << ndims):
+        keys: list[Key] = [()]
+        for i in range(ndims):
+            keys = [(*k, v) for k in keys for v in (values[i] if mask >> i & 1 else [None])]
+        entries.update(dict.fromkeys(keys, 0))
+    for key, n in with_margins(counts, ndims).items():
+        entries[key] += n
     return entries
 
 
@@ -87,54 +119,68 @@ def _order(key: Key) -> tuple[str, ...]:
     return tuple("" if v is None else v for v in key)
 
 
+def _node(key: Key) -> tuple[int, ...]:
+    return tuple(i for i, v in enumerate(key) if v is not None)
+
+
+def _margin(key: Key, dim: int) -> Key:
+    return (*key[:dim], None, *key[dim + 1 :])
+
+
+def _protect_node(
+    members: Sequence[Key], entries: Mapping[Key, int], hidden: set[Key], k: int
+) -> None:
+    """Suppress within one node (its margins' pattern is settled already)."""
+    dims = _node(members[0])
+    hidden.update(m for m in members if entries[m] < k)
+    lines: dict[tuple[int, Key], list[Key]] = defaultdict(list)
+    for m in members:
+        for d in dims:
+            lines[(d, _margin(m, d))].append(m)
+
+    def unsafe(line: tuple[int, Key]) -> bool:
+        margin, cells = line[1], lines[line]
+        hidden_cells = [c for c in cells if c in hidden]
+        if len(hidden_cells) + (margin in hidden) == 1:
+            return True
+        return (
+            margin not in hidden
+            and len(hidden_cells) > 0
+            and (sum(entries[c] for c in hidden_cells) < k - 1)
+        )
+
+    queue = deque(sorted(lines, key=lambda line: (line[0], _order(line[1]))))
+    while queue:
+        line = queue.popleft()
+        if not unsafe(line):
+            continue
+        shown = [c for c in lines[line] if c not in hidden]
+        if not shown:
+            continue
+        pick = min(shown, key=lambda c: (entries[c], _order(c)))
+        hidden.add(pick)
+        queue.extend((d, _margin(pick, d)) for d in dims)
+        queue.append(line)
+
+
 def protect_table(
-    counts: Mapping[tuple[str, ...], int], ndims: int, k: int
+    counts: Mapping[tuple[str, ...], int], domains: Sequence[Iterable[str]], k: int
 ) -> dict[Key, Published]:
     """The published entries of a table of true ``counts`` (interior cells, all non-negative).
 
-    Entries with a true count of zero are left out (they read as zero).
+    ``domains`` holds each dimension's values (in the order of the keys); every combination
+    is published, ``None`` where suppressed.
     """
     if k < 2:
         raise ValueError("k must be at least 2")
-    entries = with_margins(counts, ndims)
-    suppressed = {key for key, n in entries.items() if n < k}
-    lines = lines_of(entries, ndims)
-    hidden = {line: sum(m in suppressed for m in members) for line, members in lines.items()}
-    queue = deque(sorted((line for line, n in hidden.items() if n == 1), key=_line_order))
-    while queue:
-        line = queue.popleft()
-        if hidden[line] != 1:
-            continue
-        dim = line[0]
-        members = lines[line]
-        open_cells = [m for m in members if m not in suppressed and m[dim] is not None]
-        if open_cells:
-            pick = min(open_cells, key=lambda m: (entries[m], _order(m)))
-        else:
-            (pick,) = [m for m in members if m[dim] is None]
-        suppressed.add(pick)
-        for d in range(ndims):
-            other = _line(pick, d)
-            hidden[other] += 1
-            if hidden[other] == 1:
-                queue.append(other)
-    return {key: None if key in suppressed else round_to_base(n, k) for key, n in entries.items()}
-
-
-def _line_order(line: LineId) -> tuple[int, tuple[str, ...]]:
-    return (line[0], _order(line[1]))
-
-
-def sum_tables(tables: Sequence[Mapping[Key, Published]]) -> dict[Key, Published]:
-    """Entry-wise sums of published tables; suppressed wherever any part is suppressed."""
-    keys: set[Key] = set()
-    for table in tables:
-        keys.update(table)
-    out: dict[Key, Published] = {}
-    for key in keys:
-        parts = [table.get(key, 0) for table in tables]
-        out[key] = None if any(p is None for p in parts) else sum(p or 0 for p in parts)
-    return out
+    entries = entries_of(counts, domains)
+    nodes: dict[tuple[int, ...], list[Key]] = defaultdict(list)
+    for key in entries:
+        nodes[_node(key)].append(key)
+    hidden: set[Key] = set()
+    for dims in sorted(nodes, key=lambda d: (len(d), d)):
+        _protect_node(sorted(nodes[dims], key=_order), entries, hidden, k)
+    return {key: None if key in hidden else round_to_base(n, k) for key, n in entries.items()}
 
 
 def recode(

@@ -1,8 +1,9 @@
 """Reports as CSV (for a spreadsheet) and JSON: the same published figures as GraphQL.
 
 A suppressed figure is written as ``suppressed``, never as a number or a bound such as "<11"
-(a cell hidden by secondary suppression may hold any count). A total over a dimension shows
-``ALL`` in that dimension's column.
+(a cell hidden by secondary suppression may hold any count, an empty cell is suppressed too).
+A total over a dimension shows ``ALL`` in that dimension's column. Percentiles are in days,
+rounded to whole weeks.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def indicators_json(report: IndicatorsReport) -> dict[str, Any]:
         "period": _period_json(report.period),
         "threshold": report.k,
         "roundingBase": report.k,
+        "percentileMinimumGroup": report.min_group,
         "overall": _shelter_json(report.overall),
         "shelters": [_shelter_json(s) for s in report.shelters],
     }

@@ -125,8 +125,13 @@ async def _caseload(request: Request, fmt: str) -> Response:
 async def _indicators(request: Request, fmt: str) -> Response:
     state = request.app.state
     period = _period(request)
+    settings = state.settings
     report = await queries.indicators_report(
-        state.deps.engine, state.settings.report_k, period, _flag(request, "byShelter")
+        state.deps.engine,
+        settings.report_k,
+        period,
+        _flag(request, "byShelter"),
+        settings.report_percentile_min_group,
     )
     name = f"indicators-{period.label.replace('..', '_')}"
     return _respond(

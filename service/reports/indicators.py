@@ -11,13 +11,17 @@ Two populations, both chosen by calendar month:
   client at 3, 6 and 12 months (within one month either side); median and 90th percentile of
   days from intake to departure.
 
-Protection: each count is a table over the shelters with the all-shelters total as its margin
-(departures by mode: shelters by mode), protected as a whole (``disclosure``), so a shelter's
-figure and the total are published or suppressed consistently whether or not the analyst asks
-per shelter. Shares are computed from published counts only; a share whose population is
-suppressed (fewer than k) is suppressed. Percentiles are order statistics (nearest rank: an
-observed number of days) published only for a single fixed period whose population is
-published (at least k).
+All figures are computed over the whole period at once (a range of months too).
+
+Protection: each count of ``COUNT_METRICS`` is a table over all shelters with the all-shelters
+total as its margin (departures by mode: shelters by mode), protected as a whole
+(``disclosure``), so a shelter's figure and the total are published or suppressed the same way
+whether or not the analyst asks per shelter, and the intake count by shelter the same way as
+the caseload by shelter. A count added to ``COUNT_METRICS`` gets that protection with nothing
+more to do. Shares are computed from published counts only; a share whose count or population
+is suppressed is suppressed. Percentiles are order statistics (nearest rank: one client's
+number of days), so they are published only for a group that the published figures show to
+hold at least ``min_group`` clients (default 3·k), and rounded to whole weeks.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ __all__ = [
     "Share",
     "ShelterIndicators",
     "build_indicators",
+    "percentile_min_group",
 ]
 
 COUNT_METRICS = (
@@ -52,6 +57,13 @@ COUNT_METRICS = (
     "follow_up_12_months",
 )
 MODES = ("INDEPENDENT", "ASSISTED", "FORCED")
+# Published percentiles are rounded to whole weeks (in days).
+PERCENTILE_ROUNDING_DAYS = 7
+
+
+def percentile_min_group(k: int, configured: int | None = None) -> int:
+    """The least group size for percentiles: the configured one (never below k), else 3·k."""
+    return 3 * k if not configured else max(configured, k)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +97,7 @@ class Share:
 @dataclass(frozen=True, slots=True)
 class Distribution:
     population: Figure
-    median: int | None
+    median: int | None  # days, rounded to whole weeks
     p90: int | None
     suppressed: bool
 
@@ -108,57 +120,48 @@ class ShelterIndicators:
 class IndicatorsReport:
     period: Period
     k: int
+    min_group: int  # least published group size for percentiles
     overall: ShelterIndicators
     shelters: tuple[ShelterIndicators, ...]  # empty unless asked per shelter
-
-
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    metrics: dict[str, dict[Key, Published]]
-    departures: dict[Key, Published]
-
-
-def _protect_piece(raw: Sequence[RawIndicators], k: int) -> _Piece:
-    per_shelter = [r for r in raw if r.shelter is not None]
-    metrics = {
-        name: disclosure.protect_table(
-            {(r.shelter,): r.counts.get(name, 0) for r in per_shelter if r.shelter}, 1, k
-        )
-        for name in COUNT_METRICS
-    }
-    departures = disclosure.protect_table(
-        {
-            (r.shelter, mode): r.counts.get(f"departed_{mode}", 0)
-            for r in per_shelter
-            if r.shelter
-            for mode in MODES
-        },
-        2,
-        k,
-    )
-    return _Piece(metrics, departures)
+    # Every count of COUNT_METRICS as published: by name, then by shelter (None: all).
+    counts: Mapping[str, Mapping[str | None, Published]]
 
 
 def _share(count: Published, population: Published) -> Share:
     value = disclosure.share(count, population)
-    suppressed = population is None or (population > 0 and count is None)
+    suppressed = count is None or population is None
     return Share(Figure.of(count), Figure.of(population), value, suppressed)
+
+
+def _least(published: int, k: int) -> int:
+    """The least true count that rounds to ``published`` (a published count is at least k)."""
+    return max(k, published - k // 2)
+
+
+def _weeks(days: int | None) -> int | None:
+    if days is None:
+        return None
+    return disclosure.round_to_base(days, PERCENTILE_ROUNDING_DAYS) if days >= 0 else None
 
 
 def _shelter(
     shelter: str | None,
     metrics: Mapping[str, Mapping[Key, Published]],
     departures: Mapping[Key, Published],
-    percentiles: tuple[int | None, int | None] | None,
+    raw: RawIndicators | None,
+    k: int,
+    min_group: int,
 ) -> ShelterIndicators:
     def metric(name: str) -> Published:
-        return metrics[name].get((shelter,), 0)
+        return metrics[name][(shelter,)]
 
-    departed = departures.get((shelter, None), 0)
-    if percentiles is not None and departed is not None and departed > 0:
-        distribution = Distribution(Figure.of(departed), percentiles[0], percentiles[1], False)
+    departed = departures[(shelter, None)]
+    if raw is not None and departed is not None and _least(departed, k) >= min_group:
+        distribution = Distribution(
+            Figure.of(departed), _weeks(raw.median_days), _weeks(raw.p90_days), False
+        )
     else:
-        distribution = Distribution(Figure.of(departed), None, None, departed != 0)
+        distribution = Distribution(Figure.of(departed), None, None, True)
     return ShelterIndicators(
         shelter=shelter,
         intake_cases=Figure.of(metric("intake_cases")),
@@ -170,7 +173,7 @@ def _shelter(
             metric("consent_before_partner_contact"), metric("with_partner_contact")
         ),
         departures=Figure.of(departed),
-        departures_by_mode={mode: Figure.of(departures.get((shelter, mode), 0)) for mode in MODES},
+        departures_by_mode={mode: Figure.of(departures[(shelter, mode)]) for mode in MODES},
         partner_contacted_before_departure=_share(metric("partner_before_departure"), departed),
         follow_up_reached={
             m: _share(metric(f"follow_up_{m}_months"), departed) for m in (3, 6, 12)
@@ -184,28 +187,39 @@ def build_indicators(
     k: int,
     shelters: Sequence[str],
     by_shelter: bool,
-    pieces: Sequence[Sequence[RawIndicators]],
+    raw: Sequence[RawIndicators],
+    min_group: int | None = None,
 ) -> IndicatorsReport:
-    """The published indicators of ``period`` from each fixed period's true figures.
+    """The published indicators of ``period`` from its true figures.
 
-    ``pieces`` follows ``period.pieces``; each holds one ``RawIndicators`` per shelter with
-    cases in that fixed period, and one with ``shelter=None`` for all shelters together.
+    ``raw`` holds one ``RawIndicators`` per shelter with cases in the period, and one with
+    ``shelter=None`` for all shelters together. ``shelters`` are all shelters (the domain of
+    every table, whether or not they had cases).
     """
-    if len(pieces) != len(period.pieces):
-        raise ValueError("one set of figures per fixed period is needed")
-    protected = [_protect_piece(raw, k) for raw in pieces]
+    least = percentile_min_group(k, min_group)
+    per_shelter = {r.shelter: r for r in raw if r.shelter is not None}
+    domain = sorted(set(shelters) | set(per_shelter))
     metrics = {
-        name: disclosure.sum_tables([p.metrics[name] for p in protected]) for name in COUNT_METRICS
+        name: disclosure.protect_table(
+            {(s,): r.counts.get(name, 0) for s, r in per_shelter.items()}, [domain], k
+        )
+        for name in COUNT_METRICS
     }
-    departures = disclosure.sum_tables([p.departures for p in protected])
-    raw_by_shelter: dict[str | None, RawIndicators] = {}
-    if period.fixed:
-        raw_by_shelter = {r.shelter: r for r in pieces[0]}
-
-    def percentiles(shelter: str | None) -> tuple[int | None, int | None] | None:
-        raw = raw_by_shelter.get(shelter)
-        return None if raw is None else (raw.median_days, raw.p90_days)
-
-    overall = _shelter(None, metrics, departures, percentiles(None))
-    per_shelter = tuple(_shelter(s, metrics, departures, percentiles(s)) for s in sorted(shelters))
-    return IndicatorsReport(period, k, overall, per_shelter if by_shelter else ())
+    departures = disclosure.protect_table(
+        {
+            (s, mode): r.counts.get(f"departed_{mode}", 0)
+            for s, r in per_shelter.items()
+            for mode in MODES
+        },
+        [domain, MODES],
+        k,
+    )
+    overall_raw = next((r for r in raw if r.shelter is None), None)
+    overall = _shelter(None, metrics, departures, overall_raw, k, least)
+    listed = tuple(
+        _shelter(s, metrics, departures, per_shelter.get(s), k, least) for s in sorted(shelters)
+    )
+    published = {
+        name: {key[0]: value for key, value in table.items()} for name, table in metrics.items()
+    }
+    return IndicatorsReport(period, k, least, overall, listed if by_shelter else (), published)

@@ -1,10 +1,10 @@
-"""Report periods: fixed calendar periods, and ranges of whole months built from them.
+"""Report periods: fixed calendar periods (month, quarter, year), and ranges of whole months.
 
-Only fixed calendar periods (a month, a quarter, a year) are ever computed from the data. A
-range of whole months is decomposed into the fewest fixed periods that tile it (whole years,
-then whole quarters, then months) and is reported as the sum of those periods' already
-protected figures, so a range adds no information that its fixed periods did not publish.
-A range that is exactly one fixed period is that period.
+Every period is counted over its whole span at once and protected as one (adding up
+separately protected parts would count a part's rare countries as ``OTHER`` and carry each
+part's rounding into the sum). A range is also described by the fewest fixed periods that
+tile it (whole years, then whole quarters, then months), which reports show as its parts; a
+range that is exactly one fixed period is that period.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class Period:
 
     @property
     def fixed(self) -> bool:
-        """A single fixed period (percentiles are published only for these)."""
+        """A single fixed calendar period."""
         return len(self.pieces) == 1
 
     @classmethod

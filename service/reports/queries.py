@@ -3,24 +3,32 @@
 The service role sees one tenant's rows at a time (row-level security). Reports read all
 shelters only through two ``SECURITY DEFINER`` functions (migration 0003) that return counts
 per group, never rows of cases; disclosure control is applied here, on top of them, before
-anything leaves the service. The transactions carry no tenant setting.
+anything leaves the service. The transactions carry no tenant setting. Every period (a range
+of months too) is counted over its whole span at once, so its figures are exact before they
+are protected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db import tenant_transaction
+from service.domain import vocabulary as v
+from service.reports import disclosure
 from service.reports.caseload import (
     RECODED,
     CaseloadReport,
     build_caseload,
     canonical,
     rare_values,
+    recoded_counts,
 )
+from service.reports.disclosure import Key
 from service.reports.indicators import (
     COUNT_METRICS,
     MODES,
@@ -28,10 +36,17 @@ from service.reports.indicators import (
     RawIndicators,
     build_indicators,
 )
-from service.reports.model import Dimension
-from service.reports.periods import FixedPeriod, Period
+from service.reports.model import NO_FORM_RECORDED, NOT_CLOSED, NOT_DEPARTED, AgeGroup, Dimension
+from service.reports.periods import Period
 
-__all__ = ["caseload_counts", "caseload_report", "indicator_figures", "indicators_report"]
+__all__ = [
+    "caseload_counts",
+    "caseload_figures",
+    "caseload_report",
+    "domains",
+    "indicator_figures",
+    "indicators_report",
+]
 
 _CASELOAD = text(
     "SELECT v1, v2, v3, n FROM report_caseload_counts(CAST(:dims AS text[]), :first, :last)"
@@ -46,31 +61,70 @@ _INDICATORS = text(
 _SHELTERS = text("SELECT slug FROM tenants WHERE kind = 'shelter' ORDER BY slug")
 
 
+def _values(vocabulary: Iterable[StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in vocabulary)
+
+
+def domains(shelters: Sequence[str]) -> dict[Dimension, tuple[str, ...]]:
+    """The values each dimension can take, whatever the data (countries come from the data)."""
+    return {
+        Dimension.SHELTER: tuple(shelters),
+        Dimension.PHASE: _values(v.Phase),
+        Dimension.EXPLOITATION_FORM: (*_values(v.ExploitationForm), NO_FORM_RECORDED),
+        Dimension.GENDER: _values(v.Gender),
+        Dimension.AGE_GROUP: _values(AgeGroup),
+        Dimension.DEPARTURE_MODE: (*_values(v.DepartureMode), NOT_DEPARTED),
+        Dimension.CLOSING_REASON: (*_values(v.ClosingReason), NOT_CLOSED),
+    }
+
+
 async def caseload_counts(
-    conn: AsyncConnection, dims: Sequence[Dimension], piece: FixedPeriod
+    conn: AsyncConnection, dims: Sequence[Dimension], first: dt.date, last: dt.date
 ) -> dict[tuple[str, ...], int]:
-    """True counts of one fixed period, keyed by the values of ``dims`` (in that order)."""
+    """True counts of the months ``first``..``last``, keyed by the values of ``dims``."""
     result = await conn.execute(
-        _CASELOAD, {"dims": [d.value for d in dims], "first": piece.first, "last": piece.last}
+        _CASELOAD, {"dims": [d.value for d in dims], "first": first, "last": last}
     )
     return {tuple(row[: len(dims)]): int(row[3]) for row in result}
+
+
+_Inputs = tuple[
+    dict[tuple[str, ...], int], dict[Dimension, frozenset[str]], dict[Dimension, tuple[str, ...]]
+]
+
+
+async def _caseload_inputs(
+    engine: AsyncEngine, k: int, period: Period, dims: Sequence[Dimension]
+) -> _Inputs:
+    """The period's true counts, its rare countries and every dimension's values."""
+    async with tenant_transaction(engine, None) as conn:
+        shelters = [str(s) for s in (await conn.scalars(_SHELTERS)).all()]
+        counts = await caseload_counts(conn, dims, period.first, period.last)
+        rare: dict[Dimension, frozenset[str]] = {}
+        values = domains(shelters)
+        for dim in RECODED:
+            if dim in dims:
+                totals = await caseload_counts(conn, (dim,), period.first, period.last)
+                rare[dim] = rare_values({key[0]: n for key, n in totals.items()}, k)
+                values[dim] = tuple(key[0] for key in totals)
+    return counts, rare, values
+
+
+async def caseload_figures(
+    engine: AsyncEngine, k: int, period: Period, group_by: Sequence[Dimension]
+) -> dict[Key, int]:
+    """The caseload before protection: every non-zero entry, keyed in canonical order."""
+    dims = canonical(group_by)
+    counts, rare, _ = await _caseload_inputs(engine, k, period, dims)
+    return disclosure.with_margins(recoded_counts(counts, dims, rare), len(dims))
 
 
 async def caseload_report(
     engine: AsyncEngine, k: int, period: Period, group_by: Sequence[Dimension]
 ) -> CaseloadReport:
-    dims = canonical(group_by)
-    pieces = []
-    async with tenant_transaction(engine, None) as conn:
-        for piece in period.pieces:
-            counts = await caseload_counts(conn, dims, piece)
-            rare = {}
-            for dim in RECODED:
-                if dim in dims:
-                    totals = await caseload_counts(conn, (dim,), piece)
-                    rare[dim] = rare_values({key[0]: n for key, n in totals.items()}, k)
-            pieces.append((counts, rare))
-    return build_caseload(period, group_by, k, pieces)
+    """The caseload of the whole period, counted at once and protected once."""
+    counts, rare, values = await _caseload_inputs(engine, k, period, canonical(group_by))
+    return build_caseload(period, group_by, k, counts, rare, values)
 
 
 def _raw(row: Sequence[object]) -> RawIndicators:
@@ -98,16 +152,19 @@ def _raw(row: Sequence[object]) -> RawIndicators:
     )
 
 
-async def indicator_figures(conn: AsyncConnection, piece: FixedPeriod) -> list[RawIndicators]:
-    """True figures of one fixed period: one per shelter with cases, one for all shelters."""
-    result = await conn.execute(_INDICATORS, {"first": piece.first, "last": piece.last})
+async def indicator_figures(
+    conn: AsyncConnection, first: dt.date, last: dt.date
+) -> list[RawIndicators]:
+    """True figures of the months ``first``..``last``: per shelter with cases, and overall."""
+    result = await conn.execute(_INDICATORS, {"first": first, "last": last})
     return [_raw(tuple(row)) for row in result]
 
 
 async def indicators_report(
-    engine: AsyncEngine, k: int, period: Period, by_shelter: bool
+    engine: AsyncEngine, k: int, period: Period, by_shelter: bool, min_group: int | None = None
 ) -> IndicatorsReport:
+    """The indicators of the whole period, counted at once and protected once."""
     async with tenant_transaction(engine, None) as conn:
         shelters = [str(s) for s in (await conn.scalars(_SHELTERS)).all()]
-        pieces = [await indicator_figures(conn, piece) for piece in period.pieces]
-    return build_indicators(period, k, shelters, by_shelter, pieces)
+        raw = await indicator_figures(conn, period.first, period.last)
+    return build_indicators(period, k, shelters, by_shelter, raw, min_group)

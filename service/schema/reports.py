@@ -1,8 +1,8 @@
 """GraphQL ``reports``: CoMensha's cross-tenant figures, protected against disclosure.
 
 Only a CoMensha analyst gets here (``reports`` itself refuses everyone else with FORBIDDEN).
-Every count is zero, suppressed, or a multiple of the threshold k; see
-``service.reports.disclosure`` and docs/decisions.md.
+Every count is suppressed (fewer than k, zero included, or withheld to protect another) or a
+multiple of the threshold k; see ``service.reports.disclosure`` and docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -80,9 +80,8 @@ describe_values(
 
 @strawberry.input(
     description="Exactly one of: month (YYYY-MM), quarter (YYYY-Qn), year, or fromMonth with "
-    "toMonth (a range of whole months, reported as the sum of the fixed calendar periods that "
-    "tile it). A case belongs to a period by its month of intake (departure figures: by "
-    "month of departure)."
+    "toMonth (a range of whole months, counted over its whole span at once). A case belongs "
+    "to a period by its month of intake (departure figures: by month of departure)."
 )
 class ReportPeriodInput:
     month: str | None = strawberry.field(default=None, description="One month, as YYYY-MM.")
@@ -117,7 +116,8 @@ class ReportPeriod:
     from_month: str = strawberry.field(description="The first month covered (YYYY-MM).")
     to_month: str = strawberry.field(description="The last month covered (YYYY-MM).")
     parts: list[str] = strawberry.field(
-        description="The fixed calendar periods whose published figures were added up."
+        description="The fixed calendar periods (years, quarters, months) that tile the period; "
+        "its figures are counted over the whole period at once, not added up from these."
     )
 
     @classmethod
@@ -131,7 +131,10 @@ class ReportPeriod:
         )
 
 
-@strawberry.type(description="A published count: null and suppressed when it may not be shown.")
+@strawberry.type(
+    description="A published count: null and suppressed when it may not be shown (fewer than "
+    "k, zero included, or withheld so that another suppressed count cannot be worked out)."
+)
 class ReportCount:
     value: int | None = strawberry.field(
         description="The count as published (rounded); null when suppressed."
@@ -150,7 +153,7 @@ class ReportCount:
 class CaseloadCell:
     values: list[str | None] = strawberry.field(
         description="One value per groupBy dimension, in that order; null means all values "
-        "(a total). OTHER gathers countries shared by fewer than k cases."
+        "(a total). OTHER gathers countries shared by fewer than k cases of the period."
     )
     count: int | None = strawberry.field(description="Null when suppressed.")
     suppressed: bool = strawberry.field(description="True when the count may not be shown.")
@@ -169,7 +172,10 @@ class Caseload:
     unit: CountUnit = strawberry.field(description="What a count counts.")
     threshold: int = strawberry.field(description="k: counts from 1 to k-1 are never shown.")
     rounding_base: int = strawberry.field(description="Every shown count is a multiple of it.")
-    cells: list[CaseloadCell] = strawberry.field(description="Non-empty cells; absent is zero.")
+    cells: list[CaseloadCell] = strawberry.field(
+        description="Every combination of the dimensions' values, empty ones too (an empty cell "
+        "is suppressed like any count below k)."
+    )
     totals: list[CaseloadCell] = strawberry.field(description="Row, column and grand totals.")
     grand_total: ReportCount = strawberry.field(description="All cases of the period.")
 
@@ -204,17 +210,23 @@ class IndicatorShare:
         )
 
 
-@strawberry.type(description="Median and 90th percentile (nearest rank) of a number of days.")
+@strawberry.type(
+    description="Median and 90th percentile (nearest rank) of a number of days, rounded to whole "
+    "weeks; shown only for a group that the published population shows to hold at least "
+    "percentileMinimumGroup clients."
+)
 class DaysDistribution:
     population: ReportCount = strawberry.field(description="The cases measured.")
     median: int | None = strawberry.field(
-        description="The median number of days; null when suppressed."
+        description="The median number of days, a multiple of 7; null when withheld."
     )
     p90: int | None = strawberry.field(
-        description="The 90th percentile (nearest rank); null when suppressed."
+        description="The 90th percentile (nearest rank) in days, a multiple of 7; null when "
+        "withheld."
     )
     suppressed: bool = strawberry.field(
-        description="Withheld: population below k, or a range of several periods."
+        description="Withheld: the published population does not guarantee "
+        "percentileMinimumGroup clients."
     )
 
     @classmethod
@@ -305,6 +317,10 @@ class SafeFutureIndicators:
     period: ReportPeriod = strawberry.field(description="The period covered.")
     threshold: int = strawberry.field(description="k: counts from 1 to k-1 are never shown.")
     rounding_base: int = strawberry.field(description="Every shown count is a multiple of it.")
+    percentile_minimum_group: int = strawberry.field(
+        description="Least number of clients a group must hold (as its published count shows) "
+        "for its median and 90th percentile to be shown; by default three times k."
+    )
     overall: ShelterIndicatorSet = strawberry.field(
         description="The indicators over all shelters together."
     )
@@ -318,6 +334,7 @@ class SafeFutureIndicators:
             period=ReportPeriod.of(report.period),
             threshold=report.k,
             rounding_base=report.k,
+            percentile_minimum_group=report.min_group,
             overall=ShelterIndicatorSet.of(report.overall),
             shelters=[ShelterIndicatorSet.of(s) for s in report.shelters],
         )
@@ -365,8 +382,13 @@ class Reports:
     ) -> SafeFutureIndicators:
         ctx = info.context
         require_report_access(ctx.principal)
+        settings = ctx.settings
         report = await queries.indicators_report(
-            ctx.deps.engine, ctx.settings.report_k, period.parse(), by_shelter
+            ctx.deps.engine,
+            settings.report_k,
+            period.parse(),
+            by_shelter,
+            settings.report_percentile_min_group,
         )
         return SafeFutureIndicators.of(report)
 

@@ -36,7 +36,7 @@ query($p: ReportPeriodInput!, $g: [ReportDimension!]!) {
 INDICATORS = """
 query($p: ReportPeriodInput!) {
   reports { safeFutureIndicators(period: $p, byShelter: true) {
-    period { label } threshold
+    period { label } threshold percentileMinimumGroup
     overall { shelter intakeCases { value suppressed }
       returnDiscussedWithin14Days {
         count { value suppressed } population { value } share suppressed
@@ -93,10 +93,7 @@ async def _caught_up(admin: AsyncEngine) -> bool:
     return behind == 0
 
 
-EXPECTED_CELLS = {
-    ("moviera", "INTAKE"), ("moviera", "ORIENTATION"), ("het-kopland", "INTAKE"),
-    ("het-kopland", "PREPARATION"), ("blijf-groep", "INTAKE"),
-}  # fmt: skip
+PHASES = {"INTAKE", "ORIENTATION", "PREPARATION", "DEPARTED", "FOLLOW_UP", "CLOSED"}
 
 
 async def _caseload(analyst: GraphQLClient, group_by: list[str]) -> dict[str, Any]:
@@ -120,11 +117,18 @@ async def test_an_analyst_gets_a_protected_caseload_by_shelter_and_phase(
     assert report["period"] == {"kind": "YEAR", "label": "2035", "parts": ["2035"]}
     assert (report["unit"], report["threshold"], report["roundingBase"]) == ("CASES", K, K)
     entries = _entries(report)
-    assert {key for key in entries if None not in key} == EXPECTED_CELLS
+    shelters = {key[0] for key in entries if key[0] is not None}
+    assert len(shelters) == 6  # every shelter, whether or not it had cases
+    # Every combination is listed, the empty ones suppressed like small ones.
+    assert {key for key in entries if None not in key} == {(s, p) for s in shelters for p in PHASES}
     assert entries[(None, None)] == 33  # 29 cases, rounded to base 11
+    assert entries[("moviera", None)] == 11  # 14 cases
     assert entries[("blijf-groep", "INTAKE")] is None  # 2 cases: suppressed
     assert entries[("moviera", "ORIENTATION")] is None
     assert entries[("het-kopland", "PREPARATION")] is None
+    assert entries[("jade-zorggroep", "INTAKE")] is None  # none
+    # 13 cases, withheld: the other shelters' 2 cases alone would be bounded by the total.
+    assert entries[("het-kopland", None)] is None
     for value in entries.values():
         assert value is None or (value >= K and value % K == 0)
     for members in disclosure.lines_of(entries, 2).values():
@@ -139,10 +143,18 @@ async def test_indicators_per_shelter(as_org: Any, population: int) -> None:
     assert "errors" not in body, body
     indicators = body["data"]["reports"]["safeFutureIndicators"]
     assert indicators["overall"]["intakeCases"] == {"value": 33, "suppressed": False}
+    assert indicators["percentileMinimumGroup"] == 3 * K
+    # Nobody departed: no percentile, and no count of departures to show either.
+    assert indicators["overall"]["daysIntakeToDeparture"] == {
+        "median": None,
+        "p90": None,
+        "suppressed": True,
+    }
     by = {s["shelter"]: s for s in indicators["shelters"]}
     assert len(by) == 6
     assert by["blijf-groep"]["intakeCases"] == {"value": None, "suppressed": True}
-    assert by["jade-zorggroep"]["intakeCases"] == {"value": 0, "suppressed": False}
+    assert by["jade-zorggroep"]["intakeCases"] == {"value": None, "suppressed": True}
+    assert by["moviera"]["intakeCases"] == {"value": 11, "suppressed": False}
     modes = indicators["overall"]["departuresByMode"]
     assert [m["mode"] for m in modes] == ["INDEPENDENT", "ASSISTED", "FORCED"]
 
@@ -193,6 +205,16 @@ async def test_the_indicators_export_as_csv(
     assert [r["shelter"] for r in rows][-1] == "ALL"
     assert len(rows) == 7
     assert rows[-1]["intake_cases"] == "33"
+    assert rows[-1]["median_days_intake_to_departure"] == "suppressed"
+    as_json = await http.get(
+        "/reports/indicators.json",
+        params={"fromMonth": f"{YEAR}-02", "toMonth": f"{YEAR}-04"},
+        headers={"Authorization": f"Bearer {make_token('comensha', 'comensha-analyst')}"},
+    )
+    data = as_json.json()
+    assert data["percentileMinimumGroup"] == 3 * K
+    assert data["period"]["label"] == f"{YEAR}-02..{YEAR}-04"
+    assert data["overall"]["intakeCases"] == {"value": 33, "suppressed": False}  # March
     for row in rows:
         for column, value in row.items():
             if column not in ("period", "shelter") and value not in ("", "suppressed"):
