@@ -322,8 +322,8 @@ class CaseClosing:
 )
 class PersonalDataErasure:
     erased_on: dt.date = strawberry.field(description="The day of the erasure.")
-    reason: str = strawberry.field(
-        description="Why (non-identifying, e.g. 'request of the client'); stays readable."
+    reason: v.ErasureReason = strawberry.field(
+        description="Why, as a code; stays readable (the optional note is erased with the rest)."
     )
 
     @classmethod

@@ -22,6 +22,7 @@ the walk stops as soon as a limit is passed), and refuses a document whose
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from graphql import (
@@ -40,6 +41,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
 )
 
@@ -86,9 +88,16 @@ class _Size:
 
 
 class _Walker:
-    def __init__(self, schema: GraphQLSchema | None, document: DocumentNode, page: int) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema | None,
+        document: DocumentNode,
+        page: int,
+        variables: Mapping[str, object] | None = None,
+    ) -> None:
         self.schema = schema
         self.page = page
+        self.variables = variables or {}
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -120,6 +129,10 @@ class _Walker:
                 count = default if isinstance(default, int) else self.page
             elif isinstance(first.value, IntValueNode):
                 count = int(first.value.value)
+            elif isinstance(first.value, VariableNode) and _whole(
+                given := self.variables.get(first.value.name.value)
+            ):
+                count = int(given)  # type: ignore[call-overload]
             else:
                 count = self.page
             return max(1, min(count, self.page)), named
@@ -234,16 +247,25 @@ def _root(schema: GraphQLSchema | None, operation: OperationType) -> GraphQLName
     return schema.subscription_type
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def measure(
-    document: DocumentNode, schema: GraphQLSchema | None, page: int = DEFAULT_PAGE
+    document: DocumentNode,
+    schema: GraphQLSchema | None,
+    page: int = DEFAULT_PAGE,
+    variables: Mapping[str, object] | None = None,
 ) -> Measure:
     """The document's figures, or ``CostRefusal`` at the first limit it passes.
+
+    ``first`` given as a variable counts with the request's value for it (at most ``page``).
 
     Every operation and fragment is walked (fragments once), so an empty selection set is
     found wherever it is.
     """
     try:
-        return _measure(_Walker(schema, document, page), document, schema)
+        return _measure(_Walker(schema, document, page, variables), document, schema)
     except RecursionError:
         raise CostRefusal("the document nests too deeply", "NESTED_TOO_DEEPLY") from None
 

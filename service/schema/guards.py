@@ -204,7 +204,7 @@ def prepare(
         original = OperationNotAllowed(message, rule="OPERATION_NOT_ALLOWED")
         raise RequestRefused([GraphQLError(message, original_error=original)])
     try:
-        measure(document, schema)
+        measure(document, schema, variables=variables if isinstance(variables, dict) else None)
     except CostRefusal as refusal:
         raise _refuse(refusal.message, refusal.rule) from None
     return Prepared(query, document, operation)

@@ -215,7 +215,7 @@ async def test_erasure_blanks_the_record_personal_parts_and_is_itself_recorded(
             "input": {
                 "caseId": case["id"],
                 "expectedVersion": case["version"],
-                "reason": "request of the client",
+                "reason": "CLIENT_REQUEST",
             }
         },
     )
@@ -226,7 +226,7 @@ async def test_erasure_blanks_the_record_personal_parts_and_is_itself_recorded(
     assert got["referrals"][0]["statusHistory"][1]["reason"] is None
     assert got["closings"][0]["reopeningReason"] is None
     assert got["riskAssessments"][0]["factors"] == ["DEBTS", "STIGMA"]  # facts stay
-    assert [e["reason"] for e in got["personalDataErasures"]] == ["request of the client"]
+    assert [e["reason"] for e in got["personalDataErasures"]] == ["CLIENT_REQUEST"]
 
 
 async def test_another_shelter_cannot_read_the_record(as_org: Any) -> None:

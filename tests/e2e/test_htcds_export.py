@@ -62,7 +62,10 @@ def assert_standard(record: dict[str, Any]) -> None:
         assert_standard(nested)
 
 
-async def population(client: GraphQLClient, rng: random.Random, n: int) -> list[Person]:
+async def population(
+    client: GraphQLClient, rng: random.Random, n: int
+) -> list[tuple[Person, str]]:
+    """``n`` cases with varied facts; each person with the case's id."""
     people = []
     for _ in range(n):
         person = Person.make()
@@ -93,7 +96,7 @@ async def population(client: GraphQLClient, rng: random.Random, n: int) -> list[
                 closedOn="2026-02-01",
             )  # fmt: skip
             assert "errors" not in closed, closed
-        people.append(person)
+        people.append((person, case["id"]))
     return people
 
 
@@ -120,13 +123,16 @@ async def test_the_export_uses_only_the_standards_names_and_is_pseudonymous(
         assert "prs_FirstName" not in record
         assert "prs_Birthdate" not in record
     text = response.text
-    for person in people:
+    for person, _ in people:
         assert person.full_name not in text
         assert person.date_of_birth not in text
         assert person.pseudonym not in text
     statuses = {r["cas_Status"] for r in body["cases"]}
     assert {"Active", "Closed"} <= statuses
-    referred = [r for r in body["cases"] if r["cas_ReferredOrganisation"]]
+    ours = {case_id for _, case_id in people}
+    referred = [
+        r for r in body["cases"] if r["cas_ReferredOrganisation"] and r["caseId"] in ours
+    ]
     assert referred
     for record in referred:
         names = {o["org_Name"] for o in record["organisations"]}

@@ -112,3 +112,14 @@ def test_large_documents_do_not_enter_the_parse_cache() -> None:
         parse_document(f"# {i}\n" + "#" + "x" * 50_000 + "\n{ me { subject } }")
     assert cached_documents() == before
     assert CACHE_BUDGET_CHARS < 80 * 50_000
+
+
+def test_first_given_as_a_variable_counts_with_the_requests_value() -> None:
+    document = parse_document(
+        "query($first: Int!) { returnCases(first: $first) { edges { node { id } } } }"
+    )
+    small = measure(document, SCHEMA, variables={"first": 2}).cost
+    unknown = measure(document, SCHEMA).cost
+    assert small < unknown
+    assert measure(document, SCHEMA, variables={"first": True}).cost == unknown
+    assert measure(document, SCHEMA, variables={"first": 10**9}).cost == unknown

@@ -46,6 +46,7 @@ from service.domain.vocabulary import (
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
+    ErasureReason,
     ProceedingsStage,
     ReferralStatus,
     ResidenceStatus,
@@ -194,7 +195,7 @@ class Closing:
 class Erasure:
     version: int
     erased_on: date
-    reason: str
+    reason: ErasureReason
 
 
 @dataclass(frozen=True, slots=True)
