@@ -10,16 +10,20 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "ArrivalReceiver",
     "ClientSituation",
     "ClosingReason",
     "ConsentPurpose",
     "DepartureMode",
     "ExploitationForm",
+    "FamilyAssessmentOutcome",
     "Gender",
     "Phase",
+    "PlanDomain",
     "ProceedingsStage",
     "ReferralStatus",
     "ResidenceStatus",
+    "ReturnHelp",
     "ReturnSupportKind",
     "ReturnWish",
     "RiskFactor",
@@ -130,8 +134,11 @@ class ReturnSupportKind(StrEnum):
 
 
 class TravelDocumentStatus(StrEnum):
+    """REQUESTED and ISSUED: a document from the embassy; OWN_VALID: the client's own."""
+
     REQUESTED = "REQUESTED"
     ISSUED = "ISSUED"
+    OWN_VALID = "OWN_VALID"
 
 
 class DepartureMode(StrEnum):
@@ -155,3 +162,41 @@ class ClosingReason(StrEnum):
     WITHDREW = "WITHDREW"
     LOST_CONTACT = "LOST_CONTACT"
     TRANSFERRED = "TRANSFERRED"
+
+
+class ArrivalReceiver(StrEnum):
+    """Who receives the client on arrival in the country of return."""
+
+    PARTNER_ORGANISATION = "PARTNER_ORGANISATION"
+    FAMILY = "FAMILY"
+    IOM = "IOM"
+    NOBODY = "NOBODY"
+
+
+class FamilyAssessmentOutcome(StrEnum):
+    """The outcome of tracing and assessing a minor's family in the country of origin."""
+
+    SAFE = "SAFE"
+    UNSAFE = "UNSAFE"
+    NOT_TRACED = "NOT_TRACED"
+
+
+class ReturnHelp(StrEnum):
+    """Help with an independent return that can be offered to (and refused by) the client."""
+
+    IOM_BASIC = "IOM_BASIC"
+    IOM_REINTEGRATION = "IOM_REINTEGRATION"
+    DTV = "DTV"
+    SHELTER = "SHELTER"
+
+
+class PlanDomain(StrEnum):
+    """The domains of life a reintegration plan sets goals in."""
+
+    HOUSING = "HOUSING"
+    INCOME_AND_WORK = "INCOME_AND_WORK"
+    HEALTH = "HEALTH"
+    EDUCATION = "EDUCATION"
+    SAFETY = "SAFETY"
+    FAMILY = "FAMILY"
+    LEGAL_AND_DOCUMENTS = "LEGAL_AND_DOCUMENTS"

@@ -31,12 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.auth import Principal, Tenant
 from service.db import tenant_transaction
 from service.domain import return_case as rc
-from service.domain.errors import CaseAlreadyExists, CaseNotFound, RuleViolation
-from service.errors import BadUserInput, Conflict, NotFound
+from service.domain.errors import CaseAlreadyExists, CaseNotFound, NotReady, RuleViolation
+from service.errors import BadUserInput, Conflict, Forbidden, NotFound
 from service.events.projections.inline import project_case
 from service.events.store import ConcurrencyConflict, DuplicateReceipt, EventStore, Receipt
 from service.events.types import Metadata
 from service.socialmap import repository as socialmap_repository
+from service.socialmap.model import Organisation
 
 STREAM_TYPE = "ReturnCase"
 # Attempts of a command whose connection was lost (a whole pool may be terminated at once).
@@ -51,6 +52,7 @@ class Dependencies:
     store: EventStore
     tenants: Mapping[str, Tenant]
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    readiness_policy: rc.ReadinessPolicy = rc.DEFAULT_POLICY
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,11 @@ class CommandResult:
 
 
 # Fields the server fills in rather than the caller: not part of what a command asks.
-SERVER_FILLED = frozenset({"organisation_country", "erased_on"})
+SERVER_FILLED = frozenset(
+    {"organisation_country", "erased_on", "written_by", "approved_by", "emergency_authorised"}
+)
+# Roles that may approve a safety plan and record an emergency departure.
+OVERSIGHT_ROLES = frozenset({"tenant-admin", "supervisor"})
 
 # Command fields holding personal data: the names events keep in their personal part. An
 # erasure's reason is deliberately not personal (see ``ClientPersonalDataErased``).
@@ -168,6 +174,64 @@ async def _check_partner(deps: Dependencies, principal: Principal, command: Any)
     return dataclasses.replace(command, organisation_country=organisation.data.country)
 
 
+async def _require_on_map(
+    deps: Dependencies, organisation_id: uuid.UUID, field: str
+) -> Organisation:
+    async with deps.engine.connect() as conn:
+        organisation = await socialmap_repository.get(conn, organisation_id)
+    if organisation is None:
+        raise BadUserInput(
+            "the organisation is not on the social map", rule="UNKNOWN_ORGANISATION", field=field
+        )
+    if not organisation.active:
+        raise BadUserInput(
+            "the organisation was retired from the social map",
+            rule="ORGANISATION_RETIRED",
+            field=field,
+        )
+    return organisation
+
+
+async def _check_receiver(deps: Dependencies, principal: Principal, command: Any) -> Any:
+    """A receiving partner organisation must be on the map; its country is the map's."""
+    if command.organisation_id is None:
+        return command
+    organisation = await _require_on_map(deps, command.organisation_id, "organisationId")
+    return dataclasses.replace(command, organisation_country=organisation.data.country)
+
+
+async def _check_plan(deps: Dependencies, principal: Principal, command: Any) -> Any:
+    """The plan's partner and every responsible organisation must be on the map."""
+    await _require_on_map(deps, command.partner_organisation_id, "partnerOrganisationId")
+    for organisation_id in {o for o in command.goal_responsible_organisation_ids if o}:
+        await _require_on_map(deps, organisation_id, "goals")
+    return command
+
+
+def _fill_from_principal(principal: Principal, command: Any) -> Any:
+    """Facts about the caller that a command carries: who wrote or approved, who may override."""
+    if isinstance(command, rc.RecordSafetyPlan):
+        return dataclasses.replace(command, written_by=principal.subject)
+    if isinstance(command, rc.ApproveSafetyPlan):
+        if not principal.has_any(OVERSIGHT_ROLES):
+            raise Forbidden("only a tenant admin or supervisor may approve a safety plan")
+        return dataclasses.replace(command, approved_by=principal.subject)
+    if isinstance(command, rc.RecordDeparture) and command.emergency_reason is not None:
+        if not principal.has_any(OVERSIGHT_ROLES):
+            raise Forbidden("only a tenant admin or supervisor may record an emergency departure")
+        return dataclasses.replace(command, emergency_authorised=True)
+    return command
+
+
+async def case_state(
+    deps: Dependencies, principal: Principal, case_id: uuid.UUID
+) -> rc.ReturnCase | None:
+    """The current state of a case of the caller's shelter, folded from its stream."""
+    async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+        stream = await deps.store.read_stream(conn, case_id)
+    return rc.fold(r.event for r in stream)
+
+
 PreCheck = Callable[[Dependencies, Principal, Any], Awaitable[Any]]
 
 # Checks that need more than the case's own events, by command type. Each returns the command
@@ -176,6 +240,9 @@ PRE_CHECKS: dict[type, PreCheck] = {
     rc.TransferCase: _check_transfer,
     rc.ContactPartnerOrganisation: _check_partner,
     rc.GiveConsent: _check_partner,
+    rc.RecordArrivalArrangement: _check_receiver,
+    rc.AgreeReintegrationPlan: _check_plan,
+    rc.ReviseReintegrationPlan: _check_plan,
 }
 
 
@@ -191,6 +258,7 @@ async def handle(
     principal.require_case_access()
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise BadUserInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")
+    command = _fill_from_principal(principal, command)
     pre_check = PRE_CHECKS.get(type(command))
     if pre_check is not None:
         try:
@@ -296,7 +364,11 @@ async def _decide_and_append(
                 current_version=current,
             )
         try:
-            events = rc.decide(state, command)
+            events = rc.decide(state, command, deps.readiness_policy)
+        except NotReady as exc:
+            error = BadUserInput(exc.message, rule=exc.rule)
+            error.extensions.update({"missing": list(exc.missing)})
+            raise error from None
         except RuleViolation as exc:
             raise BadUserInput(exc.message, rule=exc.rule) from None
         except CaseNotFound:

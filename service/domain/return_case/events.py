@@ -18,23 +18,27 @@ so the record of why data was erased stays readable after the erasure it describ
 workers should give a non-identifying reason there (for example "request of the client").
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
-from typing import ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 from uuid import UUID
 
 from service.domain.vocabulary import (
+    ArrivalReceiver,
     ClientSituation,
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
     ExploitationForm,
+    FamilyAssessmentOutcome,
     Gender,
+    PlanDomain,
     ProceedingsStage,
     ReferralStatus,
     ResidenceStatus,
+    ReturnHelp,
     ReturnSupportKind,
     ReturnWish,
     RiskFactor,
@@ -45,25 +49,34 @@ from service.domain.vocabulary import (
 __all__ = [
     "EVENT_TYPES",
     "EVENT_TYPES_BY_NAME",
+    "ArrivalArranged",
+    "BestInterestsAssessed",
     "ClientPersonalDataErased",
     "ClientProfileUpdated",
     "ConsentGiven",
     "ConsentWithdrawn",
     "DeparturePlanned",
     "DepartureRecorded",
+    "EmergencyDepartureRecorded",
     "Event",
+    "FamilyAssessed",
     "FollowUpRecorded",
+    "GuardianRecorded",
     "LegalPositionRecorded",
     "PartnerOrganisationContacted",
     "ReferralStatusChanged",
     "ReintegrationPlanAgreed",
+    "ReintegrationPlanRevised",
     "ReturnCaseClosed",
     "ReturnCaseOpened",
     "ReturnCaseReopened",
     "ReturnCaseTransferred",
     "ReturnConversationRecorded",
+    "ReturnHelpRefused",
     "ReturnSupportArranged",
     "RiskAssessed",
+    "SafetyPlanApproved",
+    "SafetyPlanRecorded",
     "TravelDocumentRecorded",
     "carries_personal_data",
 ]
@@ -71,6 +84,25 @@ __all__ = [
 _PROFILE_PERSONAL = frozenset({"full_name", "date_of_birth", "notes"})
 _NOTES = frozenset({"notes"})
 _NONE: frozenset[str] = frozenset()
+_PLAN_PERSONAL = frozenset({"notes", "goal_descriptions"})
+
+_Payload = dict[str, Any]
+Upcaster = Callable[[_Payload, _Payload | None], tuple[_Payload, _Payload | None]]
+
+
+def _plan_v1_to_v2(
+    payload: _Payload, personal: _Payload | None
+) -> tuple[_Payload, _Payload | None]:
+    """A plan agreed before plans were structured: no partner organisation, no goals."""
+    upcast = {
+        **payload,
+        "partner_organisation_id": None,
+        "goal_domains": [],
+        "goal_responsible_organisation_ids": [],
+        "goal_budgets": [],
+        "goal_target_dates": [],
+    }
+    return upcast, personal
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,13 +270,156 @@ class TravelDocumentRecorded:
 
 @dataclass(frozen=True, slots=True)
 class ReintegrationPlanAgreed:
+    """A structured plan (version 2); goals are parallel tuples, one entry per goal.
+
+    Version 1 held only a date and notes; it reads as a plan without partner and goals.
+    ``goal_descriptions`` is personal (free text) and reads as ``None`` once erased.
+    """
+
     event_type: ClassVar[str] = "ReintegrationPlanAgreed"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = _NOTES
+    schema_version: ClassVar[int] = 2
+    personal_fields: ClassVar[frozenset[str]] = _PLAN_PERSONAL
+    upcasters: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: _plan_v1_to_v2})
 
     case_id: UUID
     agreed_on: date
     notes: str | None
+    partner_organisation_id: UUID | None
+    goal_domains: tuple[PlanDomain, ...]
+    goal_responsible_organisation_ids: tuple[UUID | None, ...]
+    goal_budgets: tuple[int | None, ...]
+    goal_target_dates: tuple[date, ...]
+    goal_descriptions: tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReintegrationPlanRevised:
+    """A new version of the agreed plan; ``revision`` counts from 2 (the agreed plan is 1)."""
+
+    event_type: ClassVar[str] = "ReintegrationPlanRevised"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _PLAN_PERSONAL
+
+    case_id: UUID
+    revised_on: date
+    revision: int
+    notes: str | None
+    partner_organisation_id: UUID
+    goal_domains: tuple[PlanDomain, ...]
+    goal_responsible_organisation_ids: tuple[UUID | None, ...]
+    goal_budgets: tuple[int | None, ...]
+    goal_target_dates: tuple[date, ...]
+    goal_descriptions: tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyPlanRecorded:
+    """Measures per risk factor; a new plan replaces the previous one and its approval."""
+
+    event_type: ClassVar[str] = "SafetyPlanRecorded"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"measures"})
+
+    case_id: UUID
+    written_on: date
+    risk_factors: tuple[RiskFactor, ...]
+    measures: tuple[str, ...] | None
+    written_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyPlanApproved:
+    """A second person (tenant admin or supervisor, not the author) approved the plan."""
+
+    event_type: ClassVar[str] = "SafetyPlanApproved"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NONE
+
+    case_id: UUID
+    approved_on: date
+    approved_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnHelpRefused:
+    event_type: ClassVar[str] = "ReturnHelpRefused"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    refused_on: date
+    help_offered: tuple[ReturnHelp, ...]
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalArranged:
+    """Destination (country, and city or region) and who receives the client on arrival.
+
+    ``reason`` (free text, personal) explains an arrival where nobody receives the client.
+    """
+
+    event_type: ClassVar[str] = "ArrivalArranged"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+
+    case_id: UUID
+    arranged_on: date
+    destination_country: str
+    destination_place: str
+    receiver: ArrivalReceiver
+    organisation_id: UUID | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardianRecorded:
+    event_type: ClassVar[str] = "GuardianRecorded"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    appointed_on: date
+    guardian_organisation: str
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BestInterestsAssessed:
+    event_type: ClassVar[str] = "BestInterestsAssessed"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    assessed_on: date
+    return_in_best_interests: bool
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyAssessed:
+    event_type: ClassVar[str] = "FamilyAssessed"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = _NOTES
+
+    case_id: UUID
+    assessed_on: date
+    outcome: FamilyAssessmentOutcome
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyDepartureRecorded:
+    """The departure recorded with it was not ready; ``missing`` lists the readiness codes."""
+
+    event_type: ClassVar[str] = "EmergencyDepartureRecorded"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+
+    case_id: UUID
+    departed_on: date
+    missing: tuple[str, ...]
+    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +528,15 @@ Event: TypeAlias = (
     | ReturnCaseClosed
     | ReturnCaseReopened
     | ClientPersonalDataErased
+    | SafetyPlanRecorded
+    | SafetyPlanApproved
+    | ReturnHelpRefused
+    | ArrivalArranged
+    | ReintegrationPlanRevised
+    | GuardianRecorded
+    | BestInterestsAssessed
+    | FamilyAssessed
+    | EmergencyDepartureRecorded
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -375,6 +559,15 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ReturnCaseClosed,
     ReturnCaseReopened,
     ClientPersonalDataErased,
+    SafetyPlanRecorded,
+    SafetyPlanApproved,
+    ReturnHelpRefused,
+    ArrivalArranged,
+    ReintegrationPlanRevised,
+    GuardianRecorded,
+    BestInterestsAssessed,
+    FamilyAssessed,
+    EmergencyDepartureRecorded,
 )
 
 EVENT_TYPES_BY_NAME: Mapping[str, type[Event]] = MappingProxyType(
@@ -384,4 +577,4 @@ EVENT_TYPES_BY_NAME: Mapping[str, type[Event]] = MappingProxyType(
 
 def carries_personal_data(event: Event) -> bool:
     """True when any personal field of ``event`` holds a value (not ``None``, not empty)."""
-    return any(getattr(event, name) not in (None, "") for name in event.personal_fields)
+    return any(getattr(event, name) not in (None, "", ()) for name in event.personal_fields)

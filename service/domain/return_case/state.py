@@ -20,41 +20,67 @@ from uuid import UUID
 
 from service.domain.errors import InvalidEventSequence
 from service.domain.return_case.events import (
+    ArrivalArranged,
+    BestInterestsAssessed,
     ClientPersonalDataErased,
     ClientProfileUpdated,
     ConsentGiven,
     ConsentWithdrawn,
     DeparturePlanned,
     DepartureRecorded,
+    EmergencyDepartureRecorded,
     Event,
+    FamilyAssessed,
     FollowUpRecorded,
+    GuardianRecorded,
     LegalPositionRecorded,
     PartnerOrganisationContacted,
     ReferralStatusChanged,
     ReintegrationPlanAgreed,
+    ReintegrationPlanRevised,
     ReturnCaseClosed,
     ReturnCaseOpened,
     ReturnCaseReopened,
     ReturnCaseTransferred,
     ReturnConversationRecorded,
+    ReturnHelpRefused,
     ReturnSupportArranged,
     RiskAssessed,
+    SafetyPlanApproved,
+    SafetyPlanRecorded,
     TravelDocumentRecorded,
     carries_personal_data,
 )
 from service.domain.vocabulary import (
+    ArrivalReceiver,
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
+    FamilyAssessmentOutcome,
     Phase,
+    PlanDomain,
     ReferralStatus,
+    ReturnHelp,
     ReturnSupportKind,
     ReturnWish,
+    RiskFactor,
     RiskLevel,
     TravelDocumentStatus,
 )
 
-__all__ = ["Closure", "Consent", "Departure", "Referral", "ReturnCase", "evolve", "fold"]
+__all__ = [
+    "Arrival",
+    "Closure",
+    "Consent",
+    "Departure",
+    "PlanGoal",
+    "Referral",
+    "ReintegrationPlan",
+    "ReturnCase",
+    "SafetyPlan",
+    "evolve",
+    "fold",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +113,47 @@ class Departure:
 
 
 @dataclass(frozen=True, slots=True)
+class SafetyPlan:
+    """The current safety plan: the risk factors it has measures for, and its approval."""
+
+    written_on: date
+    written_by: str
+    risk_factors: tuple[RiskFactor, ...]
+    approved_on: date | None = None
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    destination_country: str
+    destination_place: str
+    receiver: ArrivalReceiver
+    organisation_id: UUID | None
+    arranged_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class PlanGoal:
+    """One goal of a reintegration plan; no responsible organisation: the client or family."""
+
+    domain: PlanDomain
+    responsible_organisation_id: UUID | None
+    budget: int | None
+    target_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class ReintegrationPlan:
+    """The current version of the plan; ``agreed_on`` is the date of the first agreement."""
+
+    agreed_on: date
+    revised_on: date | None
+    revision: int
+    partner_organisation_id: UUID | None
+    goals: tuple[PlanGoal, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Closure:
     """Why and when the case was closed; ``transferred_to`` is set for TRANSFERRED only."""
 
@@ -102,14 +169,28 @@ class ReturnCase:
     version: int
     return_conversations: int = 0
     latest_wish: ReturnWish | None = None
+    birth_year: int | None = None
     departure_obligation: bool = False
+    departure_deadline: date | None = None
     risk_level: RiskLevel | None = None
+    risk_assessed_on: date | None = None
+    risk_factors: tuple[RiskFactor, ...] = ()
+    safety_plan: SafetyPlan | None = None
+    help_refusals: tuple[tuple[date, tuple[ReturnHelp, ...]], ...] = ()
+    arrival: Arrival | None = None
+    plan: ReintegrationPlan | None = None
+    guardian_appointed_on: date | None = None
+    best_interests_assessed_on: date | None = None
+    return_in_best_interests: bool | None = None
+    family_assessed_on: date | None = None
+    family_assessment: FamilyAssessmentOutcome | None = None
+    planned_departure_on: date | None = None
+    emergency_departure: bool = False
     active_consents: tuple[Consent, ...] = ()
     referrals: tuple[Referral, ...] = ()
     return_support: tuple[ReturnSupportKind, ...] = ()
     travel_document: TravelDocumentStatus | None = None
     travel_document_requested: bool = False
-    reintegration_plan_agreed: bool = False
     planned_destination: str | None = None
     departure: Departure | None = None
     follow_ups: int = 0
@@ -123,6 +204,10 @@ class ReturnCase:
     @property
     def departed(self) -> bool:
         return self.departure is not None
+
+    @property
+    def reintegration_plan_agreed(self) -> bool:
+        return self.plan is not None
 
     @property
     def phase(self) -> Phase:
@@ -165,6 +250,7 @@ def evolve(state: ReturnCase | None, event: Event) -> ReturnCase:
             case_id=event.case_id,
             intake_date=event.intake_date,
             version=1,
+            birth_year=event.birth_year,
             personal_data_erased=False,
         )
     if event.case_id != state.case_id:
@@ -192,9 +278,14 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
         case ReturnCaseOpened():
             raise InvalidEventSequence("A return case can be opened only once.")
         case ClientProfileUpdated():
-            return state
+            return replace(state, birth_year=event.birth_year)
         case RiskAssessed():
-            return replace(state, risk_level=event.level)
+            return replace(
+                state,
+                risk_level=event.level,
+                risk_assessed_on=event.assessed_on,
+                risk_factors=event.factors,
+            )
         case ReturnConversationRecorded():
             return replace(
                 state,
@@ -202,7 +293,11 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 latest_wish=event.wish,
             )
         case LegalPositionRecorded():
-            return replace(state, departure_obligation=event.departure_obligation)
+            return replace(
+                state,
+                departure_obligation=event.departure_obligation,
+                departure_deadline=event.departure_deadline,
+            )
         case ConsentGiven():
             consent = Consent(
                 organisation_id=event.organisation_id,
@@ -249,9 +344,70 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 or event.status == TravelDocumentStatus.REQUESTED,
             )
         case ReintegrationPlanAgreed():
-            return replace(state, reintegration_plan_agreed=True)
+            plan = ReintegrationPlan(
+                agreed_on=event.agreed_on,
+                revised_on=None,
+                revision=1,
+                partner_organisation_id=event.partner_organisation_id,
+                goals=_goals(event),
+            )
+            return replace(state, plan=plan)
+        case ReintegrationPlanRevised():
+            agreed_on = state.plan.agreed_on if state.plan is not None else event.revised_on
+            plan = ReintegrationPlan(
+                agreed_on=agreed_on,
+                revised_on=event.revised_on,
+                revision=event.revision,
+                partner_organisation_id=event.partner_organisation_id,
+                goals=_goals(event),
+            )
+            return replace(state, plan=plan)
         case DeparturePlanned():
-            return replace(state, planned_destination=event.destination_country)
+            return replace(
+                state,
+                planned_destination=event.destination_country,
+                planned_departure_on=event.planned_on,
+            )
+        case SafetyPlanRecorded():
+            safety_plan = SafetyPlan(
+                written_on=event.written_on,
+                written_by=event.written_by,
+                risk_factors=event.risk_factors,
+            )
+            return replace(state, safety_plan=safety_plan)
+        case SafetyPlanApproved():
+            if state.safety_plan is None:
+                raise InvalidEventSequence("A safety plan is approved only after it is written.")
+            approved = replace(
+                state.safety_plan, approved_on=event.approved_on, approved_by=event.approved_by
+            )
+            return replace(state, safety_plan=approved)
+        case ReturnHelpRefused():
+            refusal = (event.refused_on, event.help_offered)
+            return replace(state, help_refusals=(*state.help_refusals, refusal))
+        case ArrivalArranged():
+            arrival = Arrival(
+                destination_country=event.destination_country,
+                destination_place=event.destination_place,
+                receiver=event.receiver,
+                organisation_id=event.organisation_id,
+                arranged_on=event.arranged_on,
+            )
+            return replace(state, arrival=arrival)
+        case GuardianRecorded():
+            return replace(state, guardian_appointed_on=event.appointed_on)
+        case BestInterestsAssessed():
+            return replace(
+                state,
+                best_interests_assessed_on=event.assessed_on,
+                return_in_best_interests=event.return_in_best_interests,
+            )
+        case FamilyAssessed():
+            return replace(
+                state, family_assessed_on=event.assessed_on, family_assessment=event.outcome
+            )
+        case EmergencyDepartureRecorded():
+            return replace(state, emergency_departure=True)
         case DepartureRecorded():
             departure = Departure(
                 departed_on=event.departed_on,
@@ -276,3 +432,16 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
             return state
         case _:
             assert_never(event)
+
+
+def _goals(event: ReintegrationPlanAgreed | ReintegrationPlanRevised) -> tuple[PlanGoal, ...]:
+    return tuple(
+        PlanGoal(domain=domain, responsible_organisation_id=org, budget=budget, target_date=day)
+        for domain, org, budget, day in zip(
+            event.goal_domains,
+            event.goal_responsible_organisation_ids,
+            event.goal_budgets,
+            event.goal_target_dates,
+            strict=True,
+        )
+    )

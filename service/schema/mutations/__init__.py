@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from service.schema.mutations.agree_reintegration_plan import agree_reintegration_plan
+from service.schema.mutations.approve_safety_plan import approve_safety_plan
 from service.schema.mutations.arrange_return_support import arrange_return_support
 from service.schema.mutations.assess_risk import assess_risk
 from service.schema.mutations.close_return_case import close_return_case
@@ -17,12 +18,21 @@ from service.schema.mutations.erase_client_personal_data import erase_client_per
 from service.schema.mutations.give_consent import give_consent
 from service.schema.mutations.open_return_case import open_return_case
 from service.schema.mutations.plan_departure import plan_departure
+from service.schema.mutations.record_arrival_arrangement import record_arrival_arrangement
+from service.schema.mutations.record_best_interests_assessment import (
+    record_best_interests_assessment,
+)
 from service.schema.mutations.record_departure import record_departure
+from service.schema.mutations.record_family_assessment import record_family_assessment
 from service.schema.mutations.record_follow_up import record_follow_up
+from service.schema.mutations.record_guardian import record_guardian
 from service.schema.mutations.record_legal_position import record_legal_position
 from service.schema.mutations.record_return_conversation import record_return_conversation
+from service.schema.mutations.record_return_help_refused import record_return_help_refused
+from service.schema.mutations.record_safety_plan import record_safety_plan
 from service.schema.mutations.record_travel_document import record_travel_document
 from service.schema.mutations.reopen_return_case import reopen_return_case
+from service.schema.mutations.revise_reintegration_plan import revise_reintegration_plan
 from service.schema.mutations.revoke_integrator_client import (
     RevokeIntegratorClientPayload,
     revoke_integrator_client,
@@ -63,6 +73,24 @@ class Mutation:
         resolver=agree_reintegration_plan
     )
     plan_departure: ReturnCasePayload = strawberry.mutation(resolver=plan_departure)
+    approve_safety_plan: ReturnCasePayload = strawberry.mutation(resolver=approve_safety_plan)
+    record_safety_plan: ReturnCasePayload = strawberry.mutation(resolver=record_safety_plan)
+    record_return_help_refused: ReturnCasePayload = strawberry.mutation(
+        resolver=record_return_help_refused
+    )
+    record_arrival_arrangement: ReturnCasePayload = strawberry.mutation(
+        resolver=record_arrival_arrangement
+    )
+    revise_reintegration_plan: ReturnCasePayload = strawberry.mutation(
+        resolver=revise_reintegration_plan
+    )
+    record_guardian: ReturnCasePayload = strawberry.mutation(resolver=record_guardian)
+    record_best_interests_assessment: ReturnCasePayload = strawberry.mutation(
+        resolver=record_best_interests_assessment
+    )
+    record_family_assessment: ReturnCasePayload = strawberry.mutation(
+        resolver=record_family_assessment
+    )
     record_departure: ReturnCasePayload = strawberry.mutation(resolver=record_departure)
     record_follow_up: ReturnCasePayload = strawberry.mutation(resolver=record_follow_up)
     transfer_case: ReturnCasePayload = strawberry.mutation(resolver=transfer_case)
