@@ -71,7 +71,10 @@ OVERSIGHT_ROLES = frozenset({"tenant-admin", "supervisor"})
 
 # Command fields holding personal data: the names events keep in their personal part. An
 # erasure's reason is deliberately not personal (see ``ClientPersonalDataErased``).
-PERSONAL_FIELDS: frozenset[str] = frozenset().union(*(e.personal_fields for e in rc.EVENT_TYPES))
+# A departure's emergency reason becomes the emergency event's personal ``reason``.
+PERSONAL_FIELDS: frozenset[str] = frozenset({"emergency_reason"}).union(
+    *(e.personal_fields for e in rc.EVENT_TYPES)
+)
 FINGERPRINT_PURPOSE = "idempotency fingerprint"
 
 
