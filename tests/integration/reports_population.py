@@ -24,6 +24,7 @@ from service.auth import Principal
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.handlers.return_case import Dependencies, handle
+from tests.preparation import ready_commands
 
 SHELTERS = (
     "hvo-querido", "humanitas-pmw", "jade-zorggroep", "moviera", "het-kopland", "blijf-groep",
@@ -117,6 +118,13 @@ def case_commands(r: random.Random, year: int, partners: Mapping[str, uuid.UUID]
         out.append(rc.ContactPartnerOrganisation(
             c, uuid.uuid4(), partner, country, v.ConsentPurpose.FOLLOW_UP_MONITORING,
             departed + dt.timedelta(days=3), False))  # fmt: skip
+    if birth_year is None and mode != v.DepartureMode.FORCED:
+        birth_year = year - 30  # the age is known before a voluntary return
+        out.append(rc.UpdateClientProfile(c, f"P-{c.hex[:6]}", gender, birth_year, country,
+                                          country, ("en",), forms))  # fmt: skip
+    out += ready_commands(
+        c, departed - dt.timedelta(days=1), country, mode, birth_year=birth_year, intake=intake
+    )
     out.append(rc.RecordDeparture(c, departed, mode, country))
     for months in (3, 6, 12):
         if r.random() < 0.3:
