@@ -928,11 +928,7 @@ def test_planned_departure_needs_a_valid_country() -> None:
         [conversation(ReturnWish.UNDECIDED)],
         [conversation(ReturnWish.DOES_NOT_WANT_TO_RETURN)],
         [legal_position(ResidenceStatus.EU_CITIZEN, ProceedingsStage.PROSECUTION)],
-        [
-            rc.RecordReturnHelpRefused(
-                CASE_ID, refused_on=day(5), help_offered=(v.ReturnHelp.DTV,)
-            )
-        ],
+        [rc.RecordReturnHelpRefused(CASE_ID, refused_on=day(5), help_offered=(v.ReturnHelp.DTV,))],
     ],
 )
 def test_forced_departure_needs_a_departure_obligation(commands: list[Command]) -> None:
