@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from tests.e2e.conftest import GraphQLClient
 from tests.e2e.socialmap_support import create, unique
 
 CASE = "id version phase"
+
+
+def colleague(http: httpx.AsyncClient, make_token: Any, org: str, *roles: str) -> GraphQLClient:
+    """A client for another person of ``org`` (a subject of their own) with ``roles``."""
+    subject = f"{'-'.join(roles)}-of-{org}"
+    return GraphQLClient(http, make_token(org, *roles, subject=subject))
 
 
 def document(name: str, fields: str = CASE) -> str:
