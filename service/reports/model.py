@@ -81,7 +81,7 @@ REPORT_COLUMNS = (
     "departure_month", "days_to_first_conversation", "days_to_departure",
     "has_partner_contact", "consent_before_partner_contact",
     "partner_contacted_before_departure", "follow_up_3_months", "follow_up_6_months",
-    "follow_up_12_months",
+    "follow_up_12_months", "emergency_departure", "plan_agreed_within_month",
 )  # fmt: skip
 
 
@@ -150,6 +150,8 @@ def report_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
         "consent_before_partner_contact": bool(contacts) and all(c for _, c in contacts),
         "partner_contacted_before_departure": departure is not None
         and any(on <= departure.departed_on for on, _ in contacts),
+        "emergency_departure": state.emergency_departure,
+        "plan_agreed_within_month": rc.agreed_within_due(state),
     }
     for milestone in FOLLOW_UP_MILESTONES:
         row[f"follow_up_{milestone}_months"] = departure is not None and any(

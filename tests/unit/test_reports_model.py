@@ -52,6 +52,8 @@ def test_a_returned_case_has_its_indicators_and_no_personal_data() -> None:
         rc.RecordBestInterestsAssessment(c, day(2031, 3, 26), True),
         rc.RecordFamilyAssessment(c, day(2031, 3, 26), v.FamilyAssessmentOutcome.SAFE),
         rc.RecordDeparture(c, day(2031, 4, 9), v.DepartureMode.ASSISTED, "RO"),
+        rc.AgreeReintegrationPlan(c, day(2031, 4, 20), org, (v.PlanDomain.HOUSING,), (None,),
+                                  (None,), (day(2031, 6, 1),), ("secret goal",)),
         rc.RecordFollowUp(c, day(2031, 7, 12), True, v.ClientSituation.STABLE),
         rc.RecordFollowUp(c, day(2031, 10, 1), False),
         rc.CloseReturnCase(c, v.ClosingReason.RETURNED, day(2032, 4, 20)),
@@ -78,6 +80,8 @@ def test_a_returned_case_has_its_indicators_and_no_personal_data() -> None:
         "follow_up_3_months": True,
         "follow_up_6_months": False,
         "follow_up_12_months": False,
+        "emergency_departure": False,
+        "plan_agreed_within_month": True,
     }
     text = repr(row)
     assert "ecret" not in text
