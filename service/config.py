@@ -28,6 +28,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_ALLOWED_ORIGINS`` | empty | origins that may open WebSockets |
 | ``SAFE_FUTURE_MAX_BODY_BYTES`` | ``3145728`` | largest request body accepted |
 | ``SAFE_FUTURE_MAX_PAGE_SIZE`` | ``100`` | hard maximum of ``first`` on connections |
+| ``SAFE_FUTURE_RISK_ASSESSMENT_MAX_AGE_DAYS`` | ``90`` | oldest risk assessment for a departure |
 | ``SAFE_FUTURE_DB_POOL_SIZE`` | ``10`` | connections per process |
 | ``SAFE_FUTURE_MIGRATIONS_DIR`` | ``migrations`` beside ``service/`` | Alembic scripts |
 | ``SAFE_FUTURE_HOST`` / ``SAFE_FUTURE_PORT`` | ``127.0.0.1`` / ``8000`` | where ``serve`` listens |
