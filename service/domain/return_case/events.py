@@ -25,20 +25,29 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeAlias
 from uuid import UUID
 
+from service.domain.return_case.safe_return_events import (
+    PLAN_PERSONAL,
+    ArrivalArranged,
+    BestInterestsAssessed,
+    EmergencyDepartureRecorded,
+    FamilyAssessed,
+    GuardianRecorded,
+    ReintegrationPlanRevised,
+    ReturnHelpRefused,
+    SafetyPlanApproved,
+    SafetyPlanRecorded,
+)
 from service.domain.vocabulary import (
-    ArrivalReceiver,
     ClientSituation,
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
     ExploitationForm,
-    FamilyAssessmentOutcome,
     Gender,
     PlanDomain,
     ProceedingsStage,
     ReferralStatus,
     ResidenceStatus,
-    ReturnHelp,
     ReturnSupportKind,
     ReturnWish,
     RiskFactor,
@@ -84,7 +93,6 @@ __all__ = [
 _PROFILE_PERSONAL = frozenset({"full_name", "date_of_birth", "notes"})
 _NOTES = frozenset({"notes"})
 _NONE: frozenset[str] = frozenset()
-_PLAN_PERSONAL = frozenset({"notes", "goal_descriptions"})
 
 _Payload = dict[str, Any]
 Upcaster = Callable[[_Payload, _Payload | None], tuple[_Payload, _Payload | None]]
@@ -278,7 +286,7 @@ class ReintegrationPlanAgreed:
 
     event_type: ClassVar[str] = "ReintegrationPlanAgreed"
     schema_version: ClassVar[int] = 2
-    personal_fields: ClassVar[frozenset[str]] = _PLAN_PERSONAL
+    personal_fields: ClassVar[frozenset[str]] = PLAN_PERSONAL
     upcasters: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: _plan_v1_to_v2})
 
     case_id: UUID
@@ -290,136 +298,6 @@ class ReintegrationPlanAgreed:
     goal_budgets: tuple[int | None, ...]
     goal_target_dates: tuple[date, ...]
     goal_descriptions: tuple[str, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class ReintegrationPlanRevised:
-    """A new version of the agreed plan; ``revision`` counts from 2 (the agreed plan is 1)."""
-
-    event_type: ClassVar[str] = "ReintegrationPlanRevised"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = _PLAN_PERSONAL
-
-    case_id: UUID
-    revised_on: date
-    revision: int
-    notes: str | None
-    partner_organisation_id: UUID
-    goal_domains: tuple[PlanDomain, ...]
-    goal_responsible_organisation_ids: tuple[UUID | None, ...]
-    goal_budgets: tuple[int | None, ...]
-    goal_target_dates: tuple[date, ...]
-    goal_descriptions: tuple[str, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class SafetyPlanRecorded:
-    """Measures per risk factor; a new plan replaces the previous one and its approval."""
-
-    event_type: ClassVar[str] = "SafetyPlanRecorded"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = frozenset({"measures"})
-
-    case_id: UUID
-    written_on: date
-    risk_factors: tuple[RiskFactor, ...]
-    measures: tuple[str, ...] | None
-    written_by: str
-
-
-@dataclass(frozen=True, slots=True)
-class SafetyPlanApproved:
-    """A second person (tenant admin or supervisor, not the author) approved the plan."""
-
-    event_type: ClassVar[str] = "SafetyPlanApproved"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = _NONE
-
-    case_id: UUID
-    approved_on: date
-    approved_by: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnHelpRefused:
-    event_type: ClassVar[str] = "ReturnHelpRefused"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = _NOTES
-
-    case_id: UUID
-    refused_on: date
-    help_offered: tuple[ReturnHelp, ...]
-    notes: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ArrivalArranged:
-    """Destination (country, and city or region) and who receives the client on arrival.
-
-    ``reason`` (free text, personal) explains an arrival where nobody receives the client.
-    """
-
-    event_type: ClassVar[str] = "ArrivalArranged"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
-
-    case_id: UUID
-    arranged_on: date
-    destination_country: str
-    destination_place: str
-    receiver: ArrivalReceiver
-    organisation_id: UUID | None
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class GuardianRecorded:
-    event_type: ClassVar[str] = "GuardianRecorded"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = _NOTES
-
-    case_id: UUID
-    appointed_on: date
-    guardian_organisation: str
-    notes: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class BestInterestsAssessed:
-    event_type: ClassVar[str] = "BestInterestsAssessed"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = _NOTES
-
-    case_id: UUID
-    assessed_on: date
-    return_in_best_interests: bool
-    notes: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FamilyAssessed:
-    event_type: ClassVar[str] = "FamilyAssessed"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = _NOTES
-
-    case_id: UUID
-    assessed_on: date
-    outcome: FamilyAssessmentOutcome
-    notes: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class EmergencyDepartureRecorded:
-    """The departure recorded with it was not ready; ``missing`` lists the readiness codes."""
-
-    event_type: ClassVar[str] = "EmergencyDepartureRecorded"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
-
-    case_id: UUID
-    departed_on: date
-    missing: tuple[str, ...]
-    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
