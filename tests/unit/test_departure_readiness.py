@@ -98,3 +98,25 @@ def test_a_plan_agreed_before_plans_were_structured_reads_as_a_plan_without_part
     assert rc.readiness(state, v.DepartureMode.ASSISTED, date(2026, 2, 1)).codes == (
         "REINTEGRATION_PLAN_PARTNER_MISSING",
     )
+
+
+def test_a_plan_has_between_one_and_fifty_described_goals_with_sensible_budgets() -> None:
+    state = ready_adult()
+    day = date(2026, 1, 12)
+
+    def plan(count: int, budget: int | None = None, text: str = "Goal.") -> rc.Command:
+        return rc.AgreeReintegrationPlan(
+            CASE, day, PARTNER, (v.PlanDomain.SAFETY,) * count, (None,) * count,
+            (budget,) * count, (day,) * count, (text,) * count,
+        )  # fmt: skip
+
+    def rule(command: rc.Command) -> str:
+        with pytest.raises(RuleViolation) as refused:
+            rc.decide(state, command)
+        return refused.value.rule
+
+    assert rule(plan(0)) == "PLAN_GOALS_REQUIRED"
+    assert rule(plan(51)) == "PLAN_GOALS_TOO_MANY"
+    assert rule(plan(1, text="  ")) == "PLAN_GOALS_REQUIRED"
+    assert rule(plan(1, budget=-1)) == "INVALID_BUDGET"
+    assert rc.decide(state, plan(50, budget=2000))

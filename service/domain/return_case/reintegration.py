@@ -19,6 +19,7 @@ from service.domain.vocabulary import Phase
 
 __all__ = [
     "MAX_BUDGET",
+    "MAX_GOALS",
     "PLAN_DUE_MONTHS",
     "agree_plan",
     "agreed_within_due",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 MAX_BUDGET = 1_000_000
+MAX_GOALS = 50
 PLAN_DUE_MONTHS = 1
 _PLAN_PHASES = frozenset({Phase.PREPARATION, Phase.DEPARTED, Phase.FOLLOW_UP})
 
@@ -44,6 +46,8 @@ def _check_goals(
     )
     if len({len(part) for part in goals}) != 1:
         raise violation("PLAN_GOALS_MISMATCH")
+    if len(command.goal_domains) > MAX_GOALS:
+        raise violation("PLAN_GOALS_TOO_MANY")
     descriptions = tuple(clean_notes(text) for text in command.goal_descriptions)
     if not descriptions or any(text is None for text in descriptions):
         raise violation("PLAN_GOALS_REQUIRED")

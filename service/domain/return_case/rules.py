@@ -203,6 +203,7 @@ RULES: Mapping[str, str] = MappingProxyType(
             "Each goal needs its domain, responsible organisation (or none for the client and "
             "family), budget (or none), target date and description."
         ),
+        "PLAN_GOALS_TOO_MANY": "A reintegration plan can have at most 50 goals.",
         "INVALID_BUDGET": "A support budget is a whole number of euros from 0 to 1000000.",
         "TARGET_DATE_BEFORE_PLAN": "A goal's target date cannot lie before the plan's date.",
         # Follow-up
