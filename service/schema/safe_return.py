@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.errors import NotFound
-from service.handlers.return_case import case_state
+from service.handlers.return_case import case_states
 from service.schema.context import Info
 from service.schema.ids import to_global_id
 
@@ -144,7 +144,7 @@ async def load_state(info: Info, case_id: uuid.UUID) -> rc.ReturnCase:
         principal = info.context.principal
 
         async def load(ids: Sequence[uuid.UUID]) -> list[rc.ReturnCase | None]:
-            return [await case_state(deps, principal, i) for i in ids]
+            return await case_states(deps, principal, ids)
 
         loader = DataLoader(load_fn=load)
         info.context.loaders["case_state"] = loader

@@ -427,3 +427,24 @@ async def test_another_shelter_gets_not_found_for_readiness_approval_and_emergen
         case,
         approvedOn="2026-01-14",
     )
+
+
+async def test_readiness_of_a_page_of_cases_is_answered_for_the_shelters_own_cases(
+    as_org: Any,
+) -> None:
+    client = as_org("het-kopland")
+    intake = {"intakeDate": "2025-03-17"}
+    ready = await advance(
+        client, "recordReturnConversation", await open_case(client, **intake),
+        heldOn="2026-01-10", wish="WANTS_TO_RETURN",
+    )  # fmt: skip
+    ready = await prepare_ready_case(client, ready)
+    waiting = await open_case(client, **intake)
+    body = await client.execute(
+        '{ returnCases(first: 50, filter: {intakeFrom: "2025-03-17", intakeTo: "2025-03-17"}) '
+        '{ edges { node { id readiness(kind: INDEPENDENT, on: "2026-02-01") { ready } } } } }'
+    )
+    assert "errors" not in body, body
+    edges = body["data"]["returnCases"]["edges"]
+    found = {e["node"]["id"]: e["node"]["readiness"]["ready"] for e in edges}
+    assert (found[ready["id"]], found[waiting["id"]]) == (True, False)
