@@ -2,7 +2,7 @@
 
 A strategy prepares one case with a random history of the facts readiness looks at (wish,
 legal position, risk, safety plan and approvals, refused help, travel documents, support,
-arrival, consent, plan, guardian and assessments, a planned date), keeping only accepted
+arrival, consent, plan, guardian and assessments, a planned date, closing), keeping only accepted
 events, for a client whose birth year makes them an adult, a minor, or unknown. A departure
 is then decided, and:
 
@@ -109,6 +109,10 @@ preparation = st.one_of(
     st.builds(
         rc.RecordFamilyAssessment, case_id=st.just(CASE), assessed_on=days,
         outcome=st.sampled_from(v.FamilyAssessmentOutcome),
+    ),
+    st.builds(
+        rc.CloseReturnCase, case_id=st.just(CASE), reason=st.sampled_from(v.ClosingReason),
+        closed_on=days,
     ),
     st.builds(
         rc.PlanDeparture, case_id=st.just(CASE), planned_on=days, destination_country=st.just("NG"),

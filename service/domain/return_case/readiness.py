@@ -61,6 +61,7 @@ DEFAULT_POLICY = ReadinessPolicy()
 
 ITEMS: Mapping[str, str] = MappingProxyType(
     {
+        "CASE_CLOSED": "The case is closed: reopen it first.",
         "ALREADY_DEPARTED": "A departure is already recorded for this case.",
         "RETURN_WISH_MISSING": ("No return conversation records that the client wants to return."),
         "RISK_ASSESSMENT_MISSING": "No risk assessment is recorded.",
@@ -132,6 +133,7 @@ ITEMS: Mapping[str, str] = MappingProxyType(
 # Items no emergency can skip: the protection of minors, and what makes a departure possible.
 UNWAIVABLE = frozenset(
     {
+        "CASE_CLOSED",
         "ALREADY_DEPARTED",
         "GUARDIAN_MISSING",
         "BEST_INTERESTS_ASSESSMENT_MISSING",
@@ -179,6 +181,8 @@ def readiness(
 ) -> Readiness:
     """What is missing for a departure of ``kind`` on ``on``, in a fixed order."""
     codes: list[str] = []
+    if state.closed:
+        codes.append("CASE_CLOSED")
     if state.departed:
         codes.append("ALREADY_DEPARTED")
     if kind == DepartureMode.FORCED:
