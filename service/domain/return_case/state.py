@@ -51,14 +51,18 @@ from service.domain.return_case.events import (
     TravelDocumentRecorded,
     carries_personal_data,
 )
+from service.domain.return_case.safe_return_state import (
+    Arrival,
+    PlanGoal,
+    ReintegrationPlan,
+    SafetyPlan,
+)
 from service.domain.vocabulary import (
-    ArrivalReceiver,
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
     FamilyAssessmentOutcome,
     Phase,
-    PlanDomain,
     ReferralStatus,
     ReturnHelp,
     ReturnSupportKind,
@@ -110,47 +114,6 @@ class Departure:
     departed_on: date
     mode: DepartureMode
     destination_country: str
-
-
-@dataclass(frozen=True, slots=True)
-class SafetyPlan:
-    """The current safety plan: the risk factors it has measures for, and its approval."""
-
-    written_on: date
-    written_by: str
-    risk_factors: tuple[RiskFactor, ...]
-    approved_on: date | None = None
-    approved_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Arrival:
-    destination_country: str
-    destination_place: str
-    receiver: ArrivalReceiver
-    organisation_id: UUID | None
-    arranged_on: date
-
-
-@dataclass(frozen=True, slots=True)
-class PlanGoal:
-    """One goal of a reintegration plan; no responsible organisation: the client or family."""
-
-    domain: PlanDomain
-    responsible_organisation_id: UUID | None
-    budget: int | None
-    target_date: date
-
-
-@dataclass(frozen=True, slots=True)
-class ReintegrationPlan:
-    """The current version of the plan; ``agreed_on`` is the date of the first agreement."""
-
-    agreed_on: date
-    revised_on: date | None
-    revision: int
-    partner_organisation_id: UUID | None
-    goals: tuple[PlanGoal, ...]
 
 
 @dataclass(frozen=True, slots=True)
