@@ -10,7 +10,11 @@ codes, messages, input checks), ``decider`` (``decide``: the checks every comman
 dispatch) and one module per stage of the case for the command-specific rules: ``intake``
 (profile, conversations, legal position, risk), ``sharing`` (consent, referrals),
 ``departure`` (preparation, departure, follow-up) and ``closing`` (transfer, closing,
-reopening, erasure).
+reopening, erasure). A safe return adds ``readiness`` (what a departure still needs: the one
+function both the query and the departure commands use), ``age`` (minors from the birth
+year), ``safe_return`` (safety plan, refused help, arrival, guardian and assessments),
+``reintegration`` (the structured plan, its revisions and due date), and the events and state
+parts in ``safe_return_events`` and ``safe_return_state``.
 
 Decisions beyond the written rules, with the reason for each:
 
