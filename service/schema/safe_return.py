@@ -118,6 +118,9 @@ class MinorProtection:
     guardian_appointed_on: dt.date | None = strawberry.field(
         description="Since when a guardian (such as Nidos) is recorded."
     )
+    guardian_organisation: str | None = strawberry.field(
+        description="The guardianship organisation recorded, such as Nidos."
+    )
     best_interests_assessed_on: dt.date | None = strawberry.field(
         description="The day of the latest best-interests assessment."
     )
@@ -218,6 +221,7 @@ def minor_protection(state: rc.ReturnCase) -> MinorProtection:
     return MinorProtection(
         may_be_minor=rc.may_be_minor(state, state.planned_departure_on or state.intake_date),
         guardian_appointed_on=state.guardian_appointed_on,
+        guardian_organisation=state.guardian_organisation,
         best_interests_assessed_on=state.best_interests_assessed_on,
         return_in_best_interests=state.return_in_best_interests,
         family_assessed_on=state.family_assessed_on,

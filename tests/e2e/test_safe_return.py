@@ -34,7 +34,9 @@ CASE = """
 query Case($id: ID!) {
   returnCase(id: $id) {
     phase departureMode emergencyDeparture
-    minorProtection { mayBeMinor guardianAppointedOn familyAssessment returnInBestInterests }
+    minorProtection {
+      mayBeMinor guardianAppointedOn guardianOrganisation familyAssessment returnInBestInterests
+    }
     returnHelpRefusals { refusedOn helpOffered }
     reintegrationPlan { revision revisedOn goals { domain } }
     timeline { eventType summary }
@@ -154,6 +156,7 @@ async def test_a_minors_return_needs_guardian_assessments_and_partner_for_an_uns
     assert found["minorProtection"] == {
         "mayBeMinor": True,
         "guardianAppointedOn": "2026-01-11",
+        "guardianOrganisation": "Nidos",
         "familyAssessment": "UNSAFE",
         "returnInBestInterests": True,
     }

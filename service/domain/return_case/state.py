@@ -143,6 +143,7 @@ class ReturnCase:
     arrival: Arrival | None = None
     plan: ReintegrationPlan | None = None
     guardian_appointed_on: date | None = None
+    guardian_organisation: str | None = None
     best_interests_assessed_on: date | None = None
     return_in_best_interests: bool | None = None
     family_assessed_on: date | None = None
@@ -358,7 +359,11 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
             )
             return replace(state, arrival=arrival)
         case GuardianRecorded():
-            return replace(state, guardian_appointed_on=event.appointed_on)
+            return replace(
+                state,
+                guardian_appointed_on=event.appointed_on,
+                guardian_organisation=event.guardian_organisation,
+            )
         case BestInterestsAssessed():
             return replace(
                 state,
