@@ -12,9 +12,10 @@ asyncpg's ``copy_records_to_table`` as the owner, one transaction per batch of c
 log has many writing transactions, as the feed expects), by two worker processes. The read
 models are not written here: ``rebuild_cases`` builds them from the log (scenario 5).
 
-Generated cases carry no personal fields (name, date of birth, notes are left empty): sealing
-them needs a data key per client, which only the service's command path makes; that path is
-measured with personal data in scenario 2.
+Generated cases carry no personal fields (name, date of birth, notes are left empty; only a
+reintegration plan's goal has a fixed synthetic description, stored unsealed as legacy data
+is): sealing them needs a data key per client, which only the service's command path makes;
+that path is measured with personal data in scenario 2.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def case_commands(
                 intake,
                 f"C-{case_id.hex[:8]}",
                 _pick(r, _GENDERS),
-                intake.year - r.randint(16, 55),
+                intake.year - r.randint(19, 55),
                 country if r.random() < 0.95 else "NL",
                 country,
                 languages + (("en",) if r.random() < 0.4 and "en" not in languages else ()),
@@ -294,12 +295,32 @@ def case_commands(
         return out  # still preparing
     if r.random() < 0.6:
         assess()  # risks on return, looked at again before departure
-    out.append((later(1, 15), rc.AgreeReintegrationPlan(case_id, day)))
+    plan_partner = next(iter(partners.get(country, ())), None)
+    if plan_partner is not None:
+        later(1, 15)
+        goal = (day + dt.timedelta(days=180),)
+        out += [
+            (day, rc.GiveConsent(case_id, plan_partner.id, plan_partner.country,
+                                 v.ConsentPurpose.REINTEGRATION_SUPPORT, day, True)),
+            (day, rc.AgreeReintegrationPlan(case_id, day, plan_partner.id,
+                                            (v.PlanDomain.INCOME_AND_WORK,), (None,), (None,),
+                                            goal, ("synthetic goal",))),
+        ]  # fmt: skip
     planned = day + dt.timedelta(days=r.randint(14, 60))
-    out.append((later(0, 3), rc.PlanDeparture(case_id, planned, country)))
     mode = v.DepartureMode.ASSISTED if support in _ASSISTING else v.DepartureMode.INDEPENDENT
     if r.random() < 0.03:
         mode = v.DepartureMode.FORCED
+    if mode != v.DepartureMode.FORCED:
+        # What readiness asks on the day before departure (bench cases are adults).
+        ready_on = planned - dt.timedelta(days=1)
+        out += [
+            (ready_on, rc.AssessRisk(case_id, ready_on, v.RiskLevel.LOW)),
+            (ready_on, rc.RecordTravelDocument(case_id, v.TravelDocumentStatus.OWN_VALID,
+                                               ready_on, False)),
+            (ready_on, rc.RecordArrivalArrangement(case_id, ready_on, country, "capital",
+                                                   v.ArrivalReceiver.FAMILY)),
+            (ready_on, rc.PlanDeparture(case_id, planned, country, mode)),
+        ]  # fmt: skip
     day = planned
     out.append((day, rc.RecordDeparture(case_id, planned, mode, country)))
     departed = planned

@@ -65,9 +65,10 @@ def _history(r: random.Random) -> list[Any]:
     c, day = uuid.uuid4(), dt.timedelta
     intake = dt.date(FIRST_YEAR, 1, 1) + day(days=r.randrange((LAST_YEAR - FIRST_YEAR + 1) * 365))
     country = r.choice(COUNTRIES)
+    birth_year = r.randrange(intake.year - 50, intake.year - 14)
     out: list[Any] = [
         rc.OpenReturnCase(c, intake, "bench", r.choice(tuple(v.Gender)),
-                          r.randrange(intake.year - 50, intake.year - 14), country, country,
+                          birth_year, country, country,
                           ("en",), tuple(r.sample(tuple(v.ExploitationForm), r.randint(0, 2)))),
         rc.AssessRisk(c, intake, v.RiskLevel.LOW),
     ]  # fmt: skip
@@ -92,9 +93,20 @@ def _history(r: random.Random) -> list[Any]:
     if r.random() < 0.2:
         return out
     departed = talk + day(days=r.randrange(10, 200))
+    ready_on = departed - day(days=1)
     out += [
-        rc.AgreeReintegrationPlan(c, talk + day(days=3)),
-        rc.PlanDeparture(c, departed, country),
+        rc.AssessRisk(c, ready_on, v.RiskLevel.LOW),
+        rc.RecordTravelDocument(c, v.TravelDocumentStatus.OWN_VALID, ready_on, False),
+        rc.RecordArrivalArrangement(c, ready_on, country, "capital", v.ArrivalReceiver.FAMILY),
+    ]
+    if any(rc.possibly_minor_on(birth_year, d) for d in (intake, departed)):
+        out += [
+            rc.RecordGuardian(c, ready_on, "Nidos"),
+            rc.RecordBestInterestsAssessment(c, ready_on, True),
+            rc.RecordFamilyAssessment(c, ready_on, v.FamilyAssessmentOutcome.SAFE),
+        ]
+    out += [
+        rc.PlanDeparture(c, departed, country, v.DepartureMode.ASSISTED),
         rc.RecordDeparture(c, departed, v.DepartureMode.ASSISTED, country),
     ]
     for months in (3, 6, 12):

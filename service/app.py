@@ -21,7 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from service.auth import Tenant, TokenVerifier, identity_provider, load_signing_key, service_issuer
 from service.config import Settings
 from service.db import create_app_engine
-from service.domain.return_case import EVENT_TYPES
+from service.domain.return_case import EVENT_TYPES, ReadinessPolicy
 from service.events.cursor import CursorSealer
 from service.events.feed import FeedHub
 from service.events.store import EventStore
@@ -97,6 +97,9 @@ def create_app(
                 store=store,
                 tenants=tenants,
                 clock=clock or (lambda: dt.datetime.now(dt.UTC)),
+                readiness_policy=ReadinessPolicy(
+                    risk_assessment_max_age_days=settings.risk_assessment_max_age_days
+                ),
             )
             app.state.cursors = CursorSealer(signing_key)
             feed = FeedHub(engine, store, lambda: asyncpg.connect(listen_dsn))

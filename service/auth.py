@@ -23,9 +23,16 @@ from service.errors import Forbidden, Unauthenticated
 from service.oidc import JwksCache, JwksError
 
 ALGORITHMS = ["RS256"]
-CASE_ROLES = frozenset({"caseworker", "tenant-admin"})
+CASE_ROLES = frozenset({"caseworker", "tenant-admin", "supervisor"})
 KNOWN_ROLES = frozenset(
-    {"caseworker", "tenant-admin", "integrator", "comensha-analyst", "social-map-editor"}
+    {
+        "caseworker",
+        "tenant-admin",
+        "supervisor",
+        "integrator",
+        "comensha-analyst",
+        "social-map-editor",
+    }
 )
 LEEWAY_SECONDS = 30
 EVENTS_READ = "events:read"

@@ -28,6 +28,7 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_ALLOWED_ORIGINS`` | empty | origins that may open WebSockets |
 | ``SAFE_FUTURE_MAX_BODY_BYTES`` | ``3145728`` | largest request body accepted |
 | ``SAFE_FUTURE_MAX_PAGE_SIZE`` | ``100`` | hard maximum of ``first`` on connections |
+| ``SAFE_FUTURE_RISK_ASSESSMENT_MAX_AGE_DAYS`` | ``90`` | oldest risk assessment for a departure |
 | ``SAFE_FUTURE_DB_POOL_SIZE`` | ``10`` | connections per process |
 | ``SAFE_FUTURE_MIGRATIONS_DIR`` | ``migrations`` beside ``service/`` | Alembic scripts |
 | ``SAFE_FUTURE_HOST`` / ``SAFE_FUTURE_PORT`` | ``127.0.0.1`` / ``8000`` | where ``serve`` listens |
@@ -78,6 +79,7 @@ class Settings:
     roles_claim: str
     max_page_size: int
     max_body_bytes: int
+    risk_assessment_max_age_days: int
     db_pool_size: int
     host: str
     port: int
@@ -201,6 +203,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         roles_claim=env.get("SAFE_FUTURE_ROLES_CLAIM", "roles"),
         max_page_size=_int(env, "SAFE_FUTURE_MAX_PAGE_SIZE", 100, 1, 1000),
         max_body_bytes=_int(env, "SAFE_FUTURE_MAX_BODY_BYTES", 3 * 1024 * 1024, 1024, 64 << 20),
+        risk_assessment_max_age_days=_int(
+            env, "SAFE_FUTURE_RISK_ASSESSMENT_MAX_AGE_DAYS", 90, 1, 3650
+        ),
         db_pool_size=_int(env, "SAFE_FUTURE_DB_POOL_SIZE", 10, 1, 200),
         host=env.get("SAFE_FUTURE_HOST", "127.0.0.1"),
         port=_int(env, "SAFE_FUTURE_PORT", 8000, 1, 65535),

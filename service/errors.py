@@ -27,7 +27,7 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         # graphql-core copies these into every transport's error, WebSocket ones included.
-        self.extensions = {"code": self.code}
+        self.extensions: dict[str, Any] = {"code": self.code}
         self.extensions.update({k: v for k, v in extensions.items() if v is not None})
 
 

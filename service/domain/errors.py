@@ -14,6 +14,7 @@ __all__ = [
     "CaseNotFound",
     "DomainError",
     "InvalidEventSequence",
+    "NotReady",
     "RuleViolation",
 ]
 
@@ -42,6 +43,22 @@ class RuleViolation(DomainError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rule={self.rule!r}, message={self.message!r})"
+
+
+class NotReady(RuleViolation):
+    """A departure that is not ready; ``missing`` holds the codes of every missing item.
+
+    The message is built only from the fixed sentences of those items.
+    """
+
+    missing: tuple[str, ...]
+
+    def __init__(self, rule: str, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(rule, message)
+        self.missing = missing
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.rule, self.message, self.missing))
 
 
 class CaseNotFound(DomainError):

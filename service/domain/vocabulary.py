@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "ArrivalReceiver",
     "ClientSituation",
     "ClosingReason",
     "ConsentPurpose",
@@ -18,6 +19,7 @@ __all__ = [
     "ErasureReason",
     "EscalationAction",
     "ExploitationForm",
+    "FamilyAssessmentOutcome",
     "Gender",
     "Phase",
     "PlanDomain",
@@ -25,6 +27,7 @@ __all__ = [
     "ReachedParty",
     "ReferralStatus",
     "ResidenceStatus",
+    "ReturnHelp",
     "ReturnSupportKind",
     "ReturnWish",
     "RiskFactor",
@@ -135,8 +138,11 @@ class ReturnSupportKind(StrEnum):
 
 
 class TravelDocumentStatus(StrEnum):
+    """REQUESTED and ISSUED: a document from the embassy; OWN_VALID: the client's own."""
+
     REQUESTED = "REQUESTED"
     ISSUED = "ISSUED"
+    OWN_VALID = "OWN_VALID"
 
 
 class DepartureMode(StrEnum):
@@ -195,8 +201,34 @@ class EscalationAction(StrEnum):
     OTHER = "OTHER"
 
 
+class ArrivalReceiver(StrEnum):
+    """Who receives the client on arrival in the country of return."""
+
+    PARTNER_ORGANISATION = "PARTNER_ORGANISATION"
+    FAMILY = "FAMILY"
+    IOM = "IOM"
+    NOBODY = "NOBODY"
+
+
+class FamilyAssessmentOutcome(StrEnum):
+    """The outcome of tracing and assessing a minor's family in the country of origin."""
+
+    SAFE = "SAFE"
+    UNSAFE = "UNSAFE"
+    NOT_TRACED = "NOT_TRACED"
+
+
+class ReturnHelp(StrEnum):
+    """Help with an independent return that can be offered to (and refused by) the client."""
+
+    IOM_BASIC = "IOM_BASIC"
+    IOM_REINTEGRATION = "IOM_REINTEGRATION"
+    DTV = "DTV"
+    SHELTER = "SHELTER"
+
+
 class PlanDomain(StrEnum):
-    """The domains of a reintegration plan, in which the client's situation is followed."""
+    """The domains of life a reintegration plan sets goals in."""
 
     HOUSING = "HOUSING"
     INCOME_AND_WORK = "INCOME_AND_WORK"
@@ -205,6 +237,8 @@ class PlanDomain(StrEnum):
     SAFETY = "SAFETY"
     FAMILY = "FAMILY"
     LEGAL_AND_DOCUMENTS = "LEGAL_AND_DOCUMENTS"
+
+
 class ErasureReason(StrEnum):
     """Why a client's personal data was erased: a code, never free text (it stays readable
     in the log and reaches integrators)."""

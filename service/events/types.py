@@ -169,6 +169,9 @@ class EventRegistry:
         while version < cls.schema_version:  # type: ignore[attr-defined]
             upcaster = self._upcasters.get((event_type, version))
             if upcaster is None:
+                # Upcasters the event class declares itself (``upcasters``: by from-version).
+                upcaster = getattr(cls, "upcasters", {}).get(version)
+            if upcaster is None:
                 raise UnknownEventType(f"{event_type} v{version} has no upcaster")
             payload, personal = upcaster(payload, personal)
             version += 1

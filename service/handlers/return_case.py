@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.auth import Principal, Tenant
 from service.db import tenant_transaction
 from service.domain import return_case as rc
-from service.domain.errors import CaseAlreadyExists, CaseNotFound, RuleViolation
+from service.domain.errors import CaseAlreadyExists, CaseNotFound, NotReady, RuleViolation
 from service.errors import BadUserInput, Conflict, Forbidden, NotFound
 from service.events.projections.inline import project_case
 from service.events.store import ConcurrencyConflict, DuplicateReceipt, EventStore, Receipt
 from service.events.types import Metadata
 from service.socialmap import repository as socialmap_repository
+from service.socialmap.model import Organisation
 
 STREAM_TYPE = "ReturnCase"
 # Attempts of a command whose connection was lost (a whole pool may be terminated at once).
@@ -51,6 +52,7 @@ class Dependencies:
     store: EventStore
     tenants: Mapping[str, Tenant]
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    readiness_policy: rc.ReadinessPolicy = rc.DEFAULT_POLICY
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +63,18 @@ class CommandResult:
 
 
 # Fields the server fills in rather than the caller: not part of what a command asks.
-SERVER_FILLED = frozenset({"organisation_country", "erased_on"})
+SERVER_FILLED = frozenset(
+    {"organisation_country", "erased_on", "written_by", "approved_by", "emergency_authorised"}
+)
+# Roles that may approve a safety plan and record an emergency departure.
+OVERSIGHT_ROLES = frozenset({"tenant-admin", "supervisor"})
 
 # Command fields holding personal data: the names events keep in their personal part. An
 # erasure's reason is a code, not personal (see ``ClientPersonalDataErased``).
-PERSONAL_FIELDS: frozenset[str] = frozenset().union(*(e.personal_fields for e in rc.EVENT_TYPES))
+# A departure's emergency reason becomes the emergency event's personal ``reason``.
+PERSONAL_FIELDS: frozenset[str] = frozenset({"emergency_reason"}).union(
+    *(e.personal_fields for e in rc.EVENT_TYPES)
+)
 # The erasure's note is left out of its fingerprint altogether: the client's key, which would
 # key its HMAC, is destroyed by that very command, and an unkeyed digest of personal text
 # must not outlive it. A retry with another note replays the first erasure.
@@ -185,6 +194,65 @@ def require_role(principal: Principal, command_type: type) -> None:
         raise Forbidden(f"only a {role} may do this")
 
 
+async def _require_on_map(
+    deps: Dependencies, organisation_id: uuid.UUID, field: str
+) -> Organisation:
+    async with deps.engine.connect() as conn:
+        organisation = await socialmap_repository.get(conn, organisation_id)
+    if organisation is None:
+        raise BadUserInput(
+            "the organisation is not on the social map", rule="UNKNOWN_ORGANISATION", field=field
+        )
+    if not organisation.active:
+        raise BadUserInput(
+            "the organisation was retired from the social map",
+            rule="ORGANISATION_RETIRED",
+            field=field,
+        )
+    return organisation
+
+
+async def _check_receiver(deps: Dependencies, principal: Principal, command: Any) -> Any:
+    """A receiving partner organisation must be on the map; its country is the map's."""
+    if command.organisation_id is None:
+        return command
+    organisation = await _require_on_map(deps, command.organisation_id, "organisationId")
+    return dataclasses.replace(command, organisation_country=organisation.data.country)
+
+
+async def _check_plan(deps: Dependencies, principal: Principal, command: Any) -> Any:
+    """The plan's partner and every responsible organisation must be on the map."""
+    await _require_on_map(deps, command.partner_organisation_id, "partnerOrganisationId")
+    for organisation_id in {o for o in command.goal_responsible_organisation_ids if o}:
+        await _require_on_map(deps, organisation_id, "goals")
+    return command
+
+
+def _fill_from_principal(principal: Principal, command: Any) -> Any:
+    """Facts about the caller that a command carries: who wrote or approved, who may override."""
+    if isinstance(command, rc.RecordSafetyPlan):
+        return dataclasses.replace(command, written_by=principal.subject)
+    if isinstance(command, rc.ApproveSafetyPlan):
+        if not principal.has_any(OVERSIGHT_ROLES):
+            raise Forbidden("only a tenant admin or supervisor may approve a safety plan")
+        return dataclasses.replace(command, approved_by=principal.subject)
+    if isinstance(command, rc.RecordDeparture) and command.emergency_reason is not None:
+        if not principal.has_any(OVERSIGHT_ROLES):
+            raise Forbidden("only a tenant admin or supervisor may record an emergency departure")
+        return dataclasses.replace(command, emergency_authorised=True)
+    return command
+
+
+async def case_states(
+    deps: Dependencies, principal: Principal, case_ids: Sequence[uuid.UUID]
+) -> list[rc.ReturnCase | None]:
+    """The current states of cases of the caller's shelter, each folded from its stream, in
+    one tenant transaction (``None`` for a case the shelter does not have)."""
+    async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+        streams = [await deps.store.read_stream(conn, case_id) for case_id in case_ids]
+    return [rc.fold(r.event for r in stream) for stream in streams]
+
+
 PreCheck = Callable[[Dependencies, Principal, Any], Awaitable[Any]]
 
 # Checks that need more than the case's own events, by command type. Each returns the command
@@ -193,6 +261,9 @@ PRE_CHECKS: dict[type, PreCheck] = {
     rc.TransferCase: _check_transfer,
     rc.ContactPartnerOrganisation: _check_partner,
     rc.GiveConsent: _check_partner,
+    rc.RecordArrivalArrangement: _check_receiver,
+    rc.AgreeReintegrationPlan: _check_plan,
+    rc.ReviseReintegrationPlan: _check_plan,
 }
 
 
@@ -209,6 +280,7 @@ async def handle(
     require_role(principal, type(command))
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise BadUserInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")
+    command = _fill_from_principal(principal, command)
     pre_check = PRE_CHECKS.get(type(command))
     if pre_check is not None:
         try:
@@ -314,7 +386,11 @@ async def _decide_and_append(
                 current_version=current,
             )
         try:
-            events = rc.decide(state, command)
+            events = rc.decide(state, command, deps.readiness_policy)
+        except NotReady as exc:
+            error = BadUserInput(exc.message, rule=exc.rule)
+            error.extensions.update({"missing": list(exc.missing)})
+            raise error from None
         except RuleViolation as exc:
             raise BadUserInput(exc.message, rule=exc.rule) from None
         except CaseNotFound:

@@ -9,7 +9,8 @@ Two populations, both chosen by calendar month:
 - the *departure cohort* (departure in the period): departures by mode; a partner
   organisation contacted on or before the day of departure; a follow-up that reached the
   client at 3, 6 and 12 months (within one month either side); median and 90th percentile of
-  days from intake to departure.
+  days from intake to departure; departures of minors (age group at intake), emergency
+  departures (recorded before they were ready) and plans agreed within a month of arrival.
 
 All figures are computed over the whole period at once (a range of months too).
 
@@ -55,6 +56,9 @@ COUNT_METRICS = (
     "follow_up_3_months",
     "follow_up_6_months",
     "follow_up_12_months",
+    "departures_of_minors",
+    "emergency_departures",
+    "plan_agreed_within_month",
 )
 MODES = ("INDEPENDENT", "ASSISTED", "FORCED")
 # Published percentiles are rounded to whole weeks (in days).
@@ -114,6 +118,9 @@ class ShelterIndicators:
     partner_contacted_before_departure: Share
     follow_up_reached: Mapping[int, Share]  # by milestone in months
     days_intake_to_departure: Distribution
+    departures_of_minors: Share
+    emergency_departures: Share
+    plan_agreed_within_month: Share
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +186,9 @@ def _shelter(
             m: _share(metric(f"follow_up_{m}_months"), departed) for m in (3, 6, 12)
         },
         days_intake_to_departure=distribution,
+        departures_of_minors=_share(metric("departures_of_minors"), departed),
+        emergency_departures=_share(metric("emergency_departures"), departed),
+        plan_agreed_within_month=_share(metric("plan_agreed_within_month"), departed),
     )
 
 

@@ -85,7 +85,7 @@ REPORT_COLUMNS = (
     "departure_month", "days_to_first_conversation", "days_to_departure",
     "has_partner_contact", "consent_before_partner_contact",
     "partner_contacted_before_departure", "follow_up_3_months", "follow_up_6_months",
-    "follow_up_12_months",
+    "follow_up_12_months", "emergency_departure", "plan_agreed_within_month",
 )  # fmt: skip
 
 
@@ -151,6 +151,8 @@ def report_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
         "consent_before_partner_contact": bool(contacts) and all(c for _, c in contacts),
         "partner_contacted_before_departure": departure is not None
         and any(on <= departure.departed_on for on, _ in contacts),
+        "emergency_departure": state.emergency_departure,
+        "plan_agreed_within_month": rc.agreed_within_due(state),
     }
     on_time = {
         contact.months_after_departure: contact.done_on_time

@@ -55,7 +55,8 @@ _INDICATORS = text(
     "SELECT shelter, intake_cases, discussed_within_14_days, with_partner_contact, "
     "consent_before_partner_contact, departures, departed_independent, departed_assisted, "
     "departed_forced, partner_before_departure, follow_up_3_months, follow_up_6_months, "
-    "follow_up_12_months, median_days_to_departure, p90_days_to_departure "
+    "follow_up_12_months, departures_of_minors, emergency_departures, plan_agreed_within_month, "
+    "median_days_to_departure, p90_days_to_departure "
     "FROM report_indicator_counts(:first, :last)"
 )
 _SHELTERS = text("SELECT slug FROM tenants WHERE kind = 'shelter' ORDER BY slug")
@@ -128,7 +129,7 @@ async def caseload_report(
 
 
 def _raw(row: Sequence[object]) -> RawIndicators:
-    values = [int(v) for v in row[1:13]]  # type: ignore[call-overload]
+    values = [int(v) for v in row[1:16]]  # type: ignore[call-overload]
     names = (
         "intake_cases",
         "discussed_within_14_days",
@@ -140,10 +141,13 @@ def _raw(row: Sequence[object]) -> RawIndicators:
         "follow_up_3_months",
         "follow_up_6_months",
         "follow_up_12_months",
+        "departures_of_minors",
+        "emergency_departures",
+        "plan_agreed_within_month",
     )
     counts = dict(zip(names, values, strict=True))
     assert set(COUNT_METRICS) <= set(counts)
-    median, p90 = row[13], row[14]
+    median, p90 = row[16], row[17]
     return RawIndicators(
         shelter=row[0] if isinstance(row[0], str) else None,
         counts=counts,

@@ -188,26 +188,6 @@ class TravelDocument:
 
 
 @strawberry.type(
-    description="The reintegration plan agreed with the client (phase PREPARATION or after "
-    "return; best within a month of return); needed for IOM reintegration support."
-)
-class ReintegrationPlan:
-    case_id: strawberry.Private[uuid.UUID]
-    version: strawberry.Private[int]
-    agreed_on: dt.date = strawberry.field(description="The day the plan was agreed.")
-
-    @strawberry.field(description="The plan's content." + PERSONAL_NOTE)  # type: ignore[untyped-decorator]
-    async def notes(self, info: Info) -> str | None:
-        return await personal_value(
-            info, self.case_id, self.version, "notes", "reintegrationPlan.notes"
-        )
-
-    @classmethod
-    def of(cls, case_id: uuid.UUID, fact: r.ReintegrationPlan) -> ReintegrationPlan:
-        return cls(case_id=case_id, version=fact.version, agreed_on=fact.agreed_on)
-
-
-@strawberry.type(
     description="A planned departure (phase PREPARATION): the date may lie ahead; a later plan "
     "replaces an earlier one."
 )
@@ -365,12 +345,6 @@ async def travel_documents(root: HasCaseId, info: Info) -> list[TravelDocument]:
     return [TravelDocument.of(f) for f in record.travel_documents]
 
 
-async def reintegration_plan(root: HasCaseId, info: Info) -> ReintegrationPlan | None:
-    record = await info.context.case_record_loader().load(root.case_id)
-    plan = record.reintegration_plan
-    return None if plan is None else ReintegrationPlan.of(root.case_id, plan)
-
-
 async def planned_departures(root: HasCaseId, info: Info) -> list[PlannedDeparture]:
     record = await info.context.case_record_loader().load(root.case_id)
     return [PlannedDeparture.of(f) for f in record.planned_departures]
@@ -406,7 +380,6 @@ __all__ = [
     "PersonalDataErasure",
     "PlannedDeparture",
     "ReferralStatusChange",
-    "ReintegrationPlan",
     "ReturnConversation",
     "ReturnSupport",
     "RiskAssessment",

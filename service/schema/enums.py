@@ -194,6 +194,7 @@ describe_values(
     {
         "REQUESTED": "Requested from the embassy (needs an original identity document).",
         "ISSUED": "Issued; recordable only after a request (TRAVEL_DOCUMENT_NOT_REQUESTED).",
+        "OWN_VALID": "The client's own valid passport or identity document, usable for travel.",
     },
 )
 DepartureMode = strawberry.enum(v.DepartureMode, description="How the client left.")
@@ -302,5 +303,44 @@ describe_values(
         "RETENTION": "The retention period ended (retention run).",
         "LEGAL_OBLIGATION": "A law or a court requires the erasure.",
         "OTHER": "Another reason: say more in the note (personal data, erased with the rest).",
+    },
+)
+ArrivalReceiver = strawberry.enum(
+    v.ArrivalReceiver, description="Who receives the client on arrival in the country of return."
+)
+describe_values(
+    ArrivalReceiver,
+    {
+        "PARTNER_ORGANISATION": "A partner organisation of the social map (name it).",
+        "FAMILY": "The client's family.",
+        "IOM": "IOM, as part of its return support.",
+        "NOBODY": "Nobody: give the reason.",
+    },
+)
+FamilyAssessmentOutcome = strawberry.enum(
+    v.FamilyAssessmentOutcome,
+    description="The outcome of tracing and assessing a minor's family in the country of origin.",
+)
+describe_values(
+    FamilyAssessmentOutcome,
+    {
+        "SAFE": "The family was traced and assessed as safe to return to.",
+        "UNSAFE": "The family was assessed as unsafe: a return needs a receiving partner "
+        "organisation.",
+        "NOT_TRACED": "The family could not be traced.",
+    },
+)
+ReturnHelp = strawberry.enum(
+    v.ReturnHelp,
+    description="Help with an independent return that can be offered to, and refused by, the "
+    "client.",
+)
+describe_values(
+    ReturnHelp,
+    {
+        "IOM_BASIC": "IOM's basic return support.",
+        "IOM_REINTEGRATION": "IOM's reintegration support.",
+        "DTV": "Support by the Repatriation and Departure Service (DT&V).",
+        "SHELTER": "Help by the shelter itself.",
     },
 )

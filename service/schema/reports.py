@@ -288,6 +288,17 @@ class ShelterIndicatorSet:
     days_intake_to_departure: DaysDistribution = strawberry.field(
         description="Days from intake to departure."
     )
+    departures_of_minors: IndicatorShare = strawberry.field(
+        description="Of the departures: clients who were minors (age group at intake)."
+    )
+    emergency_departures: IndicatorShare = strawberry.field(
+        description="Of the departures: emergencies recorded by an admin or supervisor "
+        "before the departure was ready."
+    )
+    plan_agreed_within_month: IndicatorShare = strawberry.field(
+        description="Of the departures: a reintegration plan agreed at the latest a month "
+        "after arrival."
+    )
 
     @classmethod
     def of(cls, s: ShelterIndicators) -> ShelterIndicatorSet:
@@ -309,6 +320,9 @@ class ShelterIndicatorSet:
             follow_up_reached_at_6_months=IndicatorShare.of(s.follow_up_reached[6]),
             follow_up_reached_at_12_months=IndicatorShare.of(s.follow_up_reached[12]),
             days_intake_to_departure=DaysDistribution.of(s.days_intake_to_departure),
+            departures_of_minors=IndicatorShare.of(s.departures_of_minors),
+            emergency_departures=IndicatorShare.of(s.emergency_departures),
+            plan_agreed_within_month=IndicatorShare.of(s.plan_agreed_within_month),
         )
 
 

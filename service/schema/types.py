@@ -11,9 +11,11 @@ from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
 from service.auth import Principal
+from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.events.sealing import is_sealed
 from service.schema import case_record as cr
+from service.schema import safe_return as sr
 from service.schema import work_fields
 from service.schema.context import Info
 from service.schema.htcds import htcds_record
@@ -401,11 +403,6 @@ class ReturnCase:
         resolver=cr.travel_documents,
         description="Every step with the travel document, oldest first (PREPARATION).",
     )
-    reintegration_plan: cr.ReintegrationPlan | None = strawberry.field(
-        resolver=cr.reintegration_plan,
-        description="The reintegration plan in force (the latest agreed); null before one was "
-        "agreed.",
-    )
     planned_departures: list[cr.PlannedDeparture] = strawberry.field(
         resolver=cr.planned_departures,
         description="Every departure planned, oldest first; the latest is plannedDepartureOn.",
@@ -475,6 +472,67 @@ class ReturnCase:
         return await case_fields.suggested_partners(
             info, self.case_id, self.phase, self.country_of_origin, services, first
         )
+
+    # --- a safe return (readiness and the facts it is derived from) -------------------------
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Whether a departure of this kind is ready, and what is still missing. "
+        "The same rules refuse planDeparture and recordDeparture."
+    )
+    async def readiness(
+        self,
+        info: Info,
+        kind: Annotated[
+            v.DepartureMode, strawberry.argument(description="The kind of departure to check.")
+        ],
+        on: Annotated[
+            dt.date | None,
+            strawberry.argument(description="The day of departure to check; default today."),
+        ] = None,
+    ) -> sr.Readiness:
+        state = await sr.load_state(info, self.case_id)
+        policy = info.context.deps.readiness_policy
+        return sr.Readiness.of(rc.readiness(state, kind, on or sr.today(info), policy))
+
+    @strawberry.field(description="The current safety plan, if one is written.")  # type: ignore[untyped-decorator]
+    async def safety_plan(self, info: Info) -> sr.SafetyPlan | None:
+        return sr.safety_plan(await sr.load_state(info, self.case_id))
+
+    @strawberry.field(description="Every recorded refusal of return help, oldest first.")  # type: ignore[untyped-decorator]
+    async def return_help_refusals(self, info: Info) -> list[sr.ReturnHelpRefusal]:
+        return sr.help_refusals(await sr.load_state(info, self.case_id))
+
+    @strawberry.field(description="Destination and who receives the client, if arranged.")  # type: ignore[untyped-decorator]
+    async def arrival(self, info: Info) -> sr.ArrivalArrangement | None:
+        return sr.arrival(await sr.load_state(info, self.case_id))
+
+    @strawberry.field(description="The current reintegration plan, if one is agreed.")  # type: ignore[untyped-decorator]
+    async def reintegration_plan(self, info: Info) -> sr.ReintegrationPlan | None:
+        return sr.reintegration_plan(await sr.load_state(info, self.case_id))
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="When the reintegration plan is due: a month after arrival; null before "
+        "departure."
+    )
+    async def plan_due_on(self, info: Info) -> dt.date | None:
+        return rc.plan_due_on(await sr.load_state(info, self.case_id))
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="True when the client has arrived, no plan is agreed and it is past due."
+    )
+    async def plan_overdue(self, info: Info) -> bool:
+        return rc.plan_overdue(await sr.load_state(info, self.case_id), sr.today(info))
+
+    @strawberry.field(description="Guardian and assessments for a client who may be a minor.")  # type: ignore[untyped-decorator]
+    async def minor_protection(self, info: Info) -> sr.MinorProtection:
+        return sr.minor_protection(await sr.load_state(info, self.case_id))
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="True when the departure was recorded as an emergency by an admin or "
+        "supervisor, before it was ready."
+    )
+    async def emergency_departure(self, info: Info) -> bool:
+        return (await sr.load_state(info, self.case_id)).emergency_departure
 
 
 @strawberry.type(description="Where a page of a list ends.")

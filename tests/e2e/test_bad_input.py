@@ -285,7 +285,7 @@ async def test_wrong_types_in_open_and_list_are_bad_user_input(
 CLOSED_CASE_CHANGES: dict[str, dict[str, Any]] = {
     "recordReturnConversation": {"heldOn": "2026-01-20", "wish": "UNDECIDED"},
     "assessRisk": {"assessedOn": "2026-01-20", "level": "LOW"},
-    "planDeparture": {"plannedOn": "2026-02-01", "destinationCountry": "NG"},
+    "planDeparture": {"plannedOn": "2026-02-01", "destinationCountry": "NG", "mode": "ASSISTED"},
     "recordDeparture": {"departedOn": "2026-02-01", "mode": "FORCED", "destinationCountry": "NG"},
     "closeReturnCase": {"reason": "LOST_CONTACT", "closedOn": "2026-01-20"},
     "transferCase": {"toOrganisation": "het-kopland", "transferredOn": "2026-01-20"},
@@ -361,6 +361,7 @@ async def test_invalid_country_code_is_refused_with_rule_invalid_country_code(
                 "expectedVersion": 2,
                 "plannedOn": "2026-02-01",
                 "destinationCountry": country,
+                "mode": "INDEPENDENT",
             },
         ),
         await mutate(

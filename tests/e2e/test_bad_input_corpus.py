@@ -433,13 +433,18 @@ OPERATIONS: dict[str, Operation] = {
         ),
         case_mutation(
             "agreeReintegrationPlan",
-            {"agreedOn": "date", "notes": "text:4000?"},
-            {"agreedOn": D, "notes": "plan agreed"},
+            {"agreedOn": "date", "partnerOrganisationId": "id", "notes": "text:4000?"},
+            {
+                "agreedOn": D,
+                "partnerOrganisationId": ORG,
+                "goals": [{"domain": "HEALTH", "targetDate": D, "description": "a goal"}],
+                "notes": "plan agreed",
+            },
         ),
         case_mutation(
             "planDeparture",
-            {"plannedOn": "date", "destinationCountry": "country"},
-            {"plannedOn": "2026-03-01", "destinationCountry": "NG"},
+            {"plannedOn": "date", "destinationCountry": "country", "mode": "enum"},
+            {"plannedOn": "2026-03-01", "destinationCountry": "NG", "mode": "ASSISTED"},
         ),
         case_mutation(
             "recordDeparture",

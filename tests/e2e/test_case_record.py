@@ -29,7 +29,7 @@ consents { organisationId purpose givenOn withdrawnOn active }
 referrals { status notes statusHistory { status changedOn reason } }
 returnSupport { kind arrangedOn }
 travelDocuments { status recordedOn originalIdentityDocument }
-reintegrationPlan { agreedOn notes }
+reintegrationPlan { agreedOn revision }
 plannedDepartures { plannedOn destinationCountry }
 departure { departedOn mode destinationCountry }
 followUps { contactedOn reached situation monthsAfterDeparture notes }
@@ -84,8 +84,48 @@ async def walked_case(client: GraphQLClient) -> dict[str, Any]:
             "recordTravelDocument",
             {"status": "REQUESTED", "recordedOn": "2026-01-16", "originalIdentityDocument": True},
         ),
-        ("agreeReintegrationPlan", {"agreedOn": "2026-01-17", "notes": "vocational training"}),
-        ("planDeparture", {"plannedOn": "2026-02-01", "destinationCountry": "BE"}),
+        (
+            "recordTravelDocument",
+            {"status": "ISSUED", "recordedOn": "2026-01-16", "originalIdentityDocument": True},
+        ),
+        (
+            "giveConsent",
+            {
+                "organisationId": PARTNER,
+                "purpose": "REINTEGRATION_SUPPORT",
+                "givenOn": "2026-01-16",
+                "transferRisksExplained": True,
+            },
+        ),
+        (
+            "agreeReintegrationPlan",
+            {
+                "agreedOn": "2026-01-17",
+                "partnerOrganisationId": PARTNER,
+                "notes": "vocational training",
+                "goals": [
+                    {
+                        "domain": "INCOME_AND_WORK",
+                        "targetDate": "2026-06-30",
+                        "description": "vocational training",
+                    }
+                ],
+            },
+        ),
+        (
+            "recordArrivalArrangement",
+            {
+                "arrangedOn": "2026-01-18",
+                "destinationCountry": "BE",
+                "destinationPlace": "Antwerp",
+                "receiver": "PARTNER_ORGANISATION",
+                "organisationId": PARTNER,
+            },
+        ),
+        (
+            "planDeparture",
+            {"plannedOn": "2026-02-01", "destinationCountry": "BE", "mode": "ASSISTED"},
+        ),
         (
             "recordDeparture",
             {"departedOn": "2026-02-02", "mode": "ASSISTED", "destinationCountry": "BE"},
@@ -156,9 +196,10 @@ async def test_every_recorded_fact_is_a_typed_field_of_the_case(as_org: Any) -> 
     ]
     assert got["returnSupport"] == [{"kind": "IOM_REINTEGRATION", "arrangedOn": "2026-01-15"}]
     assert got["travelDocuments"] == [
-        {"status": "REQUESTED", "recordedOn": "2026-01-16", "originalIdentityDocument": True}
+        {"status": "REQUESTED", "recordedOn": "2026-01-16", "originalIdentityDocument": True},
+        {"status": "ISSUED", "recordedOn": "2026-01-16", "originalIdentityDocument": True},
     ]
-    assert got["reintegrationPlan"] == {"agreedOn": "2026-01-17", "notes": "vocational training"}
+    assert got["reintegrationPlan"] == {"agreedOn": "2026-01-17", "revision": 1}
     assert got["plannedDepartures"] == [{"plannedOn": "2026-02-01", "destinationCountry": "BE"}]
     assert got["departure"] == {
         "departedOn": "2026-02-02",

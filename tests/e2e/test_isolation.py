@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.schema.ids import from_global_id, to_global_id
 from service.socialmap.seed import organisation_id
 from tests.e2e.conftest import GraphQLClient, codes
+from tests.e2e.departure_support import prepare_ready_case
 
 OWNER = "moviera"
 OTHER = "blijf-groep"
@@ -168,11 +169,23 @@ async def preparing_case(client: GraphQLClient) -> dict[str, Any]:
     return case
 
 
-async def departed_case(client: GraphQLClient) -> dict[str, Any]:
+async def ready_case(client: GraphQLClient) -> dict[str, Any]:
+    """A case whose independent return to Mongolia is ready."""
     case = await open_case(client)
     case = await step(
         client, case, "recordReturnConversation", heldOn="2026-01-10", wish="WANTS_TO_RETURN"
     )
+    return await prepare_ready_case(client, case, country="MN", place="Ulaanbaatar")
+
+
+async def planned_case(client: GraphQLClient) -> dict[str, Any]:
+    """A case in preparation with an agreed reintegration plan."""
+    case = await preparing_case(client)
+    return await step(client, case, "agreeReintegrationPlan", **PLAN)
+
+
+async def departed_case(client: GraphQLClient) -> dict[str, Any]:
+    case = await ready_case(client)
     case = await step(
         client,
         case,
@@ -192,7 +205,13 @@ async def closed_case(client: GraphQLClient) -> dict[str, Any]:
     return case
 
 
-PREPARE = {"preparing": preparing_case, "departed": departed_case, "closed": closed_case}
+PREPARE = {
+    "preparing": preparing_case,
+    "ready": ready_case,
+    "planned": planned_case,
+    "departed": departed_case,
+    "closed": closed_case,
+}
 
 
 def first_referral(case: dict[str, Any]) -> str:
@@ -211,13 +230,19 @@ class CaseMutation:
     fields: dict[str, Any]
 
     def input(self, case: dict[str, Any], case_id: str | None = None) -> dict[str, Any]:
-        fields = {k: v(case) if callable(v) else v for k, v in self.fields.items()}
+        fields = {k: v(case) if callable(v) else v for k, v in self.fields.items() if v is not None}
         return {"caseId": case_id or case["id"], "expectedVersion": case["version"], **fields}
 
 
 def spec(name: str, state: str = "preparing", **fields: Any) -> CaseMutation:
     return CaseMutation(name, state, fields)
 
+
+PLAN = {
+    "agreedOn": "2026-02-01",
+    "partnerOrganisationId": PARTNER_IN_BE,
+    "goals": [{"domain": "HEALTH", "targetDate": "2026-05-01", "description": "Therapy."}],
+}
 
 CASE_MUTATIONS = [
     spec(
@@ -268,9 +293,41 @@ CASE_MUTATIONS = [
         recordedOn="2026-02-01",
         originalIdentityDocument=True,
     ),
-    spec("agreeReintegrationPlan", agreedOn="2026-02-01"),
-    spec("planDeparture", plannedOn="2026-03-01", destinationCountry="MN"),
-    spec("recordDeparture", departedOn="2026-03-01", mode="INDEPENDENT", destinationCountry="MN"),
+    spec("agreeReintegrationPlan", **PLAN),
+    spec(
+        "reviseReintegrationPlan", "planned", **{**PLAN, "agreedOn": None}, revisedOn="2026-02-02"
+    ),
+    spec(
+        "planDeparture",
+        "ready",
+        plannedOn="2026-03-01",
+        destinationCountry="MN",
+        mode="INDEPENDENT",
+    ),
+    spec(
+        "recordDeparture",
+        "ready",
+        departedOn="2026-03-01",
+        mode="INDEPENDENT",
+        destinationCountry="MN",
+    ),
+    spec(
+        "recordSafetyPlan",
+        "ready",
+        writtenOn="2026-02-01",
+        measures=[{"riskFactor": "RE_TRAFFICKING", "measure": "Met at the airport."}],
+    ),
+    spec("recordReturnHelpRefused", helpOffered=["IOM_BASIC"], refusedOn="2026-02-01"),
+    spec(
+        "recordArrivalArrangement",
+        arrangedOn="2026-02-01",
+        destinationCountry="MN",
+        destinationPlace="Darkhan",
+        receiver="FAMILY",
+    ),
+    spec("recordGuardian", appointedOn="2026-02-01", guardianOrganisation="Nidos"),
+    spec("recordBestInterestsAssessment", assessedOn="2026-02-01", returnInBestInterests=True),
+    spec("recordFamilyAssessment", assessedOn="2026-02-01", outcome="NOT_TRACED"),
     spec("recordFollowUp", "departed", contactedOn="2026-05-01", reached=True, situation="STABLE"),
     spec("escalateFollowUp", "departed", escalatedOn="2026-05-01", action="OTHER"),
     spec("transferCase", toOrganisation="het-kopland", transferredOn="2026-02-01"),
@@ -346,11 +403,13 @@ async def test_isolation_covers_every_case_mutation_of_the_schema(client_of: Any
 
     # eraseClientPersonalData and assignCaseworker are for tenant admins only:
     # tests/e2e/test_privacy_erasure.py and tests/e2e/test_follow_up_work.py cover them for
-    # other shelters and for principals without the role.
+    # other shelters and for principals without the role; approveSafetyPlan is for admins and
+    # supervisors: tests/e2e/test_safe_return.py covers it.
     covered = {m.name for m in CASE_MUTATIONS} | {
         "openReturnCase",
         "eraseClientPersonalData",
         "assignCaseworker",
+        "approveSafetyPlan",
     }
     assert covered == in_schema
 

@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.conftest import GraphQLClient, codes
+from tests.e2e.departure_support import (
+    advance,
+    colleague,
+    partner,
+    prepare_reintegration,
+    readiness,
+    run,
+)
 
 CASE_FIELDS = "id version phase wish departureMode closingReason followUpCount"
 
@@ -56,8 +64,11 @@ async def step(
     return payload["case"]  # type: ignore[no-any-return]
 
 
-async def test_case_walks_from_intake_to_closed_and_timeline_shows_every_step(as_org: Any) -> None:
+async def test_adult_assisted_return_with_reintegration_walks_from_intake_to_closed(
+    as_org: Any, http: Any, make_token: Any
+) -> None:
     client = as_org("moviera")
+    supervisor = colleague(http, make_token, "moviera", "supervisor")
     opened = await open_case(client)
     case = opened["case"]
     assert (opened["version"], case["phase"]) == (1, "INTAKE")
@@ -67,13 +78,86 @@ async def test_case_walks_from_intake_to_closed_and_timeline_shows_every_step(as
     )
     assert case["phase"] == "PREPARATION"
     case = await step(
-        client, "assessRisk", case, assessedOn="2026-01-12", level="MEDIUM", factors=["DEBTS"]
+        client,
+        "assessRisk",
+        case,
+        assessedOn="2026-01-12",
+        level="HIGH",
+        factors=["RE_TRAFFICKING", "DEBTS"],
     )
     case = await step(
         client, "arrangeReturnSupport", case, kind="IOM_REINTEGRATION", arrangedOn="2026-01-15"
     )
-    case = await step(
-        client, "planDeparture", case, plannedOn="2026-02-01", destinationCountry="NG"
+
+    # Nothing else is prepared: the case says what is missing, and planning is refused.
+    ready, missing = await readiness(client, case, "ASSISTED", "2026-02-01")
+    assert not ready
+    assert missing == [
+        "SAFETY_PLAN_MISSING",
+        "TRAVEL_DOCUMENT_MISSING",
+        "ARRIVAL_NOT_ARRANGED",
+        "REINTEGRATION_PLAN_MISSING",
+    ]
+    body = await run(
+        client,
+        "planDeparture",
+        case,
+        plannedOn="2026-02-01",
+        destinationCountry="NG",
+        mode="ASSISTED",
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["rule"] == "NOT_READY"
+    assert body["errors"][0]["extensions"]["missing"] == missing
+
+    case = await advance(
+        client,
+        "recordSafetyPlan",
+        case,
+        writtenOn="2026-01-16",
+        measures=[
+            {"riskFactor": "RE_TRAFFICKING", "measure": "Met at the airport by the partner."},
+            {"riskFactor": "DEBTS", "measure": "Debt counselling before and after return."},
+        ],
+    )
+    case = await advance(supervisor, "approveSafetyPlan", case, approvedOn="2026-01-17")
+    case = await advance(
+        client,
+        "recordTravelDocument",
+        case,
+        status="REQUESTED",
+        recordedOn="2026-01-17",
+        originalIdentityDocument=True,
+    )
+    case = await advance(
+        client,
+        "recordTravelDocument",
+        case,
+        status="ISSUED",
+        recordedOn="2026-01-25",
+        originalIdentityDocument=True,
+    )
+    partner_id = await partner(as_org("comensha", "social-map-editor"))
+    case = await advance(
+        client,
+        "recordArrivalArrangement",
+        case,
+        arrangedOn="2026-01-20",
+        destinationCountry="NG",
+        destinationPlace="Benin City",
+        receiver="PARTNER_ORGANISATION",
+        organisationId=partner_id,
+    )
+    case = await prepare_reintegration(client, case, partner_id)
+    assert await readiness(client, case, "ASSISTED", "2026-02-01") == (True, [])
+
+    case = await advance(
+        client,
+        "planDeparture",
+        case,
+        plannedOn="2026-02-01",
+        destinationCountry="NG",
+        mode="ASSISTED",
     )
     case = await step(
         client,
@@ -89,27 +173,74 @@ async def test_case_walks_from_intake_to_closed_and_timeline_shows_every_step(as
     )
     assert case["phase"] == "FOLLOW_UP"
     case = await step(client, "closeReturnCase", case, reason="RETURNED", closedOn="2027-02-02")
-    assert (case["phase"], case["closingReason"], case["version"]) == ("CLOSED", "RETURNED", 8)
+    assert (case["phase"], case["closingReason"], case["version"]) == ("CLOSED", "RETURNED", 15)
 
     body = await client.execute(
-        "query($id: ID!) { returnCase(id: $id) "
-        "{ phase timeline { version eventType actor summary } } }",
+        "query($id: ID!) { returnCase(id: $id) { phase "
+        "safetyPlan { riskFactors approved approvedOn } "
+        "arrival { destinationCountry destinationPlace receiver organisationId } "
+        "reintegrationPlan { revision partnerOrganisationId "
+        "goals { domain responsibleOrganisationId budget targetDate } } "
+        "planDueOn planOverdue emergencyDeparture "
+        "timeline { version eventType actor summary } } }",
         {"id": case["id"]},
     )
-    timeline = body["data"]["returnCase"]["timeline"]
+    found = body["data"]["returnCase"]
+    assert found["safetyPlan"] == {
+        "riskFactors": ["RE_TRAFFICKING", "DEBTS"],
+        "approved": True,
+        "approvedOn": "2026-01-17",
+    }
+    assert found["arrival"] == {
+        "destinationCountry": "NG",
+        "destinationPlace": "Benin City",
+        "receiver": "PARTNER_ORGANISATION",
+        "organisationId": partner_id,
+    }
+    assert found["reintegrationPlan"] == {
+        "revision": 1,
+        "partnerOrganisationId": partner_id,
+        "goals": [
+            {
+                "domain": "INCOME_AND_WORK",
+                "responsibleOrganisationId": partner_id,
+                "budget": 1500,
+                "targetDate": "2026-06-30",
+            },
+            {
+                "domain": "HOUSING",
+                "responsibleOrganisationId": None,
+                "budget": None,
+                "targetDate": "2026-03-31",
+            },
+        ],
+    }
+    assert (found["planDueOn"], found["planOverdue"], found["emergencyDeparture"]) == (
+        "2026-03-01",
+        False,
+        False,
+    )
+    timeline = found["timeline"]
     assert [t["eventType"] for t in timeline] == [
         "ReturnCaseOpened",
         "ReturnConversationRecorded",
         "RiskAssessed",
         "ReturnSupportArranged",
+        "SafetyPlanRecorded",
+        "SafetyPlanApproved",
+        "TravelDocumentRecorded",
+        "TravelDocumentRecorded",
+        "ArrivalArranged",
+        "ConsentGiven",
+        "ReintegrationPlanAgreed",
         "DeparturePlanned",
         "DepartureRecorded",
         "FollowUpRecorded",
         "ReturnCaseClosed",
     ]
-    assert [t["version"] for t in timeline] == list(range(1, 9))
-    assert all(t["actor"] == "user-of-moviera" for t in timeline)
-    assert all("Ada" not in t["summary"] for t in timeline)
+    assert [t["version"] for t in timeline] == list(range(1, 16))
+    assert {t["actor"] for t in timeline} == {"user-of-moviera", "supervisor-of-moviera"}
+    assert all("Ada" not in t["summary"] and "airport" not in t["summary"] for t in timeline)
 
 
 async def test_closed_case_refuses_changes_but_can_be_reopened(as_org: Any) -> None:

@@ -100,10 +100,17 @@ async def walk(r: Recorder, admin: Recorder, p: Person) -> None:
     # Required fields left out: GraphQL refuses, and must not quote the rest back.
     await r.fail("updateClientProfile", case, **profile)
     profile |= {"languages": ["ro"], "exploitationForms": ["FORCED_LABOUR"],
-                "dateOfBirth": p.date_of_birth}  # fmt: skip
+                "dateOfBirth": p.date_of_birth,
+                "birthYear": int(p.date_of_birth[:4])}  # fmt: skip
     case = await r.step("updateClientProfile", case, **profile)
     case = await r.step("arrangeReturnSupport", case, kind="IOM_BASIC", arrangedOn="2026-01-10")
-    case = await r.step("planDeparture", case, plannedOn="2026-02-01", destinationCountry="RO")
+    case = await r.step("recordTravelDocument", case, status="OWN_VALID", recordedOn="2026-01-10",
+                        originalIdentityDocument=False)  # fmt: skip
+    case = await r.step("recordArrivalArrangement", case, arrangedOn="2026-01-11",
+                        destinationCountry="RO", destinationPlace="Iasi",
+                        receiver="FAMILY")  # fmt: skip
+    case = await r.step("planDeparture", case, plannedOn="2026-02-01", destinationCountry="RO",
+                        mode="ASSISTED")  # fmt: skip
     case = await r.step("recordDeparture", case, departedOn="2026-02-01", mode="ASSISTED",
                         destinationCountry="RO")  # fmt: skip
     case = await r.step("recordFollowUp", case, contactedOn="2026-05-02", reached=True,

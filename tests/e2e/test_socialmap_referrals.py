@@ -19,6 +19,7 @@ from service.handlers.return_case import COUNTRY_FROM_SOCIAL_MAP, handle
 from service.schema.ids import to_global_id
 from service.socialmap.seed import organisation_id
 from tests.e2e.conftest import GraphQLClient, codes
+from tests.e2e.departure_support import prepare_ready_case
 from tests.e2e.socialmap_support import EDITOR, RETIRE, create, load_demo, seeded, unique
 
 CASE = """
@@ -31,6 +32,17 @@ timeline { eventType organisation { name active } }
 @pytest.fixture(scope="module", autouse=True)
 async def demo(admin_engine: AsyncEngine) -> None:
     await load_demo(admin_engine)
+
+
+ADULT_PROFILE = {
+    "pseudonym": "R adult",
+    "gender": "FEMALE",
+    "birthYear": 1994,
+    "nationality": "RO",
+    "countryOfOrigin": "RO",
+    "languages": ["ro"],
+    "exploitationForms": [],
+}
 
 
 async def open_case(client: GraphQLClient, country: str = "NG") -> dict[str, Any]:
@@ -314,8 +326,15 @@ async def test_suggested_partners_for_a_case_in_preparation(as_org: Any) -> None
     assert len(one) == 1
 
     # A planned destination wins over the country of origin.
+    case = await step(client, "updateClientProfile", case, **ADULT_PROFILE)
+    case = await prepare_ready_case(client, case, on="2026-03-20", country="ST", place="Neves")
     case = await step(
-        client, "planDeparture", case, plannedOn="2026-04-01", destinationCountry="ST"
+        client,
+        "planDeparture",
+        case,
+        plannedOn="2026-04-01",
+        destinationCountry="ST",
+        mode="INDEPENDENT",
     )
     _, found = await suggestions(client, case)
     assert "Associação São Tomé Solidária (demo)" in [o["name"] for o in found]

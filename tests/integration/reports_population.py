@@ -9,6 +9,7 @@ its own rules written here, apart from the service's fold and projection.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import datetime as dt
 import itertools
 import random
@@ -24,6 +25,7 @@ from service.auth import Principal
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.handlers.return_case import Dependencies, handle
+from tests.preparation import ready_commands
 
 SHELTERS = (
     "hvo-querido", "humanitas-pmw", "jade-zorggroep", "moviera", "het-kopland", "blijf-groep",
@@ -36,6 +38,9 @@ def _months_later(day: dt.date, months: int, jitter: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
     target = dt.date(index // 12, index % 12 + 1, min(day.day, 28))
     return max(day, target + dt.timedelta(days=jitter))
+
+
+MINOR_STEPS = (rc.RecordGuardian, rc.RecordBestInterestsAssessment, rc.RecordFamilyAssessment)
 
 
 def case_commands(r: random.Random, year: int, partners: Mapping[str, uuid.UUID]) -> list[Any]:
@@ -117,7 +122,25 @@ def case_commands(r: random.Random, year: int, partners: Mapping[str, uuid.UUID]
         out.append(rc.ContactPartnerOrganisation(
             c, uuid.uuid4(), partner, country, v.ConsentPurpose.FOLLOW_UP_MONITORING,
             departed + dt.timedelta(days=3), False))  # fmt: skip
-    out.append(rc.RecordDeparture(c, departed, mode, country))
+    if birth_year is None and mode != v.DepartureMode.FORCED:
+        birth_year = year - 30  # the age is known before a voluntary return
+        out.append(rc.UpdateClientProfile(c, f"P-{c.hex[:6]}", gender, birth_year, country,
+                                          country, ("en",), forms))  # fmt: skip
+    before = departed - dt.timedelta(days=1)
+    if mode != v.DepartureMode.FORCED and r.random() < 0.1:
+        # An emergency: an admin records the departure before it is ready (never skipping
+        # what a minor needs).
+        out += [p for p in ready_commands(c, before, country, mode, birth_year=birth_year,
+                                          intake=intake) if isinstance(p, MINOR_STEPS)]  # fmt: skip
+        out.append(rc.RecordDeparture(c, departed, mode, country, "danger", True))
+    else:
+        out += ready_commands(c, before, country, mode, birth_year=birth_year, intake=intake)
+        out.append(rc.RecordDeparture(c, departed, mode, country))
+    if partners and r.random() < 0.5:
+        agreed = departed + dt.timedelta(days=r.randrange(0, 70))
+        plan_partner = partners[r.choice(sorted(partners))]
+        out.append(rc.AgreeReintegrationPlan(c, agreed, plan_partner, (v.PlanDomain.HOUSING,),
+                                             (None,), (None,), (agreed,), ("a room",)))  # fmt: skip
     for months in (3, 6, 12):
         if r.random() < 0.3:
             reached = r.random() < 0.7
@@ -146,6 +169,7 @@ async def partner_organisations(engine: AsyncEngine) -> dict[str, uuid.UUID]:
 class Population:
     case_ids: frozenset[uuid.UUID]
     commands: int
+    events: int  # an emergency departure records two events
 
 
 async def write_population(
@@ -155,7 +179,9 @@ async def write_population(
     partners = await partner_organisations(deps.engine)
     histories = [(r.choice(SHELTERS), case_commands(r, year, partners)) for _ in range(count)]
     principals = {
-        slug: Principal("population-writer", deps.tenants[slug], frozenset({"caseworker"}))
+        slug: Principal(
+            "population-writer", deps.tenants[slug], frozenset({"caseworker", "tenant-admin"})
+        )
         for slug in SHELTERS
     }
     gate = asyncio.Semaphore(concurrency)
@@ -172,9 +198,14 @@ async def write_population(
                 version = result.version
 
     await asyncio.gather(*(run(slug, commands) for slug, commands in histories))
+    emergencies = sum(
+        isinstance(x, rc.RecordDeparture) and x.emergency_reason is not None
+        for _, commands in histories
+        for x in commands
+    )
+    total = sum(len(c) for _, c in histories)
     return Population(
-        frozenset(commands[0].case_id for _, commands in histories),
-        sum(len(c) for _, c in histories),
+        frozenset(commands[0].case_id for _, commands in histories), total, total + emergencies
     )
 
 
@@ -198,6 +229,18 @@ class Expected:
     consented_contacts: int
     contact_before_departure: bool
     reached_on: list[dt.date]  # days of follow-up contacts that reached someone
+    emergency: bool
+    plan_agreed_on: dt.date | None
+
+    def plan_in_time(self) -> bool:
+        """Agreed at the latest on the same day of the month after departure (clamped)."""
+        if self.departed_on is None or self.plan_agreed_on is None:
+            return False
+        year, month = divmod(self.departed_on.month, 12)
+        year, month = self.departed_on.year + year, month + 1
+        last = calendar.monthrange(year, month)[1]
+        due = dt.date(year, month, min(self.departed_on.day, last))
+        return self.plan_agreed_on <= due
 
     def age_group(self) -> str:
         if self.birth_year is None:
@@ -231,6 +274,8 @@ def _expected(shelter: str, events: Sequence[tuple[str, dict[str, Any]]]) -> Exp
     consents: dict[tuple[str, str], dt.date] = {}
     contacts: list[tuple[dt.date, bool]] = []
     reached: list[dt.date] = []
+    emergency = False
+    plan_agreed_on: dt.date | None = None
     for kind, p in events:
         if kind == "ReturnCaseOpened":
             intake, profile = date(p["intake_date"]), p
@@ -260,6 +305,10 @@ def _expected(shelter: str, events: Sequence[tuple[str, dict[str, Any]]]) -> Exp
             closing = "TRANSFERRED"
         elif kind == "ReturnCaseReopened":
             closing = None
+        elif kind == "EmergencyDepartureRecorded":
+            emergency = True
+        elif kind == "ReintegrationPlanAgreed":
+            plan_agreed_on = date(p["agreed_on"])
     wish = talks[-1][1] if talks else None
     if closing:
         phase = "CLOSED"
@@ -290,6 +339,8 @@ def _expected(shelter: str, events: Sequence[tuple[str, dict[str, Any]]]) -> Exp
         contact_before_departure=departed_on is not None
         and any(on <= departed_on for on, _ in contacts),
         reached_on=reached,
+        emergency=emergency,
+        plan_agreed_on=plan_agreed_on,
     )
 
 

@@ -20,6 +20,7 @@ from service.events.types import EventRegistry
 from service.handlers.return_case import Dependencies, handle
 from service.privacy.cipher import PersonalDataCipher
 from tests.conftest import APP_ROLE
+from tests.preparation import ready_commands
 
 
 async def _snapshot(admin: AsyncEngine) -> tuple[list[Any], list[Any]]:
@@ -37,6 +38,8 @@ async def _walk_a_case(deps: Dependencies, principal: Principal) -> uuid.UUID:
         rc.OpenReturnCase(case_id, dt.date(2026, 2, 1), "rebuild", v.Gender.MALE, 1985, "UA",
                           "UA", ("uk",), (v.ExploitationForm.FORCED_LABOUR,), "Taras Test"),
         rc.RecordReturnConversation(case_id, dt.date(2026, 2, 3), v.ReturnWish.WANTS_TO_RETURN),
+        *ready_commands(case_id, dt.date(2026, 2, 20), "UA", v.DepartureMode.INDEPENDENT,
+                        birth_year=1985, intake=dt.date(2026, 2, 1)),
         rc.RecordDeparture(case_id, dt.date(2026, 3, 1), v.DepartureMode.INDEPENDENT, "UA"),
     ]  # fmt: skip
     for version, command in enumerate(commands):
@@ -86,4 +89,4 @@ async def test_rebuilt_read_models_equal_the_live_ones_and_stay_protected(
         entries = await conn.scalar(
             text("SELECT count(*) FROM case_timeline WHERE case_id = :c"), {"c": case_id}
         )
-    assert (version, entries) == (3, 3)
+    assert (version, entries) == (6, 6)  # opening, wish, three preparations, departure

@@ -134,7 +134,7 @@ async def test_population_was_written_through_the_command_path(
             text("SELECT count(*) FROM report_cases WHERE case_id = ANY(:ids)"),
             {"ids": list(world.population.case_ids)},
         )
-    assert events == world.population.commands
+    assert events == world.population.events
     assert rows == CASES
 
 
@@ -198,6 +198,9 @@ def _indicator_truth(cases: Sequence[Expected], period: Period) -> dict[str, int
         truth[f"departed_{mode}"] = sum(c.departure_mode == mode for c in departed)
     for m in (3, 6, 12):
         truth[f"follow_up_{m}_months"] = sum(_on_time(c, m) for c in departed)
+    truth["departures_of_minors"] = sum(c.age_group() == "MINOR" for c in departed)
+    truth["emergency_departures"] = sum(c.emergency for c in departed)
+    truth["plan_agreed_within_month"] = sum(c.plan_in_time() for c in departed)
     return truth
 
 

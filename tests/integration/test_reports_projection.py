@@ -33,6 +33,7 @@ from service.reports.projection import (
     project_next_batch,
     rebuild_all,
 )
+from tests.preparation import ready_commands
 
 STORE = EventStore(EventRegistry(rc.EVENT_TYPES))
 
@@ -48,6 +49,8 @@ async def _walk(deps: Dependencies, slug: str, year: int = 2033) -> uuid.UUID:
         rc.OpenReturnCase(c, dt.date(year, 2, 1), "proj", v.Gender.FEMALE, 1990, "BG", "BG",
                           ("bg",), (v.ExploitationForm.FORCED_LABOUR,), full_name="Not Reported"),
         rc.RecordReturnConversation(c, dt.date(year, 2, 5), v.ReturnWish.WANTS_TO_RETURN),
+        *ready_commands(c, dt.date(year, 3, 20), "BG", v.DepartureMode.INDEPENDENT,
+                        birth_year=1990, intake=dt.date(year, 2, 1)),
         rc.RecordDeparture(c, dt.date(year, 4, 1), v.DepartureMode.INDEPENDENT, "BG"),
     ]  # fmt: skip
     for version, command in enumerate(commands):

@@ -22,7 +22,16 @@ def opening(name: str | None = "Orla Fenwhistle", notes: str | None = None) -> r
 
 
 def test_personal_fields_are_the_events_personal_fields() -> None:
-    assert {"full_name", "date_of_birth", "notes", "reason", "note"} == PERSONAL_FIELDS
+    assert {
+        "full_name",
+        "date_of_birth",
+        "notes",
+        "reason",
+        "note",
+        "measures",
+        "goal_descriptions",
+        "emergency_reason",
+    } == PERSONAL_FIELDS
 
 
 def test_a_command_without_personal_values_has_a_plain_digest() -> None:

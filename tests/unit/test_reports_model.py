@@ -45,7 +45,15 @@ def test_a_returned_case_has_its_indicators_and_no_personal_data() -> None:
         rc.ContactPartnerOrganisation(c, uuid.uuid4(), org, "RO", v.ConsentPurpose.REFERRAL,
                                       day(2031, 3, 22), True, notes="secret"),
         rc.ArrangeReturnSupport(c, v.ReturnSupportKind.IOM_BASIC, day(2031, 3, 25)),
+        rc.AssessRisk(c, day(2031, 3, 23), v.RiskLevel.LOW),
+        rc.RecordTravelDocument(c, v.TravelDocumentStatus.OWN_VALID, day(2031, 3, 24), False),
+        rc.RecordArrivalArrangement(c, day(2031, 3, 24), "RO", "Iasi", v.ArrivalReceiver.FAMILY),
+        rc.RecordGuardian(c, day(2031, 3, 11), "Nidos"),
+        rc.RecordBestInterestsAssessment(c, day(2031, 3, 26), True),
+        rc.RecordFamilyAssessment(c, day(2031, 3, 26), v.FamilyAssessmentOutcome.SAFE),
         rc.RecordDeparture(c, day(2031, 4, 9), v.DepartureMode.ASSISTED, "RO"),
+        rc.AgreeReintegrationPlan(c, day(2031, 4, 20), org, (v.PlanDomain.HOUSING,), (None,),
+                                  (None,), (day(2031, 6, 1),), ("secret goal",)),
         rc.RecordFollowUp(c, day(2031, 7, 12), True, v.ClientSituation.STABLE),
         rc.RecordFollowUp(c, day(2031, 10, 1), False),
         rc.CloseReturnCase(c, v.ClosingReason.RETURNED, day(2032, 4, 20)),
@@ -72,6 +80,8 @@ def test_a_returned_case_has_its_indicators_and_no_personal_data() -> None:
         "follow_up_3_months": True,
         "follow_up_6_months": False,
         "follow_up_12_months": False,
+        "emergency_departure": False,
+        "plan_agreed_within_month": True,
     }
     text = repr(row)
     assert "ecret" not in text

@@ -17,7 +17,6 @@ from service.domain.return_case.events import (
     Event,
     PartnerOrganisationContacted,
     ReferralStatusChanged,
-    ReintegrationPlanAgreed,
     ReturnCaseClosed,
     ReturnCaseOpened,
     ReturnCaseReopened,
@@ -84,17 +83,6 @@ def test_closings_include_transfers_and_the_reopening_that_ended_them() -> None:
         (v.ClosingReason.TRANSFERRED, "moviera", None, None),
     ]
 
-
-def test_the_plan_in_force_is_the_latest_agreed() -> None:
-    record = record_of(
-        ReintegrationPlanAgreed(CASE, date(2026, 1, 2), "first"),
-        ReintegrationPlanAgreed(CASE, date(2026, 1, 9), "second"),
-    )
-    assert record.reintegration_plan is not None
-    assert (record.reintegration_plan.version, record.reintegration_plan.agreed_on) == (
-        3,
-        date(2026, 1, 9),
-    )
 
 
 def test_the_record_holds_no_personal_value() -> None:

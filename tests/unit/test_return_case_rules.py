@@ -16,7 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.domain.errors import CaseAlreadyExists, CaseNotFound, RuleViolation
+from service.domain import return_case as rc
+from service.domain import vocabulary as v
+from service.domain.errors import CaseAlreadyExists, CaseNotFound, NotReady, RuleViolation
 from service.domain.return_case import (
     RULES,
     AgreeReintegrationPlan,
@@ -206,6 +208,32 @@ def travel_document(
     )
 
 
+def plan(on: date | None = None, partner: UUID | None = None) -> AgreeReintegrationPlan:
+    on = day(8) if on is None else on
+    return AgreeReintegrationPlan(
+        CASE_ID,
+        agreed_on=on,
+        partner_organisation_id=PARTNER_NG if partner is None else partner,
+        goal_domains=(v.PlanDomain.INCOME_AND_WORK,),
+        goal_responsible_organisation_ids=(None,),
+        goal_budgets=(1500,),
+        goal_target_dates=(on + timedelta(days=90),),
+        goal_descriptions=("Small shop.",),
+        notes=None,
+    )
+
+
+def arrival(on: date | None = None) -> rc.RecordArrivalArrangement:
+    on = day(8) if on is None else on
+    return rc.RecordArrivalArrangement(
+        CASE_ID,
+        arranged_on=on,
+        destination_country="NG",
+        destination_place="Benin City",
+        receiver=v.ArrivalReceiver.FAMILY,
+    )
+
+
 def departure(mode: DepartureMode, on: date | None = None) -> RecordDeparture:
     on = day(30) if on is None else on
     return RecordDeparture(CASE_ID, departed_on=on, mode=mode, destination_country="NG")
@@ -271,8 +299,23 @@ def preparing() -> ReturnCase:
     return accept(opened(), conversation(ReturnWish.WANTS_TO_RETURN))
 
 
+def ready() -> ReturnCase:
+    """An adult who wants to return, low risk, own valid passport, received by family."""
+    return accept(
+        preparing(),
+        AssessRisk(CASE_ID, assessed_on=day(3), level=RiskLevel.LOW),
+        RecordTravelDocument(
+            CASE_ID,
+            status=TravelDocumentStatus.OWN_VALID,
+            recorded_on=day(7),
+            original_identity_document=False,
+        ),
+        arrival(),
+    )
+
+
 def departed(mode: DepartureMode = DepartureMode.INDEPENDENT) -> ReturnCase:
-    return accept(preparing(), departure(mode))
+    return accept(ready(), departure(mode))
 
 
 def closed(reason: ClosingReason = ClosingReason.WITHDREW) -> ReturnCase:
@@ -297,9 +340,34 @@ def one_of_each_command() -> list[Command]:
         referral_status(ReferralStatus.ACCEPTED),
         support(ReturnSupportKind.IOM_BASIC),
         travel_document(TravelDocumentStatus.REQUESTED),
-        AgreeReintegrationPlan(CASE_ID, agreed_on=day(8), notes="Small shop."),
+        plan(),
         PlanDeparture(CASE_ID, planned_on=day(29), destination_country="NG"),
         departure(DepartureMode.FORCED),
+        rc.RecordSafetyPlan(
+            CASE_ID, written_on=day(4), risk_factors=(RiskFactor.DEBTS,), measures=("Advice.",)
+        ),
+        rc.ApproveSafetyPlan(CASE_ID, approved_on=day(5), approved_by="supervisor-1"),
+        rc.RecordReturnHelpRefused(
+            CASE_ID, refused_on=day(6), help_offered=(v.ReturnHelp.IOM_BASIC,)
+        ),
+        arrival(),
+        rc.ReviseReintegrationPlan(
+            CASE_ID,
+            revised_on=day(9),
+            partner_organisation_id=PARTNER_NG,
+            goal_domains=(v.PlanDomain.HOUSING,),
+            goal_responsible_organisation_ids=(PARTNER_NG,),
+            goal_budgets=(None,),
+            goal_target_dates=(day(60),),
+            goal_descriptions=("A room.",),
+        ),
+        rc.RecordGuardian(CASE_ID, appointed_on=day(2), guardian_organisation="Nidos"),
+        rc.RecordBestInterestsAssessment(
+            CASE_ID, assessed_on=day(5), return_in_best_interests=True
+        ),
+        rc.RecordFamilyAssessment(
+            CASE_ID, assessed_on=day(6), outcome=v.FamilyAssessmentOutcome.SAFE
+        ),
         follow_up(),
         TransferCase(CASE_ID, to_organisation="moviera", transferred_on=day(40)),
         close(ClosingReason.WITHDREW),
@@ -880,7 +948,6 @@ def test_referral_status_cannot_change_before_contact() -> None:
     [
         support(ReturnSupportKind.IOM_BASIC),
         travel_document(TravelDocumentStatus.REQUESTED),
-        PlanDeparture(CASE_ID, planned_on=day(20), destination_country="NG"),
     ],
     ids=command_name,
 )
@@ -920,14 +987,14 @@ def test_travel_document_is_issued_only_after_a_request() -> None:
 
 
 def test_reintegration_plan_is_agreed_in_preparation_or_after_departure() -> None:
-    plan = AgreeReintegrationPlan(CASE_ID, agreed_on=day(50), notes="Tailoring course.")
-    assert refused(opened(), plan) == "NOT_IN_PREPARATION"
-    assert refused(accept(opened(), conversation(ReturnWish.UNDECIDED)), plan) == (
+    agreed = plan(on=day(50))
+    assert refused(opened(), agreed) == "NOT_IN_PREPARATION"
+    assert refused(accept(opened(), conversation(ReturnWish.UNDECIDED)), agreed) == (
         "NOT_IN_PREPARATION"
     )
-    assert accept(preparing(), plan).reintegration_plan_agreed
-    assert accept(departed(), plan).reintegration_plan_agreed
-    assert accept(departed(), follow_up(), plan).reintegration_plan_agreed
+    assert accept(preparing(), agreed).reintegration_plan_agreed
+    assert accept(departed(), agreed).reintegration_plan_agreed
+    assert accept(departed(), follow_up(), agreed).reintegration_plan_agreed
 
 
 def test_planned_departure_needs_a_valid_country() -> None:
@@ -944,26 +1011,53 @@ def test_planned_departure_needs_a_valid_country() -> None:
         [],
         [conversation(ReturnWish.UNDECIDED)],
         [conversation(ReturnWish.DOES_NOT_WANT_TO_RETURN)],
-        [legal_position(ResidenceStatus.NONE)],
+        [legal_position(ResidenceStatus.EU_CITIZEN, ProceedingsStage.PROSECUTION)],
+        [rc.RecordReturnHelpRefused(CASE_ID, refused_on=day(5), help_offered=(v.ReturnHelp.DTV,))],
     ],
 )
-def test_forced_departure_needs_no_wish(commands: list[Command]) -> None:
+def test_forced_departure_needs_a_departure_obligation(commands: list[Command]) -> None:
     state = accept(opened(), *commands)
+    assert refused(state, departure(DepartureMode.FORCED)) == "FORCED_RETURN_NEEDS_OBLIGATION"
 
-    [event] = decide(state, departure(DepartureMode.FORCED))
 
+def test_forced_departure_needs_refused_help_or_a_passed_deadline() -> None:
+    obliged = accept(opened(), legal_position(ResidenceStatus.NONE))
+    assert refused(obliged, departure(DepartureMode.FORCED)) == (
+        "FORCED_RETURN_NEEDS_REFUSAL_OR_DEADLINE"
+    )
+    refusal = rc.RecordReturnHelpRefused(
+        CASE_ID, refused_on=day(5), help_offered=(v.ReturnHelp.IOM_BASIC, v.ReturnHelp.DTV)
+    )
+    assert accept(obliged, refusal, departure(DepartureMode.FORCED)).phase == Phase.DEPARTED
+
+
+def test_forced_departure_after_the_departure_deadline_passed() -> None:
+    deadline = RecordLegalPosition(
+        CASE_ID,
+        recorded_on=day(2),
+        residence_status=ResidenceStatus.NONE,
+        proceedings_stage=ProceedingsStage.NOT_REPORTED,
+        departure_deadline=day(28),
+    )
+    state = accept(opened(), deadline)
+    assert refused(state, departure(DepartureMode.FORCED, on=day(28))) == (
+        "FORCED_RETURN_NEEDS_REFUSAL_OR_DEADLINE"
+    )
+    [event] = decide(state, departure(DepartureMode.FORCED, on=day(29)))
     assert isinstance(event, DepartureRecorded)
     assert event.mode == DepartureMode.FORCED
-    assert accept(state, departure(DepartureMode.FORCED)).phase == Phase.DEPARTED
 
 
 @pytest.mark.parametrize("mode", [DepartureMode.INDEPENDENT, DepartureMode.ASSISTED])
-def test_voluntary_departure_needs_preparation(mode: DepartureMode) -> None:
+def test_voluntary_departure_needs_the_wish_to_return(mode: DepartureMode) -> None:
     state = accept(opened(), conversation(ReturnWish.UNDECIDED))
-    assert refused(state, departure(mode)) == "DEPARTURE_NEEDS_PREPARATION"
+    with pytest.raises(NotReady) as raised:
+        decide(state, departure(mode))
+    assert raised.value.rule == "NOT_READY"
+    assert "RETURN_WISH_MISSING" in raised.value.missing
 
 
-def test_independent_departure_in_preparation_is_recorded() -> None:
+def test_independent_departure_when_ready_is_recorded() -> None:
     assert departed(DepartureMode.INDEPENDENT).departure is not None
 
 
@@ -973,20 +1067,21 @@ def test_independent_departure_in_preparation_is_recorded() -> None:
         ((), False),
         ((ReturnSupportKind.SELF_ORGANISED,), False),
         ((ReturnSupportKind.IOM_BASIC,), True),
-        ((ReturnSupportKind.IOM_REINTEGRATION,), True),
         ((ReturnSupportKind.DTV,), True),
     ],
 )
 def test_assisted_departure_needs_return_support(
     kinds: tuple[ReturnSupportKind, ...], accepted: bool
 ) -> None:
-    state = accept(preparing(), *(support(kind) for kind in kinds))
+    state = accept(ready(), *(support(kind) for kind in kinds))
     command = departure(DepartureMode.ASSISTED)
 
     if accepted:
         assert accept(state, command).phase == Phase.DEPARTED
     else:
-        assert refused(state, command) == "ASSISTED_DEPARTURE_NEEDS_SUPPORT"
+        with pytest.raises(NotReady) as raised:
+            decide(state, command)
+        assert raised.value.missing == ("RETURN_SUPPORT_MISSING",)
 
 
 @pytest.mark.parametrize("mode", list(DepartureMode))
@@ -1041,7 +1136,7 @@ def test_unreached_follow_up_without_situation_is_recorded() -> None:
 def test_follow_up_records_whole_months_after_departure(
     departed_on: date, contacted_on: date, months: int
 ) -> None:
-    state = accept(preparing(), departure(DepartureMode.INDEPENDENT, on=departed_on))
+    state = accept(ready(), departure(DepartureMode.INDEPENDENT, on=departed_on))
 
     [event] = decide(state, follow_up(on=contacted_on))
 
@@ -1252,10 +1347,8 @@ def test_full_lifecycle_reaches_closed() -> None:
             ),
             Phase.PREPARATION,
         ),
-        (
-            AgreeReintegrationPlan(CASE_ID, agreed_on=day(21), notes="Hair salon."),
-            Phase.PREPARATION,
-        ),
+        (plan(on=day(21)), Phase.PREPARATION),
+        (arrival(on=day(22)), Phase.PREPARATION),
         (PlanDeparture(CASE_ID, planned_on=day(30), destination_country="NG"), Phase.PREPARATION),
         (departure(DepartureMode.ASSISTED, on=day(30)), Phase.DEPARTED),
         (follow_up(on=day(122)), Phase.FOLLOW_UP),

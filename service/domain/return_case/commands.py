@@ -13,6 +13,7 @@ from typing import TypeAlias
 from uuid import UUID
 
 from service.domain.vocabulary import (
+    ArrivalReceiver,
     ClientSituation,
     ClosingReason,
     ConsentPurpose,
@@ -21,12 +22,14 @@ from service.domain.vocabulary import (
     ErasureReason,
     EscalationAction,
     ExploitationForm,
+    FamilyAssessmentOutcome,
     Gender,
     PlanDomain,
     ProceedingsStage,
     ReachedParty,
     ReferralStatus,
     ResidenceStatus,
+    ReturnHelp,
     ReturnSupportKind,
     ReturnWish,
     RiskFactor,
@@ -36,6 +39,7 @@ from service.domain.vocabulary import (
 
 __all__ = [
     "AgreeReintegrationPlan",
+    "ApproveSafetyPlan",
     "ArrangeReturnSupport",
     "AssessRisk",
     "AssignCaseworker",
@@ -47,12 +51,19 @@ __all__ = [
     "GiveConsent",
     "OpenReturnCase",
     "PlanDeparture",
+    "RecordArrivalArrangement",
+    "RecordBestInterestsAssessment",
     "RecordDeparture",
+    "RecordFamilyAssessment",
     "RecordFollowUp",
+    "RecordGuardian",
     "RecordLegalPosition",
     "RecordReturnConversation",
+    "RecordReturnHelpRefused",
+    "RecordSafetyPlan",
     "RecordTravelDocument",
     "ReopenReturnCase",
+    "ReviseReintegrationPlan",
     "TransferCase",
     "UpdateClientProfile",
     "UpdateReferralStatus",
@@ -175,8 +186,35 @@ class RecordTravelDocument:
 
 @dataclass(frozen=True, slots=True)
 class AgreeReintegrationPlan:
+    """The plan's goals come as parallel tuples, one entry per goal.
+
+    A goal's responsible organisation is a social-map organisation, or ``None`` for the
+    client and their family; its budget is the support budget in whole euros, if any.
+    """
+
     case_id: UUID
     agreed_on: date
+    partner_organisation_id: UUID
+    goal_domains: tuple[PlanDomain, ...]
+    goal_responsible_organisation_ids: tuple[UUID | None, ...]
+    goal_budgets: tuple[int | None, ...]
+    goal_target_dates: tuple[date, ...]
+    goal_descriptions: tuple[str, ...]
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviseReintegrationPlan:
+    """Replaces the agreed plan's partner and goals as a whole (same shape as agreeing)."""
+
+    case_id: UUID
+    revised_on: date
+    partner_organisation_id: UUID
+    goal_domains: tuple[PlanDomain, ...]
+    goal_responsible_organisation_ids: tuple[UUID | None, ...]
+    goal_budgets: tuple[int | None, ...]
+    goal_target_dates: tuple[date, ...]
+    goal_descriptions: tuple[str, ...]
     notes: str | None = None
 
 
@@ -185,14 +223,85 @@ class PlanDeparture:
     case_id: UUID
     planned_on: date
     destination_country: str
+    mode: DepartureMode = DepartureMode.ASSISTED
 
 
 @dataclass(frozen=True, slots=True)
 class RecordDeparture:
+    """``emergency_authorised`` is filled in by the server from the caller's roles."""
+
     case_id: UUID
     departed_on: date
     mode: DepartureMode
     destination_country: str
+    emergency_reason: str | None = None
+    emergency_authorised: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSafetyPlan:
+    """Measures per risk factor (parallel tuples); ``written_by`` is filled in by the server."""
+
+    case_id: UUID
+    written_on: date
+    risk_factors: tuple[RiskFactor, ...]
+    measures: tuple[str, ...]
+    written_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApproveSafetyPlan:
+    """``approved_by`` is filled in by the server: the approving admin or supervisor."""
+
+    case_id: UUID
+    approved_on: date
+    approved_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordReturnHelpRefused:
+    case_id: UUID
+    refused_on: date
+    help_offered: tuple[ReturnHelp, ...]
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordArrivalArrangement:
+    """Destination and who receives the client; ``organisation_country`` comes from the map."""
+
+    case_id: UUID
+    arranged_on: date
+    destination_country: str
+    destination_place: str
+    receiver: ArrivalReceiver
+    organisation_id: UUID | None = None
+    organisation_country: str = ""
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordGuardian:
+    case_id: UUID
+    appointed_on: date
+    guardian_organisation: str
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBestInterestsAssessment:
+    case_id: UUID
+    assessed_on: date
+    return_in_best_interests: bool
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFamilyAssessment:
+    case_id: UUID
+    assessed_on: date
+    outcome: FamilyAssessmentOutcome
+    notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,4 +398,12 @@ Command: TypeAlias = (
     | CloseReturnCase
     | ReopenReturnCase
     | EraseClientPersonalData
+    | RecordSafetyPlan
+    | ApproveSafetyPlan
+    | RecordReturnHelpRefused
+    | RecordArrivalArrangement
+    | ReviseReintegrationPlan
+    | RecordGuardian
+    | RecordBestInterestsAssessment
+    | RecordFamilyAssessment
 )

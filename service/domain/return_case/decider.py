@@ -20,6 +20,7 @@ from service.domain.return_case.closing import (
 )
 from service.domain.return_case.commands import (
     AgreeReintegrationPlan,
+    ApproveSafetyPlan,
     ArrangeReturnSupport,
     AssessRisk,
     AssignCaseworker,
@@ -31,19 +32,25 @@ from service.domain.return_case.commands import (
     GiveConsent,
     OpenReturnCase,
     PlanDeparture,
+    RecordArrivalArrangement,
+    RecordBestInterestsAssessment,
     RecordDeparture,
+    RecordFamilyAssessment,
     RecordFollowUp,
+    RecordGuardian,
     RecordLegalPosition,
     RecordReturnConversation,
+    RecordReturnHelpRefused,
+    RecordSafetyPlan,
     RecordTravelDocument,
     ReopenReturnCase,
+    ReviseReintegrationPlan,
     TransferCase,
     UpdateClientProfile,
     UpdateReferralStatus,
     WithdrawConsent,
 )
 from service.domain.return_case.departure import (
-    agree_plan,
     arrange_support,
     plan_departure,
     record_departure,
@@ -62,7 +69,18 @@ from service.domain.return_case.intake import (
     record_legal_position,
     update_profile,
 )
+from service.domain.return_case.readiness import DEFAULT_POLICY, ReadinessPolicy
+from service.domain.return_case.reintegration import agree_plan, revise_plan
 from service.domain.return_case.rules import require_not_before, violation
+from service.domain.return_case.safe_return import (
+    approve_safety_plan,
+    record_arrival,
+    record_best_interests,
+    record_family_assessment,
+    record_guardian,
+    record_help_refused,
+    record_safety_plan,
+)
 from service.domain.return_case.sharing import (
     contact_partner,
     give_consent,
@@ -77,8 +95,10 @@ __all__ = ["decide"]
 _ALLOWED_WHEN_CLOSED = (ReopenReturnCase, WithdrawConsent, EraseClientPersonalData)
 
 
-def decide(state: ReturnCase | None, command: Command) -> list[Event]:
-    """The events ``command`` causes in ``state``.
+def decide(
+    state: ReturnCase | None, command: Command, policy: ReadinessPolicy = DEFAULT_POLICY
+) -> list[Event]:
+    """The events ``command`` causes in ``state``; ``policy`` sets the readiness rules.
 
     Raises ``CaseNotFound`` for a command on a case that does not exist (``state`` is
     ``None``, or is the state of a case with another id),
@@ -95,7 +115,7 @@ def decide(state: ReturnCase | None, command: Command) -> list[Event]:
         raise violation("CASE_CLOSED")
     for day in _dates_of(command):
         require_not_before(day, state.intake_date, "DATE_BEFORE_INTAKE")
-    return _decide_on_case(state, command)
+    return _decide_on_case(state, command, policy)
 
 
 def _dates_of(command: Command) -> Iterator[date]:
@@ -106,7 +126,7 @@ def _dates_of(command: Command) -> Iterator[date]:
             yield value
 
 
-def _decide_on_case(state: ReturnCase, command: Command) -> list[Event]:
+def _decide_on_case(state: ReturnCase, command: Command, policy: ReadinessPolicy) -> list[Event]:
     match command:
         case OpenReturnCase():
             raise CaseAlreadyExists(command.case_id)
@@ -132,10 +152,26 @@ def _decide_on_case(state: ReturnCase, command: Command) -> list[Event]:
             return [record_travel_document(state, command)]
         case AgreeReintegrationPlan():
             return [agree_plan(state, command)]
+        case ReviseReintegrationPlan():
+            return [revise_plan(state, command)]
         case PlanDeparture():
-            return [plan_departure(state, command)]
+            return [plan_departure(state, command, policy)]
         case RecordDeparture():
-            return [record_departure(state, command)]
+            return record_departure(state, command, policy)
+        case RecordSafetyPlan():
+            return [record_safety_plan(state, command)]
+        case ApproveSafetyPlan():
+            return [approve_safety_plan(state, command)]
+        case RecordReturnHelpRefused():
+            return [record_help_refused(state, command)]
+        case RecordArrivalArrangement():
+            return [record_arrival(state, command)]
+        case RecordGuardian():
+            return [record_guardian(state, command)]
+        case RecordBestInterestsAssessment():
+            return [record_best_interests(state, command)]
+        case RecordFamilyAssessment():
+            return [record_family_assessment(state, command)]
         case RecordFollowUp():
             return [record_follow_up(state, command)]
         case EscalateFollowUp():

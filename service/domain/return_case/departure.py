@@ -1,12 +1,16 @@
-"""Deciding on the preparation of a return, the departure, and follow-up after return."""
+"""Deciding on the preparation of a return, the departure, and follow-up after return.
+
+Whether a departure may be planned or recorded is ``readiness`` (its own module): the same
+function the case worker asks.
+"""
 
 from __future__ import annotations
 
 import calendar
 from datetime import date
 
+from service.domain.errors import NotReady
 from service.domain.return_case.commands import (
-    AgreeReintegrationPlan,
     ArrangeReturnSupport,
     PlanDeparture,
     RecordDeparture,
@@ -15,32 +19,35 @@ from service.domain.return_case.commands import (
 from service.domain.return_case.events import (
     DeparturePlanned,
     DepartureRecorded,
-    ReintegrationPlanAgreed,
+    EmergencyDepartureRecorded,
+    Event,
     ReturnSupportArranged,
     TravelDocumentRecorded,
 )
+from service.domain.return_case.readiness import (
+    DEFAULT_POLICY,
+    UNWAIVABLE,
+    Readiness,
+    ReadinessPolicy,
+    readiness,
+)
 from service.domain.return_case.rules import (
-    clean_notes,
+    RULES,
+    clean_required_reason,
     require_country,
     violation,
 )
 from service.domain.return_case.state import ReturnCase
-from service.domain.vocabulary import DepartureMode, Phase, ReturnSupportKind, TravelDocumentStatus
+from service.domain.vocabulary import DepartureMode, Phase, TravelDocumentStatus
 
 __all__ = [
-    "agree_plan",
+    "add_months",
     "arrange_support",
     "plan_departure",
     "record_departure",
     "record_travel_document",
     "whole_months_between",
 ]
-
-_SUPPORT_FOR_ASSISTED_DEPARTURE = frozenset(
-    {ReturnSupportKind.IOM_BASIC, ReturnSupportKind.IOM_REINTEGRATION, ReturnSupportKind.DTV}
-)
-
-_PLAN_PHASES = frozenset({Phase.PREPARATION, Phase.DEPARTED, Phase.FOLLOW_UP})
 
 
 def _require_preparation(state: ReturnCase) -> None:
@@ -74,21 +81,35 @@ def record_travel_document(
     )
 
 
-def agree_plan(state: ReturnCase, command: AgreeReintegrationPlan) -> ReintegrationPlanAgreed:
-    if state.phase not in _PLAN_PHASES:
-        raise violation(
-            "NOT_IN_PREPARATION",
-            "A reintegration plan can be agreed only while a return is being prepared or "
-            "after departure.",
-        )
-    return ReintegrationPlanAgreed(
-        case_id=command.case_id, agreed_on=command.agreed_on, notes=clean_notes(command.notes)
-    )
+def _not_ready(rule: str, found: Readiness) -> NotReady:
+    sentences = " ".join(f"{item.code}: {item.message}" for item in found.missing)
+    return NotReady(rule, f"{RULES[rule]} {sentences}", found.codes)
 
 
-def plan_departure(state: ReturnCase, command: PlanDeparture) -> DeparturePlanned:
-    _require_preparation(state)
-    require_country(command.destination_country)
+def _refuse_unless_ready(found: Readiness, kind: DepartureMode) -> None:
+    if found.ready:
+        return
+    if kind == DepartureMode.FORCED:
+        for code in found.codes:
+            if code in RULES and code.startswith("FORCED_RETURN_"):
+                raise _not_ready(code, found)
+    raise _not_ready("NOT_READY", found)
+
+
+def _require_destination(state: ReturnCase, country: str) -> None:
+    require_country(country)
+    if state.arrival is not None and state.arrival.destination_country != country:
+        raise violation("DESTINATION_MISMATCH")
+
+
+def plan_departure(
+    state: ReturnCase, command: PlanDeparture, policy: ReadinessPolicy = DEFAULT_POLICY
+) -> DeparturePlanned:
+    """Planning an independent or assisted departure needs it to be ready on the planned day."""
+    if command.mode == DepartureMode.FORCED:
+        raise violation("FORCED_RETURN_NOT_PLANNED")
+    _require_destination(state, command.destination_country)
+    _refuse_unless_ready(readiness(state, command.mode, command.planned_on, policy), command.mode)
     return DeparturePlanned(
         case_id=command.case_id,
         planned_on=command.planned_on,
@@ -96,23 +117,43 @@ def plan_departure(state: ReturnCase, command: PlanDeparture) -> DeparturePlanne
     )
 
 
-def record_departure(state: ReturnCase, command: RecordDeparture) -> DepartureRecorded:
+def record_departure(
+    state: ReturnCase, command: RecordDeparture, policy: ReadinessPolicy = DEFAULT_POLICY
+) -> list[Event]:
+    """A departure that is ready; or, by an admin, an emergency that skips what may be skipped.
+
+    A forced return is a fact the shelter learns: carried out by DT&V, recorded here only when
+    the policy allows it (a departure obligation, and refused help or a passed deadline).
+    """
     if state.departed:
         raise violation("ALREADY_DEPARTED", "A departure is already recorded for this case.")
-    require_country(command.destination_country)
-    if command.mode != DepartureMode.FORCED:
-        if state.phase != Phase.PREPARATION:
-            raise violation("DEPARTURE_NEEDS_PREPARATION")
-        if command.mode == DepartureMode.ASSISTED and not any(
-            kind in _SUPPORT_FOR_ASSISTED_DEPARTURE for kind in state.return_support
-        ):
-            raise violation("ASSISTED_DEPARTURE_NEEDS_SUPPORT")
-    return DepartureRecorded(
+    _require_destination(state, command.destination_country)
+    found = readiness(state, command.mode, command.departed_on, policy)
+    departed = DepartureRecorded(
         case_id=command.case_id,
         departed_on=command.departed_on,
         mode=command.mode,
         destination_country=command.destination_country,
     )
+    if command.emergency_reason is None:
+        _refuse_unless_ready(found, command.mode)
+        return [departed]
+    if not command.emergency_authorised:
+        raise violation("EMERGENCY_NEEDS_ADMIN")
+    if command.mode == DepartureMode.FORCED:
+        raise violation("EMERGENCY_ONLY_VOLUNTARY")
+    reason = clean_required_reason(command.emergency_reason)
+    if found.ready:
+        raise violation("EMERGENCY_NOT_NEEDED")
+    blocking = Readiness(tuple(item for item in found.missing if item.code in UNWAIVABLE))
+    _refuse_unless_ready(blocking, command.mode)
+    emergency = EmergencyDepartureRecorded(
+        case_id=command.case_id,
+        departed_on=command.departed_on,
+        missing=found.codes,
+        reason=reason,
+    )
+    return [departed, emergency]
 
 
 def whole_months_between(start: date, end: date) -> int:
@@ -124,12 +165,13 @@ def whole_months_between(start: date, end: date) -> int:
     if end < start:
         return 0
     months = (end.year - start.year) * 12 + (end.month - start.month)
-    if _add_months(start, months) > end:
+    if add_months(start, months) > end:
         months -= 1
     return months
 
 
-def _add_months(day: date, months: int) -> date:
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months, the day clamped to the month's length."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

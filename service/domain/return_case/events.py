@@ -29,6 +29,18 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeAlias
 from uuid import UUID
 
+from service.domain.return_case.safe_return_events import (
+    PLAN_PERSONAL,
+    ArrivalArranged,
+    BestInterestsAssessed,
+    EmergencyDepartureRecorded,
+    FamilyAssessed,
+    GuardianRecorded,
+    ReintegrationPlanRevised,
+    ReturnHelpRefused,
+    SafetyPlanApproved,
+    SafetyPlanRecorded,
+)
 from service.domain.vocabulary import (
     ClientSituation,
     ClosingReason,
@@ -54,6 +66,8 @@ from service.domain.vocabulary import (
 __all__ = [
     "EVENT_TYPES",
     "EVENT_TYPES_BY_NAME",
+    "ArrivalArranged",
+    "BestInterestsAssessed",
     "CaseworkerAssigned",
     "ClientPersonalDataErased",
     "ClientProfileUpdated",
@@ -61,20 +75,27 @@ __all__ = [
     "ConsentWithdrawn",
     "DeparturePlanned",
     "DepartureRecorded",
+    "EmergencyDepartureRecorded",
     "Event",
+    "FamilyAssessed",
     "FollowUpEscalated",
     "FollowUpRecorded",
+    "GuardianRecorded",
     "LegalPositionRecorded",
     "PartnerOrganisationContacted",
     "ReferralStatusChanged",
     "ReintegrationPlanAgreed",
+    "ReintegrationPlanRevised",
     "ReturnCaseClosed",
     "ReturnCaseOpened",
     "ReturnCaseReopened",
     "ReturnCaseTransferred",
     "ReturnConversationRecorded",
+    "ReturnHelpRefused",
     "ReturnSupportArranged",
     "RiskAssessed",
+    "SafetyPlanApproved",
+    "SafetyPlanRecorded",
     "TravelDocumentRecorded",
     "carries_personal_data",
 ]
@@ -104,6 +125,24 @@ def _erasure_reason_as_code(
     text = str(payload.get("reason") or "").strip().casefold()
     code = _V1_REASON_CODES.get(text, ErasureReason.OTHER.value)
     return {**payload, "reason": code}, personal
+
+
+_Payload = Payload
+
+
+def _plan_v1_to_v2(
+    payload: _Payload, personal: _Payload | None
+) -> tuple[_Payload, _Payload | None]:
+    """A plan agreed before plans were structured: no partner organisation, no goals."""
+    upcast = {
+        **payload,
+        "partner_organisation_id": None,
+        "goal_domains": [],
+        "goal_responsible_organisation_ids": [],
+        "goal_budgets": [],
+        "goal_target_dates": [],
+    }
+    return upcast, personal
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,13 +310,26 @@ class TravelDocumentRecorded:
 
 @dataclass(frozen=True, slots=True)
 class ReintegrationPlanAgreed:
+    """A structured plan (version 2); goals are parallel tuples, one entry per goal.
+
+    Version 1 held only a date and notes; it reads as a plan without partner and goals.
+    ``goal_descriptions`` is personal (free text) and reads as ``None`` once erased.
+    """
+
     event_type: ClassVar[str] = "ReintegrationPlanAgreed"
-    schema_version: ClassVar[int] = 1
-    personal_fields: ClassVar[frozenset[str]] = _NOTES
+    schema_version: ClassVar[int] = 2
+    personal_fields: ClassVar[frozenset[str]] = PLAN_PERSONAL
+    upcasters: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: _plan_v1_to_v2})
 
     case_id: UUID
     agreed_on: date
     notes: str | None
+    partner_organisation_id: UUID | None
+    goal_domains: tuple[PlanDomain, ...]
+    goal_responsible_organisation_ids: tuple[UUID | None, ...]
+    goal_budgets: tuple[int | None, ...]
+    goal_target_dates: tuple[date, ...]
+    goal_descriptions: tuple[str, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +498,15 @@ Event: TypeAlias = (
     | ReturnCaseClosed
     | ReturnCaseReopened
     | ClientPersonalDataErased
+    | SafetyPlanRecorded
+    | SafetyPlanApproved
+    | ReturnHelpRefused
+    | ArrivalArranged
+    | ReintegrationPlanRevised
+    | GuardianRecorded
+    | BestInterestsAssessed
+    | FamilyAssessed
+    | EmergencyDepartureRecorded
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -470,6 +531,15 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ReturnCaseClosed,
     ReturnCaseReopened,
     ClientPersonalDataErased,
+    SafetyPlanRecorded,
+    SafetyPlanApproved,
+    ReturnHelpRefused,
+    ArrivalArranged,
+    ReintegrationPlanRevised,
+    GuardianRecorded,
+    BestInterestsAssessed,
+    FamilyAssessed,
+    EmergencyDepartureRecorded,
 )
 
 EVENT_TYPES_BY_NAME: Mapping[str, type[Event]] = MappingProxyType(
@@ -479,4 +549,4 @@ EVENT_TYPES_BY_NAME: Mapping[str, type[Event]] = MappingProxyType(
 
 def carries_personal_data(event: Event) -> bool:
     """True when any personal field of ``event`` holds a value (not ``None``, not empty)."""
-    return any(getattr(event, name) not in (None, "") for name in event.personal_fields)
+    return any(getattr(event, name) not in (None, "", ()) for name in event.personal_fields)

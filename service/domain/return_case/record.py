@@ -32,7 +32,6 @@ from service.domain.return_case.events import (
     LegalPositionRecorded,
     PartnerOrganisationContacted,
     ReferralStatusChanged,
-    ReintegrationPlanAgreed,
     ReturnCaseClosed,
     ReturnCaseReopened,
     ReturnCaseTransferred,
@@ -68,7 +67,6 @@ __all__ = [
     "PlannedDeparture",
     "ReferralRecord",
     "ReferralStatusChange",
-    "ReintegrationPlan",
     "ReturnConversation",
     "ReturnSupport",
     "RiskAssessment",
@@ -149,12 +147,6 @@ class TravelDocument:
 
 
 @dataclass(frozen=True, slots=True)
-class ReintegrationPlan:
-    version: int
-    agreed_on: date
-
-
-@dataclass(frozen=True, slots=True)
 class PlannedDeparture:
     version: int
     planned_on: date
@@ -207,17 +199,11 @@ class CaseRecord:
     referrals: tuple[ReferralRecord, ...] = ()
     return_support: tuple[ReturnSupport, ...] = ()
     travel_documents: tuple[TravelDocument, ...] = ()
-    reintegration_plans: tuple[ReintegrationPlan, ...] = ()
     planned_departures: tuple[PlannedDeparture, ...] = ()
     departures: tuple[DepartureRecord, ...] = ()
     follow_ups: tuple[FollowUp, ...] = ()
     closings: tuple[Closing, ...] = ()
     erasures: tuple[Erasure, ...] = ()
-
-    @property
-    def reintegration_plan(self) -> ReintegrationPlan | None:
-        """The plan in force: the latest one agreed."""
-        return self.reintegration_plans[-1] if self.reintegration_plans else None
 
     @property
     def departure(self) -> DepartureRecord | None:
@@ -299,9 +285,6 @@ def _apply(record: CaseRecord, version: int, event: Event) -> CaseRecord:
                 version, event.status, event.recorded_on, event.original_identity_document
             )
             return replace(record, travel_documents=(*record.travel_documents, document))
-        case ReintegrationPlanAgreed():
-            plan = ReintegrationPlan(version, event.agreed_on)
-            return replace(record, reintegration_plans=(*record.reintegration_plans, plan))
         case DeparturePlanned():
             planned = PlannedDeparture(version, event.planned_on, event.destination_country)
             return replace(record, planned_departures=(*record.planned_departures, planned))

@@ -143,13 +143,73 @@ RULES: Mapping[str, str] = MappingProxyType(
         "TRAVEL_DOCUMENT_NOT_REQUESTED": (
             "A travel document can be recorded as issued only after it was requested."
         ),
-        "DEPARTURE_NEEDS_PREPARATION": (
-            "An independent or assisted departure needs a prepared return: the client wants "
-            "to return or is obliged to leave."
+        "NOT_READY": (
+            "The departure is not ready: every missing item is named below and in the case's "
+            "readiness."
         ),
-        "ASSISTED_DEPARTURE_NEEDS_SUPPORT": (
-            "An assisted departure needs IOM or DT&V return support to be arranged first."
+        "DESTINATION_MISMATCH": (
+            "The destination country must be the one in the case's arrival arrangement."
         ),
+        "FORCED_RETURN_NOT_PLANNED": (
+            "A forced return is carried out by DT&V, not by the shelter: it is recorded when "
+            "the shelter learns of it, never planned."
+        ),
+        "FORCED_RETURN_NEEDS_OBLIGATION": (
+            "A forced return needs a departure obligation in the client's legal position."
+        ),
+        "FORCED_RETURN_NEEDS_REFUSAL_OR_DEADLINE": (
+            "A forced return comes only after the client refused return help or the departure "
+            "deadline passed without an independent departure."
+        ),
+        "EMERGENCY_NEEDS_ADMIN": (
+            "Only a tenant admin or supervisor may record an emergency departure."
+        ),
+        "EMERGENCY_NOT_NEEDED": ("This departure is ready: record it without an emergency."),
+        "EMERGENCY_ONLY_VOLUNTARY": (
+            "An emergency departure is independent or assisted; a forced return follows its "
+            "own rules."
+        ),
+        # Safe return: safety plan, help refused, arrival, minors
+        "RISK_NOT_ASSESSED": "A safety plan can be written only after a risk assessment.",
+        "SAFETY_PLAN_MEASURES_REQUIRED": (
+            "A safety plan needs at least one risk factor, each with a measure that is not blank."
+        ),
+        "SAFETY_PLAN_MISMATCH": "A safety plan needs exactly one measure per risk factor.",
+        "NO_SAFETY_PLAN": "There is no safety plan to approve.",
+        "SAFETY_PLAN_ALREADY_APPROVED": "The current safety plan is already approved.",
+        "SELF_APPROVAL": "A safety plan must be approved by someone other than its author.",
+        "DATE_BEFORE_SAFETY_PLAN": "A safety plan cannot be approved before it was written.",
+        "HELP_OFFERED_REQUIRED": (
+            "Name at least one kind of return help that was offered to the client."
+        ),
+        "DUPLICATE_HELP": "Each kind of return help can be listed only once.",
+        "PLACE_REQUIRED": "The place of destination (city or region) is required.",
+        "PLACE_TOO_LONG": "The place of destination can be at most 200 characters long.",
+        "RECEIVER_ORGANISATION_REQUIRED": (
+            "When a partner organisation receives the client, name it from the social map; "
+            "otherwise name none."
+        ),
+        "RECEIVER_ORGANISATION_COUNTRY_MISMATCH": (
+            "The receiving partner organisation must be in the destination country."
+        ),
+        "GUARDIAN_REQUIRED": "The guardian (the guardianship organisation) is required.",
+        "GUARDIAN_TOO_LONG": "The guardian can be at most 200 characters long.",
+        # Reintegration plan
+        "PLAN_ALREADY_AGREED": (
+            "A reintegration plan is already agreed for this case: revise it instead."
+        ),
+        "NO_PLAN_TO_REVISE": "There is no agreed reintegration plan to revise.",
+        "DATE_BEFORE_PLAN": ("A revision cannot be dated before the latest version of the plan."),
+        "PLAN_GOALS_REQUIRED": (
+            "A reintegration plan needs at least one goal, each with a description."
+        ),
+        "PLAN_GOALS_MISMATCH": (
+            "Each goal needs its domain, responsible organisation (or none for the client and "
+            "family), budget (or none), target date and description."
+        ),
+        "PLAN_GOALS_TOO_MANY": "A reintegration plan can have at most 50 goals.",
+        "INVALID_BUDGET": "A support budget is a whole number of euros from 0 to 1000000.",
+        "TARGET_DATE_BEFORE_PLAN": "A goal's target date cannot lie before the plan's date.",
         # Follow-up
         "FOLLOW_UP_BEFORE_DEPARTURE": "A follow-up can be recorded only after departure.",
         "DATE_BEFORE_DEPARTURE": "A follow-up cannot be dated before the departure.",

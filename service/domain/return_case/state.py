@@ -20,6 +20,8 @@ from uuid import UUID
 
 from service.domain.errors import InvalidEventSequence
 from service.domain.return_case.events import (
+    ArrivalArranged,
+    BestInterestsAssessed,
     CaseworkerAssigned,
     ClientPersonalDataErased,
     ClientProfileUpdated,
@@ -27,43 +29,63 @@ from service.domain.return_case.events import (
     ConsentWithdrawn,
     DeparturePlanned,
     DepartureRecorded,
+    EmergencyDepartureRecorded,
     Event,
+    FamilyAssessed,
     FollowUpEscalated,
     FollowUpRecorded,
+    GuardianRecorded,
     LegalPositionRecorded,
     PartnerOrganisationContacted,
     ReferralStatusChanged,
     ReintegrationPlanAgreed,
+    ReintegrationPlanRevised,
     ReturnCaseClosed,
     ReturnCaseOpened,
     ReturnCaseReopened,
     ReturnCaseTransferred,
     ReturnConversationRecorded,
+    ReturnHelpRefused,
     ReturnSupportArranged,
     RiskAssessed,
+    SafetyPlanApproved,
+    SafetyPlanRecorded,
     TravelDocumentRecorded,
     carries_personal_data,
+)
+from service.domain.return_case.safe_return_state import (
+    Arrival,
+    PlanGoal,
+    ReintegrationPlan,
+    SafetyPlan,
 )
 from service.domain.vocabulary import (
     ClosingReason,
     ConsentPurpose,
     DepartureMode,
+    FamilyAssessmentOutcome,
     Phase,
     ReferralStatus,
+    ReturnHelp,
     ReturnSupportKind,
     ReturnWish,
+    RiskFactor,
     RiskLevel,
     TravelDocumentStatus,
 )
 
 __all__ = [
+    "Arrival",
     "Closure",
     "Consent",
     "ConsentUse",
     "Departure",
     "FollowUpContact",
+    "PlanGoal",
     "Referral",
+    "ReintegrationPlan",
     "ReturnCase",
+    "SafetyPlan",
     "evolve",
     "fold",
 ]
@@ -144,14 +166,29 @@ class ReturnCase:
     version: int
     return_conversations: int = 0
     latest_wish: ReturnWish | None = None
+    birth_year: int | None = None
     departure_obligation: bool = False
+    departure_deadline: date | None = None
     risk_level: RiskLevel | None = None
+    risk_assessed_on: date | None = None
+    risk_factors: tuple[RiskFactor, ...] = ()
+    safety_plan: SafetyPlan | None = None
+    help_refusals: tuple[tuple[date, tuple[ReturnHelp, ...]], ...] = ()
+    arrival: Arrival | None = None
+    plan: ReintegrationPlan | None = None
+    guardian_appointed_on: date | None = None
+    guardian_organisation: str | None = None
+    best_interests_assessed_on: date | None = None
+    return_in_best_interests: bool | None = None
+    family_assessed_on: date | None = None
+    family_assessment: FamilyAssessmentOutcome | None = None
+    planned_departure_on: date | None = None
+    emergency_departure: bool = False
     active_consents: tuple[Consent, ...] = ()
     referrals: tuple[Referral, ...] = ()
     return_support: tuple[ReturnSupportKind, ...] = ()
     travel_document: TravelDocumentStatus | None = None
     travel_document_requested: bool = False
-    reintegration_plan_agreed: bool = False
     planned_destination: str | None = None
     departure: Departure | None = None
     follow_ups: int = 0
@@ -168,6 +205,10 @@ class ReturnCase:
     @property
     def departed(self) -> bool:
         return self.departure is not None
+
+    @property
+    def reintegration_plan_agreed(self) -> bool:
+        return self.plan is not None
 
     @property
     def phase(self) -> Phase:
@@ -210,6 +251,7 @@ def evolve(state: ReturnCase | None, event: Event) -> ReturnCase:
             case_id=event.case_id,
             intake_date=event.intake_date,
             version=1,
+            birth_year=event.birth_year,
             personal_data_erased=False,
         )
     if event.case_id != state.case_id:
@@ -253,9 +295,14 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
         case ReturnCaseOpened():
             raise InvalidEventSequence("A return case can be opened only once.")
         case ClientProfileUpdated():
-            return state
+            return replace(state, birth_year=event.birth_year)
         case RiskAssessed():
-            return replace(state, risk_level=event.level)
+            return replace(
+                state,
+                risk_level=event.level,
+                risk_assessed_on=event.assessed_on,
+                risk_factors=event.factors,
+            )
         case ReturnConversationRecorded():
             return replace(
                 state,
@@ -263,7 +310,11 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 latest_wish=event.wish,
             )
         case LegalPositionRecorded():
-            return replace(state, departure_obligation=event.departure_obligation)
+            return replace(
+                state,
+                departure_obligation=event.departure_obligation,
+                departure_deadline=event.departure_deadline,
+            )
         case ConsentGiven():
             consent = Consent(
                 organisation_id=event.organisation_id,
@@ -323,9 +374,74 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 or event.status == TravelDocumentStatus.REQUESTED,
             )
         case ReintegrationPlanAgreed():
-            return replace(state, reintegration_plan_agreed=True)
+            plan = ReintegrationPlan(
+                agreed_on=event.agreed_on,
+                revised_on=None,
+                revision=1,
+                partner_organisation_id=event.partner_organisation_id,
+                goals=_goals(event),
+            )
+            return replace(state, plan=plan)
+        case ReintegrationPlanRevised():
+            agreed_on = state.plan.agreed_on if state.plan is not None else event.revised_on
+            plan = ReintegrationPlan(
+                agreed_on=agreed_on,
+                revised_on=event.revised_on,
+                revision=event.revision,
+                partner_organisation_id=event.partner_organisation_id,
+                goals=_goals(event),
+            )
+            return replace(state, plan=plan)
         case DeparturePlanned():
-            return replace(state, planned_destination=event.destination_country)
+            return replace(
+                state,
+                planned_destination=event.destination_country,
+                planned_departure_on=event.planned_on,
+            )
+        case SafetyPlanRecorded():
+            safety_plan = SafetyPlan(
+                written_on=event.written_on,
+                written_by=event.written_by,
+                risk_factors=event.risk_factors,
+            )
+            return replace(state, safety_plan=safety_plan)
+        case SafetyPlanApproved():
+            if state.safety_plan is None:
+                raise InvalidEventSequence("A safety plan is approved only after it is written.")
+            approved = replace(
+                state.safety_plan, approved_on=event.approved_on, approved_by=event.approved_by
+            )
+            return replace(state, safety_plan=approved)
+        case ReturnHelpRefused():
+            refusal = (event.refused_on, event.help_offered)
+            return replace(state, help_refusals=(*state.help_refusals, refusal))
+        case ArrivalArranged():
+            arrival = Arrival(
+                destination_country=event.destination_country,
+                destination_place=event.destination_place,
+                receiver=event.receiver,
+                organisation_id=event.organisation_id,
+                arranged_on=event.arranged_on,
+            )
+            return replace(state, arrival=arrival)
+        case GuardianRecorded():
+            return replace(
+                state,
+                guardian_appointed_on=event.appointed_on,
+                guardian_organisation=event.guardian_organisation,
+            )
+        case BestInterestsAssessed():
+            return replace(
+                state,
+                best_interests_assessed_on=event.assessed_on,
+                return_in_best_interests=event.return_in_best_interests,
+            )
+        case FamilyAssessed():
+            return replace(
+                state, family_assessed_on=event.assessed_on, family_assessment=event.outcome
+            )
+        case EmergencyDepartureRecorded():
+            return replace(state, emergency_departure=True)
         case DepartureRecorded():
             departure = Departure(
                 departed_on=event.departed_on,
@@ -363,3 +479,16 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
             return state
         case _:
             assert_never(event)
+
+
+def _goals(event: ReintegrationPlanAgreed | ReintegrationPlanRevised) -> tuple[PlanGoal, ...]:
+    return tuple(
+        PlanGoal(domain=domain, responsible_organisation_id=org, budget=budget, target_date=day)
+        for domain, org, budget, day in zip(
+            event.goal_domains,
+            event.goal_responsible_organisation_ids,
+            event.goal_budgets,
+            event.goal_target_dates,
+            strict=True,
+        )
+    )

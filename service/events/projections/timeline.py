@@ -34,10 +34,35 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "ReferralStatusChanged": lambda e: f"Referral {_v(e.status)}",
     "ReturnSupportArranged": lambda e: f"Return support arranged: {_v(e.kind)}",
     "TravelDocumentRecorded": lambda e: f"Travel document {_v(e.status)}",
-    "ReintegrationPlanAgreed": lambda e: f"Reintegration plan agreed on {e.agreed_on}",
+    "ReintegrationPlanAgreed": lambda e: (
+        f"Reintegration plan agreed on {e.agreed_on} ({len(e.goal_domains)} goals)"
+    ),
+    "ReintegrationPlanRevised": lambda e: (
+        f"Reintegration plan revised on {e.revised_on} (revision {e.revision})"
+    ),
+    "SafetyPlanRecorded": lambda e: f"Safety plan written on {e.written_on}",
+    "SafetyPlanApproved": lambda e: f"Safety plan approved on {e.approved_on}",
+    "ReturnHelpRefused": lambda e: (
+        f"Return help refused on {e.refused_on}: " + ", ".join(_v(h) for h in e.help_offered)
+    ),
+    "ArrivalArranged": lambda e: (
+        f"Arrival arranged in {e.destination_country}, received by {_v(e.receiver)}"
+    ),
+    "GuardianRecorded": lambda e: f"Guardian recorded from {e.appointed_on}",
+    "BestInterestsAssessed": lambda e: (
+        f"Best-interests assessment on {e.assessed_on}: return "
+        + ("in" if e.return_in_best_interests else "not in")
+        + " the child's best interests"
+    ),
+    "FamilyAssessed": lambda e: f"Family assessed on {e.assessed_on}: {_v(e.outcome)}",
+    "EmergencyDepartureRecorded": lambda e: (
+        f"Emergency departure on {e.departed_on}, not ready: " + ", ".join(e.missing)
+    ),
     "DeparturePlanned": lambda e: f"Departure planned for {e.planned_on}",
     "DepartureRecorded": lambda e: (
-        f"Departed on {e.departed_on} ({_v(e.mode)}) to {e.destination_country}"
+        f"Forced return by DT&V on {e.departed_on} to {e.destination_country}, reported"
+        if _v(e.mode) == "FORCED"
+        else f"Departed on {e.departed_on} ({_v(e.mode)}) to {e.destination_country}"
     ),
     "FollowUpRecorded": lambda e: (
         f"Follow-up after {e.months_after_departure} months: "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from service.schema.mutations.agree_reintegration_plan import agree_reintegration_plan
+from service.schema.mutations.approve_safety_plan import approve_safety_plan
 from service.schema.mutations.arrange_return_support import arrange_return_support
 from service.schema.mutations.assess_risk import assess_risk
 from service.schema.mutations.assign_caseworker import assign_caseworker
@@ -19,12 +20,21 @@ from service.schema.mutations.escalate_follow_up import escalate_follow_up
 from service.schema.mutations.give_consent import give_consent
 from service.schema.mutations.open_return_case import open_return_case
 from service.schema.mutations.plan_departure import plan_departure
+from service.schema.mutations.record_arrival_arrangement import record_arrival_arrangement
+from service.schema.mutations.record_best_interests_assessment import (
+    record_best_interests_assessment,
+)
 from service.schema.mutations.record_departure import record_departure
+from service.schema.mutations.record_family_assessment import record_family_assessment
 from service.schema.mutations.record_follow_up import record_follow_up
+from service.schema.mutations.record_guardian import record_guardian
 from service.schema.mutations.record_legal_position import record_legal_position
 from service.schema.mutations.record_return_conversation import record_return_conversation
+from service.schema.mutations.record_return_help_refused import record_return_help_refused
+from service.schema.mutations.record_safety_plan import record_safety_plan
 from service.schema.mutations.record_travel_document import record_travel_document
 from service.schema.mutations.reopen_return_case import reopen_return_case
+from service.schema.mutations.revise_reintegration_plan import revise_reintegration_plan
 from service.schema.mutations.revoke_integrator_client import (
     RevokeIntegratorClientPayload,
     revoke_integrator_client,
@@ -170,6 +180,46 @@ class Mutation:
         resolver=assign_caseworker,
         description="Any phase (tenant admins): assign the case to a case worker of your shelter "
         "(a token subject); it then shows in that user's myCases and myWork.",
+    )
+    record_safety_plan: ReturnCasePayload = strawberry.mutation(
+        resolver=record_safety_plan,
+        description="Step 3 (PREPARATION): record the safety plan, measures per risk factor; a "
+        "HIGH risk needs one before an independent or assisted departure.",
+    )
+    approve_safety_plan: ReturnCasePayload = strawberry.mutation(
+        resolver=approve_safety_plan,
+        description="Step 3 (tenant admins and supervisors): approve the safety plan; the "
+        "approver is not its author (four eyes).",
+    )
+    record_return_help_refused: ReturnCasePayload = strawberry.mutation(
+        resolver=record_return_help_refused,
+        description="Record that the client refused the return help offered (date and which "
+        "help); with a departure obligation it opens the way to a forced return by DT&V.",
+    )
+    record_arrival_arrangement: ReturnCasePayload = strawberry.mutation(
+        resolver=record_arrival_arrangement,
+        description="Step 3: the destination (country and place) and who receives the client on "
+        "arrival (partner organisation, family, IOM, or nobody with a reason).",
+    )
+    revise_reintegration_plan: ReturnCasePayload = strawberry.mutation(
+        resolver=revise_reintegration_plan,
+        description="Revise the agreed reintegration plan (goals per domain); every revision is "
+        "kept.",
+    )
+    record_guardian: ReturnCasePayload = strawberry.mutation(
+        resolver=record_guardian,
+        description="Minors: record the guardian (in the Netherlands: Nidos); needed before any "
+        "departure of a minor.",
+    )
+    record_best_interests_assessment: ReturnCasePayload = strawberry.mutation(
+        resolver=record_best_interests_assessment,
+        description="Minors: record the best-interests assessment; needed before any departure "
+        "of a minor.",
+    )
+    record_family_assessment: ReturnCasePayload = strawberry.mutation(
+        resolver=record_family_assessment,
+        description="Minors: record the family assessment in the country of origin (safe, "
+        "unsafe, not traced); an unsafe family needs a receiving partner organisation.",
     )
     erase_client_personal_data: ReturnCasePayload = strawberry.mutation(
         description="Any phase (tenant admins): erase the client's personal data by destroying the "
