@@ -7,8 +7,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from starlette.applications import Starlette
@@ -18,7 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from service.auth import Tenant, TokenVerifier, identity_provider, load_signing_key, service_issuer
 from service.config import Settings
-from service.db import create_app_engine
+from service.db import create_app_engine, migration_heads
 from service.domain.return_case import EVENT_TYPES
 from service.events.cursor import CursorSealer
 from service.events.feed import FeedHub
@@ -34,12 +32,6 @@ from service.privacy.cipher import PersonalDataCipher
 from service.privacy.keys import load_master_keyring
 from service.reports.http import routes as report_routes
 from service.reports.projection import ReportProjection, start_report_projection
-
-
-def migration_heads(settings: Settings) -> tuple[str, ...]:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(settings.migrations_dir))
-    return tuple(ScriptDirectory.from_config(cfg).get_heads())
 
 
 async def load_tenants(engine: Any) -> dict[str, Tenant]:
@@ -68,7 +60,7 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
                 EventRegistry(EVENT_TYPES), on_append=metrics_.events_appended.inc, cipher=cipher
             )
             app.state.settings = settings
-            app.state.migration_heads = migration_heads(settings)
+            app.state.migration_heads = migration_heads(settings.migrations_dir)
             app.state.signing_key = signing_key
             app.state.verifier = TokenVerifier(
                 [identity_provider(settings), service_issuer(settings, signing_key)],

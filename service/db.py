@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from service.config import Settings
 
 _MIGRATION_LOCK = 0x5AFE_F07E  # advisory lock key held while migrating
+# Beside ``service/`` both in a checkout and in an installed wheel (which ships ``migrations``).
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 EMBEDDED_DATABASE = "safe_future"
 
@@ -103,10 +105,35 @@ def app_password(settings: Settings) -> str | None:
     return path.read_text().strip()
 
 
+def _revision_imports(migrations_dir: Path) -> None:
+    """Revisions import ``migration_helpers`` from their folder: make it importable.
+
+    Alembic's ``env.py`` does this when migrating; reading the revisions without migrating (the
+    API's readiness check, when ``serve`` skips migrating in production) needs it too.
+    """
+    folder = str(migrations_dir.resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
+def migration_heads(migrations_dir: Path = MIGRATIONS_DIR) -> tuple[str, ...]:
+    """The head revisions the code expects the database to be at."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    if not (migrations_dir / "env.py").is_file():
+        raise RuntimeError(f"no migrations in {migrations_dir}: set SAFE_FUTURE_MIGRATIONS_DIR")
+    _revision_imports(migrations_dir)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    return tuple(ScriptDirectory.from_config(cfg).get_heads())
+
+
 def _alembic_upgrade(sync_conn: Connection, role: str, revision: str, migrations_dir: Path) -> None:
     from alembic import command
     from alembic.config import Config
 
+    _revision_imports(migrations_dir)
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.attributes["connection"] = sync_conn
