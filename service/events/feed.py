@@ -2,10 +2,21 @@
 
 Ordering: identity values are taken before commit, so transactions commit out of position
 order. A reader therefore sees only events whose writing transaction is older than every
-transaction still running (``transaction_id < pg_snapshot_xmin(pg_current_snapshot())``),
-reads them in ``(transaction_id, global_position)`` order and resumes after the last pair it
-saw. Every transaction below that horizon has finished, so no event can later appear before a
-pair already read: readers never miss or repeat an event.
+*event writer* still running, reads them in ``(transaction_id, global_position)`` order and
+resumes after the last pair it saw. Every event writer below that horizon has finished, so no
+event can later appear before a pair already read: readers never miss or repeat an event.
+
+Only event writers count: an appending transaction announces itself (``events_writer_begin()``,
+a shared advisory lock taken before it has a transaction id) and ``events_horizon()`` is the
+smallest transaction id among the running holders of that lock, or the first id not yet handed
+out when none holds it. An unrelated long transaction (another database, an idle session, a
+rebuild, an import, ``pg_dump``) holds no feed back. The horizon is read in one statement and
+the events in the next, whose snapshot is later: a writer running at the first either still
+held the lock (and bounded the horizon) or had finished, and so is visible to the second.
+
+Waiting is driven by NOTIFY: a writer's commit announces its tenant. A writer that rolls back
+announces nothing, so while events are held back the feed also looks again after a short,
+growing pause (50 ms doubling to 1 s).
 
 Fan-out: one LISTEN connection per process. An append NOTIFYs its tenant after commit; the
 process's ``TenantFeed`` for that tenant reads the log once and hands each event to every
@@ -35,7 +46,14 @@ from service.events.types import RecordedEvent
 log = logging.getLogger("service.feed")
 
 REVOCATIONS_CHANNEL = "safe_future_revocations"
-_HORIZON = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+_HORIZON = "transaction_id < CAST(:horizon AS text)::xid8"
+HELD_BACK_FIRST_PAUSE = 0.05
+HELD_BACK_LONGEST_PAUSE = 1.0
+
+
+async def horizon(conn: AsyncConnection) -> str:
+    """The feed's horizon now, as text: read it in its own statement, before the events."""
+    return str(await conn.scalar(text("SELECT events_horizon()::text")))
 
 
 def position_of(event: RecordedEvent) -> FeedPosition:
@@ -75,6 +93,7 @@ async def read_feed(
         "stream_type = :stream_type",
     ]
     params: dict[str, Any] = {
+        "horizon": await horizon(conn),
         "tx": str(after.transaction_id),
         "pos": after.global_position,
         "stream_type": flt.stream_type,
@@ -123,7 +142,8 @@ async def _horizon_end(conn: AsyncConnection) -> FeedPosition:
             text(
                 "SELECT transaction_id::text::bigint, global_position FROM events "  # noqa: S608
                 f"WHERE {_HORIZON} ORDER BY transaction_id DESC, global_position DESC LIMIT 1"
-            )
+            ),
+            {"horizon": await horizon(conn)},
         )
     ).first()
     return START if row is None else FeedPosition(row[0], row[1])
@@ -262,6 +282,7 @@ class FeedHub:
 
     async def _run(self, feed: _TenantFeed) -> None:
         timeout = self.safety_poll_seconds
+        pause = HELD_BACK_FIRST_PAUSE
         failures = 0
         while feed.subscribers:
             with contextlib.suppress(TimeoutError):
@@ -277,8 +298,12 @@ class FeedHub:
                 await asyncio.sleep(timeout)
                 continue
             failures = 0
-            # Events held back by an older running transaction: look again soon.
-            timeout = 0.02 if held_back else self.safety_poll_seconds
+            # Events held back by an older event writer: its commit NOTIFYs; a rollback does
+            # not, so look again after a pause that grows while the same writer runs.
+            if held_back:
+                timeout, pause = pause, min(pause * 2, HELD_BACK_LONGEST_PAUSE)
+            else:
+                timeout, pause = self.safety_poll_seconds, HELD_BACK_FIRST_PAUSE
         self._feeds.pop(feed.tenant_id, None)
 
     async def _catch_up(self, feed: _TenantFeed) -> bool:

@@ -4,11 +4,16 @@ The service role sees one tenant's rows at a time (row-level security). Reports 
 shelters only through two ``SECURITY DEFINER`` functions (migration 0003) that return counts
 per group, never rows of cases; disclosure control is applied here, on top of them, before
 anything leaves the service. The transactions carry no tenant setting.
+
+Those functions return raw counts (below k too), so the service role cannot call them: only
+the report role (``<service role>_reports``, migration 0010) can, and a report transaction
+switches to it (``report_transaction``) for its duration only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,7 +36,24 @@ from service.reports.indicators import (
 from service.reports.model import Dimension
 from service.reports.periods import FixedPeriod, Period
 
-__all__ = ["caseload_counts", "caseload_report", "indicator_figures", "indicators_report"]
+__all__ = [
+    "caseload_counts",
+    "caseload_report",
+    "indicator_figures",
+    "indicators_report",
+    "report_transaction",
+]
+
+_AS_REPORT_ROLE = text("SELECT set_config('role', current_user || '_reports', true)")
+
+
+@asynccontextmanager
+async def report_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction without tenant, run as the report role until it ends."""
+    async with tenant_transaction(engine, None) as conn:
+        await conn.execute(_AS_REPORT_ROLE)
+        yield conn
+
 
 _CASELOAD = text(
     "SELECT v1, v2, v3, n FROM report_caseload_counts(CAST(:dims AS text[]), :first, :last)"
@@ -61,7 +83,7 @@ async def caseload_report(
 ) -> CaseloadReport:
     dims = canonical(group_by)
     pieces = []
-    async with tenant_transaction(engine, None) as conn:
+    async with report_transaction(engine) as conn:
         for piece in period.pieces:
             counts = await caseload_counts(conn, dims, piece)
             rare = {}
@@ -107,7 +129,7 @@ async def indicator_figures(conn: AsyncConnection, piece: FixedPeriod) -> list[R
 async def indicators_report(
     engine: AsyncEngine, k: int, period: Period, by_shelter: bool
 ) -> IndicatorsReport:
-    async with tenant_transaction(engine, None) as conn:
+    async with report_transaction(engine) as conn:
         shelters = [str(s) for s in (await conn.scalars(_SHELTERS)).all()]
         pieces = [await indicator_figures(conn, piece) for piece in period.pieces]
     return build_indicators(period, k, shelters, by_shelter, pieces)

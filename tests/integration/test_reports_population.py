@@ -18,7 +18,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.app import load_tenants
-from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.events.store import EventStore
 from service.events.types import EventRegistry
@@ -143,7 +142,7 @@ async def test_caseload_figures_equal_an_independent_computation(
     engine = world.deps.engine
     for group_by in GROUPINGS:
         dims = canonical(group_by)
-        async with tenant_transaction(engine, None) as conn:
+        async with queries.report_transaction(engine) as conn:
             for piece in period.pieces:
                 raw = await queries.caseload_counts(conn, dims, piece)
                 assert raw == count(world.expected, [d.value for d in dims], piece.first,
@@ -211,7 +210,7 @@ def _indicator_truth(cases: Sequence[Expected], piece: FixedPeriod) -> dict[str,
 async def test_indicators_equal_an_independent_computation(world: World, label: str) -> None:
     period = parse_period(year=YEAR) if label == str(YEAR) else parse_period(quarter=label)
     (piece,) = period.pieces
-    async with tenant_transaction(world.deps.engine, None) as conn:
+    async with queries.report_transaction(world.deps.engine) as conn:
         raw = {r.shelter: r for r in await queries.indicator_figures(conn, piece)}
     shelters = sorted({c.shelter for c in world.expected})
     for shelter in [None, *shelters]:

@@ -33,6 +33,7 @@ from service.reports.projection import (
     project_next_batch,
     rebuild_all,
 )
+from service.reports.queries import report_transaction
 
 STORE = EventStore(EventRegistry(rc.EVENT_TYPES))
 
@@ -193,6 +194,7 @@ async def test_the_service_role_sees_only_its_own_tenant_and_reads_across_only_a
     async with tenant_transaction(app_engine, None) as conn:
         assert await conn.scalar(text("SELECT count(*) FROM report_cases")) == 0
         assert await conn.scalar(text("SELECT count(*) FROM report_checkpoints")) == 0
+    async with report_transaction(app_engine) as conn:
         shelters = (
             await conn.execute(
                 text(
@@ -217,7 +219,7 @@ async def test_the_aggregate_function_refuses_anything_but_up_to_three_known_dim
     app_engine: AsyncEngine, dimensions: list[str]
 ) -> None:
     with pytest.raises(DBAPIError, match="dimension"):
-        async with tenant_transaction(app_engine, None) as conn:
+        async with report_transaction(app_engine) as conn:
             await conn.execute(
                 text(
                     "SELECT * FROM report_caseload_counts(CAST(:d AS text[]), "
@@ -227,7 +229,7 @@ async def test_the_aggregate_function_refuses_anything_but_up_to_three_known_dim
             )
 
 
-async def test_the_cross_tenant_functions_are_definer_functions_for_the_service_only(
+async def test_the_cross_tenant_functions_are_definer_functions_for_the_report_role_only(
     admin_engine: AsyncEngine,
 ) -> None:
     async with admin_engine.connect() as conn:
@@ -236,6 +238,7 @@ async def test_the_cross_tenant_functions_are_definer_functions_for_the_service_
                 text(
                     "SELECT p.proname, p.prosecdef, p.proconfig, "
                     "has_function_privilege('safe_future_app', p.oid, 'EXECUTE'), "
+                    "has_function_privilege('safe_future_app_reports', p.oid, 'EXECUTE'), "
                     "coalesce(p.proacl::text[], '{}') FROM pg_proc p "
                     "WHERE p.proname IN ('report_caseload_counts', 'report_indicator_counts') "
                     "ORDER BY p.proname"
@@ -243,10 +246,11 @@ async def test_the_cross_tenant_functions_are_definer_functions_for_the_service_
             )
         ).all()
     assert [r[0] for r in rows] == ["report_caseload_counts", "report_indicator_counts"]
-    for _name, definer, config, service_may, acl in rows:
+    for _name, definer, config, service_may, reports_may, acl in rows:
         assert definer
         assert config == ["search_path=public, pg_temp"]
-        assert service_may
+        assert not service_may  # raw counts, below k too: only through the report role
+        assert reports_may
         assert not any(entry.startswith("=") for entry in acl)  # nothing granted to PUBLIC
 
 
@@ -262,6 +266,23 @@ async def test_a_tenant_transaction_cannot_read_across_tenants(
     app_engine: AsyncEngine, call: str
 ) -> None:
     tenants = await load_tenants(app_engine)
-    with pytest.raises(DBAPIError, match="not for tenant transactions"):
+    with pytest.raises(DBAPIError, match="not for tenant transactions"):  # noqa: PT012
         async with tenant_transaction(app_engine, tenants["moviera"].id) as conn:
+            await conn.execute(text("SELECT set_config('role', 'safe_future_app_reports', true)"))
+            await conn.execute(text(call))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "SELECT * FROM report_caseload_counts(ARRAY['SHELTER'], DATE '2034-01-01', "
+        "DATE '2034-12-01')",
+        "SELECT * FROM report_indicator_counts(DATE '2034-01-01', DATE '2034-12-01')",
+    ],
+)
+async def test_the_service_role_itself_cannot_call_the_raw_counting_functions(
+    app_engine: AsyncEngine, call: str
+) -> None:
+    with pytest.raises(DBAPIError, match="permission denied"):
+        async with tenant_transaction(app_engine, None) as conn:
             await conn.execute(text(call))
