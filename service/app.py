@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from service.auth import Tenant, TokenVerifier, identity_provider, load_signing_key, service_issuer
 from service.config import Settings
-from service.db import create_app_engine, migration_heads
+from service.db import create_app_engine, migration_heads, tenant_transaction
 from service.domain.return_case import EVENT_TYPES
 from service.events.cursor import CursorSealer
 from service.events.feed import FeedHub
@@ -26,6 +27,7 @@ from service.gate import RequestGate
 from service.graphql_view import SafeFutureGraphQL
 from service.handlers.return_case import Dependencies
 from service.health import healthz, metrics, readyz
+from service.integrators.clients import is_active
 from service.integrators.oauth import token_endpoint
 from service.observability import Metrics
 from service.privacy.cipher import PersonalDataCipher
@@ -53,6 +55,11 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
         listen_dsn = app_db_url.set(drivername="postgresql").render_as_string(hide_password=False)
         feed: FeedHub | None = None
         reports: ReportProjection | None = None
+
+        async def client_active(tenant: Tenant, client_id: str) -> bool:
+            async with tenant_transaction(engine, tenant.id) as conn:
+                return await is_active(conn, client_id)
+
         try:
             tenants = await load_tenants(engine)
             app.state.metrics = metrics_ = Metrics()
@@ -67,10 +74,22 @@ def create_app(settings: Settings, app_db_url: URL) -> Starlette:
                 audience=settings.jwt_audience,
                 tenants=tenants,
                 leeway=settings.jwt_leeway_seconds,
+                max_lifetime=settings.jwt_max_lifetime_seconds,
+                client_active=client_active,
             )
             app.state.deps = Dependencies(engine=engine, store=store, tenants=tenants)
             app.state.cursors = CursorSealer(signing_key)
-            feed = FeedHub(engine, store, lambda: asyncpg.connect(listen_dsn))
+            async def subscriber_active(tenant_id: uuid.UUID, client_id: str) -> bool:
+                async with tenant_transaction(engine, tenant_id) as conn:
+                    return await is_active(conn, client_id)
+
+            feed = FeedHub(
+                engine,
+                store,
+                lambda: asyncpg.connect(listen_dsn),
+                client_active=subscriber_active,
+                revocation_recheck_seconds=settings.revocation_recheck_seconds,
+            )
             await feed.start()
             app.state.feed = feed
             reports = await start_report_projection(engine, store, listen_dsn)

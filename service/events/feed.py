@@ -29,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +164,7 @@ class _Subscriber:
     flt: FeedFilter
     client_id: str | None
     queue: asyncio.Queue[RecordedEvent | SubscriptionClosed]
+    tenant_id: uuid.UUID | None = None
     closed: SubscriptionClosed | None = None
 
     def close(self, reason: str, message: str) -> None:
@@ -193,6 +195,8 @@ class FeedHub:
         queue_size: int = 1000,
         batch_size: int = 500,
         safety_poll_seconds: float = 5.0,
+        client_active: Callable[[uuid.UUID, str], Awaitable[bool]] | None = None,
+        revocation_recheck_seconds: float = 30.0,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -207,6 +211,11 @@ class FeedHub:
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task[None] | None = None
         self._closing = False
+        # A revocation NOTIFY can be lost (the LISTEN connection was down): open clients are
+        # checked again on every reconnect and every ``revocation_recheck_seconds``.
+        self._client_active = client_active
+        self.revocation_recheck_seconds = revocation_recheck_seconds
+        self._recheck_task: asyncio.Task[None] | None = None
 
     @property
     def subscriber_count(self) -> int:
@@ -214,6 +223,29 @@ class FeedHub:
 
     async def start(self) -> None:
         await self._listen()
+        if self._client_active is not None:
+            self._recheck_task = asyncio.get_running_loop().create_task(self._recheck_forever())
+
+    async def _recheck_forever(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(self.revocation_recheck_seconds)
+            await self.recheck_clients()
+
+    async def recheck_clients(self) -> None:
+        """Close the subscriptions of every client revoked since it subscribed."""
+        if self._client_active is None:
+            return
+        for client_id, subs in list(self._by_client.items()):
+            tenant_id = next((s.tenant_id for s in subs if s.tenant_id is not None), None)
+            if tenant_id is None:
+                continue
+            try:
+                active = await self._client_active(tenant_id, client_id)
+            except Exception as exc:  # the database may be away; the next check tries again
+                log.warning("revocation re-check failed: %s", type(exc).__name__)
+                return
+            if not active:
+                self._revoke(client_id)
 
     async def _listen(self) -> None:
         conn: asyncpg.Connection = await self._connect()
@@ -239,10 +271,13 @@ class FeedHub:
             else:
                 for feed in self._feeds.values():  # notifications may have been missed
                     feed.wake.set()
+                await self.recheck_clients()  # so may revocations
                 return
 
     async def close(self) -> None:
         self._closing = True
+        if self._recheck_task is not None:
+            self._recheck_task.cancel()
         for feed in list(self._feeds.values()):
             for sub in list(feed.subscribers):
                 sub.close("SERVER_SHUTDOWN", "the server is shutting down; resume from your cursor")
@@ -261,6 +296,9 @@ class FeedHub:
             feed.wake.set()
 
     def _on_revocation(self, _conn: Any, _pid: int, _channel: str, client_id: str) -> None:
+        self._revoke(client_id)
+
+    def _revoke(self, client_id: str) -> None:
         for sub in self._by_client.pop(client_id, set()):
             for feed in self._feeds.values():
                 feed.subscribers.discard(sub)
@@ -351,16 +389,29 @@ class FeedHub:
         after: FeedPosition,
         flt: FeedFilter = ALL,
         client_id: str | None = None,
+        expires_at: float | None = None,
     ) -> AsyncIterator[RecordedEvent]:
         """Everything after ``after``: first from the log, then live; no gap, no repeat.
+
+        With ``expires_at`` (seconds since the epoch: the token's expiry) the subscription ends
+        then with ``TOKEN_EXPIRED``; the client re-authenticates and resumes from its cursor.
 
         The subscriber joins the live fan-out only after a first replay has caught up, then
         replays once more from where it stood, so events written while it joined come from the
         log or the queue; the queue's copies at or before the last delivered pair are skipped.
         """
-        sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size))
+        sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size), tenant_id)
         if client_id is not None:
             self._by_client.setdefault(client_id, set()).add(sub)
+        expiry: asyncio.TimerHandle | None = None
+        if expires_at is not None:
+            loop = asyncio.get_running_loop()
+            expiry = loop.call_at(
+                loop.time() + max(0.0, expires_at - time.time()),
+                sub.close,
+                "TOKEN_EXPIRED",
+                "the token expired; authenticate again and resume from your last cursor",
+            )
         feed: _TenantFeed | None = None
         last = after
         try:
@@ -384,6 +435,8 @@ class FeedHub:
                     last = position_of(item)
                     yield item
         finally:
+            if expiry is not None:
+                expiry.cancel()
             if client_id is not None:
                 subs = self._by_client.get(client_id, set())
                 subs.discard(sub)
