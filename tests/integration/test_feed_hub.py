@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
@@ -537,3 +538,90 @@ async def test_positions_follow_the_feed_order_of_transaction_then_position(
     assert positions == sorted(positions)
     assert len(set(positions)) == len(positions)
     assert [e.version for e in replayed] == list(range(1, version + 1))
+
+
+def _active_in(engine: AsyncEngine) -> Callable[[uuid.UUID, str], Any]:
+    async def active(tenant_id: uuid.UUID, client_id: str) -> bool:
+        async with db.tenant_transaction(engine, tenant_id) as conn:
+            return await clients.is_active(conn, client_id)
+
+    return active
+
+
+async def test_a_revocation_made_while_the_listener_was_down_is_applied_on_reconnect(
+    hub_factory: Any, admin_engine: AsyncEngine, writer: Dependencies, caseworker: Principal
+) -> None:
+    """The revocation's NOTIFY is lost (made while nobody listened): the hub checks its open
+    clients again when it reconnects, and closes the revoked one's subscription."""
+    admin = Principal("feed-hub-admin", caseworker.organisation, frozenset({"tenant-admin"}))
+    client, _secret = await clients.create(writer.engine, admin, "outage", ["events:read"])
+    case_id = await open_case(writer, caseworker)
+    name = f"feed-hub-outage-{uuid.uuid4().hex[:8]}"
+    async with hub_factory(
+        application_name=name,
+        safety_poll_seconds=NO_SAFETY_POLL,
+        client_active=_active_in(writer.engine),
+        revocation_recheck_seconds=NO_SAFETY_POLL,
+    ) as hub:
+        events = hub.subscribe(
+            caseworker.tenant_id, START, FeedFilter(stream_id=case_id), client_id=client.client_id
+        )
+        try:
+            assert [e.version for e in await take(events, 1)] == [1]
+            async with admin_engine.begin() as conn:  # revoked with no NOTIFY: it was missed
+                await conn.execute(
+                    text("UPDATE integrator_clients SET revoked_at = now() WHERE client_id = :c"),
+                    {"c": client.client_id},
+                )
+                (listener,) = await _backend_pids(admin_engine, name)
+                await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": listener})
+            delivered, reason = await _until_closed(events, seconds=5)
+            assert (delivered, reason) == ([], "CREDENTIALS_REVOKED")
+        finally:
+            await events.aclose()
+
+
+async def test_a_revocation_is_found_by_the_periodic_recheck_too(
+    hub_factory: Any, admin_engine: AsyncEngine, writer: Dependencies, caseworker: Principal
+) -> None:
+    admin = Principal("feed-hub-admin", caseworker.organisation, frozenset({"tenant-admin"}))
+    client, _secret = await clients.create(writer.engine, admin, "periodic", ["events:read"])
+    case_id = await open_case(writer, caseworker)
+    async with hub_factory(
+        safety_poll_seconds=NO_SAFETY_POLL,
+        client_active=_active_in(writer.engine),
+        revocation_recheck_seconds=0.2,
+    ) as hub:
+        events = hub.subscribe(
+            caseworker.tenant_id, START, FeedFilter(stream_id=case_id), client_id=client.client_id
+        )
+        try:
+            assert [e.version for e in await take(events, 1)] == [1]
+            async with admin_engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE integrator_clients SET revoked_at = now() WHERE client_id = :c"),
+                    {"c": client.client_id},
+                )
+            assert await _until_closed(events, seconds=5) == ([], "CREDENTIALS_REVOKED")
+        finally:
+            await events.aclose()
+
+
+async def test_a_subscription_ends_when_its_token_expires_and_resumes_from_its_cursor(
+    hub_factory: Any, writer: Dependencies, caseworker: Principal
+) -> None:
+    case_id = await open_case(writer, caseworker)
+    only = FeedFilter(stream_id=case_id)
+    async with hub_factory(safety_poll_seconds=NO_SAFETY_POLL) as hub:
+        events = hub.subscribe(caseworker.tenant_id, START, only, expires_at=time.time() + 0.5)
+        try:
+            (first,) = await take(events, 1)
+            assert await _until_closed(events, seconds=5) == ([], "TOKEN_EXPIRED")
+        finally:
+            await events.aclose()
+        version = await record_conversation(writer, caseworker, case_id, 1)
+        resumed = hub.subscribe(caseworker.tenant_id, position_of(first), only)
+        try:
+            assert [e.version for e in await take(resumed, 1)] == [version]
+        finally:
+            await resumed.aclose()
