@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import uuid
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -76,7 +77,7 @@ class CaseEventConnection:
 def _case_event(ctx: Context, recorded: RecordedEvent, with_personal: bool) -> CaseEvent:
     _, schema_version, data, personal = ctx.deps.store.registry.encode(recorded.event)
     return CaseEvent(
-        cursor=ctx.cursors.seal(position_of(recorded)),
+        cursor=ctx.cursors.seal(position_of(recorded), recorded.tenant_id),
         case_id=strawberry.ID(to_global_id("ReturnCase", recorded.stream_id)),
         version=recorded.version,
         event_type=recorded.event_type,
@@ -88,11 +89,11 @@ def _case_event(ctx: Context, recorded: RecordedEvent, with_personal: bool) -> C
     )
 
 
-def _start(cursors: CursorSealer, after: str | None) -> FeedPosition:
+def _start(cursors: CursorSealer, after: str | None, tenant_id: uuid.UUID) -> FeedPosition:
     if after is None:
         return START
     try:
-        return cursors.open(after)
+        return cursors.open(after, tenant_id)
     except InvalidCursor:
         raise BadUserInput("after is not a valid cursor of this feed", field="after") from None
 
@@ -135,7 +136,7 @@ async def case_events_page(
         first = max_page
     if not 1 <= first <= max_page:
         raise BadUserInput(f"first must be between 1 and {max_page}", field="first")
-    start = _start(ctx.cursors, after)
+    start = _start(ctx.cursors, after, principal.tenant_id)
     flt = _filter(ctx, event_types, case_id)
     async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
         events = await read_feed(conn, ctx.deps.store, start, first + 1, flt)
@@ -190,7 +191,7 @@ async def case_events_stream(
 ) -> AsyncGenerator[CaseEvent, None]:
     ctx = info.context
     principal, with_personal = await _authorise(ctx)
-    start = _start(ctx.cursors, after)
+    start = _start(ctx.cursors, after, principal.tenant_id)
     flt = _filter(ctx, event_types, case_id)
     try:
         async for recorded in ctx.feed.subscribe(
