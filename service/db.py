@@ -126,7 +126,17 @@ def migration_heads(migrations_dir: Path = MIGRATIONS_DIR) -> tuple[str, ...]:
     _revision_imports(migrations_dir)
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
-    return tuple(ScriptDirectory.from_config(cfg).get_heads())
+    script = ScriptDirectory.from_config(cfg)
+    # A head that another revision depends on is not kept in ``alembic_version`` once that
+    # revision is applied: it is implied by it.
+    implied = {
+        dep
+        for rev in script.walk_revisions()
+        for dep in (
+            (rev.dependencies,) if isinstance(rev.dependencies, str) else rev.dependencies or ()
+        )
+    }
+    return tuple(h for h in script.get_heads() if h not in implied)
 
 
 def _alembic_upgrade(sync_conn: Connection, role: str, revision: str, migrations_dir: Path) -> None:

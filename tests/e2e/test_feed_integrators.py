@@ -254,7 +254,7 @@ async def test_wrong_credentials_are_refused_as_invalid_client(
         assert "access_token" not in response.text
 
 
-@pytest.mark.parametrize("grant_type", ["password", "authorization_code", ""])
+@pytest.mark.parametrize("grant_type", ["password", "authorization_code", "CLIENT_CREDENTIALS"])
 async def test_any_grant_but_client_credentials_is_an_unsupported_grant_type(
     as_org: Any, http: httpx.AsyncClient, grant_type: str
 ) -> None:
@@ -262,6 +262,61 @@ async def test_any_grant_but_client_credentials_is_an_unsupported_grant_type(
     response = await request_token(http, {**grant(credentials), "grant_type": grant_type})
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
+
+
+@pytest.mark.parametrize("grant_type", [None, ""])
+async def test_a_missing_grant_type_is_an_invalid_request(
+    as_org: Any, http: httpx.AsyncClient, grant_type: str | None
+) -> None:
+    credentials = await create_client(as_org("moviera", "tenant-admin"), "EVENTS_READ")
+    data = {k: v for k, v in grant(credentials).items() if k != "grant_type"}
+    if grant_type is not None:
+        data["grant_type"] = grant_type
+    response = await request_token(http, data)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_basic_and_form_credentials_together_are_an_invalid_request(
+    as_org: Any, http: httpx.AsyncClient
+) -> None:
+    credentials = await create_client(as_org("moviera", "tenant-admin"), "EVENTS_READ")
+    response = await request_token(
+        http, grant(credentials), headers=basic(credentials.client_id, credentials.secret)
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "access_token" not in response.text
+
+
+@pytest.mark.parametrize("size", [5000, 4 * 1024 * 1024])
+async def test_a_token_request_too_large_is_413_in_oauths_format(
+    http: httpx.AsyncClient, size: int
+) -> None:
+    response = await request_token(
+        http, {"grant_type": "client_credentials", "client_id": "x" * size, "client_secret": "y"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "invalid_request"
+    assert "errors" not in response.json()
+
+
+async def test_repeated_wrong_secrets_lock_the_client_out_even_for_the_right_secret(
+    as_org: Any, http: httpx.AsyncClient
+) -> None:
+    credentials = await create_client(as_org("moviera", "tenant-admin"), "EVENTS_READ")
+    wrong = Credentials(credentials.client_id, credentials.secret[:-2] + "xx")
+    statuses = [(await request_token(http, grant(wrong))).status_code for _ in range(12)]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+    right = await request_token(http, grant(credentials))
+    assert right.status_code == 429
+    assert right.json()["error"] == "invalid_client"
+    assert int(right.headers["retry-after"]) > 0
+    assert "access_token" not in right.text
+    # Another client of the same shelter is not locked out by it.
+    other = await create_client(as_org("moviera", "tenant-admin"), "EVENTS_READ")
+    assert (await request_token(http, grant(other))).status_code == 200
 
 
 async def test_a_client_cannot_obtain_a_scope_it_was_not_granted(
