@@ -12,6 +12,7 @@ Two identities reach the database:
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import sys
 import uuid
@@ -45,6 +46,7 @@ class EmbeddedServer:
             ) from exc
 
         pgdata.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(pgdata)
         self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
             pgdata, cleanup_mode="stop"
         )
@@ -60,6 +62,25 @@ class EmbeddedServer:
 
     def cleanup(self) -> None:
         self._server.cleanup()
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop the processes that died without saying so from the server's list of users.
+
+    ``pgserver`` stops the server when the last process using it exits cleanly, and keeps the
+    users' process ids in a file. A process killed with ``kill -9`` never removes its id, so
+    the server would never be stopped again; ids of processes that no longer run are removed.
+    """
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList, process_is_running
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with PostgresServer._lock:
+        users = DiskList(handles)
+        alive = [pid for pid in users.get() if pid == os.getpid() or process_is_running(pid)]
+        users.put(alive)
 
 
 def to_async_url(url: str | URL) -> URL:
