@@ -628,3 +628,36 @@ async def test_mutation_sent_with_get_is_refused(
 
     assert_no_crash(response)
     assert 400 <= response.status_code < 500, response.text
+
+
+OUT_OF_RANGE_OPENINGS = {
+    "intake in year 1": ({"intakeDate": "0001-01-01"}, "DATE_OUT_OF_RANGE"),
+    "intake in year 9999": ({"intakeDate": "9999-12-31"}, "DATE_OUT_OF_RANGE"),
+    "zero-width pseudonym": ({"pseudonym": "\u200b\u200c\u2060"}, "PSEUDONYM_NOT_VISIBLE"),
+    "bidi override in pseudonym": ({"pseudonym": "Anna\u202egpj.exe"}, "PSEUDONYM_NOT_VISIBLE"),
+}
+
+
+@pytest.mark.parametrize("case_fields", OUT_OF_RANGE_OPENINGS.values(),
+                         ids=OUT_OF_RANGE_OPENINGS.keys())  # fmt: skip
+@pytest.mark.usefixtures("no_new_events")
+async def test_implausible_dates_and_invisible_pseudonyms_are_refused_by_rule(
+    client: GraphQLClient, case_fields: tuple[dict[str, Any], str]
+) -> None:
+    fields, rule = case_fields
+    body = await send(client, OPEN, {"input": {**OPEN_INPUT, **fields}})
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["rule"] == rule
+
+
+async def test_a_closing_date_in_year_9999_is_refused(
+    client: GraphQLClient, case: dict[str, Any], no_new_events: None
+) -> None:
+    body = await mutate(
+        client,
+        "closeReturnCase",
+        {"caseId": case["id"], "expectedVersion": case["version"], "closedOn": "9999-12-31",
+         "reason": "WITHDREW"},
+    )  # fmt: skip
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["rule"] == "DATE_OUT_OF_RANGE"

@@ -56,7 +56,11 @@ from service.domain.return_case.intake import (
     record_legal_position,
     update_profile,
 )
-from service.domain.return_case.rules import require_not_before, violation
+from service.domain.return_case.rules import (
+    require_date_in_range,
+    require_not_before,
+    violation,
+)
 from service.domain.return_case.sharing import (
     contact_partner,
     give_consent,
@@ -79,6 +83,8 @@ def decide(state: ReturnCase | None, command: Command) -> list[Event]:
     ``CaseAlreadyExists`` for opening a case twice, and ``RuleViolation`` for any rule the
     command breaks. Returns ``[]`` only for an erasure that has nothing left to erase.
     """
+    for day in _dates_of(command):
+        require_date_in_range(day)
     if isinstance(command, OpenReturnCase):
         if state is not None:
             raise CaseAlreadyExists(command.case_id)
