@@ -661,3 +661,47 @@ async def test_a_closing_date_in_year_9999_is_refused(
     )  # fmt: skip
     assert codes(body) == ["BAD_USER_INPUT"]
     assert body["errors"][0]["extensions"]["rule"] == "DATE_OUT_OF_RANGE"
+
+
+CASES_BY_COUNTRY = """
+query Cases($countries: [String!]) {
+  returnCases(first: 5, filter: {countriesOfOrigin: $countries}) { edges { node { id } } }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "countries",
+    [["N" * 1_000_000], ["%"], ["NG"] * 51],
+    ids=["a 1 MB string", "a wildcard", "51 codes"],
+)
+async def test_a_case_filter_takes_only_country_codes(
+    client: GraphQLClient, countries: list[str]
+) -> None:
+    body = await send(client, CASES_BY_COUNTRY, {"countries": countries})
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["data"] is None
+
+
+async def test_the_access_log_actor_argument_is_bounded(as_org: Any) -> None:
+    admin = as_org("moviera", "tenant-admin")
+    body = await send(
+        admin,
+        "query Log($actor: String) { personalDataAccessLog(actor: $actor, first: 1) "
+        "{ edges { node { actor } } } }",
+        {"actor": "a" * 1_000_000},
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("text", ["%", "!!!", "-- ;"])
+async def test_a_search_text_without_letters_or_digits_is_refused_not_dropped(
+    client: GraphQLClient, text: str
+) -> None:
+    body = await send(
+        client,
+        "query Orgs($text: String) { organisations(first: 5, filter: {text: $text}) "
+        "{ edges { node { id } } } }",
+        {"text": text},
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]

@@ -103,6 +103,10 @@ def _query_filter(flt: OrganisationFilter) -> repository.OrganisationFilter:
         if len(flt.text) > MAX_QUERY_LENGTH:
             raise BadUserInput(f"text must be at most {MAX_QUERY_LENGTH} characters", field="text")
         tsquery = prefix_query(flt.text)
+        if tsquery is None and flt.text.strip():
+            # Only punctuation: no word to search for. Dropping the filter would return
+            # everything, which is not what was asked.
+            raise BadUserInput("text must contain at least one letter or digit", field="text")
     return repository.OrganisationFilter(
         country=country_code(flt.country, "country") if flt.country is not None else None,
         services=tuple(dict.fromkeys(flt.services or ())),
