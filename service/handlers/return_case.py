@@ -296,7 +296,9 @@ async def _decide_and_append(
                 current_version=current,
             )
         try:
-            events = rc.decide(state, command)
+            # Today anywhere on Earth (UTC+14): a date recorded there today is not "future".
+            today = (deps.clock() + dt.timedelta(hours=14)).date()
+            events = rc.decide(state, command, today)
         except RuleViolation as exc:
             raise BadUserInput(exc.message, rule=exc.rule) from None
         except CaseNotFound:

@@ -705,3 +705,39 @@ async def test_a_search_text_without_letters_or_digits_is_refused_not_dropped(
         {"text": text},
     )
     assert codes(body) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("closeReturnCase", {"closedOn": "2099-01-01", "reason": "WITHDREW"}),
+        ("recordReturnConversation", {"heldOn": "2099-01-01", "wish": "UNDECIDED"}),
+    ],
+    ids=["closing in 2099 (would dodge retention)", "a conversation in 2099"],
+)
+async def test_a_recorded_date_in_the_future_is_refused(
+    client: GraphQLClient,
+    case: dict[str, Any],
+    no_new_events: None,
+    name: str,
+    fields: dict[str, Any],
+) -> None:
+    body = await mutate(
+        client, name, {"caseId": case["id"], "expectedVersion": case["version"], **fields}
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["rule"] == "DATE_IN_FUTURE"
+
+
+async def test_a_future_intake_is_refused_but_a_planned_departure_may_lie_ahead(
+    client: GraphQLClient, case: dict[str, Any]
+) -> None:
+    body = await send(client, OPEN, {"input": {**OPEN_INPUT, "intakeDate": "2099-01-01"}})
+    assert body["errors"][0]["extensions"]["rule"] == "DATE_IN_FUTURE"
+    planned = await mutate(
+        client,
+        "planDeparture",
+        {"caseId": case["id"], "expectedVersion": case["version"], "plannedOn": "2098-06-01",
+         "destinationCountry": "NG"},
+    )  # fmt: skip
+    assert "errors" not in planned, planned

@@ -88,7 +88,7 @@ async def test_case_walks_from_intake_to_closed_and_timeline_shows_every_step(as
         client, "recordFollowUp", case, contactedOn="2026-05-02", reached=True, situation="STABLE"
     )
     assert case["phase"] == "FOLLOW_UP"
-    case = await step(client, "closeReturnCase", case, reason="RETURNED", closedOn="2027-02-02")
+    case = await step(client, "closeReturnCase", case, reason="RETURNED", closedOn="2026-06-02")
     assert (case["phase"], case["closingReason"], case["version"]) == ("CLOSED", "RETURNED", 8)
 
     body = await client.execute(

@@ -42,7 +42,7 @@ async def _deps(engine: AsyncEngine) -> Dependencies:
     return Dependencies(engine, STORE, await load_tenants(engine))
 
 
-async def _walk(deps: Dependencies, slug: str, year: int = 2033) -> uuid.UUID:
+async def _walk(deps: Dependencies, slug: str, year: int = 2020) -> uuid.UUID:
     principal = Principal("projection-test", deps.tenants[slug], frozenset({"caseworker"}))
     c = uuid.uuid4()
     commands: list[Any] = [
@@ -181,8 +181,8 @@ async def test_the_service_role_sees_only_its_own_tenant_and_reads_across_only_a
 ) -> None:
     deps = await _deps(app_engine)
     moviera, blijf = deps.tenants["moviera"].id, deps.tenants["blijf-groep"].id
-    await _walk(deps, "moviera", 2034)
-    await _walk(deps, "blijf-groep", 2034)
+    await _walk(deps, "moviera", 2023)
+    await _walk(deps, "blijf-groep", 2023)
     await catch_up_all(app_engine, STORE)
     async with tenant_transaction(app_engine, moviera) as conn:
         tenants = (await conn.scalars(text("SELECT DISTINCT tenant_id FROM report_cases"))).all()
@@ -199,7 +199,7 @@ async def test_the_service_role_sees_only_its_own_tenant_and_reads_across_only_a
             await conn.execute(
                 text(
                     "SELECT v1, n FROM report_caseload_counts(ARRAY['SHELTER'], "
-                    "DATE '2034-01-01', DATE '2034-12-01')"
+                    "DATE '2023-01-01', DATE '2023-12-01')"
                 )
             )
         ).all()
@@ -223,7 +223,7 @@ async def test_the_aggregate_function_refuses_anything_but_up_to_three_known_dim
             await conn.execute(
                 text(
                     "SELECT * FROM report_caseload_counts(CAST(:d AS text[]), "
-                    "DATE '2034-01-01', DATE '2034-12-01')"
+                    "DATE '2023-01-01', DATE '2023-12-01')"
                 ),
                 {"d": dimensions},
             )
@@ -257,9 +257,9 @@ async def test_the_cross_tenant_functions_are_definer_functions_for_the_report_r
 @pytest.mark.parametrize(
     "call",
     [
-        "SELECT * FROM report_caseload_counts(ARRAY['SHELTER'], DATE '2034-01-01', "
-        "DATE '2034-12-01')",
-        "SELECT * FROM report_indicator_counts(DATE '2034-01-01', DATE '2034-12-01')",
+        "SELECT * FROM report_caseload_counts(ARRAY['SHELTER'], DATE '2023-01-01', "
+        "DATE '2023-12-01')",
+        "SELECT * FROM report_indicator_counts(DATE '2023-01-01', DATE '2023-12-01')",
     ],
 )
 async def test_a_tenant_transaction_cannot_read_across_tenants(
@@ -275,9 +275,9 @@ async def test_a_tenant_transaction_cannot_read_across_tenants(
 @pytest.mark.parametrize(
     "call",
     [
-        "SELECT * FROM report_caseload_counts(ARRAY['SHELTER'], DATE '2034-01-01', "
-        "DATE '2034-12-01')",
-        "SELECT * FROM report_indicator_counts(DATE '2034-01-01', DATE '2034-12-01')",
+        "SELECT * FROM report_caseload_counts(ARRAY['SHELTER'], DATE '2023-01-01', "
+        "DATE '2023-12-01')",
+        "SELECT * FROM report_indicator_counts(DATE '2023-01-01', DATE '2023-12-01')",
     ],
 )
 async def test_the_service_role_itself_cannot_call_the_raw_counting_functions(

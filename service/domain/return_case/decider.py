@@ -75,8 +75,15 @@ __all__ = ["decide"]
 _ALLOWED_WHEN_CLOSED = (ReopenReturnCase, WithdrawConsent, EraseClientPersonalData)
 
 
-def decide(state: ReturnCase | None, command: Command) -> list[Event]:
+# Dates that name what is planned or owed, not what happened: they may lie ahead.
+_PLANNED_DATES = frozenset({"planned_on", "departure_deadline"})
+
+
+def decide(state: ReturnCase | None, command: Command, today: date | None = None) -> list[Event]:
     """The events ``command`` causes in ``state``.
+
+    With ``today`` (the caller's date; the domain has no clock), a recorded date after it is
+    refused (``DATE_IN_FUTURE``); planned dates may lie ahead.
 
     Raises ``CaseNotFound`` for a command on a case that does not exist (``state`` is
     ``None``, or is the state of a case with another id),
@@ -85,6 +92,14 @@ def decide(state: ReturnCase | None, command: Command) -> list[Event]:
     """
     for day in _dates_of(command):
         require_date_in_range(day)
+    if today is not None and any(
+        isinstance(getattr(command, f.name), date)
+        and f.name not in _PLANNED_DATES
+        and f.name != "date_of_birth"
+        and getattr(command, f.name) > today
+        for f in fields(command)
+    ):
+        raise violation("DATE_IN_FUTURE")
     if isinstance(command, OpenReturnCase):
         if state is not None:
             raise CaseAlreadyExists(command.case_id)

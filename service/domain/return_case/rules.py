@@ -63,6 +63,10 @@ RULES: Mapping[str, str] = MappingProxyType(
         "CASE_NOT_CLOSED": "Only a closed case can be reopened.",
         "DATE_BEFORE_INTAKE": "Every date must be on or after the intake date of the case.",
         "DATE_OUT_OF_RANGE": "Every date must lie between 1 January 1990 and 31 December 2099.",
+        "DATE_IN_FUTURE": (
+            "A recorded date cannot lie in the future; only a planned departure date and a "
+            "departure deadline may."
+        ),
         "PSEUDONYM_NOT_VISIBLE": (
             "The pseudonym must contain visible characters and no bidirectional control "
             "characters."
