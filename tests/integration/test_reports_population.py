@@ -58,7 +58,9 @@ async def world(database: Database, admin_engine: AsyncEngine) -> AsyncIterator[
         connect_args={"server_settings": {"synchronous_commit": "off"}},
     )
     tenants = await load_tenants(engine)
-    deps = Dependencies(engine, EventStore(EventRegistry(rc.EVENT_TYPES)), tenants)
+    # The population's dates lie ahead of the real today: it is written as of a later day.
+    as_of = dt.datetime(YEAR + 4, 1, 1, tzinfo=dt.UTC)
+    deps = Dependencies(engine, EventStore(EventRegistry(rc.EVENT_TYPES)), tenants, lambda: as_of)
     population = await write_population(deps, CASES, YEAR, seed=2031)
     await catch_up_all(engine, deps.store)
     expected = await expected_cases(admin_engine, population.case_ids)
