@@ -1,4 +1,8 @@
 # syntax=docker/dockerfile:1
+# What tests/e2e/test_deployed_shape.py does: build the wheel (service code, migrations and
+# GraphiQL's assets), install it, run `safe-future migrate` / `safe-future serve` from a folder
+# that is not the sources.
+#
 # Assets stage: GraphiQL's browser bundles from the npm packages pinned in
 # graphiql/package-lock.json, the same step as `make install`.
 FROM python:3.11-slim AS assets
@@ -15,19 +19,17 @@ WORKDIR /src
 RUN pip install --no-cache-dir --upgrade pip build
 COPY pyproject.toml README.md ./
 COPY service ./service
+COPY migrations ./migrations
 COPY --from=assets /src/service/graphiql/static/vendor ./service/graphiql/static/vendor
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    SAFE_FUTURE_MODE=production SAFE_FUTURE_HOST=0.0.0.0 SAFE_FUTURE_PORT=8000 \
-    SAFE_FUTURE_MIGRATIONS_DIR=/app/migrations
+    SAFE_FUTURE_MODE=production SAFE_FUTURE_HOST=0.0.0.0 SAFE_FUTURE_PORT=8000
 RUN groupadd --system app && useradd --system --gid app --home-dir /app app
 WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
-COPY migrations ./migrations
-COPY schema.graphql ./
 # Key-encryption keys: mount a persistent volume here (never include it in database backups;
 # see docs/privacy.md section 8).
 ENV SAFE_FUTURE_KEK_DIR=/var/lib/safe-future/kek

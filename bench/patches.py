@@ -66,7 +66,7 @@ WITH cur AS (
            $9::jsonb, $10
     FROM cur, unnest($4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
          WITH ORDINALITY AS e(event_type, schema_version, payload, personal, ord)
-    WHERE cur.v = $8
+    WHERE events_writer_begin() AND cur.v = $8
     ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
     RETURNING version, global_position, recorded_at, transaction_id::text::bigint AS tx
 )

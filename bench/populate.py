@@ -429,7 +429,8 @@ async def _load(task: Task) -> tuple[int, int, float]:
             started = time.perf_counter()
             async with conn.transaction():
                 await conn.execute(
-                    "SELECT set_config('app.tenant_id', $1, true)", str(task.tenant_id)
+                    "SELECT set_config('app.tenant_id', $1, true), events_writer_begin()",
+                    str(task.tenant_id),
                 )
                 if use_copy:
                     try:

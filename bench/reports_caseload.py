@@ -152,7 +152,10 @@ async def _write(admin_url: URL, cases: int, seed: int) -> int:
                                      else json.dumps(personal), meta, now))  # fmt: skip
                 done += min(2000, count - done)
                 async with conn.transaction():
-                    await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant))
+                    await conn.execute(
+                        "SELECT set_config('app.tenant_id', $1, true), events_writer_begin()",
+                        str(tenant),
+                    )
                     await conn.executemany(
                         "INSERT INTO events (tenant_id, stream_id, stream_type, version, "
                         "event_type, schema_version, payload, personal, metadata, occurred_at) "

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from starlette.applications import Starlette
@@ -20,7 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from service.auth import Tenant, TokenVerifier, identity_provider, load_signing_key, service_issuer
 from service.config import Settings
-from service.db import create_app_engine
+from service.db import create_app_engine, migration_heads, tenant_transaction
 from service.domain.return_case import EVENT_TYPES, ReadinessPolicy
 from service.events.cursor import CursorSealer
 from service.events.feed import FeedHub
@@ -32,6 +31,7 @@ from service.graphiql import graphiql_routes
 from service.graphql_view import SafeFutureGraphQL
 from service.handlers.return_case import Dependencies
 from service.health import healthz, metrics, readyz
+from service.integrators.clients import is_active
 from service.integrators.oauth import token_endpoint
 from service.observability import Metrics
 from service.privacy.cipher import PersonalDataCipher
@@ -42,12 +42,6 @@ from service.reports.projection import ReportProjection, start_report_projection
 from service.schema.ids import to_global_id
 from service.security_headers import SecurityHeaders
 from service.socialmap.http import routes as socialmap_routes
-
-
-def migration_heads(settings: Settings) -> tuple[str, ...]:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(settings.migrations_dir))
-    return tuple(ScriptDirectory.from_config(cfg).get_heads())
 
 
 async def load_tenants(engine: Any) -> dict[str, Tenant]:
@@ -77,6 +71,11 @@ def create_app(
         reports: ReportProjection | None = None
         rotation: asyncio.Task[None] | None = None
         stop_rotation = asyncio.Event()
+
+        async def client_active(tenant: Tenant, client_id: str) -> bool:
+            async with tenant_transaction(engine, tenant.id) as conn:
+                return await is_active(conn, client_id)
+
         try:
             tenants = await load_tenants(engine)
             app.state.metrics = metrics_ = Metrics()
@@ -84,13 +83,15 @@ def create_app(
                 EventRegistry(EVENT_TYPES), on_append=metrics_.events_appended.inc, cipher=cipher
             )
             app.state.settings = settings
-            app.state.migration_heads = migration_heads(settings)
+            app.state.migration_heads = migration_heads(settings.migrations_dir)
             app.state.signing_key = signing_key
             app.state.verifier = TokenVerifier(
                 [identity_provider(settings), service_issuer(settings, signing_key)],
                 audience=settings.jwt_audience,
                 tenants=tenants,
                 leeway=settings.jwt_leeway_seconds,
+                max_lifetime=settings.jwt_max_lifetime_seconds,
+                client_active=client_active,
             )
             app.state.deps = Dependencies(
                 engine=engine,
@@ -102,7 +103,17 @@ def create_app(
                 ),
             )
             app.state.cursors = CursorSealer(signing_key)
-            feed = FeedHub(engine, store, lambda: asyncpg.connect(listen_dsn))
+            async def subscriber_active(tenant_id: uuid.UUID, client_id: str) -> bool:
+                async with tenant_transaction(engine, tenant_id) as conn:
+                    return await is_active(conn, client_id)
+
+            feed = FeedHub(
+                engine,
+                store,
+                lambda: asyncpg.connect(listen_dsn),
+                client_active=subscriber_active,
+                revocation_recheck_seconds=settings.revocation_recheck_seconds,
+            )
             await feed.start()
             app.state.feed = feed
             reports = await start_report_projection(engine, store, listen_dsn)

@@ -8,8 +8,9 @@ point ``SAFE_FUTURE_JWT_PUBLIC_KEY_FILE`` at its identity provider's public key.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ KNOWN_ROLES = frozenset(
     }
 )
 LEEWAY_SECONDS = 30
+MAX_LIFETIME_SECONDS = 24 * 3600
 EVENTS_READ = "events:read"
 PERSONAL_DATA_READ = "personal-data:read"
 INTEGRATOR_SCOPES = frozenset({EVENTS_READ, PERSONAL_DATA_READ})
@@ -57,6 +59,8 @@ class Principal:
     roles: frozenset[str]
     scopes: frozenset[str] = frozenset()
     client_id: str | None = None
+    # When the token stops being valid (seconds since the epoch); a subscription ends then.
+    expires_at: float | None = None
 
     @property
     def tenant_id(self) -> uuid.UUID:
@@ -206,7 +210,10 @@ class TokenVerifier:
     service itself (tokens it issues to integrators at ``/oauth/token``), each with its key.
     Only asymmetric algorithms from the allow-list are accepted: ``alg: none`` and HMAC tokens
     (the "HS256 signed with the public key" trick) are refused, as are expired ones, with
-    ``leeway`` seconds of clock skew allowed.
+    ``leeway`` seconds of clock skew allowed. ``exp``, ``nbf`` and ``iat`` must be JSON numbers
+    (RFC 7519 NumericDate), and a token may not live longer than ``max_lifetime`` seconds
+    (counted from ``iat`` and from now). An integrator token is refused once its client is
+    revoked (``client_active``, asked on every verification).
     """
 
     def __init__(
@@ -216,11 +223,26 @@ class TokenVerifier:
         audience: str,
         tenants: Mapping[str, Tenant],
         leeway: int = LEEWAY_SECONDS,
+        max_lifetime: int = MAX_LIFETIME_SECONDS,
+        client_active: Callable[[Tenant, str], Awaitable[bool]] | None = None,
     ) -> None:
         self._issuers = {i.issuer: i for i in issuers}
         self._audience = audience
         self._tenants = tenants
         self._leeway = leeway
+        self._max_lifetime = max_lifetime
+        self._client_active = client_active
+
+    def _check_times(self, claims: Mapping[str, Any]) -> float:
+        """The token's expiry, once its time claims are numbers and its lifetime is bounded."""
+        for name in ("exp", "nbf", "iat"):
+            value = claims.get(name)
+            if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise Unauthenticated(f"the token's {name} must be a number")
+        exp, iat = float(claims["exp"]), float(claims["iat"])
+        if exp - iat > self._max_lifetime or exp - time.time() > self._max_lifetime + self._leeway:
+            raise Unauthenticated("the token lives longer than this service accepts")
+        return exp
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -239,6 +261,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated("the token is invalid or expired") from exc
+        expires_at = self._check_times(claims)
         org = _claim(claims, issuer.claims.organisation)
         roles = _claim(claims, issuer.claims.roles)
         if not isinstance(org, str) or not isinstance(roles, list):
@@ -252,18 +275,26 @@ class TokenVerifier:
         client_id = claims.get("client_id")
         if issuer.integrator_only:
             # Only the service's own integrator tokens carry a client id; revocation checks it.
+            if not isinstance(client_id, str):
+                raise Unauthenticated("the token names no integrator client")
+            if self._client_active is not None and not await self._client_active(
+                tenant, client_id
+            ):
+                raise Unauthenticated("the integrator's credentials were revoked")
             return Principal(
                 subject=str(claims["sub"]),
                 organisation=tenant,
                 roles=known & {"integrator"},
                 scopes=scopes or frozenset(),
-                client_id=client_id if isinstance(client_id, str) else None,
+                client_id=client_id,
+                expires_at=expires_at,
             )
         return Principal(
             subject=str(claims["sub"]),
             organisation=tenant,
             roles=known,
             scopes=scopes or frozenset(),
+            expires_at=expires_at,
         )
 
 

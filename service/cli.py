@@ -90,6 +90,13 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
         print("tokens come from your identity provider in production mode", file=sys.stderr)
         return 2
     ensure_key_pair(settings.jwt_private_key_file, settings.jwt_public_key_file)
+    if not 0 < args.hours * 3600 <= settings.jwt_max_lifetime_seconds:
+        print(
+            f"--hours must be more than 0 and at most "
+            f"{settings.jwt_max_lifetime_seconds / 3600:g} (SAFE_FUTURE_JWT_MAX_LIFETIME_SECONDS)",
+            file=sys.stderr,
+        )
+        return 2
     unknown = set(args.role) - KNOWN_ROLES
     if unknown:
         print(f"unknown role(s): {', '.join(sorted(unknown))}", file=sys.stderr)

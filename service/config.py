@@ -20,6 +20,8 @@ mode (``SAFE_FUTURE_MODE=production``) refuses defaults that are only safe on a 
 | ``SAFE_FUTURE_JWKS_MIN_REFRESH_SECONDS`` | ``10`` | least time between two JWKS fetches |
 | ``SAFE_FUTURE_JWT_ALGORITHMS`` | ``RS256`` | comma-separated allow-list (asymmetric only) |
 | ``SAFE_FUTURE_JWT_LEEWAY_SECONDS`` | ``30`` | clock skew allowed on exp/nbf/iat |
+| ``SAFE_FUTURE_JWT_MAX_LIFETIME_SECONDS`` | ``86400`` | longest token lifetime accepted |
+| ``SAFE_FUTURE_REVOCATION_RECHECK_SECONDS`` | ``30`` | how often open feeds re-check revocation |
 | ``SAFE_FUTURE_ORG_CLAIM`` / ``..._ROLES_CLAIM`` | ``org`` / ``roles`` | claim paths (dotted) |
 | ``SAFE_FUTURE_JWT_PUBLIC_KEY_FILE`` | ``<data>/keys/jwt-public.pem`` | PEM public key for tokens |
 | ``SAFE_FUTURE_SIGNING_KEY_FILE`` | ``<data>/keys/service-signing.pem`` | service's own key |
@@ -102,6 +104,8 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     # GraphiQL's page and assets; production keeps introspection off even when this is on.
     graphiql: bool = True
+    jwt_max_lifetime_seconds: int = 86400
+    revocation_recheck_seconds: int = 30
 
     @property
     def production(self) -> bool:
@@ -199,6 +203,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwks_min_refresh_seconds=_int(env, "SAFE_FUTURE_JWKS_MIN_REFRESH_SECONDS", 10, 0, 3600),
         jwt_algorithms=algorithms,
         jwt_leeway_seconds=_int(env, "SAFE_FUTURE_JWT_LEEWAY_SECONDS", 30, 0, 300),
+        revocation_recheck_seconds=_int(
+            env, "SAFE_FUTURE_REVOCATION_RECHECK_SECONDS", 30, 1, 3600
+        ),
+        jwt_max_lifetime_seconds=_int(
+            env, "SAFE_FUTURE_JWT_MAX_LIFETIME_SECONDS", 86400, 60, 30 * 86400
+        ),
         org_claim=env.get("SAFE_FUTURE_ORG_CLAIM", "org"),
         roles_claim=env.get("SAFE_FUTURE_ROLES_CLAIM", "roles"),
         max_page_size=_int(env, "SAFE_FUTURE_MAX_PAGE_SIZE", 100, 1, 1000),

@@ -12,7 +12,9 @@ Two identities reach the database:
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from service.config import Settings
 
 _MIGRATION_LOCK = 0x5AFE_F07E  # advisory lock key held while migrating
+# Beside ``service/`` both in a checkout and in an installed wheel (which ships ``migrations``).
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 EMBEDDED_DATABASE = "safe_future"
 
@@ -43,6 +46,7 @@ class EmbeddedServer:
             ) from exc
 
         pgdata.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(pgdata)
         self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
             pgdata, cleanup_mode="stop"
         )
@@ -58,6 +62,25 @@ class EmbeddedServer:
 
     def cleanup(self) -> None:
         self._server.cleanup()
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop the processes that died without saying so from the server's list of users.
+
+    ``pgserver`` stops the server when the last process using it exits cleanly, and keeps the
+    users' process ids in a file. A process killed with ``kill -9`` never removes its id, so
+    the server would never be stopped again; ids of processes that no longer run are removed.
+    """
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList, process_is_running
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with PostgresServer._lock:
+        users = DiskList(handles)
+        alive = [pid for pid in users.get() if pid == os.getpid() or process_is_running(pid)]
+        users.put(alive)
 
 
 def to_async_url(url: str | URL) -> URL:
@@ -103,10 +126,45 @@ def app_password(settings: Settings) -> str | None:
     return path.read_text().strip()
 
 
+def _revision_imports(migrations_dir: Path) -> None:
+    """Revisions import ``migration_helpers`` from their folder: make it importable.
+
+    Alembic's ``env.py`` does this when migrating; reading the revisions without migrating (the
+    API's readiness check, when ``serve`` skips migrating in production) needs it too.
+    """
+    folder = str(migrations_dir.resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
+def migration_heads(migrations_dir: Path = MIGRATIONS_DIR) -> tuple[str, ...]:
+    """The head revisions the code expects the database to be at."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    if not (migrations_dir / "env.py").is_file():
+        raise RuntimeError(f"no migrations in {migrations_dir}: set SAFE_FUTURE_MIGRATIONS_DIR")
+    _revision_imports(migrations_dir)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    script = ScriptDirectory.from_config(cfg)
+    # A head that another revision depends on is not kept in ``alembic_version`` once that
+    # revision is applied: it is implied by it.
+    implied = {
+        dep
+        for rev in script.walk_revisions()
+        for dep in (
+            (rev.dependencies,) if isinstance(rev.dependencies, str) else rev.dependencies or ()
+        )
+    }
+    return tuple(h for h in script.get_heads() if h not in implied)
+
+
 def _alembic_upgrade(sync_conn: Connection, role: str, revision: str, migrations_dir: Path) -> None:
     from alembic import command
     from alembic.config import Config
 
+    _revision_imports(migrations_dir)
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.attributes["connection"] = sync_conn

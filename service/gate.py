@@ -39,6 +39,17 @@ def _error(status: int, code: str, message: str, request_id: str) -> JSONRespons
     )
 
 
+def _too_large(path: str, protect: tuple[str, ...], request_id: str) -> JSONResponse:
+    """413 in the format of the endpoint asked: GraphQL's, or OAuth's for the token endpoint."""
+    if path in protect:
+        return _error(413, "BAD_USER_INPUT", "the request body is too large", request_id)
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": "the request body is too large"},
+        status_code=413,
+        headers={"X-Request-ID": request_id, "Cache-Control": "no-store"},
+    )
+
+
 class RequestGate:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, protect: tuple[str, ...]) -> None:
         self.app = app
@@ -86,15 +97,11 @@ class RequestGate:
         declared = request.headers.get("content-length")
         valid = declared is None or (declared.isascii() and declared.isdigit())
         if not valid or (declared is not None and int(declared) > self.max_body_bytes):
-            await _error(413, "BAD_USER_INPUT", "the request body is too large", request_id)(
-                scope, receive, send
-            )
+            await _too_large(scope["path"], self.protect, request_id)(scope, receive, send)
             return
         body, complete = await self._read_body(receive)
         if not complete:
-            await _error(413, "BAD_USER_INPUT", "the request body is too large", request_id)(
-                scope, receive, send
-            )
+            await _too_large(scope["path"], self.protect, request_id)(scope, receive, send)
             return
         replayed = False
 

@@ -124,7 +124,10 @@ async def run(
             private = None if personal is None else json.dumps(personal)
             started = time.perf_counter()
             async with conn.transaction():
-                await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_text)
+                await conn.execute(
+                    "SELECT set_config('app.tenant_id', $1, true), events_writer_begin()",
+                    tenant_text,
+                )
                 await conn.execute(
                     statement["sql"],
                     tenant,

@@ -191,7 +191,7 @@ async def _end_cursor(bench_db: BenchDatabase, tenant: uuid.UUID) -> str:
     finally:
         await conn.close()
     position = FeedPosition(row["tx"], row["pos"]) if row else FeedPosition(0, 0)
-    return CursorSealer(bench_db.signing_key()).seal(position)
+    return CursorSealer(bench_db.signing_key()).seal(position, tenant)
 
 
 async def run(

@@ -2,10 +2,21 @@
 
 Ordering: identity values are taken before commit, so transactions commit out of position
 order. A reader therefore sees only events whose writing transaction is older than every
-transaction still running (``transaction_id < pg_snapshot_xmin(pg_current_snapshot())``),
-reads them in ``(transaction_id, global_position)`` order and resumes after the last pair it
-saw. Every transaction below that horizon has finished, so no event can later appear before a
-pair already read: readers never miss or repeat an event.
+*event writer* still running, reads them in ``(transaction_id, global_position)`` order and
+resumes after the last pair it saw. Every event writer below that horizon has finished, so no
+event can later appear before a pair already read: readers never miss or repeat an event.
+
+Only event writers count: an appending transaction announces itself (``events_writer_begin()``,
+a shared advisory lock taken before it has a transaction id) and ``events_horizon()`` is the
+smallest transaction id among the running holders of that lock, or the first id not yet handed
+out when none holds it. An unrelated long transaction (another database, an idle session, a
+rebuild, an import, ``pg_dump``) holds no feed back. The horizon is read in one statement and
+the events in the next, whose snapshot is later: a writer running at the first either still
+held the lock (and bounded the horizon) or had finished, and so is visible to the second.
+
+Waiting is driven by NOTIFY: a writer's commit announces its tenant. A writer that rolls back
+announces nothing, so while events are held back the feed also looks again after a short,
+growing pause (50 ms doubling to 1 s).
 
 Fan-out: one LISTEN connection per process. An append NOTIFYs its tenant after commit; the
 process's ``TenantFeed`` for that tenant reads the log once and hands each event to every
@@ -18,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +47,14 @@ from service.events.types import RecordedEvent
 log = logging.getLogger("service.feed")
 
 REVOCATIONS_CHANNEL = "safe_future_revocations"
-_HORIZON = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+_HORIZON = "transaction_id < CAST(:horizon AS text)::xid8"
+HELD_BACK_FIRST_PAUSE = 0.05
+HELD_BACK_LONGEST_PAUSE = 1.0
+
+
+async def horizon(conn: AsyncConnection) -> str:
+    """The feed's horizon now, as text: read it in its own statement, before the events."""
+    return str(await conn.scalar(text("SELECT events_horizon()::text")))
 
 
 def position_of(event: RecordedEvent) -> FeedPosition:
@@ -75,6 +94,7 @@ async def read_feed(
         "stream_type = :stream_type",
     ]
     params: dict[str, Any] = {
+        "horizon": await horizon(conn),
         "tx": str(after.transaction_id),
         "pos": after.global_position,
         "stream_type": flt.stream_type,
@@ -123,7 +143,8 @@ async def _horizon_end(conn: AsyncConnection) -> FeedPosition:
             text(
                 "SELECT transaction_id::text::bigint, global_position FROM events "  # noqa: S608
                 f"WHERE {_HORIZON} ORDER BY transaction_id DESC, global_position DESC LIMIT 1"
-            )
+            ),
+            {"horizon": await horizon(conn)},
         )
     ).first()
     return START if row is None else FeedPosition(row[0], row[1])
@@ -143,6 +164,7 @@ class _Subscriber:
     flt: FeedFilter
     client_id: str | None
     queue: asyncio.Queue[RecordedEvent | SubscriptionClosed]
+    tenant_id: uuid.UUID | None = None
     closed: SubscriptionClosed | None = None
 
     def close(self, reason: str, message: str) -> None:
@@ -173,6 +195,8 @@ class FeedHub:
         queue_size: int = 1000,
         batch_size: int = 500,
         safety_poll_seconds: float = 5.0,
+        client_active: Callable[[uuid.UUID, str], Awaitable[bool]] | None = None,
+        revocation_recheck_seconds: float = 30.0,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -187,6 +211,11 @@ class FeedHub:
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task[None] | None = None
         self._closing = False
+        # A revocation NOTIFY can be lost (the LISTEN connection was down): open clients are
+        # checked again on every reconnect and every ``revocation_recheck_seconds``.
+        self._client_active = client_active
+        self.revocation_recheck_seconds = revocation_recheck_seconds
+        self._recheck_task: asyncio.Task[None] | None = None
 
     @property
     def subscriber_count(self) -> int:
@@ -194,6 +223,29 @@ class FeedHub:
 
     async def start(self) -> None:
         await self._listen()
+        if self._client_active is not None:
+            self._recheck_task = asyncio.get_running_loop().create_task(self._recheck_forever())
+
+    async def _recheck_forever(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(self.revocation_recheck_seconds)
+            await self.recheck_clients()
+
+    async def recheck_clients(self) -> None:
+        """Close the subscriptions of every client revoked since it subscribed."""
+        if self._client_active is None:
+            return
+        for client_id, subs in list(self._by_client.items()):
+            tenant_id = next((s.tenant_id for s in subs if s.tenant_id is not None), None)
+            if tenant_id is None:
+                continue
+            try:
+                active = await self._client_active(tenant_id, client_id)
+            except Exception as exc:  # the database may be away; the next check tries again
+                log.warning("revocation re-check failed: %s", type(exc).__name__)
+                return
+            if not active:
+                self._revoke(client_id)
 
     async def _listen(self) -> None:
         conn: asyncpg.Connection = await self._connect()
@@ -219,10 +271,13 @@ class FeedHub:
             else:
                 for feed in self._feeds.values():  # notifications may have been missed
                     feed.wake.set()
+                await self.recheck_clients()  # so may revocations
                 return
 
     async def close(self) -> None:
         self._closing = True
+        if self._recheck_task is not None:
+            self._recheck_task.cancel()
         for feed in list(self._feeds.values()):
             for sub in list(feed.subscribers):
                 sub.close("SERVER_SHUTDOWN", "the server is shutting down; resume from your cursor")
@@ -241,6 +296,9 @@ class FeedHub:
             feed.wake.set()
 
     def _on_revocation(self, _conn: Any, _pid: int, _channel: str, client_id: str) -> None:
+        self._revoke(client_id)
+
+    def _revoke(self, client_id: str) -> None:
         for sub in self._by_client.pop(client_id, set()):
             for feed in self._feeds.values():
                 feed.subscribers.discard(sub)
@@ -262,6 +320,7 @@ class FeedHub:
 
     async def _run(self, feed: _TenantFeed) -> None:
         timeout = self.safety_poll_seconds
+        pause = HELD_BACK_FIRST_PAUSE
         failures = 0
         while feed.subscribers:
             with contextlib.suppress(TimeoutError):
@@ -277,8 +336,12 @@ class FeedHub:
                 await asyncio.sleep(timeout)
                 continue
             failures = 0
-            # Events held back by an older running transaction: look again soon.
-            timeout = 0.02 if held_back else self.safety_poll_seconds
+            # Events held back by an older event writer: its commit NOTIFYs; a rollback does
+            # not, so look again after a pause that grows while the same writer runs.
+            if held_back:
+                timeout, pause = pause, min(pause * 2, HELD_BACK_LONGEST_PAUSE)
+            else:
+                timeout, pause = self.safety_poll_seconds, HELD_BACK_FIRST_PAUSE
         self._feeds.pop(feed.tenant_id, None)
 
     async def _catch_up(self, feed: _TenantFeed) -> bool:
@@ -326,16 +389,29 @@ class FeedHub:
         after: FeedPosition,
         flt: FeedFilter = ALL,
         client_id: str | None = None,
+        expires_at: float | None = None,
     ) -> AsyncIterator[RecordedEvent]:
         """Everything after ``after``: first from the log, then live; no gap, no repeat.
+
+        With ``expires_at`` (seconds since the epoch: the token's expiry) the subscription ends
+        then with ``TOKEN_EXPIRED``; the client re-authenticates and resumes from its cursor.
 
         The subscriber joins the live fan-out only after a first replay has caught up, then
         replays once more from where it stood, so events written while it joined come from the
         log or the queue; the queue's copies at or before the last delivered pair are skipped.
         """
-        sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size))
+        sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size), tenant_id)
         if client_id is not None:
             self._by_client.setdefault(client_id, set()).add(sub)
+        expiry: asyncio.TimerHandle | None = None
+        if expires_at is not None:
+            loop = asyncio.get_running_loop()
+            expiry = loop.call_at(
+                loop.time() + max(0.0, expires_at - time.time()),
+                sub.close,
+                "TOKEN_EXPIRED",
+                "the token expired; authenticate again and resume from your last cursor",
+            )
         feed: _TenantFeed | None = None
         last = after
         try:
@@ -359,6 +435,8 @@ class FeedHub:
                     last = position_of(item)
                     yield item
         finally:
+            if expiry is not None:
+                expiry.cancel()
             if client_id is not None:
                 subs = self._by_client.get(client_id, set())
                 subs.discard(sub)

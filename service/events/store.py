@@ -46,10 +46,14 @@ class Receipt:
 
 
 EVENTS_CHANNEL = "safe_future_events"
+WRITER_BEGIN = text("SELECT events_writer_begin()")
 
 # One round trip per event: the insert happens only when the stream stands at the version
 # before it, and the NOTIFY (delivered after commit; repeats within a transaction collapse)
-# rides on the returned row.
+# rides on the returned row. ``events_writer_begin()`` (a filter, so it runs before the row and
+# its identity value are made) announces the transaction as an event writer before it takes a
+# transaction id: the feed's horizon waits for event writers only (``service.events.feed``).
+# ``transaction_id`` and ``recorded_at`` are stamped by the database.
 _INSERT = text(
     f"""
     WITH stream AS (
@@ -59,7 +63,7 @@ _INSERT = text(
                             schema_version, payload, personal, metadata, occurred_at)
         SELECT :tenant_id, :stream_id, :stream_type, :version, :event_type, :schema_version,
                :payload, :personal, :metadata, :occurred_at
-        FROM stream WHERE stream.version = :version - 1
+        FROM stream WHERE events_writer_begin() AND stream.version = :version - 1
         ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
         RETURNING global_position, recorded_at, transaction_id::text::bigint AS transaction_id
     )
@@ -210,6 +214,8 @@ class EventStore:
                 for i, enc in enumerate(encoded)
                 if enc[3] is not None
             ]
+            if personal_at:  # sealing may write a key: announce the writer before that
+                await conn.execute(WRITER_BEGIN)
             sealed = await self.cipher.seal_many(
                 conn, tenant_id, stream_id, [(purpose, p) for _, purpose, p in personal_at]
             )

@@ -386,7 +386,9 @@ async def _decide_and_append(
                 current_version=current,
             )
         try:
-            events = rc.decide(state, command, deps.readiness_policy)
+            # Today anywhere on Earth (UTC+14): a date recorded there today is not "future".
+            today = (deps.clock() + dt.timedelta(hours=14)).date()
+            events = rc.decide(state, command, deps.readiness_policy, today=today)
         except NotReady as exc:
             error = BadUserInput(exc.message, rule=exc.rule)
             error.extensions.update({"missing": list(exc.missing)})

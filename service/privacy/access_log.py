@@ -2,8 +2,11 @@
 
 One record per case per response that returned that client's personal fields, written in
 one statement per response. The table is append-only (triggers refuse UPDATE, DELETE and
-TRUNCATE; the service role may only SELECT and INSERT) and tenant-scoped under row-level
-security. A record names fields, never their values.
+TRUNCATE) and tenant-scoped under row-level security. The service role cannot insert into it
+directly: it calls ``record_personal_data_access``, which stamps the transaction's tenant, the
+actor the transaction declared (``app.actor``), a fresh id and the database's clock, so no
+record can be backdated, put in another tenant's log or given a chosen id. A record names
+fields, never their values.
 """
 
 from __future__ import annotations
@@ -30,13 +33,11 @@ class AccessRecord:
     request_id: str
 
 
+# The actor is declared for the transaction first (the FROM item runs before the call).
 _INSERT = text(
-    "INSERT INTO personal_data_access_log "
-    "(tenant_id, id, actor, organisation, roles, case_id, fields, request_id) "
-    "SELECT :tenant, r.id, :actor, :organisation, CAST(:roles AS text[]), r.case_id, "
-    "string_to_array(r.fields, ','), :request_id "
-    "FROM unnest(CAST(:ids AS uuid[]), CAST(:cases AS uuid[]), CAST(:fields AS text[])) "
-    "AS r(id, case_id, fields)"
+    "SELECT record_personal_data_access(:organisation, CAST(:roles AS text[]), :request_id, "
+    "CAST(:cases AS uuid[]), CAST(:fields AS text[])) "
+    "FROM (SELECT set_config('app.actor', :actor, true)) AS declared"
 )
 
 
@@ -55,19 +56,19 @@ async def record_reads(
     entries = [(case_id, fields) for case_id, fields in entries if fields]
     if not entries:
         return 0
-    await conn.execute(
+    written = await conn.scalar(
         _INSERT,
         {
-            "tenant": tenant_id,
             "actor": actor,
             "organisation": organisation,
             "roles": sorted(roles),
             "request_id": request_id,
-            "ids": [uuid.uuid4() for _ in entries],
             "cases": [case_id for case_id, _ in entries],
             "fields": [",".join(fields) for _, fields in entries],
         },
     )
+    if written != len(entries):
+        raise RuntimeError("the access log did not record every read")
     return len(entries)
 
 

@@ -6,12 +6,17 @@ per group, never rows of cases; disclosure control is applied here, on top of th
 anything leaves the service. The transactions carry no tenant setting. Every period (a range
 of months too) is counted over its whole span at once, so its figures are exact before they
 are protected.
+
+Those functions return raw counts (below k too), so the service role cannot call them: only
+the report role (``<service role>_reports``, migration 0010) can, and a report transaction
+switches to it (``report_transaction``) for its duration only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from enum import StrEnum
 
 from sqlalchemy import text
@@ -46,7 +51,19 @@ __all__ = [
     "domains",
     "indicator_figures",
     "indicators_report",
+    "report_transaction",
 ]
+
+_AS_REPORT_ROLE = text("SELECT set_config('role', current_user || '_reports', true)")
+
+
+@asynccontextmanager
+async def report_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction without tenant, run as the report role until it ends."""
+    async with tenant_transaction(engine, None) as conn:
+        await conn.execute(_AS_REPORT_ROLE)
+        yield conn
+
 
 _CASELOAD = text(
     "SELECT v1, v2, v3, n FROM report_caseload_counts(CAST(:dims AS text[]), :first, :last)"
@@ -168,7 +185,7 @@ async def indicators_report(
     engine: AsyncEngine, k: int, period: Period, by_shelter: bool, min_group: int | None = None
 ) -> IndicatorsReport:
     """The indicators of the whole period, counted at once and protected once."""
-    async with tenant_transaction(engine, None) as conn:
+    async with report_transaction(engine) as conn:
         shelters = [str(s) for s in (await conn.scalars(_SHELTERS)).all()]
         raw = await indicator_figures(conn, period.first, period.last)
     return build_indicators(period, k, shelters, by_shelter, raw, min_group)

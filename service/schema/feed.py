@@ -6,12 +6,16 @@ HTTP and continue over a WebSocket, or resume either after a disconnect.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
+import uuid
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
+from starlette.websockets import WebSocket
 from strawberry.scalars import JSON
 
 from service.auth import Principal
@@ -22,6 +26,7 @@ from service.errors import (
     InternalError,
     ServiceError,
     SubscriptionEnded,
+    Unauthenticated,
 )
 from service.events.cursor import START, CursorSealer, FeedPosition, InvalidCursor
 from service.events.feed import FeedFilter, SubscriptionClosed, position_of, read_feed
@@ -87,7 +92,7 @@ class CaseEventConnection:
 def _case_event(ctx: Context, recorded: RecordedEvent, with_personal: bool) -> CaseEvent:
     _, schema_version, data, personal = ctx.deps.store.registry.encode(recorded.event)
     return CaseEvent(
-        cursor=ctx.cursors.seal(position_of(recorded)),
+        cursor=ctx.cursors.seal(position_of(recorded), recorded.tenant_id),
         case_id=strawberry.ID(to_global_id("ReturnCase", recorded.stream_id)),
         version=recorded.version,
         event_type=recorded.event_type,
@@ -99,11 +104,11 @@ def _case_event(ctx: Context, recorded: RecordedEvent, with_personal: bool) -> C
     )
 
 
-def _start(cursors: CursorSealer, after: str | None) -> FeedPosition:
+def _start(cursors: CursorSealer, after: str | None, tenant_id: uuid.UUID) -> FeedPosition:
     if after is None:
         return START
     try:
-        return cursors.open(after)
+        return cursors.open(after, tenant_id)
     except InvalidCursor:
         raise BadUserInput("after is not a valid cursor of this feed", field="after") from None
 
@@ -159,7 +164,7 @@ async def case_events_page(
         first = max_page
     if not 1 <= first <= max_page:
         raise BadUserInput(f"first must be between 1 and {max_page}", field="first")
-    start = _start(ctx.cursors, after)
+    start = _start(ctx.cursors, after, principal.tenant_id)
     flt = _filter(ctx, event_types, case_id)
     async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
         events = await read_feed(conn, ctx.deps.store, start, first + 1, flt)
@@ -184,6 +189,28 @@ async def case_events_page(
     )
 
 
+# Close codes of a WebSocket whose token no longer holds (graphql-transport-ws: 4401
+# unauthorised, 4403 forbidden). The client authenticates again and resumes from its cursor.
+SOCKET_CLOSE_CODES = {"TOKEN_EXPIRED": 4401, "CREDENTIALS_REVOKED": 4403}
+_CLOSE_DELAY_SECONDS = 0.1
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _close_socket_soon(ctx: Context, reason: str) -> None:
+    socket = ctx.request
+    if not isinstance(socket, WebSocket):
+        return
+
+    async def close() -> None:
+        await asyncio.sleep(_CLOSE_DELAY_SECONDS)  # let the error message go out first
+        with contextlib.suppress(Exception):  # the client may have gone already
+            await socket.close(code=SOCKET_CLOSE_CODES[reason], reason=reason)
+
+    task = asyncio.get_running_loop().create_task(close())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
 async def case_events_stream(
     info: Info,
     after: str | None = None,
@@ -192,11 +219,11 @@ async def case_events_stream(
 ) -> AsyncGenerator[CaseEvent, None]:
     ctx = info.context
     principal, with_personal = await _authorise(ctx)
-    start = _start(ctx.cursors, after)
+    start = _start(ctx.cursors, after, principal.tenant_id)
     flt = _filter(ctx, event_types, case_id)
     try:
         async for recorded in ctx.feed.subscribe(
-            principal.tenant_id, start, flt, principal.client_id
+            principal.tenant_id, start, flt, principal.client_id, principal.expires_at
         ):
             if with_personal and recorded.sealed is not None:
                 # Open the personal part for this subscriber and account for it, together.
@@ -215,8 +242,14 @@ async def case_events_stream(
                     )
             yield _case_event(ctx, recorded, with_personal)
     except SubscriptionClosed as closed:
+        if closed.reason in SOCKET_CLOSE_CODES:
+            # The whole connection was authorised by that token: end it too, after the
+            # subscription's error has gone out (close codes documented in docs/security.md).
+            _close_socket_soon(ctx, closed.reason)
         if closed.reason == "CREDENTIALS_REVOKED":
             raise Forbidden(closed.message, reason=closed.reason) from None
+        if closed.reason == "TOKEN_EXPIRED":
+            raise Unauthenticated(closed.message, reason=closed.reason) from None
         raise SubscriptionEnded(closed.message, reason=closed.reason) from None
     except ServiceError:
         raise

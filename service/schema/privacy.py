@@ -133,6 +133,9 @@ def _parse_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raise BadUserInput("after is not a valid cursor", field="after") from None
 
 
+MAX_ACTOR_LENGTH = 255  # a token's subject (Keycloak and Azure AD ids are far shorter)
+
+
 async def personal_data_access_log(
     info: Info,
     case_id: Annotated[
@@ -157,6 +160,11 @@ async def personal_data_access_log(
     case = from_global_id("ReturnCase", case_id, field="caseId") if case_id is not None else None
     if actor is not None:
         reject_nul(actor, "actor")
+        if not 1 <= len(actor) <= MAX_ACTOR_LENGTH:
+            raise BadUserInput(
+                f"actor must be 1 to {MAX_ACTOR_LENGTH} characters (a token's subject)",
+                field="actor",
+            )
     cursor = _parse_cursor(after) if after is not None else None
     async with tenant_transaction(info.context.deps.engine, principal.tenant_id) as conn:
         records = await access_log.list_records(

@@ -9,6 +9,7 @@ import strawberry
 
 from service.db import tenant_transaction
 from service.domain import vocabulary as v
+from service.domain.codes import is_country
 from service.errors import BadUserInput, NotFound
 from service.events.projections import return_cases
 from service.schema.context import Info
@@ -28,6 +29,8 @@ from service.schema.socialmap.suggestion_types import SocialMapSuggestion
 from service.schema.socialmap.types import Country, SocialMapOrganisation
 from service.schema.types import Me, PageInfo, ReturnCase, ReturnCaseConnection, ReturnCaseEdge
 from service.schema.work import FollowUpDue, WorkItem, follow_ups_due, my_cases, my_work
+
+MAX_FILTER_VALUES = 50  # codes in one list filter (there are 249 countries)
 
 
 @strawberry.input(description="Narrow a list of cases; every given criterion must hold.")
@@ -88,13 +91,24 @@ async def list_return_cases(
         raise BadUserInput(f"first must be between 1 and {max_page}", field="first")
     cursor = parse_case_cursor(after) if after is not None else None
     flt = filter or ReturnCaseFilter()
-    for country in flt.countries_of_origin or ():
+    countries = flt.countries_of_origin or ()
+    if len(countries) > MAX_FILTER_VALUES:
+        raise BadUserInput(
+            f"countriesOfOrigin takes at most {MAX_FILTER_VALUES} codes", field="countriesOfOrigin"
+        )
+    for country in countries:
         reject_nul(country, "countries_of_origin")
+        if not is_country(country.strip().upper()):
+            raise BadUserInput(
+                "countriesOfOrigin must be ISO 3166-1 alpha-2 codes such as NG or UA",
+                rule="INVALID_COUNTRY_CODE",
+                field="countriesOfOrigin",
+            )
     if flt.intake_from and flt.intake_to and flt.intake_from > flt.intake_to:
         raise BadUserInput("intakeFrom must not be after intakeTo", field="filter")
     query = return_cases.CaseFilter(
         phases=tuple(p.value for p in flt.phases or ()),
-        countries_of_origin=tuple(c.upper() for c in flt.countries_of_origin or ()),
+        countries_of_origin=tuple(c.strip().upper() for c in countries),
         intake_from=flt.intake_from,
         intake_to=flt.intake_to,
     )

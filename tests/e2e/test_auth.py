@@ -336,3 +336,57 @@ async def test_get_without_a_token_that_does_not_ask_for_html_gets_401(
     response = await http.get("/graphql", headers={"Accept": "*/*"})
 
     assert_unauthenticated(response)
+
+
+def _now() -> int:
+    return int(dt.datetime.now(dt.UTC).timestamp())
+
+
+TIME_CLAIMS_THAT_ARE_NOT_NUMBERS = {
+    "exp as a numeric string": lambda now: {"exp": str(now + 3600)},
+    "nbf as a numeric string": lambda now: {"nbf": str(now)},
+    "iat as a numeric string": lambda now: {"iat": str(now)},
+    "exp as a boolean": lambda now: {"exp": True},
+}
+
+
+@pytest.mark.parametrize("claims", TIME_CLAIMS_THAT_ARE_NOT_NUMBERS.values(),
+                         ids=TIME_CLAIMS_THAT_ARE_NOT_NUMBERS.keys())  # fmt: skip
+async def test_time_claims_must_be_json_numbers(
+    http: httpx.AsyncClient, settings: Settings, claims: Callable[[int], dict[str, Any]]
+) -> None:
+    private = settings.jwt_private_key_file.read_bytes()
+    token = jwt.encode(handmade_claims(settings, **claims(_now())), private, algorithm="RS256")
+
+    assert_unauthenticated(await post(http, ME, bearer(token)))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        lambda now: {"exp": 32503680000},  # the year 3000
+        lambda now: {"iat": now, "exp": now + 2 * 86400},
+        lambda now: {"iat": now + 10 * 86400, "nbf": now, "exp": now + 10 * 86400 + 60},
+    ],
+    ids=["year 3000", "two days", "future iat hiding a long life"],
+)
+async def test_a_token_living_longer_than_the_maximum_gets_401(
+    http: httpx.AsyncClient, settings: Settings, claims: Callable[[int], dict[str, Any]]
+) -> None:
+    private = settings.jwt_private_key_file.read_bytes()
+    token = jwt.encode(handmade_claims(settings, **claims(_now())), private, algorithm="RS256")
+
+    assert_unauthenticated(await post(http, ME, bearer(token)))
+
+
+async def test_a_token_within_the_maximum_lifetime_is_accepted(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    now = _now()
+    private = settings.jwt_private_key_file.read_bytes()
+    token = jwt.encode(
+        handmade_claims(settings, iat=now, exp=now + 86400 - 60), private, algorithm="RS256"
+    )
+    response = await post(http, ME, bearer(token))
+    assert response.status_code == 200
+    assert response.json()["data"]["me"]["subject"] == "user-of-moviera"

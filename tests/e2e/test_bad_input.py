@@ -629,3 +629,116 @@ async def test_mutation_sent_with_get_is_refused(
 
     assert_no_crash(response)
     assert 400 <= response.status_code < 500, response.text
+
+
+OUT_OF_RANGE_OPENINGS = {
+    "intake in year 1": ({"intakeDate": "0001-01-01"}, "DATE_OUT_OF_RANGE"),
+    "intake in year 9999": ({"intakeDate": "9999-12-31"}, "DATE_OUT_OF_RANGE"),
+    "zero-width pseudonym": ({"pseudonym": "\u200b\u200c\u2060"}, "PSEUDONYM_NOT_VISIBLE"),
+    "bidi override in pseudonym": ({"pseudonym": "Anna\u202egpj.exe"}, "PSEUDONYM_NOT_VISIBLE"),
+}
+
+
+@pytest.mark.parametrize("case_fields", OUT_OF_RANGE_OPENINGS.values(),
+                         ids=OUT_OF_RANGE_OPENINGS.keys())  # fmt: skip
+@pytest.mark.usefixtures("no_new_events")
+async def test_implausible_dates_and_invisible_pseudonyms_are_refused_by_rule(
+    client: GraphQLClient, case_fields: tuple[dict[str, Any], str]
+) -> None:
+    fields, rule = case_fields
+    body = await send(client, OPEN, {"input": {**OPEN_INPUT, **fields}})
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["rule"] == rule
+
+
+async def test_a_closing_date_in_year_9999_is_refused(
+    client: GraphQLClient, case: dict[str, Any], no_new_events: None
+) -> None:
+    body = await mutate(
+        client,
+        "closeReturnCase",
+        {"caseId": case["id"], "expectedVersion": case["version"], "closedOn": "9999-12-31",
+         "reason": "WITHDREW"},
+    )  # fmt: skip
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["rule"] == "DATE_OUT_OF_RANGE"
+
+
+CASES_BY_COUNTRY = """
+query Cases($countries: [String!]) {
+  returnCases(first: 5, filter: {countriesOfOrigin: $countries}) { edges { node { id } } }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "countries",
+    [["N" * 1_000_000], ["%"], ["NG"] * 51],
+    ids=["a 1 MB string", "a wildcard", "51 codes"],
+)
+async def test_a_case_filter_takes_only_country_codes(
+    client: GraphQLClient, countries: list[str]
+) -> None:
+    body = await send(client, CASES_BY_COUNTRY, {"countries": countries})
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["data"] is None
+
+
+async def test_the_access_log_actor_argument_is_bounded(as_org: Any) -> None:
+    admin = as_org("moviera", "tenant-admin")
+    body = await send(
+        admin,
+        "query Log($actor: String) { personalDataAccessLog(actor: $actor, first: 1) "
+        "{ edges { node { actor } } } }",
+        {"actor": "a" * 1_000_000},
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("text", ["%", "!!!", "-- ;"])
+async def test_a_search_text_without_letters_or_digits_is_refused_not_dropped(
+    client: GraphQLClient, text: str
+) -> None:
+    body = await send(
+        client,
+        "query Orgs($text: String) { organisations(first: 5, filter: {text: $text}) "
+        "{ edges { node { id } } } }",
+        {"text": text},
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("closeReturnCase", {"closedOn": "2099-01-01", "reason": "WITHDREW"}),
+        ("recordReturnConversation", {"heldOn": "2099-01-01", "wish": "UNDECIDED"}),
+    ],
+    ids=["closing in 2099 (would dodge retention)", "a conversation in 2099"],
+)
+async def test_a_recorded_date_in_the_future_is_refused(
+    client: GraphQLClient,
+    case: dict[str, Any],
+    no_new_events: None,
+    name: str,
+    fields: dict[str, Any],
+) -> None:
+    body = await mutate(
+        client, name, {"caseId": case["id"], "expectedVersion": case["version"], **fields}
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["rule"] == "DATE_IN_FUTURE"
+
+
+async def test_a_future_intake_is_refused_but_a_planned_departure_may_lie_ahead(
+    client: GraphQLClient, case: dict[str, Any]
+) -> None:
+    body = await send(client, OPEN, {"input": {**OPEN_INPUT, "intakeDate": "2099-01-01"}})
+    assert body["errors"][0]["extensions"]["rule"] == "DATE_IN_FUTURE"
+    planned = await mutate(
+        client,
+        "planDeparture",
+        {"caseId": case["id"], "expectedVersion": case["version"], "plannedOn": "2098-06-01",
+         "destinationCountry": "NG"},
+    )  # fmt: skip
+    assert "errors" not in planned, planned

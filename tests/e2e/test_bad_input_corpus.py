@@ -2171,7 +2171,8 @@ def oauth_entries() -> Iterator[Entry]:
             encoding="utf-8",
             errors="surrogatepass",
         ).encode()
-        yield oauth(name, data)
+        # A body over 4 KiB is refused as too large (413, in OAuth's format).
+        yield oauth(name, data, status=statuses(413) if len(data) > 4096 else statuses(400, 401))
     yield oauth(
         "secret-or-1-eq-1", form(**grant, client_id="moviera.x", client_secret="' OR '1'='1")
     )
@@ -2182,7 +2183,7 @@ def oauth_entries() -> Iterator[Entry]:
     )
     yield oauth("overlong-utf8", b"grant_type=client_credentials&client_id=moviera.%C0%AF")
     yield oauth("raw-invalid-utf8", b"grant_type=client_credentials&client_id=moviera.\xff\xfe")
-    yield oauth("body-over-4-kib", form(**grant, pad="x" * 5000))
+    yield oauth("body-over-4-kib", form(**grant, pad="x" * 5000), status=statuses(413))
     basic = {
         "basic-garbage": "Basic !!!",
         "basic-without-colon": "Basic " + base64.b64encode(b"moviera.x").decode(),

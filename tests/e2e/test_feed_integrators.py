@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import websockets
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
 from sqlalchemy import text
@@ -29,15 +30,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.config import Settings
 from service.schema.ids import from_global_id
 from tests.e2e.conftest import GraphQLClient, LiveServer, codes
+from tests.e2e.test_auth import ME
 from tests.e2e.test_feed_ws_auth import (
     PAGE,
     SUBSCRIBE,
     WAIT,
+    close_code,
     feed_socket,
+    init_message,
     next_event,
     operation_errors,
     receive,
     subscribe,
+    until_closed,
 )
 from tests.e2e.test_lifecycle import open_case, step
 
@@ -249,7 +254,7 @@ async def test_wrong_credentials_are_refused_as_invalid_client(
         assert "access_token" not in response.text
 
 
-@pytest.mark.parametrize("grant_type", ["password", "authorization_code", ""])
+@pytest.mark.parametrize("grant_type", ["password", "authorization_code", "CLIENT_CREDENTIALS"])
 async def test_any_grant_but_client_credentials_is_an_unsupported_grant_type(
     as_org: Any, http: httpx.AsyncClient, grant_type: str
 ) -> None:
@@ -257,6 +262,61 @@ async def test_any_grant_but_client_credentials_is_an_unsupported_grant_type(
     response = await request_token(http, {**grant(credentials), "grant_type": grant_type})
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
+
+
+@pytest.mark.parametrize("grant_type", [None, ""])
+async def test_a_missing_grant_type_is_an_invalid_request(
+    as_org: Any, http: httpx.AsyncClient, grant_type: str | None
+) -> None:
+    credentials = await create_client(as_org("moviera", "tenant-admin"), "EVENTS_READ")
+    data = {k: v for k, v in grant(credentials).items() if k != "grant_type"}
+    if grant_type is not None:
+        data["grant_type"] = grant_type
+    response = await request_token(http, data)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_basic_and_form_credentials_together_are_an_invalid_request(
+    as_org: Any, http: httpx.AsyncClient
+) -> None:
+    credentials = await create_client(as_org("moviera", "tenant-admin"), "EVENTS_READ")
+    response = await request_token(
+        http, grant(credentials), headers=basic(credentials.client_id, credentials.secret)
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "access_token" not in response.text
+
+
+@pytest.mark.parametrize("size", [5000, 4 * 1024 * 1024])
+async def test_a_token_request_too_large_is_413_in_oauths_format(
+    http: httpx.AsyncClient, size: int
+) -> None:
+    response = await request_token(
+        http, {"grant_type": "client_credentials", "client_id": "x" * size, "client_secret": "y"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "invalid_request"
+    assert "errors" not in response.json()
+
+
+async def test_repeated_wrong_secrets_lock_the_client_out_even_for_the_right_secret(
+    as_org: Any, http: httpx.AsyncClient
+) -> None:
+    credentials = await create_client(as_org("moviera", "tenant-admin"), "EVENTS_READ")
+    wrong = Credentials(credentials.client_id, credentials.secret[:-2] + "xx")
+    statuses = [(await request_token(http, grant(wrong))).status_code for _ in range(12)]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+    right = await request_token(http, grant(credentials))
+    assert right.status_code == 429
+    assert right.json()["error"] == "invalid_client"
+    assert int(right.headers["retry-after"]) > 0
+    assert "access_token" not in right.text
+    # Another client of the same shelter is not locked out by it.
+    other = await create_client(as_org("moviera", "tenant-admin"), "EVENTS_READ")
+    assert (await request_token(http, grant(other))).status_code == 200
 
 
 async def test_a_client_cannot_obtain_a_scope_it_was_not_granted(
@@ -423,18 +483,25 @@ async def test_revoking_a_client_closes_its_open_subscription_and_its_credential
         )
         assert (await next_event(other))[1]["version"] == 3
 
-        # The revoked one hears nothing more, and may not subscribe again.
-        await subscribe(doomed, "again", case_id=case["id"])
-        again = await receive(doomed)
-        assert again["id"] == "again"
-        assert [e["extensions"]["code"] for e in operation_errors(again)] == ["FORBIDDEN"]
+        # The revoked one's socket is closed, with the documented close code.
+        _, code = await until_closed(doomed, seconds=5)
+        assert code == 4403
 
+    # Refused everywhere: a new socket, the token endpoint, and HTTP (even `me`).
+    async with websockets.connect(
+        live_server.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=WAIT
+    ) as fresh:
+        await fresh.send(json.dumps(init_message(revoked_token)))
+        assert await close_code(fresh) == 4401
     refused = await request_token(http, grant(revoked))
     assert refused.status_code == 401
     assert refused.json()["error"] == "invalid_client"
-    over_http = await GraphQLClient(http, revoked_token).execute(PAGE, {"first": 1})
-    assert codes(over_http) == ["FORBIDDEN"]
-    assert over_http["data"] is None
+    for query, variables in ((PAGE, {"first": 1}), (ME, {})):
+        over_http = await GraphQLClient(http, revoked_token).post(query, variables)
+        assert over_http.status_code == 401, over_http.text
+        assert codes(over_http.json()) == ["UNAUTHENTICATED"]
+    kept_me = await GraphQLClient(http, kept_token).execute(ME)
+    assert "errors" not in kept_me, kept_me
     # Revoking twice keeps the first revocation.
     first = body["data"]["revokeIntegratorClient"]["client"]["revokedAt"]
     twice = await admin.execute(REVOKE, {"clientId": revoked.client_id})

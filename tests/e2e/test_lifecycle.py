@@ -172,7 +172,7 @@ async def test_adult_assisted_return_with_reintegration_walks_from_intake_to_clo
         client, "recordFollowUp", case, contactedOn="2026-05-02", reached=True, situation="STABLE"
     )
     assert case["phase"] == "FOLLOW_UP"
-    case = await step(client, "closeReturnCase", case, reason="RETURNED", closedOn="2027-02-02")
+    case = await step(client, "closeReturnCase", case, reason="RETURNED", closedOn="2026-11-02")
     assert (case["phase"], case["closingReason"], case["version"]) == ("CLOSED", "RETURNED", 15)
 
     body = await client.execute(

@@ -47,7 +47,7 @@ def inserts_into_the_log(app: Starlette) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "INSERT INTO personal_data_access_log" in statement:
+        if "record_personal_data_access(" in statement:
             seen.append(statement)
 
     engine = app.state.deps.engine.sync_engine

@@ -242,6 +242,12 @@ async def test_unknown_or_mistyped_organisation_ids(as_org: Any) -> None:
     assert codes(body) == ["BAD_USER_INPUT"]
 
 
-async def test_a_text_without_words_matches_everything(as_org: Any) -> None:
+async def test_a_blank_text_is_no_filter_but_punctuation_alone_is_refused(as_org: Any) -> None:
     client = as_org("moviera")
-    assert await names(client, text=" -- ") == await names(client)
+    assert await names(client, text="   ") == await names(client)
+    body = await client.execute(
+        "query Orgs($text: String) { organisations(first: 5, filter: {text: $text}) "
+        "{ edges { node { id } } } }",
+        {"text": " -- "},
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]

@@ -136,6 +136,7 @@ async def test_old_schema_versions_are_upcast_when_read(
 ) -> None:
     tenant, stream = await _tenant(app_engine), uuid.uuid4()
     async with tenant_transaction(app_engine, tenant) as conn:
+        await conn.execute(text("SELECT events_writer_begin()"))  # as every event writer does
         await conn.execute(
             text(
                 "INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, "

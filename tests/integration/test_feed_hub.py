@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
@@ -35,9 +36,15 @@ from service.domain import return_case as rc
 from service.domain.return_case import EVENT_TYPES
 from service.domain.vocabulary import Gender, ReturnWish
 from service.events.cursor import START, FeedPosition
-from service.events.feed import FeedFilter, FeedHub, SubscriptionClosed, position_of
+from service.events.feed import (
+    FeedFilter,
+    FeedHub,
+    SubscriptionClosed,
+    position_of,
+    read_feed,
+)
 from service.events.store import EventStore
-from service.events.types import EventRegistry, RecordedEvent
+from service.events.types import EventRegistry, Metadata, RecordedEvent
 from service.handlers.return_case import Dependencies, handle
 from service.integrators import clients
 from tests.conftest import Database
@@ -365,24 +372,40 @@ async def test_events_written_after_the_listener_connection_is_killed_still_arri
             await events.aclose()
 
 
-async def test_an_event_held_back_when_a_subscriber_joins_arrives_once_the_older_commit_ends(
-    hub_factory: Any, admin_engine: AsyncEngine, writer: Dependencies, caseworker: Principal
+async def _append_uncommitted(
+    conn: Any, principal: Principal, case_id: uuid.UUID, version: int
+) -> None:
+    """A conversation appended in ``conn``'s transaction, left for the caller to end."""
+    event = rc.ReturnConversationRecorded(
+        case_id=case_id, held_on=dt.date(2026, 1, 10), wish=ReturnWish.UNDECIDED, notes=None
+    )
+    meta = Metadata(actor="older", organisation=principal.organisation.slug, role="caseworker",
+                    request_id="older", correlation_id="older")  # fmt: skip
+    await STORE.append(
+        conn, tenant_id=principal.tenant_id, stream_id=case_id, stream_type="ReturnCase",
+        expected_version=version, events=[event], metadata=meta,
+        occurred_at=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+
+
+async def test_an_event_held_back_when_a_subscriber_joins_arrives_once_the_older_writer_ends(
+    hub_factory: Any, writer: Dependencies, caseworker: Principal
 ) -> None:
     """Out-of-order commits at the moment a tenant's feed starts.
 
-    An older transaction is still open when an event commits, so the event lies behind the
-    visibility horizon while a first subscriber of the tenant joins: neither its replays nor the
-    feed's starting point can see it, and its NOTIFY came before the feed existed. As soon as
-    the older transaction ends the event must be delivered, as it is for a feed that was
-    already running (held-back events are looked at again within milliseconds), not only at
-    the next unrelated append or periodic re-read.
+    An older event writer is still open when an event commits, so the event lies behind the
+    horizon while a first subscriber of the tenant joins: neither its replays nor the feed's
+    starting point can see it, and its NOTIFY came before the feed existed. When the older
+    writer rolls back (which announces nothing) the event must still be delivered, from the
+    feed's own short re-check, not only at the next unrelated append or periodic re-read.
     """
     case_id = await open_case(writer, caseworker)
+    other = await open_case(writer, caseworker)
     async with (
         hub_factory(safety_poll_seconds=NO_SAFETY_POLL) as hub,
-        admin_engine.connect() as older,
+        db.tenant_transaction(writer.engine, caseworker.tenant_id) as older,
     ):
-        await older.execute(text("SELECT pg_current_xact_id()"))  # holds the horizon back
+        await _append_uncommitted(older, caseworker, other, 1)  # holds the horizon back
         version = await record_conversation(writer, caseworker, case_id, 1)
         events = hub.subscribe(caseworker.tenant_id, START, FeedFilter(stream_id=case_id))
         try:
@@ -392,11 +415,54 @@ async def test_an_event_held_back_when_a_subscriber_joins_arrives_once_the_older
                 await asyncio.sleep(0.2)  # let the joining replay run while it is held back
                 assert not pending.done()  # not visible yet: the older one might still commit
                 await older.rollback()
-                async with asyncio.timeout(2):
+                async with asyncio.timeout(3):
                     delivered = await pending
                 assert delivered.version == version
         finally:
             await events.aclose()
+
+
+@pytest.mark.parametrize("where", ["this database", "another database"])
+async def test_an_unrelated_long_transaction_delays_no_delivery_and_no_page(
+    hub_factory: Any,
+    writer: Dependencies,
+    caseworker: Principal,
+    admin_engine: AsyncEngine,
+    database: Database,
+    where: str,
+) -> None:
+    """Only event writers hold the feed back: an idle transaction holding a transaction id
+    (a rebuild, an import, another database's session) does not, and events appended while it
+    stays open are delivered live and paged, each once, in order."""
+    case_id = await open_case(writer, caseworker)
+    url = (
+        database.admin_url
+        if where == "this database"
+        else database.admin_url.set(database="postgres")
+    )
+    stranger = db.create_app_engine(url, 1)
+    try:
+        async with (
+            hub_factory(safety_poll_seconds=NO_SAFETY_POLL) as hub,
+            stranger.connect() as idle,
+        ):
+            assert await idle.scalar(text("SELECT pg_current_xact_id()")) is not None
+            events = hub.subscribe(caseworker.tenant_id, START, FeedFilter(stream_id=case_id))
+            try:
+                assert [e.version for e in await take(events, 1)] == [1]
+                version = 1
+                for _ in range(5):
+                    version = await record_conversation(writer, caseworker, case_id, version)
+                    delivered = await take(events, 1, seconds=5)
+                    assert [e.version for e in delivered] == [version]
+                async with db.tenant_transaction(writer.engine, caseworker.tenant_id) as conn:
+                    paged = await read_feed(conn, STORE, START, 100, FeedFilter(stream_id=case_id))
+                assert [e.version for e in paged] == list(range(1, version + 1))
+                assert await idle.scalar(text("SELECT 1")) == 1  # still open all along
+            finally:
+                await events.aclose()
+    finally:
+        await stranger.dispose()
 
 
 async def _until_closed(
@@ -472,3 +538,90 @@ async def test_positions_follow_the_feed_order_of_transaction_then_position(
     assert positions == sorted(positions)
     assert len(set(positions)) == len(positions)
     assert [e.version for e in replayed] == list(range(1, version + 1))
+
+
+def _active_in(engine: AsyncEngine) -> Callable[[uuid.UUID, str], Any]:
+    async def active(tenant_id: uuid.UUID, client_id: str) -> bool:
+        async with db.tenant_transaction(engine, tenant_id) as conn:
+            return await clients.is_active(conn, client_id)
+
+    return active
+
+
+async def test_a_revocation_made_while_the_listener_was_down_is_applied_on_reconnect(
+    hub_factory: Any, admin_engine: AsyncEngine, writer: Dependencies, caseworker: Principal
+) -> None:
+    """The revocation's NOTIFY is lost (made while nobody listened): the hub checks its open
+    clients again when it reconnects, and closes the revoked one's subscription."""
+    admin = Principal("feed-hub-admin", caseworker.organisation, frozenset({"tenant-admin"}))
+    client, _secret = await clients.create(writer.engine, admin, "outage", ["events:read"])
+    case_id = await open_case(writer, caseworker)
+    name = f"feed-hub-outage-{uuid.uuid4().hex[:8]}"
+    async with hub_factory(
+        application_name=name,
+        safety_poll_seconds=NO_SAFETY_POLL,
+        client_active=_active_in(writer.engine),
+        revocation_recheck_seconds=NO_SAFETY_POLL,
+    ) as hub:
+        events = hub.subscribe(
+            caseworker.tenant_id, START, FeedFilter(stream_id=case_id), client_id=client.client_id
+        )
+        try:
+            assert [e.version for e in await take(events, 1)] == [1]
+            async with admin_engine.begin() as conn:  # revoked with no NOTIFY: it was missed
+                await conn.execute(
+                    text("UPDATE integrator_clients SET revoked_at = now() WHERE client_id = :c"),
+                    {"c": client.client_id},
+                )
+                (listener,) = await _backend_pids(admin_engine, name)
+                await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": listener})
+            delivered, reason = await _until_closed(events, seconds=5)
+            assert (delivered, reason) == ([], "CREDENTIALS_REVOKED")
+        finally:
+            await events.aclose()
+
+
+async def test_a_revocation_is_found_by_the_periodic_recheck_too(
+    hub_factory: Any, admin_engine: AsyncEngine, writer: Dependencies, caseworker: Principal
+) -> None:
+    admin = Principal("feed-hub-admin", caseworker.organisation, frozenset({"tenant-admin"}))
+    client, _secret = await clients.create(writer.engine, admin, "periodic", ["events:read"])
+    case_id = await open_case(writer, caseworker)
+    async with hub_factory(
+        safety_poll_seconds=NO_SAFETY_POLL,
+        client_active=_active_in(writer.engine),
+        revocation_recheck_seconds=0.2,
+    ) as hub:
+        events = hub.subscribe(
+            caseworker.tenant_id, START, FeedFilter(stream_id=case_id), client_id=client.client_id
+        )
+        try:
+            assert [e.version for e in await take(events, 1)] == [1]
+            async with admin_engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE integrator_clients SET revoked_at = now() WHERE client_id = :c"),
+                    {"c": client.client_id},
+                )
+            assert await _until_closed(events, seconds=5) == ([], "CREDENTIALS_REVOKED")
+        finally:
+            await events.aclose()
+
+
+async def test_a_subscription_ends_when_its_token_expires_and_resumes_from_its_cursor(
+    hub_factory: Any, writer: Dependencies, caseworker: Principal
+) -> None:
+    case_id = await open_case(writer, caseworker)
+    only = FeedFilter(stream_id=case_id)
+    async with hub_factory(safety_poll_seconds=NO_SAFETY_POLL) as hub:
+        events = hub.subscribe(caseworker.tenant_id, START, only, expires_at=time.time() + 0.5)
+        try:
+            (first,) = await take(events, 1)
+            assert await _until_closed(events, seconds=5) == ([], "TOKEN_EXPIRED")
+        finally:
+            await events.aclose()
+        version = await record_conversation(writer, caseworker, case_id, 1)
+        resumed = hub.subscribe(caseworker.tenant_id, position_of(first), only)
+        try:
+            assert [e.version for e in await take(resumed, 1)] == [version]
+        finally:
+            await resumed.aclose()

@@ -52,7 +52,8 @@ async def test_privacy_tables_are_tenant_scoped_with_forced_rls(admin_engine: As
     [
         ("data_keys", {"SELECT", "INSERT", "DELETE"}),
         ("destroyed_data_keys", {"SELECT", "INSERT"}),
-        ("personal_data_access_log", {"SELECT", "INSERT"}),
+        # Records are written only through record_personal_data_access (it stamps them).
+        ("personal_data_access_log", {"SELECT"}),
     ],
 )
 async def test_the_service_role_holds_only_the_privileges_it_needs(

@@ -33,6 +33,7 @@ from service.reports.projection import (
     project_next_batch,
     rebuild_all,
 )
+from service.reports.queries import report_transaction
 from tests.preparation import ready_commands
 
 STORE = EventStore(EventRegistry(rc.EVENT_TYPES))
@@ -42,7 +43,7 @@ async def _deps(engine: AsyncEngine) -> Dependencies:
     return Dependencies(engine, STORE, await load_tenants(engine))
 
 
-async def _walk(deps: Dependencies, slug: str, year: int = 2033) -> uuid.UUID:
+async def _walk(deps: Dependencies, slug: str, year: int = 2020) -> uuid.UUID:
     principal = Principal("projection-test", deps.tenants[slug], frozenset({"caseworker"}))
     c = uuid.uuid4()
     commands: list[Any] = [
@@ -183,8 +184,8 @@ async def test_the_service_role_sees_only_its_own_tenant_and_reads_across_only_a
 ) -> None:
     deps = await _deps(app_engine)
     moviera, blijf = deps.tenants["moviera"].id, deps.tenants["blijf-groep"].id
-    await _walk(deps, "moviera", 2034)
-    await _walk(deps, "blijf-groep", 2034)
+    await _walk(deps, "moviera", 2023)
+    await _walk(deps, "blijf-groep", 2023)
     await catch_up_all(app_engine, STORE)
     async with tenant_transaction(app_engine, moviera) as conn:
         tenants = (await conn.scalars(text("SELECT DISTINCT tenant_id FROM report_cases"))).all()
@@ -196,11 +197,12 @@ async def test_the_service_role_sees_only_its_own_tenant_and_reads_across_only_a
     async with tenant_transaction(app_engine, None) as conn:
         assert await conn.scalar(text("SELECT count(*) FROM report_cases")) == 0
         assert await conn.scalar(text("SELECT count(*) FROM report_checkpoints")) == 0
+    async with report_transaction(app_engine) as conn:
         shelters = (
             await conn.execute(
                 text(
                     "SELECT v1, n FROM report_caseload_counts(ARRAY['SHELTER'], "
-                    "DATE '2034-01-01', DATE '2034-12-01')"
+                    "DATE '2023-01-01', DATE '2023-12-01')"
                 )
             )
         ).all()
@@ -220,17 +222,17 @@ async def test_the_aggregate_function_refuses_anything_but_up_to_three_known_dim
     app_engine: AsyncEngine, dimensions: list[str]
 ) -> None:
     with pytest.raises(DBAPIError, match="dimension"):
-        async with tenant_transaction(app_engine, None) as conn:
+        async with report_transaction(app_engine) as conn:
             await conn.execute(
                 text(
                     "SELECT * FROM report_caseload_counts(CAST(:d AS text[]), "
-                    "DATE '2034-01-01', DATE '2034-12-01')"
+                    "DATE '2023-01-01', DATE '2023-12-01')"
                 ),
                 {"d": dimensions},
             )
 
 
-async def test_the_cross_tenant_functions_are_definer_functions_for_the_service_only(
+async def test_the_cross_tenant_functions_are_definer_functions_for_the_report_role_only(
     admin_engine: AsyncEngine,
 ) -> None:
     async with admin_engine.connect() as conn:
@@ -239,6 +241,7 @@ async def test_the_cross_tenant_functions_are_definer_functions_for_the_service_
                 text(
                     "SELECT p.proname, p.prosecdef, p.proconfig, "
                     "has_function_privilege('safe_future_app', p.oid, 'EXECUTE'), "
+                    "has_function_privilege('safe_future_app_reports', p.oid, 'EXECUTE'), "
                     "coalesce(p.proacl::text[], '{}') FROM pg_proc p "
                     "WHERE p.proname IN ('report_caseload_counts', 'report_indicator_counts') "
                     "ORDER BY p.proname"
@@ -246,25 +249,43 @@ async def test_the_cross_tenant_functions_are_definer_functions_for_the_service_
             )
         ).all()
     assert [r[0] for r in rows] == ["report_caseload_counts", "report_indicator_counts"]
-    for _name, definer, config, service_may, acl in rows:
+    for _name, definer, config, service_may, reports_may, acl in rows:
         assert definer
         assert config == ["search_path=public, pg_temp"]
-        assert service_may
+        assert not service_may  # raw counts, below k too: only through the report role
+        assert reports_may
         assert not any(entry.startswith("=") for entry in acl)  # nothing granted to PUBLIC
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        "SELECT * FROM report_caseload_counts(ARRAY['SHELTER'], DATE '2034-01-01', "
-        "DATE '2034-12-01')",
-        "SELECT * FROM report_indicator_counts(DATE '2034-01-01', DATE '2034-12-01')",
+        "SELECT * FROM report_caseload_counts(ARRAY['SHELTER'], DATE '2023-01-01', "
+        "DATE '2023-12-01')",
+        "SELECT * FROM report_indicator_counts(DATE '2023-01-01', DATE '2023-12-01')",
     ],
 )
 async def test_a_tenant_transaction_cannot_read_across_tenants(
     app_engine: AsyncEngine, call: str
 ) -> None:
     tenants = await load_tenants(app_engine)
-    with pytest.raises(DBAPIError, match="not for tenant transactions"):
+    with pytest.raises(DBAPIError, match="not for tenant transactions"):  # noqa: PT012
         async with tenant_transaction(app_engine, tenants["moviera"].id) as conn:
+            await conn.execute(text("SELECT set_config('role', 'safe_future_app_reports', true)"))
+            await conn.execute(text(call))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "SELECT * FROM report_caseload_counts(ARRAY['SHELTER'], DATE '2023-01-01', "
+        "DATE '2023-12-01')",
+        "SELECT * FROM report_indicator_counts(DATE '2023-01-01', DATE '2023-12-01')",
+    ],
+)
+async def test_the_service_role_itself_cannot_call_the_raw_counting_functions(
+    app_engine: AsyncEngine, call: str
+) -> None:
+    with pytest.raises(DBAPIError, match="permission denied"):
+        async with tenant_transaction(app_engine, None) as conn:
             await conn.execute(text(call))

@@ -71,7 +71,11 @@ from service.domain.return_case.intake import (
 )
 from service.domain.return_case.readiness import DEFAULT_POLICY, ReadinessPolicy
 from service.domain.return_case.reintegration import agree_plan, revise_plan
-from service.domain.return_case.rules import require_not_before, violation
+from service.domain.return_case.rules import (
+    require_date_in_range,
+    require_not_before,
+    violation,
+)
 from service.domain.return_case.safe_return import (
     approve_safety_plan,
     record_arrival,
@@ -95,16 +99,37 @@ __all__ = ["decide"]
 _ALLOWED_WHEN_CLOSED = (ReopenReturnCase, WithdrawConsent, EraseClientPersonalData)
 
 
+# Dates that name what is planned or owed, not what happened: they may lie ahead.
+_PLANNED_DATES = frozenset({"planned_on", "departure_deadline"})
+
+
 def decide(
-    state: ReturnCase | None, command: Command, policy: ReadinessPolicy = DEFAULT_POLICY
+    state: ReturnCase | None,
+    command: Command,
+    policy: ReadinessPolicy = DEFAULT_POLICY,
+    *,
+    today: date | None = None,
 ) -> list[Event]:
     """The events ``command`` causes in ``state``; ``policy`` sets the readiness rules.
+
+    With ``today`` (the caller's date; the domain has no clock), a recorded date after it is
+    refused (``DATE_IN_FUTURE``); planned dates may lie ahead.
 
     Raises ``CaseNotFound`` for a command on a case that does not exist (``state`` is
     ``None``, or is the state of a case with another id),
     ``CaseAlreadyExists`` for opening a case twice, and ``RuleViolation`` for any rule the
     command breaks. Returns ``[]`` only for an erasure that has nothing left to erase.
     """
+    for day in _dates_of(command):
+        require_date_in_range(day)
+    if today is not None and any(
+        isinstance(getattr(command, f.name), date)
+        and f.name not in _PLANNED_DATES
+        and f.name != "date_of_birth"
+        and getattr(command, f.name) > today
+        for f in fields(command)
+    ):
+        raise violation("DATE_IN_FUTURE")
     if isinstance(command, OpenReturnCase):
         if state is not None:
             raise CaseAlreadyExists(command.case_id)

@@ -8,6 +8,7 @@ personal data into logs or API errors.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Hashable, Iterable, Mapping
 from datetime import date
 from types import MappingProxyType
@@ -16,6 +17,8 @@ from service.domain.codes import is_country, is_language
 from service.domain.errors import RuleViolation
 
 __all__ = [
+    "EARLIEST_DATE",
+    "LATEST_DATE",
     "MAX_FULL_NAME_LENGTH",
     "MAX_NOTES_LENGTH",
     "MAX_PSEUDONYM_LENGTH",
@@ -30,6 +33,7 @@ __all__ = [
     "clean_required_reason",
     "clean_slug",
     "require_country",
+    "require_date_in_range",
     "require_languages",
     "require_not_before",
     "require_unique",
@@ -42,6 +46,12 @@ MAX_NOTES_LENGTH = 4000
 MAX_REASON_LENGTH = 500
 MAX_SLUG_LENGTH = 100
 MIN_BIRTH_YEAR = 1900
+# The window every date of a case must lie in (the date of birth has its own rule).
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+# Bidirectional controls reorder what a reader sees (U+202E shows "gpj.exe" as "exe.jpg").
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                           "\u2066\u2067\u2068\u2069")  # fmt: skip
 
 RULES: Mapping[str, str] = MappingProxyType(
     {
@@ -52,6 +62,15 @@ RULES: Mapping[str, str] = MappingProxyType(
         ),
         "CASE_NOT_CLOSED": "Only a closed case can be reopened.",
         "DATE_BEFORE_INTAKE": "Every date must be on or after the intake date of the case.",
+        "DATE_OUT_OF_RANGE": "Every date must lie between 1 January 1990 and 31 December 2099.",
+        "DATE_IN_FUTURE": (
+            "A recorded date cannot lie in the future; only a planned departure date and a "
+            "departure deadline may."
+        ),
+        "PSEUDONYM_NOT_VISIBLE": (
+            "The pseudonym must contain visible characters and no bidirectional control "
+            "characters."
+        ),
         "DATE_BEFORE_CLOSING": "A case cannot be reopened before the date it was closed.",
         "USE_TRANSFER": (
             "A case is closed with reason TRANSFERRED only by transferring it to another shelter."
@@ -257,7 +276,15 @@ def clean_pseudonym(value: str) -> str:
     cleaned = _clean(value, MAX_PSEUDONYM_LENGTH, "PSEUDONYM_TOO_LONG")
     if cleaned is None:
         raise violation("PSEUDONYM_REQUIRED")
+    visible = [c for c in cleaned if unicodedata.category(c)[0] not in "CZM"]
+    if not visible or _BIDI_CONTROLS.intersection(cleaned):
+        raise violation("PSEUDONYM_NOT_VISIBLE")
     return cleaned
+
+
+def require_date_in_range(day: date) -> None:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise violation("DATE_OUT_OF_RANGE")
 
 
 def clean_full_name(value: str | None) -> str | None:

@@ -165,6 +165,10 @@ def _query_filter(flt: OrganisationFilter, stale_months: int) -> repository.Orga
         if len(flt.text) > MAX_QUERY_LENGTH:
             raise BadUserInput(f"text must be at most {MAX_QUERY_LENGTH} characters", field="text")
         tsquery = prefix_query(flt.text)
+        if tsquery is None and flt.text.strip():
+            # Only punctuation: no word to search for. Dropping the filter would return
+            # everything, which is not what was asked.
+            raise BadUserInput("text must contain at least one letter or digit", field="text")
     return repository.OrganisationFilter(
         near=near_point(flt.near) if flt.near is not None else None,
         stale_before=stale_cutoff(utc_today(), stale_months) if flt.stale else None,
