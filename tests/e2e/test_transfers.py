@@ -1,0 +1,378 @@
+"""A two-sided transfer between shelters: moviera offers, blijf-groep answers.
+
+The receiving shelter gets the client's history without retyping, personal data only when
+the offer shares it under the client's consent, and no other shelter sees anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.schema.ids import from_global_id, to_global_id
+from service.socialmap.seed import organisation_id
+from tests.e2e.case_steps import step
+from tests.e2e.conftest import GraphQLClient, codes
+from tests.e2e.test_privacy_erasure import Person, open_personal_case
+
+SENDER = "moviera"
+RECEIVER = "blijf-groep"
+THIRD = "het-kopland"
+BLIJF = to_global_id("Organisation", organisation_id(RECEIVER))
+
+OFFER_FIELDS = """
+  id fromShelter toShelter status offeredOn answeredOn sharesPersonalData carriesPersonalData
+  facts { pseudonym phase returnConversations latestWish firstIntakeDate }
+  case { id version phase closingReason transferredTo intakeDate pseudonym
+         personal { fullName dateOfBirth }
+         timeline { eventType summary } }
+"""
+
+
+def _mutation(name: str) -> str:
+    input_type = name[0].upper() + name[1:] + "Input"
+    return (
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) "
+        f"{{ offer {{ {OFFER_FIELDS} }} }} }}"
+    )
+
+
+async def run(client: GraphQLClient, name: str, **fields: Any) -> dict[str, Any]:
+    return await client.execute(_mutation(name), {"input": fields})
+
+
+def ok(body: dict[str, Any], name: str) -> dict[str, Any]:
+    assert "errors" not in body, body
+    offer: dict[str, Any] = body["data"][name]["offer"]
+    return offer
+
+
+async def case_with_consent(
+    client: GraphQLClient, person: Person, *, consent: bool = True
+) -> dict[str, Any]:
+    case = await open_personal_case(client, person, "id version")
+    case = await step(
+        client, "recordReturnConversation", case, heldOn="2026-01-10", wish="WANTS_TO_RETURN"
+    )
+    if consent:
+        case = await step(
+            client,
+            "giveConsent",
+            case,
+            organisationId=BLIJF,
+            purpose="TRANSFER",
+            givenOn="2026-01-12",
+            transferRisksExplained=False,
+        )
+    return case
+
+
+async def offer(
+    client: GraphQLClient, case: dict[str, Any], *, personal: bool = True
+) -> dict[str, Any]:
+    return await run(
+        client,
+        "offerTransfer",
+        caseId=case["id"],
+        expectedVersion=case["version"],
+        toShelter=RECEIVER,
+        offeredOn="2026-01-15",
+        sharePersonalData=personal,
+        reason="no place left in the safe house",
+    )
+
+
+async def get_case(client: GraphQLClient, case_id: str) -> dict[str, Any]:
+    return await client.execute(
+        "query($id: ID!) { returnCase(id: $id) { id phase closingReason transferredTo version } }",
+        {"id": case_id},
+    )
+
+
+async def transfers(client: GraphQLClient, which: str) -> list[dict[str, Any]]:
+    body = await client.execute(f"{{ {which} {{ {OFFER_FIELDS} }} }}")
+    assert "errors" not in body, body
+    found: list[dict[str, Any]] = body["data"][which]
+    return found
+
+
+@pytest.fixture
+def sender(as_org: Any) -> GraphQLClient:
+    client: GraphQLClient = as_org(SENDER, "caseworker")
+    return client
+
+
+@pytest.fixture
+def receiver(as_org: Any) -> GraphQLClient:
+    client: GraphQLClient = as_org(RECEIVER, "caseworker")
+    return client
+
+
+@pytest.fixture
+def third(as_org: Any) -> GraphQLClient:
+    client: GraphQLClient = as_org(THIRD, "tenant-admin")
+    return client
+
+
+async def offer_key_rows(admin: AsyncEngine, offer_global_id: str) -> tuple[int, int]:
+    """(live, destroyed) data-key rows of the offer's own key."""
+    offer_id = from_global_id("TransferOffer", offer_global_id)
+    async with admin.connect() as conn:
+        live = await conn.scalar(
+            text("SELECT count(*) FROM data_keys WHERE case_id = :o"), {"o": offer_id}
+        )
+        gone = await conn.scalar(
+            text("SELECT count(*) FROM destroyed_data_keys WHERE case_id = :o"), {"o": offer_id}
+        )
+    return int(live or 0), int(gone or 0)
+
+
+async def test_accepted_transfer_carries_the_history_and_closes_the_sending_case(
+    sender: GraphQLClient,
+    receiver: GraphQLClient,
+    third: GraphQLClient,
+    admin_engine: AsyncEngine,
+) -> None:
+    person = Person.make()
+    case = await case_with_consent(sender, person)
+    offered = ok(await offer(sender, case), "offerTransfer")
+    assert offered["status"] == "OFFERED"
+    assert offered["carriesPersonalData"] is True
+    assert offered["case"]["id"] == case["id"]
+    assert await offer_key_rows(admin_engine, offered["id"]) == (1, 0)
+
+    incoming = [
+        o for o in await transfers(receiver, "incomingTransfers") if o["id"] == offered["id"]
+    ]
+    assert len(incoming) == 1
+    assert incoming[0]["facts"]["pseudonym"] == person.pseudonym
+    assert incoming[0]["facts"]["phase"] == "PREPARATION"
+    assert incoming[0]["case"] is None  # the sender's case is not the receiver's to see
+    assert offered["id"] not in {o["id"] for o in await transfers(third, "incomingTransfers")}
+
+    accepted = ok(
+        await run(receiver, "acceptTransfer", offerId=offered["id"], acceptedOn="2026-01-20"),
+        "acceptTransfer",
+    )
+    new = accepted["case"]
+    assert accepted["status"] == "ACCEPTED"
+    assert accepted["carriesPersonalData"] is False
+    assert await offer_key_rows(admin_engine, offered["id"]) == (0, 1)
+    assert new["id"] != case["id"]
+    assert new["phase"] == "PREPARATION"
+    assert new["intakeDate"] == "2026-01-20"
+    assert new["pseudonym"] == person.pseudonym
+    assert new["personal"] == {
+        "fullName": person.full_name,
+        "dateOfBirth": person.date_of_birth,
+    }
+    first = new["timeline"][0]
+    assert first["eventType"] == "ReturnCaseReceivedByTransfer"
+    assert SENDER in first["summary"]
+    sending_case_id = str(from_global_id("ReturnCase", case["id"]))
+    assert all(sending_case_id not in e["summary"] for e in new["timeline"])
+
+    closed = await get_case(sender, case["id"])
+    assert closed["data"]["returnCase"]["closingReason"] == "TRANSFERRED"
+    assert closed["data"]["returnCase"]["transferredTo"] == RECEIVER
+    # Neither shelter reaches the other's case, and a third shelter reaches neither.
+    assert codes(await get_case(receiver, case["id"])) == ["NOT_FOUND"]
+    assert codes(await get_case(sender, new["id"])) == ["NOT_FOUND"]
+    assert codes(await get_case(third, new["id"])) == ["NOT_FOUND"]
+    outgoing = [o for o in await transfers(sender, "outgoingTransfers") if o["id"] == offered["id"]]
+    assert outgoing[0]["status"] == "ACCEPTED"
+    assert outgoing[0]["case"]["id"] == case["id"]
+
+
+async def test_personal_data_stays_home_when_the_offer_does_not_share_it(
+    sender: GraphQLClient, receiver: GraphQLClient
+) -> None:
+    case = await case_with_consent(sender, Person.make())
+    offered = ok(await offer(sender, case, personal=False), "offerTransfer")
+    assert offered["carriesPersonalData"] is False
+    accepted = ok(
+        await run(receiver, "acceptTransfer", offerId=offered["id"], acceptedOn="2026-01-16"),
+        "acceptTransfer",
+    )
+    assert accepted["case"]["personal"] is None
+
+
+async def test_an_offer_needs_the_clients_transfer_consent(
+    sender: GraphQLClient, admin_engine: AsyncEngine
+) -> None:
+    case = await case_with_consent(sender, Person.make(), consent=False)
+    body = await offer(sender, case)
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["rule"] == "TRANSFER_CONSENT_REQUIRED"
+    async with admin_engine.connect() as conn:
+        n = await conn.scalar(
+            text("SELECT count(*) FROM transfer_offers WHERE sending_case_id = :c"),
+            {"c": from_global_id("ReturnCase", case["id"])},
+        )
+    assert n == 0
+    after = await get_case(sender, case["id"])
+    assert after["data"]["returnCase"]["version"] == case["version"]
+
+
+async def test_a_declined_offer_leaves_the_case_open_at_the_sender(
+    sender: GraphQLClient, receiver: GraphQLClient
+) -> None:
+    case = await case_with_consent(sender, Person.make())
+    offered = ok(await offer(sender, case), "offerTransfer")
+    declined = ok(
+        await run(
+            receiver,
+            "declineTransfer",
+            offerId=offered["id"],
+            declinedOn="2026-01-16",
+            reason="no room for her either",
+        ),
+        "declineTransfer",
+    )
+    assert declined["status"] == "DECLINED"
+    assert declined["case"] is None
+    assert declined["carriesPersonalData"] is False
+    after = (await get_case(sender, case["id"]))["data"]["returnCase"]
+    assert after["phase"] == "PREPARATION"
+    assert after["closingReason"] is None
+    # Answered once: a late acceptance is refused and opens nothing.
+    late = await run(receiver, "acceptTransfer", offerId=offered["id"], acceptedOn="2026-01-17")
+    assert codes(late) == ["BAD_USER_INPUT"]
+
+
+async def test_a_withdrawn_offer_leaves_the_case_open_and_can_be_offered_again(
+    sender: GraphQLClient, receiver: GraphQLClient
+) -> None:
+    case = await case_with_consent(sender, Person.make())
+    offered = ok(await offer(sender, case), "offerTransfer")
+    again = await offer(sender, offered["case"])
+    assert again["errors"][0]["extensions"]["rule"] == "TRANSFER_ALREADY_OFFERED"
+    withdrawn = ok(
+        await run(sender, "withdrawTransfer", offerId=offered["id"], withdrawnOn="2026-01-16"),
+        "withdrawTransfer",
+    )
+    assert withdrawn["status"] == "WITHDRAWN"
+    assert withdrawn["case"]["closingReason"] is None
+    late = await run(receiver, "acceptTransfer", offerId=offered["id"], acceptedOn="2026-01-17")
+    assert codes(late) == ["BAD_USER_INPUT"]
+    ok(await offer(sender, withdrawn["case"]), "offerTransfer")
+
+
+async def test_only_the_named_parties_can_act_on_an_offer(
+    sender: GraphQLClient, receiver: GraphQLClient, third: GraphQLClient
+) -> None:
+    case = await case_with_consent(sender, Person.make())
+    offered = ok(await offer(sender, case), "offerTransfer")
+    oid = offered["id"]
+    # A third shelter: nothing to see, nothing to answer.
+    for name, fields in (
+        ("acceptTransfer", {"acceptedOn": "2026-01-16"}),
+        ("declineTransfer", {"declinedOn": "2026-01-16", "reason": "not ours"}),
+        ("withdrawTransfer", {"withdrawnOn": "2026-01-16"}),
+    ):
+        assert codes(await run(third, name, offerId=oid, **fields)) == ["NOT_FOUND"], name
+    assert oid not in {o["id"] for o in await transfers(third, "outgoingTransfers")}
+    # The sender cannot answer its own offer; the receiver cannot withdraw it.
+    assert codes(await run(sender, "acceptTransfer", offerId=oid, acceptedOn="2026-01-16")) == [
+        "NOT_FOUND"
+    ]
+    assert codes(
+        await run(receiver, "withdrawTransfer", offerId=oid, withdrawnOn="2026-01-16")
+    ) == ["NOT_FOUND"]
+    # A third shelter cannot offer a case that is not its own.
+    body = await run(
+        third,
+        "offerTransfer",
+        caseId=case["id"],
+        expectedVersion=offered["case"]["version"],
+        toShelter=RECEIVER,
+        offeredOn="2026-01-16",
+        sharePersonalData=False,
+        reason="taking it over",
+    )
+    assert codes(body) == ["NOT_FOUND"]
+    still = (await get_case(sender, case["id"]))["data"]["returnCase"]
+    assert still["version"] == offered["case"]["version"]
+
+
+async def test_the_offer_table_shows_a_row_only_to_its_two_shelters(
+    sender: GraphQLClient, app_engine: AsyncEngine, admin_engine: AsyncEngine
+) -> None:
+    case = await case_with_consent(sender, Person.make())
+    offered = ok(await offer(sender, case), "offerTransfer")
+    offer_id = from_global_id("TransferOffer", offered["id"])
+    async with admin_engine.connect() as conn:
+        ids = {r.slug: r.id for r in await conn.execute(text("SELECT slug, id FROM tenants"))}
+    seen: dict[str, int] = {}
+    for slug in (SENDER, RECEIVER, THIRD, None):
+        async with app_engine.begin() as conn:
+            if slug is not None:
+                await conn.execute(
+                    text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(ids[slug])}
+                )
+            seen[str(slug)] = int(
+                await conn.scalar(
+                    text("SELECT count(*) FROM transfer_offers WHERE offer_id = :o"),
+                    {"o": offer_id},
+                )
+                or 0
+            )
+    assert seen == {SENDER: 1, RECEIVER: 1, THIRD: 0, "None": 0}
+    # A third shelter cannot write an offer between two others, nor change one.
+    async with app_engine.begin() as conn:
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(ids[THIRD])}
+        )
+        changed = await conn.execute(
+            text("UPDATE transfer_offers SET status = 'DECLINED' WHERE offer_id = :o"),
+            {"o": offer_id},
+        )
+        assert changed.rowcount == 0
+    async with app_engine.connect() as conn:
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(ids[THIRD])}
+        )
+        insert = text(
+            "INSERT INTO transfer_offers (tenant_id, offer_id, receiving_tenant_id, "
+            "sending_case_id, offered_on, shares_personal_data, facts) "
+            "VALUES (:s, :o, :r, :c, '2026-01-15', false, '{}')"
+        )
+        values = {"s": ids[SENDER], "o": uuid.uuid4(), "r": ids[RECEIVER], "c": uuid.uuid4()}
+        with pytest.raises(DBAPIError, match="row-level security"):
+            await conn.execute(insert, values)
+        await conn.rollback()
+
+
+async def test_erasure_at_the_sender_before_acceptance_sends_no_personal_data(
+    sender: GraphQLClient, receiver: GraphQLClient, as_org: Any, admin_engine: AsyncEngine
+) -> None:
+    case = await case_with_consent(sender, Person.make())
+    offered = ok(await offer(sender, case), "offerTransfer")
+    erased = await as_org(SENDER, "tenant-admin").execute(
+        "mutation($input: EraseClientPersonalDataInput!) { eraseClientPersonalData(input: $input)"
+        " { case { id version } } }",
+        {
+            "input": {
+                "caseId": case["id"],
+                "expectedVersion": offered["case"]["version"],
+                "reason": "CLIENT_REQUEST",
+            }
+        },
+    )
+    assert "errors" not in erased, erased
+    waiting = [
+        o for o in await transfers(receiver, "incomingTransfers") if o["id"] == offered["id"]
+    ]
+    assert waiting[0]["carriesPersonalData"] is False
+    assert await offer_key_rows(admin_engine, offered["id"]) == (0, 1)
+    accepted = ok(
+        await run(receiver, "acceptTransfer", offerId=offered["id"], acceptedOn="2026-01-17"),
+        "acceptTransfer",
+    )
+    assert accepted["case"]["personal"] is None
+    assert accepted["case"]["pseudonym"] == offered["facts"]["pseudonym"]
