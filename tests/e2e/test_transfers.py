@@ -6,9 +6,11 @@ the offer shares it under the client's consent, and no other shelter sees anythi
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -18,7 +20,10 @@ from service.schema.ids import from_global_id, to_global_id
 from service.socialmap.seed import organisation_id
 from tests.e2e.case_steps import step
 from tests.e2e.conftest import GraphQLClient, codes
+from tests.e2e.test_feed_integrators import create_client, token_for
+from tests.e2e.test_feed_ws_auth import PAGE
 from tests.e2e.test_privacy_erasure import Person, open_personal_case
+from tests.e2e.test_reports_api import _caught_up
 
 SENDER = "moviera"
 RECEIVER = "blijf-groep"
@@ -376,3 +381,84 @@ async def test_erasure_at_the_sender_before_acceptance_sends_no_personal_data(
     )
     assert accepted["case"]["personal"] is None
     assert accepted["case"]["pseudonym"] == offered["facts"]["pseudonym"]
+
+
+async def _integrator_events(
+    as_org: Any, http: httpx.AsyncClient, org: str, case_id: str
+) -> tuple[list[dict[str, Any]], str]:
+    admin = as_org(org, "tenant-admin")
+    token = await token_for(http, await create_client(admin, "EVENTS_READ", name="Registration"))
+    response = await GraphQLClient(http, token).post(PAGE, {"first": 20, "caseId": case_id})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    return [e["node"] for e in body["data"]["caseEvents"]["edges"]], response.text
+
+
+async def test_each_shelters_integrators_get_their_own_side_without_personal_data(
+    sender: GraphQLClient, receiver: GraphQLClient, as_org: Any, http: httpx.AsyncClient
+) -> None:
+    person = Person.make()
+    case = await case_with_consent(sender, person)
+    offered = ok(await offer(sender, case), "offerTransfer")
+    accepted = ok(
+        await run(receiver, "acceptTransfer", offerId=offered["id"], acceptedOn="2026-01-20"),
+        "acceptTransfer",
+    )
+    new_id = accepted["case"]["id"]
+    secrets = [person.full_name, person.date_of_birth, "no place left in the safe house"]
+
+    sent, raw_sent = await _integrator_events(as_org, http, SENDER, case["id"])
+    kinds = [e["eventType"] for e in sent]
+    assert kinds[-2:] == ["TransferOffered", "ReturnCaseTransferred"]
+    assert sent[-1]["data"]["offer_id"] == str(from_global_id("TransferOffer", offered["id"]))
+    assert all(e["personal"] is None for e in sent)
+
+    received, raw_received = await _integrator_events(as_org, http, RECEIVER, new_id)
+    assert [e["eventType"] for e in received] == ["ReturnCaseReceivedByTransfer"]
+    assert received[0]["data"]["pseudonym"] == person.pseudonym
+    assert received[0]["data"]["from_organisation"] == SENDER
+    assert received[0]["personal"] is None
+    assert str(from_global_id("ReturnCase", case["id"])) not in raw_received
+    for value in secrets:
+        assert value not in raw_sent
+        assert value not in raw_received
+
+    # Neither side's integrators reach the other side's case.
+    crossed, _ = await _integrator_events(as_org, http, RECEIVER, case["id"])
+    assert crossed == []
+    crossed, _ = await _integrator_events(as_org, http, SENDER, new_id)
+    assert crossed == []
+
+
+async def _report_rows(admin: AsyncEngine, *case_ids: str) -> dict[str, Any]:
+    for _ in range(300):  # the app's background projection follows the feed
+        if await _caught_up(admin):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the report projection did not catch up")
+    ids = {from_global_id("ReturnCase", c): c for c in case_ids}
+    async with admin.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT case_id, intake_month, phase FROM report_cases WHERE case_id = ANY(:i)"),
+            {"i": list(ids)},
+        )
+        return {ids[r.case_id]: (r.intake_month.isoformat(), r.phase) for r in rows}
+
+
+async def test_reports_count_a_transferred_client_once(
+    sender: GraphQLClient, receiver: GraphQLClient, admin_engine: AsyncEngine
+) -> None:
+    case = await case_with_consent(sender, Person.make())
+    before = await _report_rows(admin_engine, case["id"])
+    assert before == {case["id"]: ("2026-01-01", "PREPARATION")}
+    offered = ok(await offer(sender, case), "offerTransfer")
+    accepted = ok(
+        await run(receiver, "acceptTransfer", offerId=offered["id"], acceptedOn="2026-02-03"),
+        "acceptTransfer",
+    )
+    new_id = accepted["case"]["id"]
+    # Counted once, at the receiving shelter, from the client's first intake.
+    after = await _report_rows(admin_engine, case["id"], new_id)
+    assert after == {new_id: ("2026-01-01", "PREPARATION")}

@@ -41,10 +41,18 @@ PERSONAL_FIELDS = {
     "ReturnCaseClosed": {"notes"},
     "ReturnCaseReopened": {"reason"},
     "ClientPersonalDataErased": {"note"},
+    "TransferOffered": {"reason"},
+    "TransferOfferWithdrawn": {"reason"},
+    "TransferOfferDeclined": {"reason"},
+    "ReturnCaseReceivedByTransfer": {"full_name", "date_of_birth"},
 }
 # Event types whose payload changed shape, with their current schema version (each older
 # version has an upcaster).
-SCHEMA_VERSIONS = {"FollowUpRecorded": 2, "ClientPersonalDataErased": 2}
+SCHEMA_VERSIONS = {
+    "FollowUpRecorded": 2,
+    "ClientPersonalDataErased": 2,
+    "ReturnCaseTransferred": 2,
+}
 
 
 def is_codec_type(annotation: object) -> bool:

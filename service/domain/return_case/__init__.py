@@ -106,6 +106,12 @@ from service.domain.return_case.state import (
     evolve,
     fold,
 )
+from service.domain.return_case.transfer_events import (
+    ReturnCaseReceivedByTransfer,
+    TransferOfferDeclined,
+    TransferOffered,
+    TransferOfferWithdrawn,
+)
 
 COMMAND_TYPES: tuple[type[Command], ...] = (
     OpenReturnCase,
@@ -177,12 +183,16 @@ __all__ = [
     "ReturnCase",
     "ReturnCaseClosed",
     "ReturnCaseOpened",
+    "ReturnCaseReceivedByTransfer",
     "ReturnCaseReopened",
     "ReturnCaseTransferred",
     "ReturnConversationRecorded",
     "ReturnSupportArranged",
     "RiskAssessed",
     "TransferCase",
+    "TransferOfferDeclined",
+    "TransferOfferWithdrawn",
+    "TransferOffered",
     "TravelDocumentRecorded",
     "UpdateClientProfile",
     "UpdateReferralStatus",
