@@ -15,6 +15,10 @@ leaves this table; ``receiving_case_id`` is set at acceptance.
 
 The service role may SELECT, INSERT and UPDATE (an offer's answer), never DELETE.
 
+``report_transfer_count(first, last)`` (``SECURITY DEFINER``, like the other report functions:
+refused in a tenant transaction) counts the accepted transfers answered in the months from
+``first`` to ``last``, over all shelters: one number, never a row.
+
 Revision ID: 0015
 Revises: 0003, 0004, 0008, 0012, 0013
 Create Date: 2026-12-04
@@ -33,6 +37,31 @@ depends_on = None
 _PARTY = (
     "NULLIF(current_setting('app.tenant_id', true), '')::uuid IN (tenant_id, receiving_tenant_id)"
 )
+
+
+_TRANSFER_COUNT = """
+CREATE FUNCTION report_transfer_count(p_first date, p_last date)
+RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $$
+BEGIN
+  IF coalesce(current_setting('app.tenant_id', true), '') <> '' THEN
+    RAISE EXCEPTION 'cross-tenant aggregates are not for tenant transactions'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF p_first IS NULL OR p_last IS NULL OR p_first > p_last THEN
+    RAISE EXCEPTION 'an ordered period is required' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  RETURN (
+    SELECT count(*) FROM transfer_offers
+    WHERE status = 'ACCEPTED'
+      AND date_trunc('month', answered_on)::date BETWEEN p_first AND p_last
+  );
+END
+$$
+"""
+_SIGNATURE = "report_transfer_count(date, date)"
 
 
 def upgrade() -> None:
@@ -73,10 +102,18 @@ def upgrade() -> None:
     op.execute(
         f"CREATE POLICY offer_parties ON transfer_offers USING ({_PARTY}) WITH CHECK ({_PARTY})"
     )
+    op.execute(
+        "CREATE POLICY report_functions_read ON transfer_offers FOR SELECT TO CURRENT_USER "
+        "USING (true)"
+    )
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON transfer_offers TO {role}")
+    op.execute(_TRANSFER_COUNT)
+    op.execute(f"REVOKE ALL ON FUNCTION {_SIGNATURE} FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION {_SIGNATURE} TO {role}")
 
 
 def downgrade() -> None:
     role = app_role()
+    op.execute(f"DROP FUNCTION {_SIGNATURE}")
     op.execute(f"REVOKE ALL ON transfer_offers FROM {role}")
     op.execute("DROP TABLE transfer_offers")

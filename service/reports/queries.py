@@ -21,6 +21,7 @@ from service.reports.caseload import (
     canonical,
     rare_values,
 )
+from service.reports.disclosure import Published, protect_count
 from service.reports.indicators import (
     COUNT_METRICS,
     MODES,
@@ -111,3 +112,23 @@ async def indicators_report(
         shelters = [str(s) for s in (await conn.scalars(_SHELTERS)).all()]
         pieces = [await indicator_figures(conn, piece) for piece in period.pieces]
     return build_indicators(period, k, shelters, by_shelter, pieces)
+
+
+_TRANSFERS = text("SELECT report_transfer_count(:first, :last)")
+
+
+async def transfers_report(engine: AsyncEngine, k: int, period: Period) -> Published:
+    """Accepted transfers between shelters in ``period``, protected like every count.
+
+    Each fixed period's count is protected on its own (zero, suppressed, or rounded to base
+    k); a period of several is their sum, suppressed when any part is.
+    """
+    async with tenant_transaction(engine, None) as conn:
+        counts = [
+            int(await conn.scalar(_TRANSFERS, {"first": p.first, "last": p.last}) or 0)
+            for p in period.pieces
+        ]
+    published = [protect_count(n, k) for n in counts]
+    if any(p is None for p in published):
+        return None
+    return sum(p for p in published if p is not None)

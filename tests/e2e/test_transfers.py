@@ -7,6 +7,7 @@ the offer shares it under the client's consent, and no other shelter sees anythi
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -462,3 +463,63 @@ async def test_reports_count_a_transferred_client_once(
     # Counted once, at the receiving shelter, from the client's first intake.
     after = await _report_rows(admin_engine, case["id"], new_id)
     assert after == {new_id: ("2026-01-01", "PREPARATION")}
+
+
+async def _transfer_count(app_engine: AsyncEngine, month: str) -> int:
+    async with app_engine.connect() as conn:
+        first = dt.date.fromisoformat(f"{month}-01")
+        return int(
+            await conn.scalar(
+                text("SELECT report_transfer_count(:f, :l)"), {"f": first, "l": first}
+            )
+            or 0
+        )
+
+
+async def test_reports_count_transfers_under_disclosure_control(
+    sender: GraphQLClient,
+    receiver: GraphQLClient,
+    as_org: Any,
+    app_engine: AsyncEngine,
+) -> None:
+    month = "2029-07"
+    before = await _transfer_count(app_engine, month)
+    case = await case_with_consent(sender, Person.make())
+    offered = ok(await offer(sender, case), "offerTransfer")
+    ok(
+        await run(receiver, "acceptTransfer", offerId=offered["id"], acceptedOn=f"{month}-10"),
+        "acceptTransfer",
+    )
+    declined = ok(
+        await offer(sender, await case_with_consent(sender, Person.make())), "offerTransfer"
+    )
+    ok(
+        await run(
+            receiver, "declineTransfer", offerId=declined["id"], declinedOn=f"{month}-11",
+            reason="full",
+        ),
+        "declineTransfer",
+    )  # fmt: skip
+    assert await _transfer_count(app_engine, month) == before + 1  # declined ones do not count
+    # An analyst sees the count only as a protected figure: one transfer is below k.
+    analyst = as_org("comensha", "comensha-analyst")
+    body = await analyst.execute(
+        "query($p: ReportPeriodInput!) { reports { transfers(period: $p) { value suppressed } } }",
+        {"p": {"month": month}},
+    )
+    assert "errors" not in body, body
+    assert body["data"]["reports"]["transfers"] == {"value": None, "suppressed": True}
+    # A shelter cannot ask, and the function refuses a tenant transaction.
+    assert codes(
+        await sender.execute(
+            "query($p: ReportPeriodInput!) { reports { transfers(period: $p) { value } } }",
+            {"p": {"month": month}},
+        )
+    ) == ["FORBIDDEN"]
+    async with app_engine.connect() as conn:
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(uuid.uuid4())}
+        )
+        with pytest.raises(DBAPIError, match="cross-tenant"):
+            await conn.execute(text("SELECT report_transfer_count('2029-07-01', '2029-07-01')"))
+        await conn.rollback()
