@@ -42,6 +42,7 @@ REFERRAL_REASON: Mapping[str, str] = MappingProxyType(
         "REFERRAL": "AdditionalServicesRequired",
         "REINTEGRATION_SUPPORT": "MigrationOrChangeOfLocation",
         "FOLLOW_UP_MONITORING": "MigrationOrChangeOfLocation",
+        "TRANSFER": "MigrationOrChangeOfLocation",
     }
 )
 # The map's kinds that have exactly one HTCDS organisation type.

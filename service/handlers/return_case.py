@@ -38,6 +38,7 @@ from service.events.store import ConcurrencyConflict, DuplicateReceipt, EventSto
 from service.events.types import Metadata
 from service.socialmap import repository as socialmap_repository
 from service.socialmap.model import Organisation
+from service.transfers import offers as transfer_offers
 
 STREAM_TYPE = "ReturnCase"
 # Attempts of a command whose connection was lost (a whole pool may be terminated at once).
@@ -433,6 +434,11 @@ async def _decide_and_append(
                 # Crypto-shredding: with the client's key gone, what the log and the read
                 # models hold of them can no longer be read. Same transaction as the event.
                 await store.cipher.forget(conn, principal.tenant_id, command.case_id)
+            if any(isinstance(r.event, rc.ClientPersonalDataErased) for r in recorded):
+                # A waiting transfer offer of this case carries no personal data any more.
+                await transfer_offers.forget_for_case(
+                    conn, store.cipher, principal.tenant_id, command.case_id
+                )
         if idempotency_key is not None:
             secret, _ = await _fingerprint_secret(
                 deps, conn, principal, command.case_id, command, create=True

@@ -57,6 +57,11 @@ def round_to_base(n: int, base: int) -> int:
     return (2 * n + base) // (2 * base) * base
 
 
+def protect_count(n: int, k: int) -> Published:
+    """A count published on its own: suppressed from 0 to k-1 (zero too), else rounded."""
+    return None if n < k else round_to_base(n, k)
+
+
 def with_margins(counts: Mapping[tuple[str, ...], int], ndims: int) -> dict[Key, int]:
     """Every non-zero entry of the table: the interior cells and all their margins."""
     entries: dict[Key, int] = {}

@@ -30,6 +30,7 @@ __all__ = [
     "Dimension",
     "age_group",
     "report_row",
+    "transferred_out",
 ]
 
 
@@ -89,6 +90,21 @@ REPORT_COLUMNS = (
 )  # fmt: skip
 
 
+def transferred_out(events: Sequence[RecordedEvent]) -> bool:
+    """Whether the case ended in a transfer another shelter accepted.
+
+    Its client is counted by the receiving shelter's case, which continues it (from the same
+    first intake); the sending case has no report row, so a transferred client counts once.
+    """
+    out = False
+    for recorded in events:
+        if isinstance(recorded.event, rc.ReturnCaseTransferred):
+            out = recorded.event.offer_id is not None
+        elif isinstance(recorded.event, rc.ReturnCaseReopened):
+            out = False
+    return out
+
+
 def _month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -100,10 +116,16 @@ def report_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
     """
     first = events[0]
     opened = first.event
-    if not isinstance(opened, rc.ReturnCaseOpened):
+    if isinstance(opened, rc.ReturnCaseReceivedByTransfer):
+        # The client continues here: counted from the first intake, at the sending shelter.
+        intake = opened.first_intake_date
+    elif isinstance(opened, rc.ReturnCaseOpened):
+        intake = opened.intake_date
+    else:
         raise InvalidEventSequence("The first event of a return case must open it.")
-    intake = opened.intake_date
-    profile: rc.ReturnCaseOpened | rc.ClientProfileUpdated = opened
+    profile: rc.ReturnCaseOpened | rc.ClientProfileUpdated | rc.ReturnCaseReceivedByTransfer = (
+        opened
+    )
     first_conversation: dt.date | None = None
     departure: rc.DepartureRecorded | None = None
     contacts: list[tuple[dt.date, bool]] = []  # (contacted on, consent for that organisation)

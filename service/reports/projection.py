@@ -40,7 +40,7 @@ from service.events.feed import FeedFilter, is_held_back, position_of, read_feed
 from service.events.store import COLUMNS, EVENTS_CHANNEL, EventStore
 from service.events.types import EventRegistry, RecordedEvent, UnknownEventType
 from service.handlers.return_case import STREAM_TYPE
-from service.reports.model import REPORT_COLUMNS, report_row
+from service.reports.model import REPORT_COLUMNS, report_row, transferred_out
 
 __all__ = [
     "PROJECTION",
@@ -61,6 +61,7 @@ log = logging.getLogger("service.reports")
 PROJECTION = "report_cases"
 BATCH_SIZE = 500
 
+_FORGET_TRANSFERRED = text("DELETE FROM report_cases WHERE case_id = ANY(:ids)")
 _UPSERT = text(
     f"INSERT INTO report_cases ({', '.join(REPORT_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(':' + c for c in REPORT_COLUMNS)}) "
@@ -145,6 +146,8 @@ async def _rows(
     for stream_id in sorted(set(streams) | unreadable):
         if stream_id not in unreadable:
             try:
+                if transferred_out(streams[stream_id]):
+                    continue  # counted by the receiving shelter's case
                 rows.append(report_row(streams[stream_id]))
                 continue
             except _UNREADABLE:
@@ -165,6 +168,15 @@ async def _apply(
     rows = await _rows(conn, store, touched) if touched else []
     if rows:
         await conn.execute(_UPSERT, rows)
+    if any(e.event_type == "ReturnCaseTransferred" for e in batch):
+        # A case transferred to another shelter is counted there: its row goes here.
+        kept = [row["case_id"] for row in rows]
+        gone = [
+            e.stream_id
+            for e in batch
+            if e.event_type == "ReturnCaseTransferred" and e.stream_id not in kept
+        ]
+        await conn.execute(_FORGET_TRANSFERRED, {"ids": gone})
     last = position_of(batch[-1])
     await conn.execute(
         _SAVE_CHECKPOINT,

@@ -33,7 +33,7 @@ from service.reports.caseload import (
     rare_values,
     recoded_counts,
 )
-from service.reports.disclosure import Key
+from service.reports.disclosure import Key, Published, protect_count
 from service.reports.indicators import (
     COUNT_METRICS,
     MODES,
@@ -189,3 +189,14 @@ async def indicators_report(
         shelters = [str(s) for s in (await conn.scalars(_SHELTERS)).all()]
         raw = await indicator_figures(conn, period.first, period.last)
     return build_indicators(period, k, shelters, by_shelter, raw, min_group)
+
+
+_TRANSFERS = text("SELECT report_transfer_count(:first, :last)")
+
+
+async def transfers_report(engine: AsyncEngine, k: int, period: Period) -> Published:
+    """Accepted transfers between shelters in ``period``, counted over its whole span at once
+    and protected like every count (suppressed below k, zero too; else rounded to base k)."""
+    async with report_transaction(engine) as conn:
+        n = await conn.scalar(_TRANSFERS, {"first": period.first, "last": period.last})
+    return protect_count(int(n or 0), k)

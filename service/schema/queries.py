@@ -27,6 +27,7 @@ from service.schema.socialmap.mechanism_types import (
 from service.schema.socialmap.queries import OrganisationConnection, StaleSocialMapEntries
 from service.schema.socialmap.suggestion_types import SocialMapSuggestion
 from service.schema.socialmap.types import Country, SocialMapOrganisation
+from service.schema.transfers import TransferOffer, incoming_transfers, outgoing_transfers
 from service.schema.types import Me, PageInfo, ReturnCase, ReturnCaseConnection, ReturnCaseEdge
 from service.schema.work import FollowUpDue, WorkItem, follow_ups_due, my_cases, my_work
 
@@ -137,6 +138,14 @@ async def list_return_cases(
 )
 class Query:
     me: Me = strawberry.field(resolver=me, description="Who the token says you are.")
+    incoming_transfers: list[TransferOffer] = strawberry.field(
+        resolver=incoming_transfers,
+        description="Transfer offers other shelters made to your shelter, newest first.",
+    )
+    outgoing_transfers: list[TransferOffer] = strawberry.field(
+        resolver=outgoing_transfers,
+        description="Transfer offers your shelter made to other shelters, newest first.",
+    )
     return_case: ReturnCase = strawberry.field(
         resolver=return_case, description="One case of your own shelter."
     )
@@ -211,8 +220,7 @@ class Query:
     )
     my_social_map_suggestions: list[SocialMapSuggestion] = strawberry.field(
         resolver=socialmap_queries.my_social_map_suggestions,
-        description="Your shelter's suggestions to the social map and their outcome, newest "
-        "first.",
+        description="Your shelter's suggestions to the social map and their outcome, newest first.",
     )
     stale_social_map_entries: StaleSocialMapEntries = strawberry.field(
         resolver=socialmap_queries.stale_social_map_entries,

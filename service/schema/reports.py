@@ -406,6 +406,18 @@ class Reports:
         )
         return SafeFutureIndicators.of(report)
 
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Clients transferred between shelters (accepted transfer offers, by the "
+        "month of acceptance), over all shelters; protected like every count."
+    )
+    async def transfers(self, info: Info, period: ReportPeriodInput) -> ReportCount:
+        ctx = info.context
+        require_report_access(ctx.principal)
+        published = await queries.transfers_report(
+            ctx.deps.engine, ctx.settings.report_k, period.parse()
+        )
+        return ReportCount.of(published)
+
 
 async def reports(info: Info) -> Reports:
     require_report_access(info.context.principal)

@@ -49,6 +49,10 @@ PERSONAL_FIELDS = {
     "ReturnCaseClosed": {"notes"},
     "ReturnCaseReopened": {"reason"},
     "ClientPersonalDataErased": {"note"},
+    "TransferOffered": {"reason"},
+    "TransferOfferWithdrawn": {"reason"},
+    "TransferOfferDeclined": {"reason"},
+    "ReturnCaseReceivedByTransfer": {"full_name", "date_of_birth"},
 }
 # Event types whose payload changed shape, with their current schema version (each older
 # version has an upcaster).
@@ -56,6 +60,7 @@ SCHEMA_VERSIONS = {
     "FollowUpRecorded": 2,
     "ClientPersonalDataErased": 2,
     "ReintegrationPlanAgreed": 2,
+    "ReturnCaseTransferred": 2,
 }
 
 
@@ -112,8 +117,9 @@ def test_events_and_commands_are_frozen_slotted_dataclasses(cls: type) -> None:
 def test_event_and_command_unions_cover_every_class() -> None:
     assert set(typing.get_args(Event)) == set(EVENT_TYPES)
     assert set(typing.get_args(Command)) == set(COMMAND_TYPES)
-    # Every command has its event, and an emergency departure adds one of its own.
-    assert len(EVENT_TYPES) == len(COMMAND_TYPES) + 1
+    # Every command has its event; an emergency departure adds one of its own, and the four
+    # transfer events are decided by the transfer commands (``transfer``).
+    assert len(EVENT_TYPES) == len(COMMAND_TYPES) + 1 + 4
 
 
 def test_state_is_immutable_and_stores_no_phase() -> None:

@@ -145,6 +145,12 @@ from service.domain.return_case.state import (
     evolve,
     fold,
 )
+from service.domain.return_case.transfer_events import (
+    ReturnCaseReceivedByTransfer,
+    TransferOfferDeclined,
+    TransferOffered,
+    TransferOfferWithdrawn,
+)
 
 COMMAND_TYPES: tuple[type[Command], ...] = (
     OpenReturnCase,
@@ -244,6 +250,7 @@ __all__ = [
     "ReturnCase",
     "ReturnCaseClosed",
     "ReturnCaseOpened",
+    "ReturnCaseReceivedByTransfer",
     "ReturnCaseReopened",
     "ReturnCaseTransferred",
     "ReturnConversationRecorded",
@@ -255,6 +262,9 @@ __all__ = [
     "SafetyPlanApproved",
     "SafetyPlanRecorded",
     "TransferCase",
+    "TransferOfferDeclined",
+    "TransferOfferWithdrawn",
+    "TransferOffered",
     "TravelDocumentRecorded",
     "UpdateClientProfile",
     "UpdateReferralStatus",

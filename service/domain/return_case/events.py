@@ -41,6 +41,12 @@ from service.domain.return_case.safe_return_events import (
     SafetyPlanApproved,
     SafetyPlanRecorded,
 )
+from service.domain.return_case.transfer_events import (
+    ReturnCaseReceivedByTransfer,
+    TransferOfferDeclined,
+    TransferOffered,
+    TransferOfferWithdrawn,
+)
 from service.domain.vocabulary import (
     ClientSituation,
     ClosingReason,
@@ -88,6 +94,7 @@ __all__ = [
     "ReintegrationPlanRevised",
     "ReturnCaseClosed",
     "ReturnCaseOpened",
+    "ReturnCaseReceivedByTransfer",
     "ReturnCaseReopened",
     "ReturnCaseTransferred",
     "ReturnConversationRecorded",
@@ -96,6 +103,9 @@ __all__ = [
     "RiskAssessed",
     "SafetyPlanApproved",
     "SafetyPlanRecorded",
+    "TransferOfferDeclined",
+    "TransferOfferWithdrawn",
+    "TransferOffered",
     "TravelDocumentRecorded",
     "carries_personal_data",
 ]
@@ -427,17 +437,30 @@ class CaseworkerAssigned:
     assigned_on: date
 
 
+def _transfer_without_offer(
+    payload: Payload, personal: Payload | None
+) -> tuple[Payload, Payload | None]:
+    """``ReturnCaseTransferred`` v1 -> v2: a one-sided transfer named no offer."""
+    return {**payload, "offer_id": None}, personal
+
+
 @dataclass(frozen=True, slots=True)
 class ReturnCaseTransferred:
-    """The case moved to another shelter; here it is closed with reason TRANSFERRED."""
+    """The case moved to another shelter; here it is closed with reason TRANSFERRED.
+
+    Version 2 added ``offer_id``: the accepted transfer offer, set when the receiving shelter
+    accepted an offer (``None`` for a one-sided transfer, and for every version 1 event).
+    """
 
     event_type: ClassVar[str] = "ReturnCaseTransferred"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
     personal_fields: ClassVar[frozenset[str]] = _NONE
+    upcasters: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: _transfer_without_offer})
 
     case_id: UUID
     to_organisation: str
     transferred_on: date
+    offer_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,6 +530,10 @@ Event: TypeAlias = (
     | BestInterestsAssessed
     | FamilyAssessed
     | EmergencyDepartureRecorded
+    | TransferOffered
+    | TransferOfferWithdrawn
+    | TransferOfferDeclined
+    | ReturnCaseReceivedByTransfer
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -540,6 +567,10 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     BestInterestsAssessed,
     FamilyAssessed,
     EmergencyDepartureRecorded,
+    TransferOffered,
+    TransferOfferWithdrawn,
+    TransferOfferDeclined,
+    ReturnCaseReceivedByTransfer,
 )
 
 EVENT_TYPES_BY_NAME: Mapping[str, type[Event]] = MappingProxyType(

@@ -42,6 +42,7 @@ from service.domain.return_case.events import (
     ReintegrationPlanRevised,
     ReturnCaseClosed,
     ReturnCaseOpened,
+    ReturnCaseReceivedByTransfer,
     ReturnCaseReopened,
     ReturnCaseTransferred,
     ReturnConversationRecorded,
@@ -50,6 +51,9 @@ from service.domain.return_case.events import (
     RiskAssessed,
     SafetyPlanApproved,
     SafetyPlanRecorded,
+    TransferOfferDeclined,
+    TransferOffered,
+    TransferOfferWithdrawn,
     TravelDocumentRecorded,
     carries_personal_data,
 )
@@ -86,6 +90,7 @@ __all__ = [
     "ReintegrationPlan",
     "ReturnCase",
     "SafetyPlan",
+    "TransferOffer",
     "evolve",
     "fold",
 ]
@@ -160,6 +165,16 @@ class Closure:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferOffer:
+    """The transfer offer waiting for the receiving shelter's answer."""
+
+    offer_id: UUID
+    to_organisation: str
+    offered_on: date
+    shares_personal_data: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ReturnCase:
     case_id: UUID
     intake_date: date
@@ -197,6 +212,7 @@ class ReturnCase:
     caseworker: str | None = None
     closure: Closure | None = None
     personal_data_erased: bool = False
+    pending_transfer: TransferOffer | None = None
 
     @property
     def closed(self) -> bool:
@@ -245,6 +261,16 @@ def evolve(state: ReturnCase | None, event: Event) -> ReturnCase:
     of another case.
     """
     if state is None:
+        if isinstance(event, ReturnCaseReceivedByTransfer):
+            return ReturnCase(
+                case_id=event.case_id,
+                intake_date=event.intake_date,
+                version=1,
+                return_conversations=event.return_conversations,
+                latest_wish=event.latest_wish,
+                departure_obligation=event.departure_obligation,
+                risk_level=event.risk_level,
+            )
         if not isinstance(event, ReturnCaseOpened):
             raise InvalidEventSequence("The first event of a return case must open it.")
         return ReturnCase(
@@ -292,8 +318,18 @@ def fold(events: Iterable[Event]) -> ReturnCase | None:
 
 def _apply(state: ReturnCase, event: Event) -> ReturnCase:
     match event:
-        case ReturnCaseOpened():
+        case ReturnCaseOpened() | ReturnCaseReceivedByTransfer():
             raise InvalidEventSequence("A return case can be opened only once.")
+        case TransferOffered():
+            offer = TransferOffer(
+                offer_id=event.offer_id,
+                to_organisation=event.to_organisation,
+                offered_on=event.offered_on,
+                shares_personal_data=event.shares_personal_data,
+            )
+            return replace(state, pending_transfer=offer)
+        case TransferOfferWithdrawn() | TransferOfferDeclined():
+            return replace(state, pending_transfer=None)
         case ClientProfileUpdated():
             return replace(state, birth_year=event.birth_year)
         case RiskAssessed():
@@ -470,7 +506,7 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 closed_on=event.transferred_on,
                 transferred_to=event.to_organisation,
             )
-            return replace(state, closure=closure)
+            return replace(state, closure=closure, pending_transfer=None)
         case ReturnCaseClosed():
             return replace(state, closure=Closure(reason=event.reason, closed_on=event.closed_on))
         case ReturnCaseReopened():

@@ -84,6 +84,21 @@ def case_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
                 k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in personal.items()
             } or None
             row["personal_data_erased"] = False
+        elif kind == "ReturnCaseReceivedByTransfer":
+            row["intake_date"] = e.intake_date
+            for name in _PROFILE:
+                row[name] = _value(getattr(e, name))
+            personal = {
+                n: _value(getattr(e, n)) for n in ("full_name", "date_of_birth")
+                if getattr(e, n) is not None
+            }  # fmt: skip
+            row["personal"] = {
+                k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in personal.items()
+            } or None
+            row["wish"] = _value(e.latest_wish)
+            row["residence_status"] = _value(e.residence_status)
+            row["departure_obligation"] = e.departure_obligation
+            row["risk_level"] = _value(e.risk_level)
         elif kind == "ReturnConversationRecorded":
             row["wish"] = _value(e.wish)
         elif kind == "LegalPositionRecorded":

@@ -77,6 +77,13 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "FollowUpEscalated": lambda e: f"Escalated on {e.escalated_on}: {_v(e.action)}",
     "CaseworkerAssigned": lambda e: "Case worker assigned",
     "ReturnCaseTransferred": lambda e: f"Transferred to {e.to_organisation}",
+    "TransferOffered": lambda e: f"Transfer offered to {e.to_organisation}",
+    "TransferOfferWithdrawn": lambda e: "Transfer offer withdrawn",
+    "TransferOfferDeclined": lambda e: "Transfer offer declined by the receiving shelter",
+    "ReturnCaseReceivedByTransfer": lambda e: (
+        f"Received by transfer from {e.from_organisation} (intake there "
+        f"{e.first_intake_date.isoformat()}, {e.return_conversations} return conversations)"
+    ),
     "ReturnCaseClosed": lambda e: f"Closed: {_v(e.reason)}",
     "ReturnCaseReopened": lambda e: "Case reopened",
     "ClientPersonalDataErased": lambda e: "Client personal data erased",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from service.schema.mutations.accept_transfer import accept_transfer
 from service.schema.mutations.agree_reintegration_plan import agree_reintegration_plan
 from service.schema.mutations.approve_safety_plan import approve_safety_plan
 from service.schema.mutations.arrange_return_support import arrange_return_support
@@ -15,9 +16,11 @@ from service.schema.mutations.create_integrator_client import (
     CreateIntegratorClientPayload,
     create_integrator_client,
 )
+from service.schema.mutations.decline_transfer import decline_transfer
 from service.schema.mutations.erase_client_personal_data import erase_client_personal_data
 from service.schema.mutations.escalate_follow_up import escalate_follow_up
 from service.schema.mutations.give_consent import give_consent
+from service.schema.mutations.offer_transfer import TransferOfferPayload, offer_transfer
 from service.schema.mutations.open_return_case import open_return_case
 from service.schema.mutations.plan_departure import plan_departure
 from service.schema.mutations.record_arrival_arrangement import record_arrival_arrangement
@@ -43,6 +46,7 @@ from service.schema.mutations.transfer_case import transfer_case
 from service.schema.mutations.update_client_profile import update_client_profile
 from service.schema.mutations.update_referral_status import update_referral_status
 from service.schema.mutations.withdraw_consent import withdraw_consent
+from service.schema.mutations.withdraw_transfer import withdraw_transfer
 from service.schema.socialmap.accept_social_map_suggestion import accept_social_map_suggestion
 from service.schema.socialmap.confirm_organisation import confirm_organisation
 from service.schema.socialmap.confirm_referral_mechanism import confirm_referral_mechanism
@@ -220,6 +224,25 @@ class Mutation:
         resolver=record_family_assessment,
         description="Minors: record the family assessment in the country of origin (safe, "
         "unsafe, not traced); an unsafe family needs a receiving partner organisation.",
+    )
+    offer_transfer: TransferOfferPayload = strawberry.mutation(
+        resolver=offer_transfer,
+        description="Offer a case to another shelter, with the client's consent to the "
+        "transfer; the case stays open until the receiving shelter accepts.",
+    )
+    withdraw_transfer: TransferOfferPayload = strawberry.mutation(
+        resolver=withdraw_transfer,
+        description="Withdraw a waiting transfer offer of your shelter; the case stays open.",
+    )
+    accept_transfer: TransferOfferPayload = strawberry.mutation(
+        resolver=accept_transfer,
+        description="Accept a transfer offer to your shelter: a case opens here with what the "
+        "offer shares, and the case closes TRANSFERRED at the sending shelter.",
+    )
+    decline_transfer: TransferOfferPayload = strawberry.mutation(
+        resolver=decline_transfer,
+        description="Decline a transfer offer to your shelter, with a reason; the case stays "
+        "open at the sending shelter.",
     )
     erase_client_personal_data: ReturnCasePayload = strawberry.mutation(
         description="Any phase (tenant admins): erase the client's personal data by destroying the "
