@@ -10,7 +10,7 @@ Existing rows take the defaults (false); ``safe-future reports rebuild`` recompu
 the log.
 
 Revision ID: 0007
-Revises: 0006, 0003
+Revises: 0002, 0003, 0004, 0006
 Create Date: 2026-12-04
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from migration_helpers import app_role
 
 revision = "0007"
-down_revision = ("0006", "0003")  # it changes the report tables of 0003
+down_revision = ("0002", "0003", "0004", "0006")
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ table (row-level security enabled and forced); the service role only reads it, t
 writes it (``safe-future policy set``).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-04
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from migration_helpers import app_role, enable_tenant_rls
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

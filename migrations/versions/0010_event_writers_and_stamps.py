@@ -14,7 +14,7 @@
   stamps the tenant, the actor of the transaction, a fresh id and the database's time.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-04
 """
 
@@ -24,11 +24,11 @@ from alembic import op
 from migration_helpers import app_role
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
-# The report functions and the access log it narrows come from these revisions (0007 recreates
-# the indicator function: its grants are narrowed here, after it).
-depends_on = ("0003", "0004", "0007")
+# Runs after 0003 and 0004 (the report functions and the access log it narrows) and after 0007
+# (which recreates the indicator function whose grants are narrowed here).
+depends_on = None
 
 # The advisory lock that event writers hold (shared) for the rest of their transaction.
 WRITER_LOCK = 0x5AFE_0E7E

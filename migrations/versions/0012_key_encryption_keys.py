@@ -1,7 +1,7 @@
 """Rotating key-encryption keys (KEKs) between the master key and the clients' data keys.
 
 Revision ID: 0012
-Revises: 0006, 0004
+Revises: 0010
 Create Date: 2026-12-04
 
 Data keys are wrapped under a KEK that rotates (by default daily); a KEK's secret lives only in
@@ -28,7 +28,7 @@ from alembic import op
 from migration_helpers import app_role
 
 revision = "0012"
-down_revision = ("0006", "0004")  # it changes the key tables of 0004
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

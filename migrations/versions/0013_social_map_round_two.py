@@ -13,7 +13,7 @@
   after checking the editor role.
 
 Revision ID: 0013
-Revises: 0002
+Revises: 0012
 Create Date: 2026-12-04
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from migration_helpers import app_role, enable_tenant_rls
 
 revision = "0013"
-down_revision = "0002"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

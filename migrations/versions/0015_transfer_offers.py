@@ -20,7 +20,7 @@ refused in a tenant transaction) counts the accepted transfers answered in the m
 ``first`` to ``last``, over all shelters: one number, never a row.
 
 Revision ID: 0015
-Revises: 0003, 0004, 0008, 0012, 0013
+Revises: 0013
 Create Date: 2026-12-04
 """
 
@@ -30,9 +30,9 @@ from alembic import op
 from migration_helpers import app_role
 
 revision = "0015"
-down_revision = ("0003", "0004", "0008", "0012", "0013")
+down_revision = "0013"
 branch_labels = None
-depends_on = ("0010",)  # the report role
+depends_on = None
 
 _PARTY = (
     "NULLIF(current_setting('app.tenant_id', true), '')::uuid IN (tenant_id, receiving_tenant_id)"

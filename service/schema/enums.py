@@ -158,6 +158,8 @@ describe_values(
         "REFERRAL": "Referral to the organisation for support.",
         "REINTEGRATION_SUPPORT": "Reintegration support after return.",
         "FOLLOW_UP_MONITORING": "Monitoring of the client's situation after return.",
+        "TRANSFER": "Transfer of the case to another shelter (the receiving shelter as the "
+        "organisation); offerTransfer needs it.",
     },
 )
 ReferralStatus = strawberry.enum(

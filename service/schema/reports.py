@@ -410,7 +410,14 @@ class Reports:
         description="Clients transferred between shelters (accepted transfer offers, by the "
         "month of acceptance), over all shelters; protected like every count."
     )
-    async def transfers(self, info: Info, period: ReportPeriodInput) -> ReportCount:
+    async def transfers(
+        self,
+        info: Info,
+        period: Annotated[
+            ReportPeriodInput,
+            strawberry.argument(description="The period: a month, quarter, year or month range."),
+        ],
+    ) -> ReportCount:
         ctx = info.context
         require_report_access(ctx.principal)
         published = await queries.transfers_report(

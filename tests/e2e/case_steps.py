@@ -90,11 +90,14 @@ async def depart_case(
 ) -> dict[str, Any]:
     """Prepare ``case`` for a departure of ``mode`` and record it on ``departed_on``.
 
-    Every preparatory fact is dated on the intake date of a case opened by ``open_case``.
+    The case's wish or obligation is dated on the intake date of a case opened by
+    ``open_case``; what readiness asks of an independent or assisted return (a recent risk
+    assessment, a usable travel document, the destination and who receives the client) is
+    dated on the day of departure. A forced return follows a refusal of the help offered.
     """
     prepared_on = "2026-01-05"
     if mode == "FORCED":
-        # Obliged to leave and not leaving: DT&V carries out the return.
+        # Obliged to leave, and the help offered was refused: DT&V carries out the return.
         case = await step(
             client,
             "recordLegalPosition",
@@ -102,6 +105,13 @@ async def depart_case(
             recordedOn=prepared_on,
             residenceStatus="NONE",
             proceedingsStage="NOT_REPORTED",
+        )
+        case = await step(
+            client,
+            "recordReturnHelpRefused",
+            case,
+            refusedOn=prepared_on,
+            helpOffered=["IOM_BASIC", "DTV"],
         )
     else:
         case = await step(
@@ -115,6 +125,24 @@ async def depart_case(
             case = await step(
                 client, "arrangeReturnSupport", case, kind="IOM_BASIC", arrangedOn=prepared_on
             )
+        case = await step(client, "assessRisk", case, assessedOn=departed_on, level="LOW")
+        case = await step(
+            client,
+            "recordTravelDocument",
+            case,
+            status="OWN_VALID",
+            recordedOn=departed_on,
+            originalIdentityDocument=False,
+        )
+        case = await step(
+            client,
+            "recordArrivalArrangement",
+            case,
+            arrangedOn=departed_on,
+            destinationCountry=destination,
+            destinationPlace="the family's town",
+            receiver="FAMILY",
+        )
     return await step(
         client,
         "recordDeparture",

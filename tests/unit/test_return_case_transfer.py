@@ -38,6 +38,7 @@ from tests.unit.test_return_case_rules import (
     day,
     departure,
     preparing,
+    ready,
 )
 
 RECEIVER = UUID("00000000-0000-4000-8000-00000000b11f")
@@ -88,7 +89,10 @@ def test_an_offer_keeps_the_case_open_and_blocks_a_second_offer() -> None:
 
 
 def test_a_departed_client_is_not_transferred() -> None:
-    state = accept(consented(), departure(DepartureMode.INDEPENDENT, day(8)))
+    consented_when_ready = accept(
+        ready(), consent(RECEIVER, "NL", ConsentPurpose.TRANSFER, on=day(8))
+    )
+    state = accept(consented_when_ready, departure(DepartureMode.INDEPENDENT, day(30)))
     assert rule(state, offer()) == "TRANSFER_AFTER_DEPARTURE"
 
 

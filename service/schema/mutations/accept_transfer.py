@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -21,7 +22,10 @@ class AcceptTransferInput:
     )
 
 
-async def accept_transfer(info: Info, input: AcceptTransferInput) -> TransferOfferPayload:
+async def accept_transfer(
+    info: Info,
+    input: Annotated[AcceptTransferInput, strawberry.argument(description="The offer to accept.")],
+) -> TransferOfferPayload:
     """Accept an offer: a case opens at your shelter with what the offer shares."""
     ctx = info.context
     outcome = await run_accept(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -22,7 +23,13 @@ class DeclineTransferInput:
     )
 
 
-async def decline_transfer(info: Info, input: DeclineTransferInput) -> TransferOfferPayload:
+async def decline_transfer(
+    info: Info,
+    input: Annotated[
+        DeclineTransferInput,
+        strawberry.argument(description="The offer to decline, with the reason."),
+    ],
+) -> TransferOfferPayload:
     """Decline an offer; the case stays open at the sending shelter."""
     ctx = info.context
     reject_nul(input.reason, "reason")

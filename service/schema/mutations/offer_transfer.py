@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -34,7 +35,16 @@ class TransferOfferPayload:
     offer: TransferOffer = strawberry.field(description="The offer as your shelter sees it.")
 
 
-async def offer_transfer(info: Info, input: OfferTransferInput) -> TransferOfferPayload:
+async def offer_transfer(
+    info: Info,
+    input: Annotated[
+        OfferTransferInput,
+        strawberry.argument(
+            description="The case, the receiving shelter, the reason, and whether personal "
+            "data goes along."
+        ),
+    ],
+) -> TransferOfferPayload:
     """Offer a case to another shelter, with the client's consent; it stays open meanwhile."""
     ctx = info.context
     reject_nul(input.to_shelter, "toShelter")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -22,7 +23,12 @@ class WithdrawTransferInput:
     )
 
 
-async def withdraw_transfer(info: Info, input: WithdrawTransferInput) -> TransferOfferPayload:
+async def withdraw_transfer(
+    info: Info,
+    input: Annotated[
+        WithdrawTransferInput, strawberry.argument(description="The waiting offer to withdraw.")
+    ],
+) -> TransferOfferPayload:
     """Withdraw a waiting transfer offer; the case stays open at your shelter."""
     ctx = info.context
     if input.reason is not None:
