@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -243,15 +243,6 @@ def _fill_from_principal(principal: Principal, command: Any) -> Any:
         return dataclasses.replace(command, emergency_authorised=True)
     return command
 
-
-async def case_states(
-    deps: Dependencies, principal: Principal, case_ids: Sequence[uuid.UUID]
-) -> list[rc.ReturnCase | None]:
-    """The current states of cases of the caller's shelter, each folded from its stream, in
-    one tenant transaction (``None`` for a case the shelter does not have)."""
-    async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
-        streams = [await deps.store.read_stream(conn, case_id) for case_id in case_ids]
-    return [rc.fold(r.event for r in stream) for stream in streams]
 
 
 PreCheck = Callable[[Dependencies, Principal, Any], Awaitable[Any]]

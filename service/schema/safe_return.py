@@ -13,7 +13,6 @@ from strawberry.dataloader import DataLoader
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.errors import NotFound
-from service.handlers.return_case import case_states
 from service.schema.context import Info
 from service.schema.ids import to_global_id
 
@@ -140,14 +139,15 @@ def today(info: Info) -> dt.date:
 
 
 async def load_state(info: Info, case_id: uuid.UUID) -> rc.ReturnCase:
-    """The case's state, folded once per request from its stream (the caller's shelter only)."""
+    """The case's state, folded once per request from its stream (the caller's shelter only);
+    the streams of every case in a response are read in one statement."""
     loader = info.context.loaders.get("case_state")
     if loader is None:
-        deps = info.context.deps
-        principal = info.context.principal
+        events = info.context.case_events_loader()
 
         async def load(ids: Sequence[uuid.UUID]) -> list[rc.ReturnCase | None]:
-            return await case_states(deps, principal, ids)
+            streams = await events.load_many(ids)
+            return [rc.fold(e.event for e in stream) for stream in streams]
 
         loader = DataLoader(load_fn=load)
         info.context.loaders["case_state"] = loader

@@ -28,7 +28,7 @@ from service.domain.return_case import transfer as tr
 from service.errors import BadUserInput, Conflict, NotFound
 from service.events.projections import return_cases
 from service.events.projections.inline import project_case
-from service.events.store import ConcurrencyConflict
+from service.events.store import WRITER_BEGIN, ConcurrencyConflict
 from service.events.types import Metadata, RecordedEvent
 from service.handlers.return_case import STREAM_TYPE, Dependencies
 from service.privacy import open_read_model_personal
@@ -145,6 +145,8 @@ async def offer_transfer(
     offer_id = uuid.uuid4()
     store = deps.store
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+        # Every path here appends events: announce the writer before the first write.
+        await conn.execute(WRITER_BEGIN)
         stream = await store.read_stream(conn, case_id)
         state = rc.fold(r.event for r in stream)
         if state is None:
@@ -242,6 +244,8 @@ async def withdraw_transfer(
     principal.require_case_access()
     store = deps.store
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+        # Every path here appends events: announce the writer before the first write.
+        await conn.execute(WRITER_BEGIN)
         offer = await _waiting_offer(
             conn, offer_id, as_receiver=False, tenant_id=principal.tenant_id
         )
@@ -278,6 +282,8 @@ async def decline_transfer(
     principal.require_case_access()
     store = deps.store
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+        # Every path here appends events: announce the writer before the first write.
+        await conn.execute(WRITER_BEGIN)
         offer = await _waiting_offer(
             conn, offer_id, as_receiver=True, tenant_id=principal.tenant_id
         )
@@ -323,6 +329,8 @@ async def accept_transfer(
     store = deps.store
     new_case_id = uuid.uuid4()
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
+        # Every path here appends events: announce the writer before the first write.
+        await conn.execute(WRITER_BEGIN)
         offer = await _waiting_offer(
             conn, offer_id, as_receiver=True, tenant_id=principal.tenant_id
         )

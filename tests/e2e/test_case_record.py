@@ -10,10 +10,9 @@ import httpx
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-from service.auth import issue_token
-from service.config import Settings
 from tests.e2e.conftest import GraphQLClient, codes
 from tests.e2e.socialmap_support import seeded
+from tests.e2e.test_feed_integrators import create_client, token_for
 from tests.e2e.test_lifecycle import open_case, step
 from tests.e2e.test_privacy_access_log import read_log
 
@@ -283,19 +282,13 @@ async def test_another_shelter_cannot_read_the_record(as_org: Any) -> None:
 
 
 async def test_no_integrator_or_analyst_reaches_the_record(
-    as_org: Any, app: Starlette, settings: Settings, http: httpx.AsyncClient
+    as_org: Any, http: httpx.AsyncClient
 ) -> None:
     case = await walked_case(as_org(ORG))
-    integrator = issue_token(
-        app.state.signing_key,
-        issuer=settings.service_issuer,
-        audience=settings.jwt_audience,
-        subject=f"{ORG}.record-integrator",
-        organisation=ORG,
-        roles=["integrator"],
-        scopes=["events:read", "personal-data:read"],
-        client_id=f"{ORG}.record-integrator",
+    credentials = await create_client(
+        as_org(ORG, "tenant-admin"), "EVENTS_READ", "PERSONAL_DATA_READ", name="Record reader"
     )
+    integrator = await token_for(http, credentials)
     for client in (GraphQLClient(http, integrator), as_org("comensha", "comensha-analyst")):
         body = await client.execute(READ % RECORD, {"id": case["id"]})
         assert codes(body) == ["FORBIDDEN"]

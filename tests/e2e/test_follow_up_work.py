@@ -458,6 +458,7 @@ async def test_a_follow_up_stored_in_version_1_still_counts_and_reads_as_version
     async with admin_engine.connect() as conn:
         tenant_id = await conn.scalar(text("SELECT id FROM tenants WHERE slug = 'moviera'"))
     async with tenant_transaction(admin_engine, tenant_id) as conn:
+        await conn.execute(text("SELECT events_writer_begin()"))  # as every event writer does
         await conn.execute(
             text(
                 "INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, "
@@ -548,6 +549,7 @@ async def test_a_case_shows_its_follow_up_schedule_done_or_to_do(
     clock.set_day("2026-01-06")
     case = await open_case(client)
     before_departure = await client.execute(SCHEDULE, {"id": case["id"]})
+    clock.set_day("2026-05-21")  # what is recorded has happened by now
     case = await depart_case(client, case, departed_on="2026-01-31")
     await step(
         client, "recordFollowUp", case, contactedOn="2026-05-20", reached=True, situation="STABLE"
