@@ -36,7 +36,11 @@ from service.integrators.oauth import token_endpoint
 from service.observability import Metrics
 from service.privacy.cipher import PersonalDataCipher
 from service.privacy.keys import load_master_keyring
-from service.privacy.rotation import check_kek_directory, run_rotation_schedule
+from service.privacy.rotation import (
+    check_kek_directory,
+    ensure_first_kek,
+    run_rotation_schedule,
+)
 from service.reports.http import routes as report_routes
 from service.reports.projection import ReportProjection, start_report_projection
 from service.schema.ids import to_global_id
@@ -118,6 +122,7 @@ def create_app(
             app.state.feed = feed
             reports = await start_report_projection(engine, store, listen_dsn)
             metrics_.track_subscriptions(lambda: feed.subscriber_count if feed else 0)
+            await ensure_first_kek(engine, cipher.keks)
             await check_kek_directory(engine, cipher.keks)
             # Key-encryption keys rotate on schedule (one instance at a time), so copies of
             # the database made before an erasure stop being readable within the maximum age.

@@ -42,6 +42,7 @@ from service.privacy.kek import (
     ROTATION_LOCK,
     KekRing,
     KekUnavailable,
+    current_kek_id,
     is_kek_id,
     make_first_kek,
     new_kek_id,
@@ -323,6 +324,17 @@ async def _rotate(engine: AsyncEngine, ring: KekRing, *, new_kek: bool) -> Rotat
         destroyed.append(old.kek_id)
     ring.prune([s.kek_id for s in states if s.state in ("current", "pending")])
     return RotationResult(True, current, rewrapped, destroyed)
+
+
+async def ensure_first_kek(engine: AsyncEngine, ring: KekRing) -> None:
+    """Make the first KEK of a new database before the service takes requests, so that no
+    request ever has to make it: a request that did would need a second connection of its own
+    while holding one, and many at once would exhaust the pool."""
+    async with engine.connect() as conn:
+        if await current_kek_id(conn) is not None:
+            return
+    async with engine.begin() as conn:
+        await make_first_kek(conn, ring)
 
 
 async def check_kek_directory(engine: AsyncEngine, ring: KekRing) -> None:

@@ -115,7 +115,7 @@ async def _caseload_inputs(
     engine: AsyncEngine, k: int, period: Period, dims: Sequence[Dimension]
 ) -> _Inputs:
     """The period's true counts, its rare countries and every dimension's values."""
-    async with tenant_transaction(engine, None) as conn:
+    async with report_transaction(engine) as conn:
         shelters = [str(s) for s in (await conn.scalars(_SHELTERS)).all()]
         counts = await caseload_counts(conn, dims, period.first, period.last)
         rare: dict[Dimension, frozenset[str]] = {}

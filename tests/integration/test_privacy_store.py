@@ -368,6 +368,7 @@ async def test_an_erasure_recorded_with_free_text_before_reason_codes_serves_no_
     metadata = {"actor": "old-admin", "organisation": SLUG, "role": "tenant-admin",
                 "request_id": "r-old", "correlation_id": "r-old"}  # fmt: skip
     async with tenant_transaction(app_engine, tenant) as conn:
+        await conn.execute(text("SELECT events_writer_begin()"))  # as every event writer does
         await conn.execute(
             text(
                 "INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, "
