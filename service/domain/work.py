@@ -22,11 +22,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from uuid import UUID
 
-from service.domain.return_case import ReturnCase
-from service.domain.vocabulary import ReferralStatus
+from service.domain.return_case import DEFAULT_POLICY as DEFAULT_READINESS
+from service.domain.return_case import (
+    ReadinessPolicy,
+    ReturnCase,
+    plan_due_on,
+    plan_overdue,
+    readiness,
+)
+from service.domain.vocabulary import DepartureMode, Phase, ReferralStatus, ReturnSupportKind
 
 __all__ = [
     "DEFAULT_POLICY",
+    "FOLLOW_UP_SOURCES",
     "WORK_SOURCES",
     "ScheduledContact",
     "WorkItem",
@@ -37,7 +45,9 @@ __all__ = [
     "follow_up_schedule",
     "follow_ups_due",
     "follow_ups_to_make",
+    "readiness_missing",
     "referrals_awaiting_answer",
+    "reintegration_plan_overdue",
     "scheduled_follow_ups",
     "work_items",
 ]
@@ -50,6 +60,8 @@ class WorkPolicy:
     follow_up_months: tuple[int, ...] = (3, 6, 12)
     follow_up_window_days: int = 30
     referral_answer_days: int = 14
+    # What a departure needs (the service's one readiness policy, not set per shelter).
+    readiness: ReadinessPolicy = DEFAULT_READINESS
 
     def __post_init__(self) -> None:
         months = self.follow_up_months
@@ -227,10 +239,67 @@ def escalations_pending(state: ReturnCase, policy: WorkPolicy, as_of: date) -> l
     ]
 
 
-WORK_SOURCES: tuple[WorkSource, ...] = (
+_ASSISTING = frozenset(
+    {ReturnSupportKind.IOM_BASIC, ReturnSupportKind.IOM_REINTEGRATION, ReturnSupportKind.DTV}
+)
+
+
+def readiness_missing(state: ReturnCase, policy: WorkPolicy, as_of: date) -> list[WorkItem]:
+    """Source: what the return a case in PREPARATION is prepared for still needs.
+
+    The return is assisted when IOM or DT&V support was arranged, else independent (a forced
+    return is DT&V's act, not the shelter's work); readiness is judged on the planned day of
+    departure, or today while none is planned. Each missing item is one work item, due on the
+    planned day.
+    """
+    if state.closed or state.departed or state.phase is not Phase.PREPARATION:
+        return []
+    kind = (
+        DepartureMode.ASSISTED
+        if _ASSISTING.intersection(state.return_support)
+        else DepartureMode.INDEPENDENT
+    )
+    on = state.planned_departure_on or as_of
+    found = readiness(state, kind, on, policy.readiness)
+    return [
+        WorkItem(
+            code=f"READINESS_{item.code}",
+            case_id=state.case_id,
+            sentence=item.message,
+            due_on=state.planned_departure_on,
+        )
+        for item in found.missing
+    ]
+
+
+def reintegration_plan_overdue(
+    state: ReturnCase, policy: WorkPolicy, as_of: date
+) -> list[WorkItem]:
+    """Source: departed a month ago or more with no reintegration plan agreed."""
+    del policy
+    if not plan_overdue(state, as_of):
+        return []
+    return [
+        WorkItem(
+            code="REINTEGRATION_PLAN_OVERDUE",
+            case_id=state.case_id,
+            sentence="Agree the reintegration plan with the client and the partner: it was due "
+            "a month after arrival.",
+            due_on=plan_due_on(state),
+        )
+    ]
+
+
+# The sources of the work after return and of referrals (``FOLLOW_UP_SOURCES``), and all of them.
+FOLLOW_UP_SOURCES: tuple[WorkSource, ...] = (
     follow_ups_to_make,
     referrals_awaiting_answer,
     escalations_pending,
+)
+WORK_SOURCES: tuple[WorkSource, ...] = (
+    readiness_missing,
+    reintegration_plan_overdue,
+    *FOLLOW_UP_SOURCES,
 )
 
 

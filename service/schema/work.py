@@ -7,6 +7,7 @@ date (the service's clock), so it changes as facts are recorded and as time pass
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated
 
 import strawberry
@@ -35,8 +36,9 @@ class FollowUpDue:
 )
 class WorkItem:
     code: str = strawberry.field(
-        description="Stable code of the kind of work, e.g. FOLLOW_UP_DUE, "
-        "REFERRAL_AWAITING_ANSWER, ESCALATION_PENDING."
+        description="Stable code of the kind of work: READINESS_<code of a missing readiness "
+        "item>, REINTEGRATION_PLAN_OVERDUE, FOLLOW_UP_DUE, REFERRAL_AWAITING_ANSWER, "
+        "ESCALATION_PENDING."
     )
     case: ReturnCase = strawberry.field(description="The case the work belongs to.")
     sentence: str = strawberry.field(
@@ -64,7 +66,7 @@ async def follow_ups_due(
     deps = info.context.deps
     today = _today(info)
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
-        policy = await repository.policy(conn)
+        policy = replace(await repository.policy(conn), readiness=deps.readiness_policy)
         cases = await repository.with_states(
             conn, deps.store, await return_cases.list_departed_open(conn)
         )
@@ -95,7 +97,7 @@ async def my_work(info: Info) -> list[WorkItem]:
     deps = info.context.deps
     today = _today(info)
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
-        policy = await repository.policy(conn)
+        policy = replace(await repository.policy(conn), readiness=deps.readiness_policy)
         cases = await repository.with_states(
             conn, deps.store, await return_cases.list_assigned_open(conn, principal.subject)
         )

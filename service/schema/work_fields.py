@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -52,7 +53,7 @@ def _loader(info: Info) -> DataLoader[tuple[uuid.UUID, int], list[work.Scheduled
             cases: Sequence[tuple[uuid.UUID, int]],
         ) -> list[list[work.ScheduledContact]]:
             async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
-                policy = await repository.policy(conn)
+                policy = replace(await repository.policy(conn), readiness=deps.readiness_policy)
                 found = await repository.states(conn, deps.store, principal.tenant_id, cases)
             return [
                 work.scheduled_follow_ups(found[c], policy) if c in found else [] for c, _ in cases

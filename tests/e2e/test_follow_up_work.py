@@ -89,10 +89,16 @@ async def due(client: GraphQLClient, before: str, case: dict[str, Any]) -> list[
     ]
 
 
-async def work(client: GraphQLClient) -> list[tuple[Any, ...]]:
+async def work(
+    client: GraphQLClient, *, leave_out: tuple[str, ...] = ()
+) -> list[tuple[Any, ...]]:
     body = await client.execute(MY_WORK)
     assert "errors" not in body, body
-    return [(w["code"], w["case"]["id"], w["dueOn"], w["overdue"]) for w in body["data"]["myWork"]]
+    return [
+        (w["code"], w["case"]["id"], w["dueOn"], w["overdue"])
+        for w in body["data"]["myWork"]
+        if w["code"] not in leave_out
+    ]
 
 
 async def assign(admin: GraphQLClient, case: dict[str, Any], subject: str) -> dict[str, Any]:
@@ -229,9 +235,10 @@ async def test_my_work_lists_due_follow_ups_and_escalations_until_settled(
     clock.set_day("2026-02-02")
     case = await depart_case(admin, await open_case(admin), departed_on="2026-02-01")
     case = await assign(admin, case, subject)
-    right_after_departure = await work(mine)
+    plan = ("REINTEGRATION_PLAN_OVERDUE",)  # its own test, below
+    right_after_departure = await work(mine, leave_out=plan)
     clock.set_day("2026-04-05")
-    window_open = await work(mine)
+    window_open = await work(mine, leave_out=plan)
     case = await step(
         mine,
         "recordFollowUp",
@@ -242,7 +249,7 @@ async def test_my_work_lists_due_follow_ups_and_escalations_until_settled(
         dangerSigns=["APPROACHED_BY_RECRUITERS", "THREATS_OR_VIOLENCE"],
         escalationNeeded=True,
     )
-    escalation_needed = await work(mine)
+    escalation_needed = await work(mine, leave_out=plan)
     await step(
         mine,
         "escalateFollowUp",
@@ -251,7 +258,7 @@ async def test_my_work_lists_due_follow_ups_and_escalations_until_settled(
         action="PARTNER_ORGANISATION_ALERTED",
         notes="Partner visits the client tomorrow.",
     )
-    settled = await work(mine)
+    settled = await work(mine, leave_out=plan)
 
     assert right_after_departure == []
     assert window_open == [("FOLLOW_UP_DUE", case["id"], "2026-05-01", False)]
@@ -289,7 +296,7 @@ async def test_the_same_subject_in_another_shelter_sees_neither_the_case_nor_its
     await assign(admin, case, subject)
     elsewhere = user("humanitas-pmw", subject=subject)
 
-    assert [w[1] for w in await work(user("moviera", subject=subject))] == [case["id"]]
+    assert {w[1] for w in await work(user("moviera", subject=subject))} == {case["id"]}
     assert (await elsewhere.execute(MY_CASES))["data"]["myCases"] == []
     assert await work(elsewhere) == []
 
@@ -629,3 +636,39 @@ async def test_follow_up_schedules_cost_the_same_statements_for_3_or_30_cases(
         event.remove(sync_engine, "before_cursor_execute", count)
 
     assert per_page[3] == per_page[30]
+
+
+async def test_my_work_lists_what_a_departure_still_needs_and_an_overdue_plan(
+    user: User, clock: MovableClock
+) -> None:
+    subject = new_subject()
+    admin = user("het-kopland", "tenant-admin")
+    mine = user("het-kopland", subject=subject)
+    clock.set_day("2026-01-06")
+    case = await assign(admin, await open_case(admin), subject)
+    case = await step(
+        mine, "recordReturnConversation", case, heldOn="2026-01-05", wish="WANTS_TO_RETURN"
+    )
+    preparing = {code for code, *_ in await work(mine)}
+    case = await step(mine, "assessRisk", case, assessedOn="2026-01-06", level="LOW")
+    assessed = {code for code, *_ in await work(mine)}
+
+    assert {
+        "READINESS_RISK_ASSESSMENT_MISSING",
+        "READINESS_TRAVEL_DOCUMENT_MISSING",
+        "READINESS_ARRIVAL_NOT_ARRANGED",
+    } <= preparing
+    assert "READINESS_RISK_ASSESSMENT_MISSING" not in assessed
+    assert "READINESS_TRAVEL_DOCUMENT_MISSING" in assessed
+
+    other = user("het-kopland", subject=new_subject())
+    departed = await open_case(admin)
+    departed = await assign(admin, departed, subject)
+    clock.set_day("2026-02-01")
+    departed = await depart_case(other, departed, departed_on="2026-02-01")
+    in_time = [w for w in await work(mine) if w[1] == departed["id"]]
+    clock.set_day("2026-03-02")
+    late = [w for w in await work(mine) if w[1] == departed["id"]]
+
+    assert in_time == []
+    assert late == [("REINTEGRATION_PLAN_OVERDUE", departed["id"], "2026-03-01", True)]

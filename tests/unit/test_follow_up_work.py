@@ -48,6 +48,7 @@ from service.domain.vocabulary import (
 )
 from service.domain.work import (
     DEFAULT_POLICY,
+    FOLLOW_UP_SOURCES,
     WorkPolicy,
     follow_ups_due,
     scheduled_follow_ups,
@@ -114,7 +115,7 @@ def with_events(state: ReturnCase, *events: Any) -> ReturnCase:
 
 
 def codes(state: ReturnCase, as_of: date, policy: WorkPolicy = DEFAULT_POLICY) -> list[str]:
-    return [item.code for item in work_items(state, policy, as_of)]
+    return [item.code for item in work_items(state, policy, as_of, FOLLOW_UP_SOURCES)]
 
 
 # -- the schedule -----------------------------------------------------------------------------
@@ -231,9 +232,9 @@ def test_a_contact_is_never_completed_before_its_window_nor_by_an_unreached_atte
 def test_a_follow_up_becomes_work_when_its_window_opens_and_overdue_after_its_due_day() -> None:
     state = departed()
 
-    before_window = work_items(state, DEFAULT_POLICY, date(2026, 5, 10))
-    in_window = work_items(state, DEFAULT_POLICY, date(2026, 5, 11))
-    after_due = work_items(state, DEFAULT_POLICY, date(2026, 6, 11))
+    before_window = work_items(state, DEFAULT_POLICY, date(2026, 5, 10), FOLLOW_UP_SOURCES)
+    in_window = work_items(state, DEFAULT_POLICY, date(2026, 5, 11), FOLLOW_UP_SOURCES)
+    after_due = work_items(state, DEFAULT_POLICY, date(2026, 6, 11), FOLLOW_UP_SOURCES)
 
     assert before_window == []
     assert [(i.code, i.due_on, i.overdue(date(2026, 5, 11))) for i in in_window] == [
@@ -334,7 +335,7 @@ def test_work_items_come_earliest_due_first() -> None:
         ),
     )
 
-    items = work_items(state, DEFAULT_POLICY, date(2026, 6, 1))
+    items = work_items(state, DEFAULT_POLICY, date(2026, 6, 1), FOLLOW_UP_SOURCES)
 
     assert [(i.code, i.due_on) for i in items] == [
         ("REFERRAL_AWAITING_ANSWER", date(2026, 1, 24)),
@@ -549,7 +550,7 @@ def test_the_work_rules_answer_for_any_dates_even_at_the_ends_of_the_calendar(
     state = with_events(state, *(contact(day, escalation=True) for day in contacted))
 
     scheduled = scheduled_follow_ups(state, policy)
-    items = work_items(state, policy, as_of)
+    items = work_items(state, policy, as_of, FOLLOW_UP_SOURCES)
 
     assert [c.due_on for c in scheduled] == sorted(c.due_on for c in scheduled)
     assert all(c.window_opens_on <= c.due_on <= c.on_time_until for c in scheduled)
