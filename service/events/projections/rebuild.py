@@ -108,13 +108,21 @@ def _bulk_upsert(suffix: str) -> str:
     )
 
 
+# The type of each ``case_timeline`` column, for a multi-row insert from one array per column
+# (asyncpg encodes the arrays in binary: no JSON and no bind parameter per value).
+_TIMELINE_TYPES = {
+    "tenant_id": "uuid", "case_id": "uuid", "version": "int", "global_position": "bigint",
+    "event_type": "text", "occurred_at": "timestamptz", "recorded_at": "timestamptz",
+    "actor": "text", "actor_role": "text", "summary": "text", "organisation_id": "uuid",
+}  # fmt: skip
+
+
 def _bulk_timeline(suffix: str) -> str:
     cols = ", ".join(timeline.COLUMNS)
-    table = f"case_timeline{suffix}"
-    return (
-        f"INSERT INTO {table} ({cols}) SELECT {cols} "  # noqa: S608 (constants)
-        f"FROM jsonb_populate_recordset(NULL::{table}, $1::text::jsonb)"
+    arrays = ", ".join(
+        f"${i}::{_TIMELINE_TYPES[c]}[]" for i, c in enumerate(timeline.COLUMNS, start=1)
     )
+    return f"INSERT INTO case_timeline{suffix} ({cols}) SELECT * FROM unnest({arrays})"  # noqa: S608 (constants)
 
 
 async def _driver(conn: AsyncConnection) -> Any:
@@ -192,7 +200,8 @@ async def _write(
     await driver.execute(_bulk_upsert(suffix), _bulk_json(rows))
     entries = [timeline.entry(e) for stream in streams.values() for e in stream]
     if entries:
-        await driver.execute(_bulk_timeline(suffix), _bulk_json(entries))
+        columns = [[entry[c] for entry in entries] for c in timeline.COLUMNS]
+        await driver.execute(_bulk_timeline(suffix), *columns)
 
 
 async def rebuild_cases(
