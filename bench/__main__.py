@@ -10,8 +10,9 @@
 Order: fresh database -> population (bench/populate.py) -> 5 rebuild (builds the read models)
 -> 6 reports (report projection, caseload vs GROUP BY) -> 1 append (in this process) ->
 the service starts as a ``safe-future serve`` subprocess -> 3 read -> 4 feed -> 2 command
-path; 7 memory comes from the service process during 3 and 4. Prints a table and writes
-``bench/results.json``; the database is dropped at the end.
+path -> 8 mixed load; 7 memory comes from the service process during 3 and 4. Prints a table,
+then every judged ratio with its target and verdict, and writes ``bench/results.json``; the
+database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 from bench import database, populate, profiling, server
 from bench import patches as patch_module
 from bench.common import MIB, ROOT, Result, load_average, log
-from bench.scenarios import append, command, feed, read, rebuild, reports
+from bench.scenarios import append, command, feed, mixed, read, rebuild, reports
 
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -54,6 +55,7 @@ class Plan:
     command_seconds: float
     command_max: int
     report_repeat: int
+    mixed_seconds: float
     pool_size: int = 10  # the service's default (SAFE_FUTURE_DB_POOL_SIZE)
 
 
@@ -72,6 +74,7 @@ FULL = Plan(
     command_seconds=20.0,
     command_max=10_000,
     report_repeat=20,
+    mixed_seconds=20.0,
 )
 QUICK = Plan(
     cases=5_000,
@@ -88,6 +91,7 @@ QUICK = Plan(
     command_seconds=6.0,
     command_max=2_000,
     report_repeat=5,
+    mixed_seconds=6.0,
 )
 
 
@@ -296,17 +300,26 @@ async def main(
                 )
                 raw = next((r for r in results if r.scenario == "1 append"), None)
                 for r in out:
-                    if raw is not None and raw.baseline:
+                    if r.baseline is None and raw is not None and raw.baseline:
                         r.baseline = raw.baseline
                         r.ratio = round((r.figure or 0) / raw.baseline, 4)
                 results += out
+            if 8 in only:
+                proc = await service.get("mixed")
+                results += await mixed.run(
+                    bench_db,
+                    proc,
+                    seconds=plan.mixed_seconds,
+                    gap=max(plan.feed_gap, 0.05),
+                    patience=plan.feed_timeout,
+                )
         finally:
             await service.stop()
         if 7 in only:
             results += memory_results(read_mem, feed_mem)
     finally:
         await bench_db.drop()
-    order = {s: i for i, s in enumerate(["1", "2", "3", "4", "5", "6", "7"])}
+    order = {s: i for i, s in enumerate(["1", "2", "3", "4", "5", "6", "7", "8"])}
     results.sort(key=lambda r: order.get(r.scenario.split(" ")[0], 9))
     total = time.perf_counter() - started
     report["machine"]["load_average_after"] = load_average()
@@ -321,6 +334,13 @@ async def main(
     for r in results:
         if "warning" in r.details:
             print(f"warning, {r.scenario}: {r.details['warning']}")
+    print("\ntargets (ratio or figure against the issue's target):")
+    for r in results:
+        if r.met is None and not r.target.startswith(("<", ">")):
+            continue
+        shown = r.ratio if r.ratio is not None else r.figure
+        verdict = "not judged" if r.met is None else ("met" if r.met else "MISSED")
+        print(f"  {r.scenario:<10} {r.measure[:64]:<64} {_fmt(shown):>8}  {r.target:<10} {verdict}")
     missed = [r for r in results if r.met is False]
     if missed:
         print("targets missed: " + "; ".join(f"{r.scenario}: {r.measure}" for r in missed))
@@ -362,7 +382,7 @@ if __name__ == "__main__":
     chosen = QUICK if args.quick else FULL
     if args.cases:
         chosen = Plan(**{**chosen.__dict__, "cases": args.cases})
-    wanted = {int(x) for x in args.only.split(",")} if args.only else {1, 2, 3, 4, 5, 6, 7}
+    wanted = {int(x) for x in args.only.split(",")} if args.only else {1, 2, 3, 4, 5, 6, 7, 8}
     _raise_file_limit()
     Path(database.DATA_DIR).mkdir(parents=True, exist_ok=True)
     mode = ("quick" if args.quick else "full") + (

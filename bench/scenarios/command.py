@@ -10,11 +10,22 @@ departure, departure, follow-up, closing; then the next case. Every mutation is 
 path: token verification, GraphQL, the handler (read stream, fold, decide), append, inline
 projections, receipt, NOTIFY, and the report projection the NOTIFY wakes in the service.
 
-Reported: mutations/s, p50/p99, and the ratio to scenario 1's raw INSERT rate.
+The floor (``raw_floor``): the statements a command runs, as raw asyncpg on 8 connections
+of the service role, one transaction per command: ``BEGIN``, ``set_config(app.tenant_id)``,
+read the stream, insert the event (the store's statement: version check, insert, NOTIFY),
+upsert the ``return_cases`` row, insert the ``case_timeline`` row, insert the receipt,
+``COMMIT``. The events are decided by the pure domain and the read-model rows folded before
+timing (JSON is encoded per command, as a handler must); no GraphQL, no token, no fold, no
+sealing. Floor and mutations alternate (floor, mutations, floor), so both see the same machine.
+
+Judged: mutations/s / floor commands/s, target >= 0.4. Also reported: the ratio to scenario 1's
+raw INSERT rate.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import time
 import uuid
@@ -24,8 +35,13 @@ from typing import Any
 from bench.common import Budget, MemorySampler, Result, latency_summary, log, run_workers
 from bench.database import BenchDatabase
 from bench.http import GraphQL
+from bench.scenarios.append import _stream
 from bench.scenarios.read import shelters
 from bench.server import Process
+from service.domain import return_case as rc
+from service.events.projections import return_cases, timeline
+from service.events.store import COLUMNS as EVENT_COLUMNS
+from service.events.types import EventRegistry, Metadata, RecordedEvent
 from service.schema.ids import to_global_id
 
 CLIENTS = 8
@@ -108,6 +124,157 @@ def _steps(partner: str) -> list[tuple[str, Callable[[int], dict[str, Any]]]]:
     ]
 
 
+FLOOR_STEPS = 12  # commands per case, as the mutations' walk
+FLOOR_READ = f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version"
+FLOOR_INSERT = """
+    WITH stream AS (
+        SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $2
+    ), inserted AS (
+        INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type,
+                            schema_version, payload, personal, metadata, occurred_at)
+        SELECT $1, $2, 'ReturnCase', $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9
+        FROM stream WHERE stream.version = $3 - 1
+        ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
+        RETURNING global_position, recorded_at, transaction_id::text::bigint AS transaction_id
+    )
+    SELECT global_position, recorded_at, transaction_id,
+           pg_notify('safe_future_events', CAST($1 AS text))
+    FROM inserted
+"""
+_JSON_COLUMNS = {"referrals", "consents", "personal"}
+FLOOR_UPSERT = (
+    f"INSERT INTO return_cases ({', '.join(return_cases.COLUMNS)}) VALUES ("
+    + ", ".join(
+        f"${i}::jsonb" if c in _JSON_COLUMNS else f"${i}"
+        for i, c in enumerate(return_cases.COLUMNS, start=1)
+    )
+    + ") ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in return_cases.COLUMNS[2:] if c != "opened_at")
+)
+FLOOR_TIMELINE = (
+    f"INSERT INTO case_timeline ({', '.join(timeline.COLUMNS)}) VALUES ("
+    + ", ".join(f"${i}" for i in range(1, len(timeline.COLUMNS) + 1))
+    + ")"
+)
+FLOOR_RECEIPT = (
+    "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, command_type, "
+    "fingerprint, result_version) VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    event_type: str
+    schema_version: int
+    payload: dict[str, Any]
+    personal: dict[str, Any] | None
+    row: dict[str, Any]  # the return_cases row after this event (template case)
+    entry: dict[str, Any]  # the case_timeline row of this event (template case)
+
+
+def _template(meta: Metadata) -> list[_Step]:
+    """One case's commands, decided and folded once (outside the timing)."""
+    registry = EventRegistry(rc.EVENT_TYPES)
+    case_id, tenant = uuid.uuid4(), uuid.uuid4()
+    now = dt.datetime.now(dt.UTC)
+    recorded: list[RecordedEvent] = []
+    steps = []
+    for version, event in enumerate(_stream(case_id, FLOOR_STEPS), start=1):
+        kind, schema, payload, personal = registry.encode(event)
+        recorded.append(
+            RecordedEvent(
+                version,
+                tenant,
+                case_id,
+                "ReturnCase",
+                version,
+                kind,
+                schema,
+                event,
+                meta,
+                now,
+                now,
+                version,
+            )
+        )
+        steps.append(
+            _Step(
+                kind,
+                schema,
+                payload,
+                personal,
+                return_cases.case_row(recorded),
+                timeline.entry(recorded[-1]),
+            )
+        )
+    return steps
+
+
+async def raw_floor(bench_db: BenchDatabase, *, seconds: float, max_requests: int) -> Budget:
+    """Commands/s of the command path's statements as raw asyncpg (see the module text)."""
+    places = await shelters(bench_db)
+    meta = Metadata("bench-floor", "bench", "caseworker", "bench", "bench")
+    meta_json = json.dumps(meta.to_json())
+    steps = _template(meta)
+    conns = [await bench_db.app_connect() for _ in range(CLIENTS)]
+
+    async def worker(i: int, budget: Budget) -> None:
+        conn = conns[i]
+        tenant = places[i % len(places)][1]
+        tenant_text = str(tenant)
+        while True:
+            case_id = uuid.uuid4()
+            for version, step in enumerate(steps, start=1):
+                if not budget.take():
+                    return
+                now = dt.datetime.now(dt.UTC)
+                started = time.perf_counter()
+                row = {**step.row, "tenant_id": tenant, "case_id": case_id}
+                values = [
+                    json.dumps(row[c]) if c in _JSON_COLUMNS and row[c] is not None else row[c]
+                    for c in return_cases.COLUMNS
+                ]
+                entry = {**step.entry, "tenant_id": tenant, "case_id": case_id}
+                async with conn.transaction():
+                    await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_text)
+                    await conn.fetch(FLOOR_READ, case_id)
+                    inserted = await conn.fetchrow(
+                        FLOOR_INSERT,
+                        tenant,
+                        case_id,
+                        version,
+                        step.event_type,
+                        step.schema_version,
+                        json.dumps(step.payload),
+                        None if step.personal is None else json.dumps(step.personal),
+                        meta_json,
+                        now,
+                    )
+                    if inserted is None:
+                        raise RuntimeError("floor: version conflict on a stream of its own")
+                    await conn.execute(FLOOR_UPSERT, *values)
+                    entry["global_position"] = inserted[0]
+                    entry["recorded_at"] = inserted[1]
+                    await conn.execute(FLOOR_TIMELINE, *(entry[c] for c in timeline.COLUMNS))
+                    await conn.execute(
+                        FLOOR_RECEIPT,
+                        tenant,
+                        uuid.uuid4().hex,
+                        case_id,
+                        step.event_type,
+                        "0" * 64,
+                        version,
+                    )
+                budget.record(time.perf_counter() - started)
+
+    try:
+        await run_workers(CLIENTS, worker, Budget(CLIENTS * 12, 1.0))  # warm-up
+        return await run_workers(CLIENTS, worker, Budget(max_requests, seconds))
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
 async def _partner(bench_db: BenchDatabase) -> str:
     conn = await bench_db.owner_connect()
     try:
@@ -166,17 +333,41 @@ async def run(
 
     warm = Budget(CLIENTS * 24, 3.0)  # warm-up: plans, caches, the first data keys
     await run_workers(CLIENTS, worker, warm)
+    floors = [await raw_floor(bench_db, seconds=seconds / 2, max_requests=max_requests // 2)]
     service.profile_on()
     with MemorySampler(service.pid) as sampler:
         budget = await run_workers(CLIENTS, worker, Budget(max_requests, seconds))
     service.profile_off()
+    floors.append(await raw_floor(bench_db, seconds=seconds / 2, max_requests=max_requests // 2))
     rate = budget.rate
+    floor_rate = sum(f.completed for f in floors) / sum(f.elapsed for f in floors)
+    ratio = rate / floor_rate if floor_rate else 0.0
     log(
         f"command: {budget.completed} mutations in {budget.elapsed:.1f} s ({rate:.1f}/s), "
-        f"{budget.errors} errors"
+        f"{budget.errors} errors; raw command floor {floor_rate:.1f}/s (ratio {ratio:.2f})"
     )
     summary = latency_summary(budget.latencies)
+    floor_summary = latency_summary([x for f in floors for x in f.latencies])
     return [
+        Result(
+            scenario="2 command",
+            measure="GraphQL mutations over HTTP vs the command's statements raw",
+            figure=round(rate, 1),
+            unit="mutations/s",
+            baseline=round(floor_rate, 1),
+            baseline_measure="raw asyncpg: read, insert, upsert, timeline, receipt; 1 tx",
+            ratio=round(ratio, 4),
+            target=">= 0.4",
+            met=ratio >= 0.4,
+            details={
+                "floor": {
+                    **floor_summary,
+                    "errors": sum(f.errors for f in floors),
+                    "rates": [round(f.rate, 1) for f in floors],
+                },
+                "mutations": {**summary, "errors": budget.errors},
+            },
+        ),
         Result(
             scenario="2 command",
             measure="GraphQL mutations over HTTP (auth, decide, append, projections)",
@@ -201,5 +392,5 @@ async def run(
                 },
                 "server_peak_rss_mib": round(sampler.peak_rss / (1024 * 1024), 1),
             },
-        )
+        ),
     ], {"peak_rss": sampler.peak_rss}

@@ -72,6 +72,10 @@ _STREAMS = text(
     f"SELECT {COLUMNS} FROM events "  # noqa: S608
     "WHERE stream_id = ANY(:ids) AND stream_type = :type ORDER BY stream_id, version"
 )
+_LATEST = text(
+    "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY(:ids) "
+    "AND stream_type = :type GROUP BY stream_id"
+)
 # A transaction-level advisory lock per (projection, tenant): it takes no transaction id, so
 # a runner reading the feed does not hold the visibility horizon back for other readers.
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('report:' || :p), hashtext(CAST(:t AS text)))")
@@ -126,6 +130,24 @@ async def _lock(conn: AsyncConnection, tenant_id: uuid.UUID, projection: str) ->
 _UNREADABLE = (InvalidEventSequence, UnknownEventType, ValueError, KeyError, TypeError)
 
 
+def _fold(
+    streams: dict[uuid.UUID, list[RecordedEvent]], unreadable: set[uuid.UUID]
+) -> list[dict[str, Any]]:
+    """The report row of every stream; a stream that does not fold is skipped (logged)."""
+    rows = []
+    for stream_id in sorted(set(streams) | unreadable):
+        if stream_id not in unreadable:
+            try:
+                if transferred_out(streams[stream_id]):
+                    continue  # counted by the receiving shelter's case
+                rows.append(report_row(streams[stream_id]))
+                continue
+            except _UNREADABLE:
+                pass
+        log.error("report projection skipped an unreadable stream %s", stream_id)
+    return rows
+
+
 async def _rows(
     conn: AsyncConnection, store: EventStore, ids: Sequence[uuid.UUID]
 ) -> list[dict[str, Any]]:
@@ -142,18 +164,44 @@ async def _rows(
             streams.setdefault(row[2], []).append(store.recorded(row))
         except _UNREADABLE:
             unreadable.add(row[2])
-    rows = []
-    for stream_id in sorted(set(streams) | unreadable):
-        if stream_id not in unreadable:
-            try:
-                if transferred_out(streams[stream_id]):
-                    continue  # counted by the receiving shelter's case
-                rows.append(report_row(streams[stream_id]))
-                continue
-            except _UNREADABLE:
-                pass
-        log.error("report projection skipped an unreadable stream %s", stream_id)
-    return rows
+    return _fold(streams, unreadable)
+
+
+async def _whole_in_batch(
+    conn: AsyncConnection, batch: Sequence[RecordedEvent]
+) -> tuple[dict[uuid.UUID, list[RecordedEvent]], list[uuid.UUID]]:
+    """Split the case streams ``batch`` touches: those it holds whole (folded from the batch
+    alone) and the others (read again from the log, as before).
+
+    A stream is whole when the batch has it from version 1 without a gap up to the stream's
+    latest version in the log (one index lookup per batch): then reading the stream again
+    would return exactly these events. Any other stream (begun in an earlier batch, moved on
+    since, or holding an event the registry does not know) is read in full, so the rows are
+    the same as before; catching up a long log then reads each event about once.
+    """
+    by_stream: dict[uuid.UUID, list[RecordedEvent]] = {}
+    for e in batch:
+        if e.stream_type == STREAM_TYPE:
+            by_stream.setdefault(e.stream_id, []).append(e)
+    candidates = {
+        sid: events
+        for sid, events in by_stream.items()
+        if all(e.version == i for i, e in enumerate(sorted(events, key=_version), start=1))
+    }
+    latest: dict[uuid.UUID, int] = {}
+    if candidates:
+        result = await conn.execute(_LATEST, {"ids": list(candidates), "type": STREAM_TYPE})
+        latest = {row[0]: int(row[1]) for row in result}
+    whole = {
+        sid: sorted(events, key=_version)
+        for sid, events in candidates.items()
+        if latest.get(sid) == len(events)
+    }
+    return whole, sorted(set(by_stream) - set(whole))
+
+
+def _version(event: RecordedEvent) -> int:
+    return event.version
 
 
 async def _apply(
@@ -164,8 +212,10 @@ async def _apply(
     projection: str,
 ) -> None:
     """Recompute the rows of the cases ``batch`` touches and move the checkpoint past it."""
-    touched = sorted({e.stream_id for e in batch if e.stream_type == STREAM_TYPE})
-    rows = await _rows(conn, store, touched) if touched else []
+    whole, partial = await _whole_in_batch(conn, batch)
+    rows = _fold(whole, set())
+    if partial:
+        rows += await _rows(conn, store, partial)
     if rows:
         await conn.execute(_UPSERT, rows)
     if any(e.event_type == "ReturnCaseTransferred" for e in batch):

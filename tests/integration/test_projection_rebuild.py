@@ -90,3 +90,23 @@ async def test_rebuilt_read_models_equal_the_live_ones_and_stay_protected(
             text("SELECT count(*) FROM case_timeline WHERE case_id = :c"), {"c": case_id}
         )
     assert (version, entries) == (6, 6)  # opening, wish, three preparations, departure
+
+
+
+async def test_a_rebuild_in_batches_of_single_streams_equals_the_live_read_models(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    tenants = await load_tenants(app_engine)
+    store = EventStore(EventRegistry(rc.EVENT_TYPES), cipher=cipher)
+    deps = Dependencies(app_engine, store, tenants)
+    for slug in ("jade-zorggroep", *sorted(set(tenants) - {"jade-zorggroep"})[:1]):
+        principal = Principal("rebuilder", tenants[slug], frozenset({"caseworker"}))
+        for _ in range(2):
+            await _walk_a_case(deps, principal)
+    before = await _snapshot(admin_engine)
+
+    # Every stream is its own batch: no stream may be split, lost or folded twice.
+    folded = await rebuild_cases(admin_engine, deps.store, APP_ROLE, batch_events=1)
+
+    assert folded >= 12
+    assert await _snapshot(admin_engine) == before

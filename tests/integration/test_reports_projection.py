@@ -289,3 +289,28 @@ async def test_the_service_role_itself_cannot_call_the_raw_counting_functions(
     with pytest.raises(DBAPIError, match="permission denied"):
         async with tenant_transaction(app_engine, None) as conn:
             await conn.execute(text(call))
+
+
+@pytest.mark.parametrize("batch_size", [2, 100_000])
+async def test_rows_are_the_fold_of_whole_streams_however_batches_cut_them(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, batch_size: int
+) -> None:
+    """Batches of 2 split every new stream (read again from the log); one large batch holds
+    them whole (folded from the batch): either way each row is the fold of the whole stream."""
+    deps = await _deps(app_engine)
+    tenant = deps.tenants["hvo-querido"].id
+    new = sorted([await _walk(deps, "hvo-querido"), await _walk(deps, "hvo-querido")])
+    name = f"batching-test-{uuid.uuid4().hex[:8]}"
+    result = await catch_up_tenant(
+        app_engine, STORE, tenant, projection=name, batch_size=batch_size
+    )
+    applied, upto = await _checkpoint(admin_engine, tenant, name) or (-1, -1)
+    assert result.applied == applied == upto
+    rows = await _rows(admin_engine, "case_id = ANY(:ids)", ids=new)
+    assert [dict(zip(REPORT_COLUMNS, r, strict=True)) for r in rows] == await _folded(
+        admin_engine, new
+    )
+    async with admin_engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM report_checkpoints WHERE projection = :p"), {"p": name}
+        )

@@ -4,7 +4,9 @@ Runs as the database owner (it creates and renames tables). Readers keep reading
 tables until the swap, which takes a brief exclusive lock:
 
 1. create ``<table>__rebuild`` copies (same columns, indexes, RLS policy, grants);
-2. fill them from the log, tenant by tenant (RLS is forced even for the owner);
+2. fill them from the log, tenant by tenant (RLS is forced even for the owner), in bulk: the
+   log is read through a server-side cursor and every batch of whole streams is written with
+   one multi-row upsert and one multi-row insert;
 3. lock the live tables against writers, re-fold every stream that moved on while filling,
    rename old -> ``__old`` and new -> live, drop the old ones; commit.
 
@@ -13,9 +15,11 @@ An append that was waiting for the lock finds the new table by name and writes t
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -29,6 +33,9 @@ from service.events.types import RecordedEvent
 log = logging.getLogger("service.projections")
 
 SUFFIX = "__rebuild"
+# Rows fetched per round trip of the server-side cursor, and events folded per write.
+CURSOR_PREFETCH = 5_000
+BATCH_EVENTS = 5_000
 # Streams whose latest version differs from the rebuilt row (constant names only).
 _MOVED = (
     "SELECT e.stream_id FROM events e WHERE e.stream_type = 'ReturnCase' AND e.tenant_id = :t "
@@ -71,26 +78,97 @@ async def _create_beside(conn: AsyncConnection, role: str) -> None:
     await conn.execute(text(f'GRANT SELECT, INSERT ON case_timeline{SUFFIX} TO "{role}"'))
 
 
-async def _streams(
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _bulk_json(rows: Sequence[dict[str, Any]]) -> str:
+    """Rows as one JSON array for ``jsonb_populate_recordset`` (one statement per batch)."""
+    return json.dumps(rows, default=_json_default, separators=(",", ":"))
+
+
+def _bulk_upsert(suffix: str) -> str:
+    """A multi-row upsert into ``return_cases<suffix>`` from a JSON array of rows.
+
+    ``jsonb_populate_recordset`` turns the array into rows of the table's own type, so every
+    column (arrays, JSONB, dates) keeps its type without a bind parameter per value. Assembled
+    from the constant column list, never from input.
+    """
+    cols = ", ".join(return_cases.COLUMNS)
+    table = f"return_cases{suffix}"
+    return (
+        f"INSERT INTO {table} ({cols}) SELECT {cols} "  # noqa: S608 (constants)
+        f"FROM jsonb_populate_recordset(NULL::{table}, $1::text::jsonb) "
+        "ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in return_cases.COLUMNS[2:] if c != "opened_at")
+    )
+
+
+# The type of each ``case_timeline`` column, for a multi-row insert from one array per column
+# (asyncpg encodes the arrays in binary: no JSON and no bind parameter per value).
+_TIMELINE_TYPES = {
+    "tenant_id": "uuid", "case_id": "uuid", "version": "int", "global_position": "bigint",
+    "event_type": "text", "occurred_at": "timestamptz", "recorded_at": "timestamptz",
+    "actor": "text", "actor_role": "text", "summary": "text", "organisation_id": "uuid",
+}  # fmt: skip
+
+
+def _bulk_timeline(suffix: str) -> str:
+    cols = ", ".join(timeline.COLUMNS)
+    arrays = ", ".join(
+        f"${i}::{_TIMELINE_TYPES[c]}[]" for i, c in enumerate(timeline.COLUMNS, start=1)
+    )
+    return f"INSERT INTO case_timeline{suffix} ({cols}) SELECT * FROM unnest({arrays})"  # noqa: S608 (constants)
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn`` (same transaction), for cursors and bulk writes."""
+    return (await conn.get_raw_connection()).driver_connection
+
+
+async def _stream_batches(
     conn: AsyncConnection,
     store: EventStore,
     tenant_id: uuid.UUID,
     stream_ids: Sequence[uuid.UUID] | None,
-) -> dict[uuid.UUID, list[RecordedEvent]]:
+    batch_events: int,
+) -> AsyncIterator[dict[uuid.UUID, list[RecordedEvent]]]:
+    """A tenant's case streams, whole, in batches of about ``batch_events`` events.
+
+    Rows come through a server-side cursor in stream order, so memory stays bounded by one
+    batch however long the log is; a stream is never split across batches.
+    """
     # The tenant filter matters for an owner that bypasses RLS (a superuser): without it
     # every tenant's pass would fold the whole log.
-    where = "stream_type = 'ReturnCase' AND tenant_id = :t"
-    params: dict[str, Any] = {"t": tenant_id}
+    sql = f"SELECT {COLUMNS} FROM events WHERE stream_type = 'ReturnCase' AND tenant_id = $1"  # noqa: S608 (constants)
+    args: list[Any] = [tenant_id]
     if stream_ids is not None:
-        where += " AND stream_id = ANY(:ids)"
-        params["ids"] = list(stream_ids)
-    rows = await conn.execute(
-        text(f"SELECT {COLUMNS} FROM events WHERE {where} ORDER BY stream_id, version"),  # noqa: S608 (constants)
-        params,
-    )
+        sql += " AND stream_id = ANY($2::uuid[])"
+        args.append(list(stream_ids))
+    sql += " ORDER BY stream_id, version"
+    driver = await _driver(conn)
+    pending: list[RecordedEvent] = []
+    last: uuid.UUID | None = None
+    async for row in driver.cursor(sql, *args, prefetch=CURSOR_PREFETCH):
+        if row[2] != last and len(pending) >= batch_events:
+            yield await _opened(conn, store, pending)
+            pending = []
+        last = row[2]
+        pending.append(store.recorded(row))
+    if pending:
+        yield await _opened(conn, store, pending)
+
+
+async def _opened(
+    conn: AsyncConnection, store: EventStore, events: list[RecordedEvent]
+) -> dict[uuid.UUID, list[RecordedEvent]]:
     streams: dict[uuid.UUID, list[RecordedEvent]] = {}
     # Sealed personal parts are opened with the clients' keys (one query per batch).
-    for event in await store.open(conn, [store.recorded(row) for row in rows]):
+    for event in await store.open(conn, events):
         streams.setdefault(event.stream_id, []).append(event)
     return streams
 
@@ -100,24 +178,39 @@ async def _write(
     streams: dict[uuid.UUID, list[RecordedEvent]],
     suffix: str,
     cipher: PersonalCipher | None = None,
+    *,
+    fresh: bool = False,
 ) -> None:
+    """Fold ``streams`` into the read models: one upsert and one insert per batch.
+
+    ``fresh`` says that none of the streams has rows yet (the first fill of the copies), so
+    there is no old timeline to delete.
+    """
     if not streams:
         return
-    ids = list(streams)
-    await conn.execute(
-        text(f"DELETE FROM case_timeline{suffix} WHERE case_id = ANY(:ids)"),  # noqa: S608
-        {"ids": ids},
-    )
-    for stream in streams.values():
-        row = await return_cases.seal_personal(conn, cipher, return_cases.case_row(stream))
-        await conn.execute(return_cases.upsert_statement(suffix), row)
+    driver = await _driver(conn)
+    if not fresh:
+        await driver.execute(
+            f"DELETE FROM case_timeline{suffix} WHERE case_id = ANY($1::uuid[])",  # noqa: S608
+            list(streams),
+        )
+    rows = [return_cases.case_row(stream) for stream in streams.values()]
+    if cipher is not None:
+        rows = [await return_cases.seal_personal(conn, cipher, row) for row in rows]
+    await driver.execute(_bulk_upsert(suffix), _bulk_json(rows))
     entries = [timeline.entry(e) for stream in streams.values() for e in stream]
     if entries:
-        await conn.execute(timeline.insert_statement(suffix), entries)
+        columns = [[entry[c] for entry in entries] for c in timeline.COLUMNS]
+        await driver.execute(_bulk_timeline(suffix), *columns)
 
 
-async def rebuild_cases(engine: AsyncEngine, store: EventStore, role: str) -> int:
-    """Rebuild ``return_cases`` and ``case_timeline``; returns the number of events folded."""
+async def rebuild_cases(
+    engine: AsyncEngine, store: EventStore, role: str, *, batch_events: int = BATCH_EVENTS
+) -> int:
+    """Rebuild ``return_cases`` and ``case_timeline``; returns the number of events folded.
+
+    ``batch_events``: events (whole streams) folded and written per statement pair.
+    """
     async with engine.begin() as conn:
         await _create_beside(conn, role)
         tenants = await _tenants(conn)
@@ -125,18 +218,17 @@ async def rebuild_cases(engine: AsyncEngine, store: EventStore, role: str) -> in
     for tenant_id in tenants:
         async with engine.begin() as conn:
             await _set_tenant(conn, tenant_id)
-            streams = await _streams(conn, store, tenant_id, None)
-            await _write(conn, streams, SUFFIX, store.cipher)
-            folded += sum(len(s) for s in streams.values())
+            async for streams in _stream_batches(conn, store, tenant_id, None, batch_events):
+                await _write(conn, streams, SUFFIX, store.cipher, fresh=True)
+                folded += sum(len(s) for s in streams.values())
     async with engine.begin() as conn:
         await conn.execute(text("LOCK TABLE return_cases, case_timeline IN EXCLUSIVE MODE"))
         for tenant_id in tenants:
             await _set_tenant(conn, tenant_id)
             moved = [r[0] for r in await conn.execute(text(_MOVED), {"t": tenant_id})]
             if moved:
-                await _write(
-                    conn, await _streams(conn, store, tenant_id, moved), SUFFIX, store.cipher
-                )
+                async for streams in _stream_batches(conn, store, tenant_id, moved, batch_events):
+                    await _write(conn, streams, SUFFIX, store.cipher)
         for table in ("case_timeline", "return_cases"):
             await conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}__old"))
             await conn.execute(text(f"ALTER TABLE {table}{SUFFIX} RENAME TO {table}"))

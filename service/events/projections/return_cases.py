@@ -186,6 +186,7 @@ _COLUMNS = (
     "partner_organisation_ids", "referrals", "consents", "personal", "personal_data_erased",
     "opened_at", "updated_at", "caseworker",
 )  # fmt: skip
+COLUMNS = _COLUMNS  # the table's columns in the order of the upsert (for bulk writers)
 
 
 def upsert_statement(suffix: str = "") -> Any:

@@ -95,6 +95,12 @@ def summary(recorded: RecordedEvent) -> str:
     return describe(recorded.event) if describe else recorded.event_type
 
 
+COLUMNS = (
+    "tenant_id", "case_id", "version", "global_position", "event_type", "occurred_at",
+    "recorded_at", "actor", "actor_role", "summary", "organisation_id",
+)  # fmt: skip
+
+
 def insert_statement(suffix: str = "") -> Any:
     """The insert into ``case_timeline`` (or a rebuild copy named with ``suffix``)."""
     return text(
