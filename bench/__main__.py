@@ -5,7 +5,7 @@
     .venv/bin/python -m bench --only 1,3  # some scenarios (the population is always made)
     .venv/bin/python -m bench --profile   # also profile (cProfile) each scenario; slower
     .venv/bin/python -m bench --patch lean-append,no-pre-ping   # candidate fixes
-    .venv/bin/python -m bench --guards    # only 8: the worst documents for the guard chain
+    .venv/bin/python -m bench --guards    # only the guard chain's worst documents (no database)
 
 Order: fresh database -> population (bench/populate.py) -> 5 rebuild (builds the read models)
 -> 6 reports (report projection, caseload vs GROUP BY) -> 1 append (in this process) ->
@@ -370,7 +370,9 @@ if __name__ == "__main__":
         "--patch", default="", help="candidate fixes: " + ", ".join(patch_module.PATCHES)
     )
     parser.add_argument(
-        "--guards", action="store_true", help="only scenario 8: guard chain, worst documents"
+        "--guards",
+        action="store_true",
+        help="only the guard chain's worst documents (no database; not a numbered scenario)",
     )
     args = parser.parse_args()
     if args.guards:
