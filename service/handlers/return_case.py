@@ -22,7 +22,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -39,6 +39,7 @@ from service.events.types import Metadata
 from service.socialmap import repository as socialmap_repository
 from service.socialmap.model import Organisation
 from service.transfers import offers as transfer_offers
+from service.work.repository import StateCache
 
 STREAM_TYPE = "ReturnCase"
 # Attempts of a command whose connection was lost (a whole pool may be terminated at once).
@@ -54,6 +55,9 @@ class Dependencies:
     tenants: Mapping[str, Tenant]
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     readiness_policy: rc.ReadinessPolicy = rc.DEFAULT_POLICY
+    # Folded case states by (tenant, case, version) for the work lists: one per app, never
+    # per module, so nothing outlives the app that made it.
+    state_cache: StateCache = field(default_factory=StateCache)
 
 
 @dataclass(frozen=True, slots=True)

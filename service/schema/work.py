@@ -68,7 +68,7 @@ async def follow_ups_due(
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
         policy = replace(await repository.policy(conn), readiness=deps.readiness_policy)
         cases = await repository.with_states(
-            conn, deps.store, await return_cases.list_departed_open(conn)
+            conn, deps.store, await return_cases.list_departed_open(conn), deps.state_cache
         )
     due = [
         FollowUpDue(
@@ -99,7 +99,10 @@ async def my_work(info: Info) -> list[WorkItem]:
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
         policy = replace(await repository.policy(conn), readiness=deps.readiness_policy)
         cases = await repository.with_states(
-            conn, deps.store, await return_cases.list_assigned_open(conn, principal.subject)
+            conn,
+            deps.store,
+            await return_cases.list_assigned_open(conn, principal.subject),
+            deps.state_cache,
         )
     items: list[tuple[work.WorkItem, ReturnCase]] = []
     for case in cases:

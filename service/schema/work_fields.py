@@ -54,7 +54,9 @@ def _loader(info: Info) -> DataLoader[tuple[uuid.UUID, int], list[work.Scheduled
         ) -> list[list[work.ScheduledContact]]:
             async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
                 policy = replace(await repository.policy(conn), readiness=deps.readiness_policy)
-                found = await repository.states(conn, deps.store, principal.tenant_id, cases)
+                found = await repository.states(
+                    conn, deps.store, principal.tenant_id, cases, deps.state_cache
+                )
             return [
                 work.scheduled_follow_ups(found[c], policy) if c in found else [] for c, _ in cases
             ]

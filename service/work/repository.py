@@ -94,15 +94,13 @@ class StateCache:
             self._states.popitem(last=False)
 
 
-_CACHE = StateCache()
-
 
 async def states(
     conn: AsyncConnection,
     store: EventStore,
     tenant_id: uuid.UUID,
     cases: Sequence[tuple[uuid.UUID, int]],
-    cache: StateCache = _CACHE,
+    cache: StateCache,
 ) -> dict[uuid.UUID, ReturnCase]:
     """The states of the ``(case id, version)`` cases that exist, folded from their events.
 
@@ -139,12 +137,12 @@ async def states(
 
 
 async def with_states(
-    conn: AsyncConnection, store: EventStore, rows: Sequence[dict[str, Any]]
+    conn: AsyncConnection, store: EventStore, rows: Sequence[dict[str, Any]], cache: StateCache
 ) -> list[CaseUnderWork]:
     """``rows`` of cases (of one tenant), each with its state folded from its events."""
     if not rows:
         return []
     found = await states(
-        conn, store, rows[0]["tenant_id"], [(r["case_id"], r["version"]) for r in rows]
+        conn, store, rows[0]["tenant_id"], [(r["case_id"], r["version"]) for r in rows], cache
     )
     return [CaseUnderWork(row, found[row["case_id"]]) for row in rows if row["case_id"] in found]
