@@ -87,9 +87,13 @@ async def _append(
     return recorded
 
 
-def _decide(state: rc.ReturnCase | None, command: tr.TransferCommand) -> list[rc.Event]:
+def _decide(
+    deps: Dependencies, state: rc.ReturnCase | None, command: tr.TransferCommand
+) -> list[rc.Event]:
+    # Today anywhere on Earth (UTC+14): a date recorded there today is not "future".
+    today = (deps.clock() + dt.timedelta(hours=14)).date()
     try:
-        return tr.decide_transfer(state, command)
+        return tr.decide_transfer(state, command, today=today)
     except RuleViolation as exc:
         raise BadUserInput(exc.message, rule=exc.rule) from None
     except CaseNotFound:
@@ -165,7 +169,7 @@ async def offer_transfer(
             share_personal_data=share_personal_data,
             reason=reason,
         )
-        events = _decide(state, command)
+        events = _decide(deps, state, command)
         await _append(
             deps, conn, principal.tenant_id, case_id, stream, events,
             _metadata(principal, request_id, own=True),
@@ -257,7 +261,7 @@ async def withdraw_transfer(
             withdrawn_on=withdrawn_on,
             reason=reason,
         )
-        events = _decide(state, command)
+        events = _decide(deps, state, command)
         await _append(
             deps, conn, principal.tenant_id, offer.sending_case_id, stream, events,
             _metadata(principal, request_id, own=True),
@@ -294,7 +298,7 @@ async def decline_transfer(
         command = tr.RecordTransferDeclined(
             case_id=offer.sending_case_id, offer_id=offer_id, declined_on=declined_on, reason=reason
         )
-        events = _decide(state, command)
+        events = _decide(deps, state, command)
         await _append(
             deps, conn, sender, offer.sending_case_id, stream, events,
             _metadata(principal, request_id, own=False),
@@ -346,7 +350,7 @@ async def accept_transfer(
             to_organisation_id=organisation_id(principal.organisation.slug),
             transferred_on=accepted_on,
         )
-        events = _decide(state, command)
+        events = _decide(deps, state, command)
         personal = await offers.open_personal(conn, store.cipher, offer) or {}
         await _append(
             deps, conn, sender, offer.sending_case_id, stream, events,

@@ -484,7 +484,7 @@ async def test_reports_count_transfers_under_disclosure_control(
     as_org: Any,
     app_engine: AsyncEngine,
 ) -> None:
-    month = "2029-07"
+    month = "2026-10"
     before = await _transfer_count(app_engine, month)
     case = await case_with_consent(sender, Person.make())
     offered = ok(await offer(sender, case), "offerTransfer")
@@ -530,3 +530,21 @@ async def test_reports_count_transfers_under_disclosure_control(
         with pytest.raises(DBAPIError, match="cross-tenant"):
             await conn.execute(text("SELECT report_transfer_count('2029-07-01', '2029-07-01')"))
         await conn.rollback()
+
+
+async def test_transfer_dates_follow_the_rule_of_every_recorded_date(
+    sender: GraphQLClient, receiver: GraphQLClient
+) -> None:
+    case = await case_with_consent(sender, Person.make())
+    for day, rule in (("2099-01-15", "DATE_IN_FUTURE"), ("1989-12-31", "DATE_OUT_OF_RANGE")):
+        body = await run(
+            sender, "offerTransfer", caseId=case["id"], expectedVersion=case["version"],
+            toShelter=RECEIVER, offeredOn=day, sharePersonalData=False, reason="no place",
+        )  # fmt: skip
+        assert codes(body) == ["BAD_USER_INPUT"]
+        assert body["errors"][0]["extensions"]["rule"] == rule
+    offered = ok(await offer(sender, case), "offerTransfer")
+    later = await run(receiver, "acceptTransfer", offerId=offered["id"], acceptedOn="2099-02-01")
+    assert later["errors"][0]["extensions"]["rule"] == "DATE_IN_FUTURE"
+    assert [o["status"] for o in await transfers(receiver, "incomingTransfers")
+            if o["id"] == offered["id"]] == ["OFFERED"]  # fmt: skip

@@ -13,7 +13,7 @@ departed is followed up by the shelter that saw them leave.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from service.domain.return_case.rules import (
     clean_optional_reason,
     clean_required_reason,
     clean_slug,
+    require_date_in_range,
     require_not_before,
     violation,
 )
@@ -104,8 +105,20 @@ class CompleteTransfer:
 TransferCommand = OfferTransfer | WithdrawTransferOffer | RecordTransferDeclined | CompleteTransfer
 
 
-def decide_transfer(state: ReturnCase | None, command: TransferCommand) -> list[Event]:
-    """The events a transfer command causes on the sending case, or a ``RuleViolation``."""
+def decide_transfer(
+    state: ReturnCase | None, command: TransferCommand, *, today: date | None = None
+) -> list[Event]:
+    """The events a transfer command causes on the sending case, or a ``RuleViolation``.
+
+    Its dates follow the rule of every case command: between 1990 and 2099
+    (``DATE_OUT_OF_RANGE``) and, with ``today`` (the caller's date), not after it
+    (``DATE_IN_FUTURE``): an offer, an answer and a withdrawal are all things that happened.
+    """
+    for day in (getattr(command, f.name) for f in fields(command)):
+        if isinstance(day, date):
+            require_date_in_range(day)
+            if today is not None and day > today:
+                raise violation("DATE_IN_FUTURE")
     if state is None or state.case_id != command.case_id:
         raise CaseNotFound(command.case_id)
     match command:
