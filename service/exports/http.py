@@ -16,22 +16,21 @@ from typing import Any
 
 from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from service.auth import Principal, TokenVerifier, bearer_token
+from service.auth import Principal
 from service.db import tenant_transaction
-from service.errors import BadUserInput, Forbidden, NotFound, ServiceError, Unauthenticated
+from service.errors import BadUserInput, Forbidden, NotFound, ServiceError
 from service.events.sealing import is_sealed
 from service.exports import htcds
+from service.http_api import json_error, request_principal
 from service.privacy import open_read_model_personal
 from service.privacy.access_log import record_reads
 
 __all__ = ["CASES", "routes"]
 
 BATCH = 500
-_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "BAD_USER_INPUT": 400, "NOT_FOUND": 404}
-
 # A shelter's cases (row-level security) with their partner organisations, in one statement.
 CASES = text(
     """
@@ -49,12 +48,6 @@ CASES = text(
 PERSONAL_NAMES = {"full_name": "fullName", "date_of_birth": "dateOfBirth"}
 
 
-def _error(error: ServiceError) -> JSONResponse:
-    headers = {}
-    if error.code == "UNAUTHENTICATED":
-        headers["WWW-Authenticate"] = 'Bearer realm="safe-future"'
-    body = {"errors": [{"message": error.message, "extensions": dict(error.extensions)}]}
-    return JSONResponse(body, status_code=_STATUS.get(error.code, 500), headers=headers)
 
 
 def require_export_access(principal: Principal) -> None:
@@ -154,15 +147,11 @@ def routes(id_of: Callable[[uuid.UUID], str]) -> list[Route]:
         try:
             if fmt not in ("csv", "json"):
                 raise NotFound("the HTCDS export comes as .csv or .json")
-            token = bearer_token(request.headers.get("authorization"))
-            if token is None:
-                raise Unauthenticated("a bearer token is required")
-            verifier: TokenVerifier = request.app.state.verifier
-            principal = await verifier.verify(token)
+            principal = await request_principal(request)
             require_export_access(principal)
             personal = _personal_flag(request)
         except ServiceError as exc:
-            return _error(exc)
+            return json_error(exc)
         request_id = str(request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex)
         batches = records(
             request.app.state.deps, principal, with_personal=personal, request_id=request_id,

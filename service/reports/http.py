@@ -12,11 +12,12 @@ import json
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from service.auth import Principal, TokenVerifier, bearer_token
-from service.errors import BadUserInput, NotFound, ServiceError, Unauthenticated
+from service.auth import Principal
+from service.errors import BadUserInput, NotFound, ServiceError
+from service.http_api import json_error, request_principal
 from service.reports import export, queries
 from service.reports.access import require_report_access
 from service.reports.caseload import InvalidGrouping
@@ -25,23 +26,10 @@ from service.reports.periods import InvalidPeriod, Period, parse_period
 
 __all__ = ["routes"]
 
-_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "BAD_USER_INPUT": 400, "NOT_FOUND": 404}
-
-
-def _error(error: ServiceError) -> JSONResponse:
-    headers = {}
-    if error.code == "UNAUTHENTICATED":
-        headers["WWW-Authenticate"] = 'Bearer realm="safe-future"'
-    body = {"errors": [{"message": error.message, "extensions": dict(error.extensions)}]}
-    return JSONResponse(body, status_code=_STATUS.get(error.code, 500), headers=headers)
 
 
 async def _analyst(request: Request) -> Principal:
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        raise Unauthenticated("a bearer token is required")
-    verifier: TokenVerifier = request.app.state.verifier
-    principal = await verifier.verify(token)
+    principal = await request_principal(request)
     require_report_access(principal)
     return principal
 
@@ -97,12 +85,12 @@ def _endpoint(
     async def endpoint(request: Request) -> Response:
         fmt = request.path_params["fmt"]
         if fmt not in ("csv", "json"):
-            return _error(NotFound("reports come as .csv or .json"))
+            return json_error(NotFound("reports come as .csv or .json"))
         try:
             await _analyst(request)
             return await handler(request, fmt)
         except ServiceError as exc:
-            return _error(exc)
+            return json_error(exc)
 
     return endpoint
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -437,6 +437,3 @@ def from_json(raw: Mapping[str, Any]) -> Graph:
     )
     return Graph(raw["start"], steps, edges)
 
-
-def step_keys(graph: Graph) -> Sequence[str]:
-    return [s.key for s in graph.steps]

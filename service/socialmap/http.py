@@ -15,12 +15,12 @@ import uuid
 from collections.abc import Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from service.auth import TokenVerifier, bearer_token
 from service.domain.codes import is_country, is_language
-from service.errors import BadUserInput, ServiceError, Unauthenticated
+from service.errors import BadUserInput, ServiceError
+from service.http_api import json_error, request_principal
 from service.socialmap import geojson, repository
 from service.socialmap.model import stale_cutoff
 from service.socialmap.search import MAX_QUERY_LENGTH, prefix_query
@@ -29,16 +29,9 @@ from service.textcheck import unstorable
 
 __all__ = ["routes"]
 
-_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "BAD_USER_INPUT": 400}
 _MAX_VALUES = 20
 
 
-def _error(error: ServiceError) -> JSONResponse:
-    headers = {}
-    if error.code == "UNAUTHENTICATED":
-        headers["WWW-Authenticate"] = 'Bearer realm="safe-future"'
-    body = {"errors": [{"message": error.message, "extensions": dict(error.extensions)}]}
-    return JSONResponse(body, status_code=_STATUS.get(error.code, 500), headers=headers)
 
 
 def _values(request: Request, name: str) -> list[str]:
@@ -107,16 +100,12 @@ def _filter(request: Request, today: dt.date, stale_months: int) -> repository.O
 async def _geojson(request: Request, id_of: Callable[[uuid.UUID], str]) -> Response:
     state = request.app.state
     try:
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None:
-            raise Unauthenticated("a bearer token is required")
-        verifier: TokenVerifier = state.verifier
-        await verifier.verify(token)
+        await request_principal(request)  # any organisation: the map is shared
         today = dt.datetime.now(dt.UTC).date()
         months = state.settings.social_map_stale_months
         flt = _filter(request, today, months)
     except ServiceError as exc:
-        return _error(exc)
+        return json_error(exc)
     async with state.deps.engine.connect() as conn:
         found = await repository.located(conn, flt)
     body = geojson.feature_collection(
