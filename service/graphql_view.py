@@ -52,6 +52,7 @@ from service.schema import build_schema
 from service.schema.context import Context
 from service.schema.errors import format_error
 from service.schema.guards import OperationNotAllowed, Prepared, RequestRefused, prepare
+from service.schema.redaction import enum_value_names
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 refusals = logging.getLogger("service.graphql")
@@ -71,7 +72,12 @@ def _connection_token(params: Mapping[str, Any] | None) -> str | None:
 
 def _formatted(errors: list[GraphQLError], context: Context) -> list[dict[str, Any]]:
     return [
-        format_error(e, context.request_id, suggestions=not context.settings.production)
+        format_error(
+            e,
+            context.request_id,
+            suggestions=not context.settings.production,
+            enum_values=context.enum_values,
+        )
         for e in errors
     ]
 
@@ -304,6 +310,8 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.settings = settings
+        # Every enum's values, for errors that refuse one (listed only in development).
+        self.enum_values = enum_value_names(self.schema._schema)  # type: ignore[attr-defined]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -467,4 +475,5 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             feed=app_state.feed,
             cursors=app_state.cursors,
             metrics=app_state.metrics,
+            enum_values=self.enum_values,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,8 @@ class Context:
     # The document the guard chain parsed and checked (``service.schema.guards``); execution
     # uses it instead of parsing again.
     prepared: Prepared | None = None
+    # The schema's enums and their values: an error refusing an enum value names them.
+    enum_values: Mapping[str, Sequence[str]] | None = None
 
     @property
     def principal(self) -> Principal:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphql import GraphQLError
@@ -31,16 +32,23 @@ def error_code(error: GraphQLError) -> str:
 
 
 def format_error(
-    error: GraphQLError, request_id: str, *, suggestions: bool = True
+    error: GraphQLError,
+    request_id: str,
+    *,
+    suggestions: bool = True,
+    enum_values: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """The error as every transport sends it (HTTP, both WebSocket protocols).
 
-    ``suggestions=False`` (production) drops graphql-core's "Did you mean ...?".
+    ``suggestions=False`` (production) drops graphql-core's "Did you mean ...?" and the list
+    of an enum's values; ``enum_values`` (the schema's) lets an enum refusal name its enum.
     """
     code = error_code(error)
     original = error.original_error
     # graphql-core's own messages quote the request's values: they are cut (see redaction).
-    formatted: dict[str, Any] = {"message": public_message(error.message, suggestions=suggestions)}
+    formatted: dict[str, Any] = {"message": public_message(
+        error.message, suggestions=suggestions, enum_values=enum_values
+    )}
     extensions: dict[str, Any] = {"code": code}
     rule = (error.extensions or {}).get("rule")
     if isinstance(rule, str):

@@ -11,6 +11,9 @@ expected type, and fields that are missing or unknown, never a value.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+
+from graphql import GraphQLEnumType, GraphQLSchema
 
 # Where graphql-core (and the scalars' parsers) start to quote what the caller sent.
 _VALUE_STARTS = re.compile(
@@ -56,20 +59,67 @@ def _names_only(match: re.Match[str]) -> str:
     return "'…'"
 
 
-def public_message(message: str, *, suggestions: bool = True) -> str:
+# graphql-core's two ways of refusing an enum input: a name that is not a value, or not a name.
+_ENUM_REFUSED = re.compile(r"does not exist in '(\w+)' enum|Enum '(\w+)' cannot represent")
+# An enum's values are listed in full up to this many (every enum of the schema is shorter).
+MAX_LISTED_VALUES = 60
+
+
+def enum_value_names(schema: GraphQLSchema) -> dict[str, tuple[str, ...]]:
+    """Every enum type's value names, in the schema's order: what a development error lists."""
+    return {
+        name: tuple(kind.values)
+        for name, kind in schema.type_map.items()
+        if isinstance(kind, GraphQLEnumType) and not name.startswith("__")
+    }
+
+
+def _enum_note(
+    message: str, kept: str, enum_values: Mapping[str, Sequence[str]], *, list_values: bool
+) -> str:
+    """What an enum refusal adds to the ``kept`` part of its ``message``: the enum's name
+    unless kept already says it, and with ``list_values`` (development) its values; never the
+    value sent. Only a name of the schema's enums counts (the value sent could imitate one)."""
+    known = [
+        name
+        for found in _ENUM_REFUSED.finditer(message)
+        if (name := found.group(1) or found.group(2)) in enum_values
+    ]
+    if not known:
+        return ""
+    name = known[-1]
+    note = "" if f"'{name}'" in kept else f"It is not a value of enum '{name}'."
+    values = enum_values[name]
+    if list_values and values:
+        listed = ", ".join(values[:MAX_LISTED_VALUES])
+        more = ", …" if len(values) > MAX_LISTED_VALUES else ""
+        note = f"{note} Valid values: {listed}{more}.".strip()
+    return note
+
+
+def public_message(
+    message: str,
+    *,
+    suggestions: bool = True,
+    enum_values: Mapping[str, Sequence[str]] | None = None,
+) -> str:
     """A graphql-core message as a caller may see it.
 
     Values are cut (``without_values``); then, whatever the message's shape, anything quoted
     that is not a name survives only as ``'…'``, and the message ends before any brace or
     double quote left, so a shape no pattern above knows still cannot carry a value out.
     ``suggestions=False`` (production) drops "Did you mean ...?", which would spell out the
-    schema that disabled introspection hides.
+    schema that disabled introspection hides. With ``enum_values`` (``enum_value_names`` of
+    the schema) an enum refusal names the enum and, when suggestions are on (development),
+    lists its valid values.
     """
     text = _QUOTED.sub(_names_only, without_values(message))
     for stop in ("{", '"', "[{"):
         cut = text.find(stop)
         if cut >= 0:
             text = f"{text[:cut].rstrip(' ,;:')} {HIDDEN}"
-    if not suggestions:
-        text = _SUGGESTION.sub("", text)
-    return text.strip()
+    hints = [hint.strip() for hint in _SUGGESTION.findall(text)] if suggestions else []
+    text = _SUGGESTION.sub("", text).strip()
+    if enum_values is not None:
+        hints.insert(0, _enum_note(message, text, enum_values, list_values=suggestions))
+    return " ".join([text, *filter(None, hints)])

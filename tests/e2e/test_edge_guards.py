@@ -159,3 +159,56 @@ async def test_development_still_suggests_field_names(
         await http.post("/graphql", json={"query": "{ me { subjct } }"}, headers=headers)
     ).json()
     assert "Did you mean 'subject'?" in body["errors"][0]["message"]
+
+
+_PHASES = "INTAKE, ORIENTATION, PREPARATION, DEPARTED, FOLLOW_UP, CLOSED"
+# An unknown enum value in a literal, in a variable, and a string where an enum belongs; the
+# value sent looks like a person's name and must never come back.
+_ENUM_REFUSALS: list[tuple[str, dict[str, Any] | None]] = [
+    ("{ returnCases(filter: {phases: [AnaPopescu]}) { pageInfo { hasNextPage } } }", None),
+    (
+        "query($p: [Phase!]) { returnCases(filter: {phases: $p}) { pageInfo { hasNextPage } } }",
+        {"p": ["AnaPopescu"]},
+    ),
+    ('{ returnCases(filter: {phases: ["AnaPopescu"]}) { pageInfo { hasNextPage } } }', None),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"), _ENUM_REFUSALS, ids=["literal", "variable", "string"]
+)
+async def test_development_names_an_enums_valid_values_never_the_value_sent(
+    http: httpx.AsyncClient, make_token: TokenFactory, query: str, variables: dict[str, Any] | None
+) -> None:
+    headers = {"Authorization": f"Bearer {make_token('moviera')}"}
+    body = (
+        await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    ).json()
+    assert codes(body) == ["BAD_USER_INPUT"], body
+    message = body["errors"][0]["message"]
+    assert "'Phase'" in message, message
+    assert f"Valid values: {_PHASES}." in message, message
+    assert "AnaPopescu" not in str(body), body
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"), _ENUM_REFUSALS, ids=["literal", "variable", "string"]
+)
+async def test_production_names_the_enum_but_lists_no_values(
+    production: httpx.AsyncClient,  # noqa: F811
+    make_token: TokenFactory,
+    query: str,
+    variables: dict[str, Any] | None,
+) -> None:
+    headers = {"Authorization": f"Bearer {make_token('moviera')}"}
+    body = (
+        await production.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+    ).json()
+    assert codes(body) == ["BAD_USER_INPUT"], body
+    message = body["errors"][0]["message"]
+    assert "'Phase'" in message, message
+    assert "Valid values" not in message, message
+    assert "INTAKE" not in message, message
+    assert "AnaPopescu" not in str(body), body
