@@ -31,6 +31,7 @@ import strawberry
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLResolveInfo,
     Undefined,
     VariableNode,
@@ -277,7 +278,9 @@ class _Shape:
     subscribers resuming from different cursors still share one payload per event.
     """
 
-    def __init__(self, info: GraphQLResolveInfo[Context], tenant_id: uuid.UUID) -> None:
+    def __init__(
+        self, info: GraphQLResolveInfo[Context], tenant_id: uuid.UUID, with_personal: bool
+    ) -> None:
         operation = info.operation
         self.document = DocumentNode(definitions=(operation, *info.fragments.values()))
         # The request's own values where graphql-core keeps them, else the coerced ones (of
@@ -306,13 +309,33 @@ class _Shape:
             rendering |= _variables_in(directive)
         used = {k: v for k, v in self.variables.items() if k in rendering or k not in root_args}
         printed = "\n".join(print_ast(d) for d in self.document.definitions)
+        # Personal parts count only where the scope allows them and the selection asks for them.
+        self.personal = with_personal and _selects_personal(info)
         self.key: Hashable = (
             "next",
             tenant_id,
+            self.personal,
             printed,
             self.operation_name,
             json.dumps(used, sort_keys=True, default=str),
         )
+
+
+def _selects_personal(info: GraphQLResolveInfo[Context]) -> bool:
+    """Does the selection ask for ``personal`` anywhere (any alias, fragment or condition)?"""
+    found = False
+
+    class _Find(Visitor):
+        def enter_field(self, field: FieldNode, *_: Any) -> None:
+            nonlocal found
+            found = found or field.name.value == "personal"
+
+    for node in info.field_nodes:
+        if node.selection_set is not None:
+            visit(node.selection_set, _Find())
+    for fragment in info.fragments.values():
+        visit(fragment, _Find())
+    return found
 
 
 def _variables_in(node: Any) -> set[str]:
@@ -367,7 +390,7 @@ def _shared(
     key = (shape.key, recorded.transaction_id, recorded.global_position)
     shared: bytes | None = ctx.feed.memo.get(key)
     if shared is None:
-        result = _execute(ctx, shape, info, _case_event(ctx, recorded, False))
+        result = _execute(ctx, shape, info, _case_event(ctx, recorded, shape.personal))
         if inspect.isawaitable(result):  # no field of CaseEvent resolves asynchronously
             if inspect.iscoroutine(result):
                 result.close()
@@ -386,14 +409,16 @@ async def _events(
     start: FeedPosition,
     flt: FeedFilter,
     direct: Callable[[RecordedEvent], bool] | None,
-) -> AsyncGenerator[RecordedEvent, None]:
-    """The subscriber's events, personal parts opened and their reads recorded when its scope
-    allows; with ``direct``, live events the transport took at once are not among them."""
+) -> AsyncGenerator[tuple[RecordedEvent, bool], None]:
+    """The subscriber's events, and whether a personal part was opened (and its read recorded)
+    for this subscriber; with ``direct``, live events the transport took at once are not among
+    them."""
     try:
         async for recorded in ctx.feed.subscribe(
             principal.tenant_id, start, flt, principal.client_id, principal.expires_at, direct
         ):
-            if with_personal and recorded.sealed is not None:
+            opened = with_personal and recorded.sealed is not None
+            if opened:
                 # Open the personal part for this subscriber and account for it, together.
                 async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
                     (recorded,) = await decrypt_personal(conn, ctx.deps.store, [recorded])
@@ -408,7 +433,7 @@ async def _events(
                         request_id=ctx.request_id,
                         reads={recorded.stream_id: fields},
                     )
-            yield recorded
+            yield recorded, opened
     except SubscriptionClosed as closed:
         if closed.reason in SOCKET_CLOSE_CODES:
             # The whole connection was authorised by that token: end it too, after the
@@ -431,6 +456,8 @@ def _direct(
     prefix = sink.prefix.encode()
 
     def deliver(recorded: RecordedEvent) -> bool:
+        if shape.personal and recorded.sealed is not None:
+            return False  # opened and accounted for this subscriber alone, on the queue's path
         shared = _shared(ctx, shape, info, recorded)
         return shared is not None and write(prefix + shared + b"}")
 
@@ -452,24 +479,22 @@ async def case_events_stream(
         principal, with_personal = await _authorise(ctx)
         start = _start(ctx.cursors, after, principal.tenant_id)
         flt = _filter(ctx, event_types, case_id)
-        shape = _Shape(raw_info, principal.tenant_id) if sink is not None else None
-        direct = (
-            _direct(ctx, shape, raw_info, sink)
-            if sink is not None and shape is not None and not with_personal
-            else None
-        )
-        async for recorded in _events(ctx, principal, with_personal, start, flt, direct):
-            if sink is None or shape is None:
-                yield _case_event(ctx, recorded, with_personal)
+        shape = _Shape(raw_info, principal.tenant_id, with_personal)
+        direct = _direct(ctx, shape, raw_info, sink) if sink is not None else None
+        async for recorded, opened in _events(
+            ctx, principal, shape.personal, start, flt, direct
+        ):
+            if sink is None:
+                yield _case_event(ctx, recorded, shape.personal)
                 continue
-            if with_personal:  # opened for this subscriber: built for it alone, never kept
-                payload = await _render(ctx, shape, raw_info, _case_event(ctx, recorded, True))
+            # Opened for this subscriber: built for it alone, never kept.
+            shared = None if opened else _shared(ctx, shape, raw_info, recorded)
+            if shared is None:
+                payload = await _render(
+                    ctx, shape, raw_info, _case_event(ctx, recorded, shape.personal)
+                )
             else:
-                shared = _shared(ctx, shape, raw_info, recorded)
-                if shared is None:
-                    payload = await _render(ctx, shape, raw_info, _case_event(ctx, recorded, False))
-                else:
-                    payload = shared.decode()
+                payload = shared.decode()
             try:
                 await sink.send(sink.prefix + payload + "}")
             except Exception:
