@@ -23,6 +23,7 @@ A reverse proxy in front should still apply its own, stricter timeouts (docs/sec
 from __future__ import annotations
 
 import asyncio
+import struct
 from typing import Any
 
 import h11
@@ -30,7 +31,6 @@ import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 MAX_HEADER_BYTES = 16 * 1024
@@ -92,6 +92,15 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
 
+def _text_frame_header(length: int) -> bytes:
+    """RFC 6455 5.2: FIN and opcode 1, no mask, then the payload length."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
+
+
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol that closes a peer which stops reading, and lets the feed
     write a message without an ASGI round trip."""
@@ -126,8 +135,8 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.conn.extensions:
             self.conn.send_text(data)
             self.transport.write(b"".join(self.conn.data_to_send()))
-        else:  # an unmasked, unfragmented frame, as the protocol object would serialise it
-            self.transport.write(Frame(Opcode.TEXT, data).serialize(mask=False))
+        else:  # one unmasked, unfragmented text frame, as the protocol object would write it
+            self.transport.write(_text_frame_header(len(data)) + data)
         self._check_pending()
         return True
 
