@@ -115,9 +115,12 @@ class _Subscriber(asyncio.Protocol):
                 self.worker.errors.append(f"closed by the server: {payload[:80]!r}")
 
     def _text(self, payload: bytes, arrived: float) -> None:
-        if b'"next"' in payload:
+        if b'"next"' in payload and b'"errors"' not in payload:
+            match = self.worker.match
+            if match is not None and match not in payload:
+                return  # another case's event: not timed
             found = _VERSION.search(payload)
-            if found is not None and b'"errors"' not in payload:
+            if found is not None:
                 self.worker.arrived(int(found.group(1)), arrived)
                 return
         if b'"connection_ack"' in payload:
@@ -139,10 +142,18 @@ class _Subscriber(asyncio.Protocol):
 
 class _Worker:
     def __init__(
-        self, host: str, port: int, token: str, after: str, query: str, count: int
+        self,
+        host: str,
+        port: int,
+        token: str,
+        after: str,
+        query: str,
+        count: int,
+        match: bytes | None,
     ) -> None:
         self.host, self.port, self.token, self.after, self.query = host, port, token, after, query
         self.count = count
+        self.match = match
         self.subscribers: list[_Subscriber] = []
         self.arrivals: dict[int, list[float]] = defaultdict(list)
         self.waiting: dict[int, asyncio.Event] = {}
@@ -203,19 +214,30 @@ async def _serve(pipe: Connection, worker: _Worker) -> None:
 
 
 def _worker_main(
-    pipe: Connection, host: str, port: int, token: str, after: str, query: str, count: int
+    pipe: Connection,
+    host: str,
+    port: int,
+    token: str,
+    after: str,
+    query: str,
+    count: int,
+    match: bytes | None,
 ) -> None:
     import uvloop  # as the service runs: the clients' own overhead stays small
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_serve(pipe, _Worker(host, port, token, after, query, count)))
+        runner.run(_serve(pipe, _Worker(host, port, token, after, query, count, match)))
 
 
 class ClientPool:
-    """``count`` subscribers over ``ceil(count / PER_WORKER)`` worker processes."""
+    """``count`` subscribers over ``ceil(count / PER_WORKER)`` worker processes; with
+    ``match``, only messages holding those bytes (e.g. one case's quoted global id) are timed."""
 
-    def __init__(self, port: int, token: str, after: str, query: str) -> None:
+    def __init__(
+        self, port: int, token: str, after: str, query: str, match: bytes | None = None
+    ) -> None:
         self.port, self.token, self.after, self.query = port, token, after, query
+        self.match = match
         self.pipes: list[Connection] = []
         self.processes: list[Any] = []
         self.arrivals: dict[int, list[float]] = defaultdict(list)
@@ -234,7 +256,16 @@ class ClientPool:
             mine, theirs = context.Pipe()
             process = context.Process(
                 target=_worker_main,
-                args=(theirs, "127.0.0.1", self.port, self.token, self.after, self.query, share),
+                args=(
+                    theirs,
+                    "127.0.0.1",
+                    self.port,
+                    self.token,
+                    self.after,
+                    self.query,
+                    share,
+                    self.match,
+                ),
                 daemon=True,
             )
             process.start()

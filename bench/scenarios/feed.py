@@ -24,15 +24,10 @@ open and idle, and its largest VmRSS while they receive events.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import json
 import time
 import uuid
-from collections import defaultdict
 from typing import Any
-
-from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import MIB, MemorySampler, Result, latency_summary, log
 from bench.database import BenchDatabase
@@ -108,83 +103,6 @@ class Writer:
 
     async def close(self) -> None:
         await self.engine.dispose()
-
-
-class Subscribers:
-    """N WebSocket subscriptions and the arrival times of every event at each."""
-
-    def __init__(self, port: int, token: str, after: str) -> None:
-        self.url = f"ws://127.0.0.1:{port}/graphql"
-        self.token = token
-        self.after = after
-        self.sockets: list[ClientConnection] = []
-        self.readers: list[asyncio.Task[None]] = []
-        self.arrivals: dict[int, list[float]] = defaultdict(list)
-        self.waiting: dict[int, asyncio.Event] = {}
-        self.expected = 0
-        self.errors: list[str] = []
-
-    async def _one(self) -> None:
-        ws = await connect(
-            self.url,
-            subprotocols=["graphql-transport-ws"],
-            ping_interval=None,
-            open_timeout=60,
-            close_timeout=5,
-        )
-        await ws.send(
-            json.dumps(
-                {"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}}
-            )
-        )
-        ack = json.loads(await ws.recv())
-        if ack.get("type") != "connection_ack":
-            raise RuntimeError(f"no connection_ack: {ack}")
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": SUBSCRIPTION, "variables": {"after": self.after}},
-                }
-            )
-        )
-        self.sockets.append(ws)
-        self.readers.append(asyncio.get_running_loop().create_task(self._read(ws)))
-
-    async def _read(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(Exception):
-            async for raw in ws:
-                arrived = time.perf_counter()
-                message = json.loads(raw)
-                if message.get("type") != "next":
-                    self.errors.append(str(message)[:300])
-                    continue
-                version = message["payload"]["data"]["caseEvents"]["version"]
-                got = self.arrivals[version]
-                got.append(arrived)
-                if len(got) >= self.expected and version in self.waiting:
-                    self.waiting[version].set()
-
-    async def open(self, count: int, parallel: int = 50) -> None:
-        self.expected = count
-        for start in range(0, count, parallel):
-            await asyncio.gather(*(self._one() for _ in range(min(parallel, count - start))))
-
-    async def wait_for(self, version: int, seconds: float) -> bool:
-        event = self.waiting.setdefault(version, asyncio.Event())
-        if len(self.arrivals[version]) >= self.expected:
-            return True
-        try:
-            await asyncio.wait_for(event.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
-
-    async def close(self) -> None:
-        for task in self.readers:
-            task.cancel()
-        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
 
 
 async def _end_cursor(bench_db: BenchDatabase, tenant: uuid.UUID) -> str:
