@@ -24,7 +24,7 @@ import re
 import time
 from collections import defaultdict
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, cast
 
 from websockets.frames import Frame, Opcode
 
@@ -48,10 +48,9 @@ class _Subscriber(asyncio.Protocol):
         self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(
+        self.transport.write(
             (
                 f"GET /graphql HTTP/1.1\r\nHost: {self.worker.host}:{self.worker.port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
