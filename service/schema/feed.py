@@ -319,6 +319,7 @@ class _Shape:
             self.operation_name,
             json.dumps(used, sort_keys=True, default=str),
         )
+        self.last: tuple[RecordedEvent, bytes] | None = None
 
 
 def _selects_personal(info: GraphQLResolveInfo[Context]) -> bool:
@@ -387,6 +388,9 @@ def _shared(
 ) -> bytes | None:
     """The payload every subscriber of this shape gets for ``recorded``, built once per event;
     None when it cannot be shared (execution reported errors, which name the request)."""
+    last = shape.last
+    if last is not None and last[0] is recorded:  # the fan-out hands one object to everyone
+        return last[1]
     key = (shape.key, recorded.transaction_id, recorded.global_position)
     shared: bytes | None = ctx.feed.memo.get(key)
     if shared is None:
@@ -399,6 +403,7 @@ def _shared(
             return None
         shared = _payload(ctx, result).encode()
         ctx.feed.memo.put(key, shared)
+    shape.last = (recorded, shared)
     return shared
 
 
@@ -480,6 +485,12 @@ async def case_events_stream(
         start = _start(ctx.cursors, after, principal.tenant_id)
         flt = _filter(ctx, event_types, case_id)
         shape = _Shape(raw_info, principal.tenant_id, with_personal)
+        # Subscriptions of one shape share one ``_Shape`` (and its last payload).
+        shared_shape: _Shape | None = ctx.feed.memo.get(("shape", shape.key))
+        if shared_shape is None:
+            ctx.feed.memo.put(("shape", shape.key), shape)
+        else:
+            shape = shared_shape
         direct = _direct(ctx, shape, raw_info, sink) if sink is not None else None
         async for recorded, opened in _events(
             ctx, principal, shape.personal, start, flt, direct
