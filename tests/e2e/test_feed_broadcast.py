@@ -19,6 +19,8 @@ from tests.e2e.test_feed_ws_auth import (
     subscribe,
 )
 from tests.e2e.test_lifecycle import open_case, step
+from tests.e2e.test_privacy_access_log import read_log
+from tests.e2e.test_privacy_erasure import Person, open_personal_case
 
 PLAIN = "subscription($caseId: ID) { caseEvents(caseId: $caseId) { cursor version eventType } }"
 CONDITIONAL = """
@@ -118,3 +120,25 @@ async def test_a_legacy_and_a_current_protocol_subscriber_get_the_same_event_in_
     assert (got_legacy["type"], got_legacy["id"]) == ("data", "legacy")
     assert got_current["payload"] == got_legacy["payload"]
     assert got_current["payload"]["data"]["caseEvents"]["version"] == 2
+
+
+async def test_personal_parts_are_opened_and_recorded_only_for_a_subscription_selecting_them(
+    as_org: Any, live_server: LiveServer, make_token: TokenFactory
+) -> None:
+    org = "blijf-groep"
+    reader, admin = as_org(org), as_org(org, "tenant-admin")
+    person = Person.make()
+    case = await open_personal_case(reader, person, "id version")
+    token = make_token(org)
+    with_personal = "subscription($caseId: ID) { caseEvents(caseId: $caseId) { personal } }"
+    without = "subscription($caseId: ID) { caseEvents(caseId: $caseId) { version } }"
+    async with feed_socket(live_server, token) as ws:
+        await subscribe(ws, "without", case_id=case["id"], query=without)
+        (plain,) = (await _by_operation(ws, 1))["without"]
+        await subscribe(ws, "with", case_id=case["id"], query=with_personal)
+        (opened,) = (await _by_operation(ws, 1))["with"]
+    assert plain == {"caseEvents": {"version": 1}}
+    assert opened["caseEvents"]["personal"]["full_name"] == person.full_name
+    # One read, the subscription's that selected the personal part.
+    (record,) = await read_log(admin, caseId=case["id"])
+    assert record["fields"] == ["date_of_birth", "full_name", "notes"]
