@@ -1,7 +1,7 @@
 """``make bench``: every scenario against its raw floor, in one run, on one machine.
 
     .venv/bin/python -m bench             # the full run: 100,000 cases, ~1M events (< 15 min)
-    .venv/bin/python -m bench --quick     # a smoke run: 5,000 cases, short rounds (~2 min)
+    .venv/bin/python -m bench --quick     # a smoke run: 5,000 cases, short rounds (~3 min)
     .venv/bin/python -m bench --only 1,3  # some scenarios (the population is always made)
     .venv/bin/python -m bench --profile   # also profile (cProfile) each scenario; slower
     .venv/bin/python -m bench --patch lean-append,no-pre-ping   # candidate fixes
@@ -352,16 +352,17 @@ def _write(path: Path, report: dict[str, Any]) -> None:
 
 
 def _raise_file_limit() -> None:
-    """1,000 WebSockets on each side need more than the usual 1,024 descriptors."""
+    """10,000 WebSockets in the service (and 1,000 in each client process) need more than the
+    usual 1,024 descriptors; the service and the client processes inherit the limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 8192 if hard == resource.RLIM_INFINITY else min(8192, hard)
+    want = 32768 if hard == resource.RLIM_INFINITY else min(32768, hard)
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run (~2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="smoke run (~3 minutes)")
     parser.add_argument("--cases", type=int, help="population size (default 100,000; quick 5,000)")
     parser.add_argument("--only", help="comma-separated scenarios, e.g. 1,3 (default: all)")
     parser.add_argument("--profile", action="store_true", help="cProfile every scenario")
