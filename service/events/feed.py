@@ -399,11 +399,15 @@ class FeedHub:
 
     def _dispatch(self, feed: _TenantFeed, event: RecordedEvent) -> None:
         position = position_of(event)
+        tx, pos = position.transaction_id, position.global_position
         for sub in list(feed.subscribers):
             if not sub.flt.matches(event):
                 continue
             if sub.direct_ok and sub.direct is not None:
-                if position <= sub.last:
+                last = sub.last  # ``position <= last`` without building tuples
+                if tx < last.transaction_id or (
+                    tx == last.transaction_id and pos <= last.global_position
+                ):
                     continue
                 try:
                     delivered = sub.direct(event)

@@ -463,6 +463,9 @@ def _direct(
     def deliver(recorded: RecordedEvent) -> bool:
         if shape.personal and recorded.sealed is not None:
             return False  # opened and accounted for this subscriber alone, on the queue's path
+        last = shape.last
+        if last is not None and last[0] is recorded:  # every subscriber of the shape but one
+            return write(prefix + last[1] + b"}")
         shared = _shared(ctx, shape, info, recorded)
         return shared is not None and write(prefix + shared + b"}")
 
