@@ -322,32 +322,39 @@ class _Shape:
         self.last: tuple[RecordedEvent, bytes] | None = None
 
 
+class _PersonalField(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_field(self, field: FieldNode, *_: Any) -> None:
+        self.found = self.found or field.name.value == "personal"
+
+
+class _Variables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_variable(self, variable: VariableNode, *_: Any) -> None:
+        self.names.add(variable.name.value)
+
+
 def _selects_personal(info: GraphQLResolveInfo[Context]) -> bool:
     """Does the selection ask for ``personal`` anywhere (any alias, fragment or condition)?"""
-    found = False
-
-    class _Find(Visitor):
-        def enter_field(self, field: FieldNode, *_: Any) -> None:
-            nonlocal found
-            found = found or field.name.value == "personal"
-
+    finder = _PersonalField()
     for node in info.field_nodes:
         if node.selection_set is not None:
-            visit(node.selection_set, _Find())
+            visit(node.selection_set, finder)
     for fragment in info.fragments.values():
-        visit(fragment, _Find())
-    return found
+        visit(fragment, finder)
+    return finder.found
 
 
 def _variables_in(node: Any) -> set[str]:
-    names: set[str] = set()
-
-    class _Collect(Visitor):
-        def enter_variable(self, variable: VariableNode, *_: Any) -> None:
-            names.add(variable.name.value)
-
-    visit(node, _Collect())
-    return names
+    collector = _Variables()
+    visit(node, collector)
+    return collector.names
 
 
 def _payload(ctx: Context, result: ExecutionResult) -> str:
