@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from graphql import GraphQLError, OperationType
@@ -25,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -51,8 +52,10 @@ from service.graphiql import graphiql_page
 from service.schema import build_schema
 from service.schema.context import Context
 from service.schema.errors import format_error
+from service.schema.feed import FEED_SINK, FeedSink
 from service.schema.guards import OperationNotAllowed, Prepared, RequestRefused, prepare
 from service.schema.redaction import enum_value_names
+from service.serving import DIRECT_TEXT_EXTENSION
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 refusals = logging.getLogger("service.graphql")
@@ -113,6 +116,35 @@ def _prepare_ws(schema: BaseSchema, payload: object) -> Prepared | list[GraphQLE
         )
     except RequestRefused as refused:
         return refused.errors
+
+
+def _sink(
+    websocket: AsyncWebSocketAdapter,
+    head: dict[str, str],
+    operation: Operation[Context, None] | None = None,
+) -> FeedSink | None:
+    """Shared feed messages go straight to the socket: ``head`` is the message without its
+    payload (the operation's id and the message type), serialised once per operation."""
+    if not isinstance(websocket, ASGIWebSocketAdapter):
+        return None
+    socket = websocket.ws
+    prefix = json.dumps(head, separators=(",", ":"))[:-1] + ',"payload":'
+
+    async def send(text: str) -> None:
+        if operation is not None and operation.completed:
+            return
+        await socket.send_text(text)
+
+    write_now = socket.scope.get("extensions", {}).get(DIRECT_TEXT_EXTENSION)
+    direct: Callable[[bytes], bool] | None = None
+    if callable(write_now):
+
+        def direct(data: bytes) -> bool:
+            if operation is not None and operation.completed:
+                return True  # nothing more goes out for a completed operation
+            return bool(write_now(data))
+
+    return FeedSink(prefix, send, direct)
 
 
 class _GuardedOperation(Operation[Context, None]):
@@ -195,6 +227,7 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def _run_prepared(self, operation: Operation[Context, None], prepared: Prepared) -> None:
         self.context.prepared = prepared
+        FEED_SINK.set(_sink(self.websocket, {"id": operation.id, "type": "next"}, operation))
         await self.run_operation(operation)
 
 
@@ -242,6 +275,7 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     ) -> None:
         variables = payload.get("variables")
         self.context.prepared = prepared
+        FEED_SINK.set(_sink(self.websocket, {"type": "data", "id": operation_id}))
         try:
             source = await self.schema.subscribe(
                 query=prepared.query,

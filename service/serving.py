@@ -7,6 +7,14 @@
   from the moment it opens or its previous response ends; idle or half-sent connections
   (slowloris) are closed after that. Between requests, keep-alive lasts ``KEEP_ALIVE_SECONDS``;
 * WebSocket messages are limited to ``MAX_WS_MESSAGE_BYTES`` and not compressed;
+* a WebSocket peer that stops reading is closed with **4429** ``SUBSCRIBER_TOO_SLOW``: when
+  what the server has for it stays above the write buffer's high-water mark
+  (``WS_WRITE_HIGH_WATER_BYTES``) for ``WS_WRITE_STALL_SECONDS``, or more than
+  ``WS_MAX_PENDING_BYTES`` wait to be written. Nothing more is queued for it; the close frame
+  follows what is pending, and the connection is cut ``WS_CLOSE_GRACE_SECONDS`` later if the
+  peer reads nothing. (Without this it would hang until the ping timeout, with no reason.)
+  The feed's fan-out writes shared messages straight to the socket through the ASGI scope
+  extension ``DIRECT_TEXT_EXTENSION`` while the socket is writable;
 * uvicorn's own access log is off: the request gate writes one without query strings.
 
 A reverse proxy in front should still apply its own, stricter timeouts (docs/security.md).
@@ -15,17 +23,29 @@ A reverse proxy in front should still apply its own, stricter timeouts (docs/sec
 from __future__ import annotations
 
 import asyncio
+import struct
 from typing import Any
 
 import h11
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 MAX_HEADER_BYTES = 16 * 1024
 REQUEST_READ_SECONDS = 20.0
 KEEP_ALIVE_SECONDS = 5
 MAX_WS_MESSAGE_BYTES = 1024 * 1024
+WS_WRITE_HIGH_WATER_BYTES = 64 * 1024
+WS_WRITE_STALL_SECONDS = 10.0
+WS_MAX_PENDING_BYTES = 1024 * 1024
+WS_CLOSE_GRACE_SECONDS = 10.0
+TOO_SLOW_CLOSE_CODE = 4429
+TOO_SLOW_REASON = "SUBSCRIBER_TOO_SLOW"
+# ASGI scope extension: ``scope["extensions"][DIRECT_TEXT_EXTENSION](data) -> bool`` writes
+# one text message (UTF-8 bytes) now, or returns False when the socket cannot take it now.
+DIRECT_TEXT_EXTENSION = "safe_future.websocket.send_text_now"
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -72,6 +92,98 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
 
+def _text_frame_header(length: int) -> bytes:
+    """RFC 6455 5.2: FIN and opcode 1, no mask, then the payload length."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
+
+
+class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol that closes a peer which stops reading, and lets the feed
+    write a message without an ASGI round trip."""
+
+    write_high_water_bytes = WS_WRITE_HIGH_WATER_BYTES
+    write_stall_seconds = WS_WRITE_STALL_SECONDS
+    max_pending_bytes = WS_MAX_PENDING_BYTES
+    close_grace_seconds = WS_CLOSE_GRACE_SECONDS
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._stall: asyncio.TimerHandle | None = None
+        self.transport.set_write_buffer_limits(high=self.write_high_water_bytes)
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][DIRECT_TEXT_EXTENSION] = self.send_text_now
+
+    def send_text_now(self, data: bytes) -> bool:
+        """Write one text message at once; False when the socket cannot take it now."""
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.transport.is_closing()
+            or self.conn.state is not State.OPEN
+        ):
+            return False
+        if self.conn.extensions:
+            self.conn.send_text(data)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        else:  # one unmasked, unfragmented text frame, as the protocol object would write it
+            length = len(data)
+            header = bytes((0x81, length)) if length < 126 else _text_frame_header(length)
+            # Past the high-water mark the transport calls pause_writing, which checks the bound.
+            self.transport.write(header + data)
+        return True
+
+    def _check_pending(self) -> None:
+        if self.transport.get_write_buffer_size() > self.max_pending_bytes:
+            self.too_slow()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stall is None:
+            self._stall = self.loop.call_later(self.write_stall_seconds, self.too_slow)
+        self._check_pending()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def too_slow(self) -> None:
+        """Close with 4429 SUBSCRIBER_TOO_SLOW: the app sees a disconnect and ends its
+        subscriptions; the peer gets the close frame after what is pending, if it reads."""
+        self._stall = None
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return
+        self.stop_keepalive()
+        self.queue.put_nowait(
+            {"type": "websocket.disconnect", "code": TOO_SLOW_CLOSE_CODE, "reason": TOO_SLOW_REASON}
+        )
+        self.conn.send_close(TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.transport.close()  # once what is pending is written
+        self.close_timer = self.loop.call_later(self.close_grace_seconds, self.transport.abort)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+        super().connection_lost(exc)
+
+
 def server_config(app: ASGIApp, host: str, port: int, **overrides: Any) -> uvicorn.Config:
     """The uvicorn configuration ``safe-future serve`` (and the tests' live server) use."""
     options: dict[str, Any] = {
@@ -80,7 +192,7 @@ def server_config(app: ASGIApp, host: str, port: int, **overrides: Any) -> uvico
         "http": GuardedH11Protocol,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-        "ws": "websockets-sansio",
+        "ws": GuardedWebSocketProtocol,
         "ws_max_size": MAX_WS_MESSAGE_BYTES,
         # Compressing every event once per subscriber costs more CPU than the bytes it saves.
         "ws_per_message_deflate": False,

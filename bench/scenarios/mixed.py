@@ -3,8 +3,9 @@
 - writers: 4 case workers (over the six shelters) walking cases through the method with
   GraphQL mutations, as in scenario 2;
 - readers: 4 clients asking ``returnCases(first: 50)`` with partners and timelines, as in 3;
-- subscribers: 1,000 WebSockets on one shelter's feed, as in 4 (they also receive the events
-  the writers of that shelter append);
+- subscribers: 1,000 WebSockets on one shelter's feed from a lean client process, as in 4
+  (they also receive the events the writers of that shelter append; only the probe's case is
+  timed);
 - a report: one CoMensha analyst asking the caseload by shelter, phase and form of
   exploitation for one year, over and over;
 - a probe: the bench process appends one event to a case of its own in the subscribers'
@@ -18,16 +19,13 @@ commit-to-delivery p99 <= 250 ms.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
-from collections import defaultdict
-
-from websockets.asyncio.client import ClientConnection
 
 from bench.common import Budget, MemorySampler, Result, latency_summary, log, run_workers
 from bench.database import BenchDatabase
+from bench.feed_clients import ClientPool
 from bench.http import GraphQL
 from bench.scenarios import command, feed, read
 from bench.server import Process
@@ -42,40 +40,6 @@ REPORT = (
     "caseload(period: $p, groupBy: $g) { grandTotal { value suppressed } } } }"
 )
 REPORT_VARIABLES = {"p": {"year": 2024}, "g": ["SHELTER", "PHASE", "EXPLOITATION_FORM"]}
-
-
-class _Subscribers(feed.Subscribers):
-    """Arrivals keyed by (case id, version): the writers' events reach the same sockets."""
-
-    def __init__(self, port: int, token: str, after: str) -> None:
-        super().__init__(port, token, after)
-        self.by_key: dict[tuple[str, int], list[float]] = defaultdict(list)
-        self.key_waiting: dict[tuple[str, int], asyncio.Event] = {}
-
-    async def _read(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(Exception):
-            async for raw in ws:
-                arrived = time.perf_counter()
-                message = json.loads(raw)
-                if message.get("type") != "next":
-                    self.errors.append(str(message)[:300])
-                    continue
-                data = message["payload"]["data"]["caseEvents"]
-                key = (data["caseId"], data["version"])
-                got = self.by_key[key]
-                got.append(arrived)
-                if len(got) >= self.expected and key in self.key_waiting:
-                    self.key_waiting[key].set()
-
-    async def wait_key(self, key: tuple[str, int], seconds: float) -> bool:
-        event = self.key_waiting.setdefault(key, asyncio.Event())
-        if len(self.by_key[key]) >= self.expected:
-            return True
-        try:
-            await asyncio.wait_for(event.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
 
 
 async def run(
@@ -155,23 +119,29 @@ async def run(
             client.close()
 
     probe = feed.Writer(bench_db, tenant)
-    subs = _Subscribers(service.port, tokens[feed.SHELTER], "")
+    subs: ClientPool | None = None
     delivery: list[float] = []
     missing = 0
     probes = 0
     budgets = {"mutation": budget(), "read": budget(), "report": budget()}
     try:
         await probe.open()
-        subs.after = await feed._end_cursor(bench_db, tenant)
         case_gid = to_global_id("ReturnCase", probe.case_id)
+        subs = ClientPool(
+            service.port,
+            tokens[feed.SHELTER],
+            await feed._end_cursor(bench_db, tenant),
+            feed.SUBSCRIPTION,
+            match=f'"{case_gid}"'.encode(),
+        )
         opened_at = time.perf_counter()
         await subs.open(SUBSCRIBERS)
         log(f"mixed: {SUBSCRIBERS} subscribers open in {time.perf_counter() - opened_at:.1f} s")
         for _ in range(2):  # warm-up: every subscription live
             version = await probe.next()
-            if not await subs.wait_key((case_gid, version), 30):
+            if not await subs.wait_for(version, 30):
                 raise RuntimeError(
-                    f"mixed: the warm-up event reached {len(subs.by_key[(case_gid, version)])} "
+                    f"mixed: the warm-up event reached {len(subs.arrivals[version])} "
                     f"of {SUBSCRIBERS} subscribers; {subs.errors[:2]}"
                 )
         load = [
@@ -185,11 +155,10 @@ async def run(
             deadline = time.perf_counter() + seconds
             while time.perf_counter() < deadline:
                 version = await probe.next()
-                key = (case_gid, version)
-                if not await subs.wait_key(key, patience):
-                    missing += SUBSCRIBERS - len(subs.by_key[key])
+                if not await subs.wait_for(version, patience):
+                    missing += SUBSCRIBERS - len(subs.arrivals[version])
                 sent = probe.sent[version]
-                delivery += [t - sent for t in subs.by_key[key]]
+                delivery += [t - sent for t in subs.arrivals[version]]
                 probes += 1
                 await asyncio.sleep(gap)
             stop.set()
@@ -197,7 +166,8 @@ async def run(
         service.profile_off()
     finally:
         stop.set()
-        await subs.close()
+        if subs is not None:
+            await subs.close()
         await probe.close()
     lat = latency_summary(delivery)
     p99 = lat["p99_ms"]
@@ -231,7 +201,7 @@ async def run(
                 **lat,
                 "probes": probes,
                 "missing_deliveries": missing,
-                "errors": subs.errors[:3],
+                "errors": subs.errors[:3] if subs is not None else [],
                 "server_peak_rss_mib": round(sampler.peak_rss / (1024 * 1024), 1),
             },
         )

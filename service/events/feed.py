@@ -22,6 +22,10 @@ Fan-out: one LISTEN connection per process. An append NOTIFYs its tenant after c
 process's ``TenantFeed`` for that tenant reads the log once and hands each event to every
 subscriber's bounded queue. A subscriber whose queue overflows is closed with a reason and
 resumes from its cursor; it never slows the others.
+
+What a transport builds from an event (its sealed cursor, a serialised message) is the same
+for every subscriber that asks for the same thing: ``FeedHub.memo`` keeps it, per event, for
+the most recent events, so it is built once per event and not once per subscriber.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +155,30 @@ async def _horizon_end(conn: AsyncConnection) -> FeedPosition:
     return START if row is None else FeedPosition(row[0], row[1])
 
 
+class EventMemo:
+    """What was built from recent events, by (event position, what was built), least recently
+    used first out. Bounded by entries: one entry per event and distinct shape asked for."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any | None:
+        value = self._values.get(key)
+        if value is not None:
+            self._values.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self._values[key] = value
+        self._values.move_to_end(key)
+        while len(self._values) > self.entries:
+            self._values.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 class SubscriptionClosed(Exception):
     """The server ended a subscription; ``reason`` says why, the cursor says where to resume."""
 
@@ -166,8 +195,16 @@ class _Subscriber:
     queue: asyncio.Queue[RecordedEvent | SubscriptionClosed]
     tenant_id: uuid.UUID | None = None
     closed: SubscriptionClosed | None = None
+    # The last pair this subscriber was given, from the log, its queue or ``direct``.
+    last: FeedPosition = START
+    # Hands a live event to the transport at once; False when it cannot (then it is queued).
+    direct: Callable[[RecordedEvent], bool] | None = None
+    # True only while the subscriber is live and idle with an empty queue: then an event may
+    # skip the queue without overtaking one still in it.
+    direct_ok: bool = False
 
     def close(self, reason: str, message: str) -> None:
+        self.direct_ok = False
         self.closed = SubscriptionClosed(reason, message)
         while not self.queue.empty():
             self.queue.get_nowait()
@@ -197,6 +234,7 @@ class FeedHub:
         safety_poll_seconds: float = 5.0,
         client_active: Callable[[uuid.UUID, str], Awaitable[bool]] | None = None,
         revocation_recheck_seconds: float = 30.0,
+        memo_entries: int = 4096,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -205,6 +243,8 @@ class FeedHub:
         self.batch_size = batch_size
         self.safety_poll_seconds = safety_poll_seconds
         self._feeds: dict[uuid.UUID, _TenantFeed] = {}
+        # Built once per event for every subscriber that wants the same (service.schema.feed).
+        self.memo = EventMemo(memo_entries)
         # Every open subscription of an integrator client, replaying or live: revocation
         # must reach it in both states.
         self._by_client: dict[str, set[_Subscriber]] = {}
@@ -358,9 +398,26 @@ class FeedHub:
                 return held_back
 
     def _dispatch(self, feed: _TenantFeed, event: RecordedEvent) -> None:
+        position = position_of(event)
+        tx, pos = position.transaction_id, position.global_position
         for sub in list(feed.subscribers):
             if not sub.flt.matches(event):
                 continue
+            if sub.direct_ok and sub.direct is not None:
+                last = sub.last  # ``position <= last`` without building tuples
+                if tx < last.transaction_id or (
+                    tx == last.transaction_id and pos <= last.global_position
+                ):
+                    continue
+                try:
+                    delivered = sub.direct(event)
+                except Exception as exc:  # the queue's path reports it to the subscriber
+                    log.warning("direct feed delivery failed: %s", type(exc).__name__)
+                    delivered = False
+                if delivered:
+                    sub.last = position
+                    continue
+                sub.direct_ok = False
             try:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:
@@ -390,8 +447,14 @@ class FeedHub:
         flt: FeedFilter = ALL,
         client_id: str | None = None,
         expires_at: float | None = None,
+        direct: Callable[[RecordedEvent], bool] | None = None,
     ) -> AsyncIterator[RecordedEvent]:
         """Everything after ``after``: first from the log, then live; no gap, no repeat.
+
+        With ``direct``, a live event that finds the subscriber idle is handed to ``direct``
+        right in the fan-out instead of through its queue and this iterator; an event
+        ``direct`` refuses (it returns False) and every later one come through the queue
+        until the subscriber is idle again, so the order holds.
 
         With ``expires_at`` (seconds since the epoch: the token's expiry) the subscription ends
         then with ``TOKEN_EXPIRED``; the client re-authenticates and resumes from its cursor.
@@ -400,7 +463,8 @@ class FeedHub:
         replays once more from where it stood, so events written while it joined come from the
         log or the queue; the queue's copies at or before the last delivered pair are skipped.
         """
-        sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size), tenant_id)
+        sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size), tenant_id, last=after)
+        sub.direct = direct
         if client_id is not None:
             self._by_client.setdefault(client_id, set()).add(sub)
         expiry: asyncio.TimerHandle | None = None
@@ -413,26 +477,28 @@ class FeedHub:
                 "the token expired; authenticate again and resume from your last cursor",
             )
         feed: _TenantFeed | None = None
-        last = after
         try:
-            async for event in self._replay(tenant_id, last, flt):
+            async for event in self._replay(tenant_id, sub.last, flt):
                 if sub.closed is not None:
                     raise sub.closed
-                last = position_of(event)
+                sub.last = position_of(event)
                 yield event
             feed = await self._feed_for(tenant_id)
             feed.subscribers.add(sub)
-            async for event in self._replay(tenant_id, last, flt):
+            async for event in self._replay(tenant_id, sub.last, flt):
                 if sub.closed is not None:
                     raise sub.closed
-                last = position_of(event)
+                sub.last = position_of(event)
                 yield event
             while True:
+                if sub.queue.empty() and sub.closed is None and direct is not None:
+                    sub.direct_ok = True
                 item = await sub.queue.get()
+                sub.direct_ok = False
                 if isinstance(item, SubscriptionClosed):
                     raise item
-                if position_of(item) > last:
-                    last = position_of(item)
+                if position_of(item) > sub.last:
+                    sub.last = position_of(item)
                     yield item
         finally:
             if expiry is not None:

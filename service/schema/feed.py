@@ -2,6 +2,15 @@
 
 Both deliver the same events with the same opaque cursors: an integrator may catch up over
 HTTP and continue over a WebSocket, or resume either after a disconnect.
+
+Broadcast: an event goes to every live subscriber of its shelter, but what a subscriber
+receives depends only on the event, its selection (with the variables the selection uses) and
+its scope. Over a WebSocket (``FEED_SINK`` set by the transport) the ``next`` payload is
+therefore executed and serialised once per event and distinct (selection, variables, scope)
+and the same JSON text goes to every subscriber sharing it, behind its own operation id. The
+cursor is sealed once per event: it is bound to the shelter, not to a subscriber. Payloads
+with personal parts are built per subscriber, right after opening them for that subscriber
+and recording the read, and never kept.
 """
 
 from __future__ import annotations
@@ -9,12 +18,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import inspect
+import json
 import logging
 import uuid
-from collections.abc import AsyncGenerator
-from typing import Annotated
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import strawberry
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLResolveInfo,
+    Undefined,
+    VariableNode,
+    execute,
+    print_ast,
+    visit,
+)
+from graphql.language import Visitor
+from graphql.pyutils import AwaitableOrValue
 from starlette.websockets import WebSocket
 from strawberry.scalars import JSON
 
@@ -35,6 +61,7 @@ from service.integrators.clients import is_active
 from service.privacy import decrypt_personal
 from service.privacy.access_log import record_reads
 from service.schema.context import Context, Info
+from service.schema.errors import format_error
 from service.schema.ids import from_global_id, to_global_id
 
 log = logging.getLogger("service.feed")
@@ -89,10 +116,20 @@ class CaseEventConnection:
     )
 
 
+def _cursor(ctx: Context, recorded: RecordedEvent) -> str:
+    """The event's cursor, sealed once per event: it is bound to the shelter only."""
+    key = ("cursor", recorded.tenant_id, recorded.transaction_id, recorded.global_position)
+    cursor: str | None = ctx.feed.memo.get(key)
+    if cursor is None:
+        cursor = ctx.cursors.seal(position_of(recorded), recorded.tenant_id)
+        ctx.feed.memo.put(key, cursor)
+    return cursor
+
+
 def _case_event(ctx: Context, recorded: RecordedEvent, with_personal: bool) -> CaseEvent:
     _, schema_version, data, personal = ctx.deps.store.registry.encode(recorded.event)
     return CaseEvent(
-        cursor=ctx.cursors.seal(position_of(recorded), recorded.tenant_id),
+        cursor=_cursor(ctx, recorded),
         case_id=strawberry.ID(to_global_id("ReturnCase", recorded.stream_id)),
         version=recorded.version,
         event_type=recorded.event_type,
@@ -211,21 +248,189 @@ def _close_socket_soon(ctx: Context, reason: str) -> None:
     task.add_done_callback(_closing.discard)
 
 
-async def case_events_stream(
-    info: Info,
-    after: str | None = None,
-    event_types: list[str] | None = None,
-    case_id: strawberry.ID | None = None,
-) -> AsyncGenerator[CaseEvent, None]:
-    ctx = info.context
-    principal, with_personal = await _authorise(ctx)
-    start = _start(ctx.cursors, after, principal.tenant_id)
-    flt = _filter(ctx, event_types, case_id)
+@dataclass(frozen=True, slots=True)
+class FeedSink:
+    """Where a WebSocket transport wants a ``caseEvents`` operation's results: ``prefix`` +
+    the shared ``next`` payload + ``"}"`` is the whole message (the prefix carries the
+    operation's id), handed to ``send``."""
+
+    prefix: str
+    send: Callable[[str], Awaitable[None]]
+    # Writes a whole message (bytes of UTF-8 text) to the socket at once, or returns False
+    # when it cannot now (the socket is not writable); None where the server offers no such
+    # thing. Used from the feed's fan-out, without a task switch per subscriber.
+    direct: Callable[[bytes], bool] | None = None
+
+
+# Set by the WebSocket transports in each operation's task (service.graphql_view).
+FEED_SINK: ContextVar[FeedSink | None] = ContextVar("feed_sink", default=None)
+
+
+_GONE_GRACE_SECONDS = 30.0
+
+
+class _Shape:
+    """How one subscription renders an event: its document, the variables its selection uses,
+    and the key every subscription rendering alike shares.
+
+    The root field's own arguments (``after``, ``eventTypes``, ``caseId``) choose which events
+    come, not how they look: variables used only there are left out of the key, so
+    subscribers resuming from different cursors still share one payload per event.
+    """
+
+    def __init__(
+        self, info: GraphQLResolveInfo[Context], tenant_id: uuid.UUID, with_personal: bool
+    ) -> None:
+        operation = info.operation
+        self.document = DocumentNode(definitions=(operation, *info.fragments.values()))
+        # The request's own values where graphql-core keeps them, else the coerced ones (of
+        # this schema's input types, coercing them again gives the same values).
+        values: Any = info.variable_values
+        sources = getattr(values, "sources", None)
+        self.variables: dict[str, Any] = (
+            {n: src.value for n, src in sources.items() if src.value is not Undefined}
+            if isinstance(sources, dict)
+            else dict(values)
+        )
+        self.operation_name = operation.name.value if operation.name else None
+        root_args: set[str] = set()
+        for node in info.field_nodes:
+            for argument in node.arguments or ():
+                root_args |= _variables_in(argument)
+        rendering: set[str] = set()
+        for node in info.field_nodes:
+            for directive in node.directives or ():
+                rendering |= _variables_in(directive)
+            if node.selection_set is not None:
+                rendering |= _variables_in(node.selection_set)
+        for fragment in info.fragments.values():
+            rendering |= _variables_in(fragment)
+        for directive in operation.directives or ():
+            rendering |= _variables_in(directive)
+        used = {k: v for k, v in self.variables.items() if k in rendering or k not in root_args}
+        printed = "\n".join(print_ast(d) for d in self.document.definitions)
+        # Personal parts count only where the scope allows them and the selection asks for them.
+        self.personal = with_personal and _selects_personal(info)
+        self.key: Hashable = (
+            "next",
+            tenant_id,
+            self.personal,
+            printed,
+            self.operation_name,
+            json.dumps(used, sort_keys=True, default=str),
+        )
+        self.last: tuple[RecordedEvent, bytes] | None = None
+
+
+class _PersonalField(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_field(self, field: FieldNode, *_: Any) -> None:
+        self.found = self.found or field.name.value == "personal"
+
+
+class _Variables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_variable(self, variable: VariableNode, *_: Any) -> None:
+        self.names.add(variable.name.value)
+
+
+def _selects_personal(info: GraphQLResolveInfo[Context]) -> bool:
+    """Does the selection ask for ``personal`` anywhere (any alias, fragment or condition)?"""
+    finder = _PersonalField()
+    for node in info.field_nodes:
+        if node.selection_set is not None:
+            visit(node.selection_set, finder)
+    for fragment in info.fragments.values():
+        visit(fragment, finder)
+    return finder.found
+
+
+def _variables_in(node: Any) -> set[str]:
+    collector = _Variables()
+    visit(node, collector)
+    return collector.names
+
+
+def _payload(ctx: Context, result: ExecutionResult) -> str:
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [
+            format_error(e, ctx.request_id, suggestions=not ctx.settings.production)
+            for e in result.errors
+        ]
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def _execute(
+    ctx: Context, shape: _Shape, info: GraphQLResolveInfo[Context], node: CaseEvent
+) -> AwaitableOrValue[ExecutionResult]:
+    return execute(
+        info.schema,
+        shape.document,
+        root_value=node,
+        context_value=ctx,
+        variable_values=shape.variables,
+        operation_name=shape.operation_name,
+    )
+
+
+async def _render(
+    ctx: Context, shape: _Shape, info: GraphQLResolveInfo[Context], node: CaseEvent
+) -> str:
+    """The ``next`` payload of ``node`` for this shape, as JSON text."""
+    result = _execute(ctx, shape, info, node)
+    if inspect.isawaitable(result):
+        result = await result
+    return _payload(ctx, result)
+
+
+def _shared(
+    ctx: Context, shape: _Shape, info: GraphQLResolveInfo[Context], recorded: RecordedEvent
+) -> bytes | None:
+    """The payload every subscriber of this shape gets for ``recorded``, built once per event;
+    None when it cannot be shared (execution reported errors, which name the request)."""
+    last = shape.last
+    if last is not None and last[0] is recorded:  # the fan-out hands one object to everyone
+        return last[1]
+    key = (shape.key, recorded.transaction_id, recorded.global_position)
+    shared: bytes | None = ctx.feed.memo.get(key)
+    if shared is None:
+        result = _execute(ctx, shape, info, _case_event(ctx, recorded, shape.personal))
+        if inspect.isawaitable(result):  # no field of CaseEvent resolves asynchronously
+            if inspect.iscoroutine(result):
+                result.close()
+            return None
+        if result.errors:
+            return None
+        shared = _payload(ctx, result).encode()
+        ctx.feed.memo.put(key, shared)
+    shape.last = (recorded, shared)
+    return shared
+
+
+async def _events(
+    ctx: Context,
+    principal: Principal,
+    with_personal: bool,
+    start: FeedPosition,
+    flt: FeedFilter,
+    direct: Callable[[RecordedEvent], bool] | None,
+) -> AsyncGenerator[tuple[RecordedEvent, bool], None]:
+    """The subscriber's events, and whether a personal part was opened (and its read recorded)
+    for this subscriber; with ``direct``, live events the transport took at once are not among
+    them."""
     try:
         async for recorded in ctx.feed.subscribe(
-            principal.tenant_id, start, flt, principal.client_id, principal.expires_at
+            principal.tenant_id, start, flt, principal.client_id, principal.expires_at, direct
         ):
-            if with_personal and recorded.sealed is not None:
+            opened = with_personal and recorded.sealed is not None
+            if opened:
                 # Open the personal part for this subscriber and account for it, together.
                 async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
                     (recorded,) = await decrypt_personal(conn, ctx.deps.store, [recorded])
@@ -240,7 +445,7 @@ async def case_events_stream(
                         request_id=ctx.request_id,
                         reads={recorded.stream_id: fields},
                     )
-            yield _case_event(ctx, recorded, with_personal)
+            yield recorded, opened
     except SubscriptionClosed as closed:
         if closed.reason in SOCKET_CLOSE_CODES:
             # The whole connection was authorised by that token: end it too, after the
@@ -251,6 +456,72 @@ async def case_events_stream(
         if closed.reason == "TOKEN_EXPIRED":
             raise Unauthenticated(closed.message, reason=closed.reason) from None
         raise SubscriptionEnded(closed.message, reason=closed.reason) from None
+
+
+def _direct(
+    ctx: Context, shape: _Shape, info: GraphQLResolveInfo[Context], sink: FeedSink
+) -> Callable[[RecordedEvent], bool] | None:
+    """The fan-out's way to this subscriber's socket: the shared payload behind its prefix."""
+    write = sink.direct
+    if write is None:
+        return None
+    prefix = sink.prefix.encode()
+
+    def deliver(recorded: RecordedEvent) -> bool:
+        if shape.personal and recorded.sealed is not None:
+            return False  # opened and accounted for this subscriber alone, on the queue's path
+        last = shape.last
+        if last is not None and last[0] is recorded:  # every subscriber of the shape but one
+            return write(prefix + last[1] + b"}")
+        shared = _shared(ctx, shape, info, recorded)
+        return shared is not None and write(prefix + shared + b"}")
+
+    return deliver
+
+
+async def case_events_stream(
+    info: Info,
+    after: str | None = None,
+    event_types: list[str] | None = None,
+    case_id: strawberry.ID | None = None,
+) -> AsyncGenerator[CaseEvent, None]:
+    """The subscription's source stream. With a WebSocket ``FEED_SINK`` the messages are sent
+    from here, pre-serialised and shared (see the module's doc), and nothing is yielded."""
+    ctx = info.context
+    sink = FEED_SINK.get()
+    raw_info = info._raw_info
+    try:
+        principal, with_personal = await _authorise(ctx)
+        start = _start(ctx.cursors, after, principal.tenant_id)
+        flt = _filter(ctx, event_types, case_id)
+        shape = _Shape(raw_info, principal.tenant_id, with_personal)
+        # Subscriptions of one shape share one ``_Shape`` (and its last payload).
+        shared_shape: _Shape | None = ctx.feed.memo.get(("shape", shape.key))
+        if shared_shape is None:
+            ctx.feed.memo.put(("shape", shape.key), shape)
+        else:
+            shape = shared_shape
+        direct = _direct(ctx, shape, raw_info, sink) if sink is not None else None
+        async for recorded, opened in _events(
+            ctx, principal, shape.personal, start, flt, direct
+        ):
+            if sink is None:
+                yield _case_event(ctx, recorded, shape.personal)
+                continue
+            # Opened for this subscriber: built for it alone, never kept.
+            shared = None if opened else _shared(ctx, shape, raw_info, recorded)
+            if shared is None:
+                payload = await _render(
+                    ctx, shape, raw_info, _case_event(ctx, recorded, shape.personal)
+                )
+            else:
+                payload = shared.decode()
+            try:
+                await sink.send(sink.prefix + payload + "}")
+            except Exception:
+                # The socket is gone: its handler cancels this operation as it shuts down.
+                await asyncio.sleep(_GONE_GRACE_SECONDS)
+                return
     except ServiceError:
         raise
     except Exception as exc:

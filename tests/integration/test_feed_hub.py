@@ -7,6 +7,8 @@ own, against the real database, with events written through the real command han
 - a subscriber that stops reading is closed with ``SUBSCRIBER_TOO_SLOW`` once its queue
   overflows, while a subscriber that keeps up on the same tenant misses nothing; the closed
   one resumes from the last position it received and gets the rest, once each;
+- events a transport takes at once (``direct``) and events it refuses, which go through the
+  queue, arrive once each and in order;
 - the number of statements that read the log per append does not grow with the number of
   subscribers (1 vs 50);
 - when the LISTEN connection is killed, events written afterwards still arrive (the hub
@@ -264,6 +266,49 @@ async def test_a_subscriber_keeping_pace_with_a_small_queue_is_never_closed(
             assert [e.version for e in received] == list(range(2, 14))
         finally:
             await events.aclose()
+
+
+async def test_events_a_transport_takes_at_once_or_refuses_all_arrive_once_and_in_order(
+    hub_factory: Any, writer: Dependencies, caseworker: Principal
+) -> None:
+    """A live, idle subscriber's events may skip its queue (``direct``); one the transport
+    cannot take now goes through the queue, and so does every later one until it is idle.
+    The events are held back behind an older writer, then fanned out in one batch."""
+    case_id = await open_case(writer, caseworker)
+    other = await open_case(writer, caseworker)
+    arrived: list[tuple[str, int]] = []
+
+    def direct(recorded: RecordedEvent) -> bool:
+        if recorded.version % 3 == 0:  # a socket that is momentarily not writable
+            return False
+        arrived.append(("direct", recorded.version))
+        return True
+
+    async def through_queue(events: AsyncIterator[RecordedEvent]) -> None:
+        async for recorded in events:
+            arrived.append(("queue", recorded.version))
+
+    async with hub_factory(safety_poll_seconds=NO_SAFETY_POLL) as hub:
+        events = hub.subscribe(
+            caseworker.tenant_id, START, FeedFilter(stream_id=case_id), direct=direct
+        )
+        try:
+            assert [e.version for e in await take(events, 1)] == [1]
+            async with background(through_queue(events)):
+                await until(lambda: hub.subscriber_count == 1)
+                async with db.tenant_transaction(writer.engine, caseworker.tenant_id) as older:
+                    await _append_uncommitted(older, caseworker, other, 1)  # holds them back
+                    version = 1
+                    for _ in range(12):
+                        version = await record_conversation(writer, caseworker, case_id, version)
+                    await older.rollback()
+                await until(lambda: len(arrived) >= 12)
+                await asyncio.sleep(0.2)  # nothing more may come
+        finally:
+            await events.aclose()
+    assert [v for _, v in arrived] == list(range(2, 14))
+    assert {how for how, v in arrived if v % 3 == 0} == {"queue"}
+    assert "direct" in {how for how, _ in arrived}
 
 
 # --- one read per wake-up, shared ---------------------------------------------------------------

@@ -1,0 +1,298 @@
+"""Many feed subscribers from several client processes, each a lean WebSocket client.
+
+One Python process cannot hold 10,000 ``websockets`` client connections cheaply, and the time
+it spends decoding 10,000 messages would be measured as the server's. So the subscribers are
+spread over worker processes (``PER_WORKER`` each, started with ``spawn``, on ``uvloop`` as
+the service runs); each worker speaks just enough WebSocket over plain protocols: the opening
+handshake, masked client frames (``websockets.frames``), ``graphql-transport-ws``
+(``connection_init``, ``subscribe``, answering pings), and for every ``next`` message it stamps
+the arrival (``time.perf_counter``: ``CLOCK_MONOTONIC``, one clock for every process of the
+machine) under the event's ``version`` without decoding the JSON. The bench process asks each
+worker for the arrivals of one version over a pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import re
+import time
+from collections import defaultdict
+from multiprocessing.connection import Connection
+from typing import Any, cast
+
+from websockets.frames import Frame, Opcode
+
+PER_WORKER = 1000
+OPEN_PARALLEL = 50
+_VERSION = re.compile(rb'"version": ?(\d+)')
+
+
+def _frame(data: bytes, opcode: Opcode = Opcode.TEXT) -> bytes:
+    return Frame(opcode, data).serialize(mask=True)
+
+
+class _Subscriber(asyncio.Protocol):
+    """One WebSocket subscribed to ``caseEvents``; arrivals go to its worker."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self.worker = worker
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.transport.write(
+            (
+                f"GET /graphql HTTP/1.1\r\nHost: {self.worker.host}:{self.worker.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+            ).encode()
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.subscribed.done():
+            self.subscribed.set_exception(ConnectionError("closed while subscribing"))
+        elif not self.worker.closing:
+            self.worker.errors.append("connection lost")
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self.transport is not None
+        self.transport.write(_frame(json.dumps(message).encode()))
+
+    def data_received(self, data: bytes) -> None:
+        arrived = time.perf_counter()
+        self.buffer += data
+        if not self.upgraded:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end])
+            del self.buffer[: end + 4]
+            if not head.startswith(b"HTTP/1.1 101"):
+                self.subscribed.set_exception(ConnectionError(head[:80].decode("latin-1")))
+                return
+            self.upgraded = True
+            self._send(
+                {
+                    "type": "connection_init",
+                    "payload": {"Authorization": f"Bearer {self.worker.token}"},
+                }
+            )
+        buffer = self.buffer
+        while len(buffer) >= 2:
+            length = buffer[1] & 0x7F
+            start = 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                length, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                length, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + length:
+                return
+            opcode = buffer[0] & 0x0F
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            if opcode == Opcode.TEXT:
+                self._text(payload, arrived)
+            elif opcode == Opcode.PING:
+                assert self.transport is not None
+                self.transport.write(_frame(payload, Opcode.PONG))
+            elif opcode == Opcode.CLOSE:
+                self.worker.errors.append(f"closed by the server: {payload[:80]!r}")
+
+    def _text(self, payload: bytes, arrived: float) -> None:
+        if b'"next"' in payload and b'"errors"' not in payload:
+            match = self.worker.match
+            if match is not None and match not in payload:
+                return  # another case's event: not timed
+            found = _VERSION.search(payload)
+            if found is not None:
+                self.worker.arrived(int(found.group(1)), arrived)
+                return
+        if b'"connection_ack"' in payload:
+            self._send(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {
+                        "query": self.worker.query,
+                        "variables": {"after": self.worker.after},
+                    },
+                }
+            )
+            if not self.subscribed.done():
+                self.subscribed.set_result(None)
+            return
+        self.worker.errors.append(payload[:300].decode("utf-8", "replace"))
+
+
+class _Worker:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        token: str,
+        after: str,
+        query: str,
+        count: int,
+        match: bytes | None,
+    ) -> None:
+        self.host, self.port, self.token, self.after, self.query = host, port, token, after, query
+        self.count = count
+        self.match = match
+        self.subscribers: list[_Subscriber] = []
+        self.arrivals: dict[int, list[float]] = defaultdict(list)
+        self.waiting: dict[int, asyncio.Event] = {}
+        self.errors: list[str] = []
+        self.closing = False
+
+    def arrived(self, version: int, at: float) -> None:
+        got = self.arrivals[version]
+        got.append(at)
+        if len(got) >= len(self.subscribers) and version in self.waiting:
+            self.waiting[version].set()
+
+    async def _one(self) -> None:
+        loop = asyncio.get_running_loop()
+        _, sub = await loop.create_connection(lambda: _Subscriber(self), self.host, self.port)
+        await asyncio.wait_for(sub.subscribed, 120)
+        self.subscribers.append(sub)
+
+    async def open(self) -> tuple[int, list[str]]:
+        failures: list[str] = []
+        for start in range(0, self.count, OPEN_PARALLEL):
+            batch = min(OPEN_PARALLEL, self.count - start)
+            done = await asyncio.gather(
+                *(self._one() for _ in range(batch)), return_exceptions=True
+            )
+            failures += [repr(e)[:200] for e in done if isinstance(e, BaseException)]
+        return len(self.subscribers), failures[:3]
+
+    async def wait(self, version: int, seconds: float) -> list[float]:
+        event = self.waiting.setdefault(version, asyncio.Event())
+        if len(self.arrivals[version]) < len(self.subscribers):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), seconds)
+        return list(self.arrivals.pop(version, []))
+
+    def close(self) -> None:
+        self.closing = True
+        for sub in self.subscribers:
+            if sub.transport is not None:
+                sub.transport.close()
+
+
+async def _serve(pipe: Connection, worker: _Worker) -> None:
+    loop = asyncio.get_running_loop()
+    commands: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+    loop.add_reader(pipe.fileno(), lambda: commands.put_nowait(pipe.recv()))
+    while True:
+        command = await commands.get()
+        if command[0] == "open":
+            pipe.send(("opened", *(await worker.open())))
+        elif command[0] == "wait":
+            pipe.send(("arrived", await worker.wait(command[1], command[2]), worker.errors[:3]))
+        elif command[0] == "close":
+            worker.close()
+            await asyncio.sleep(0.5)
+            pipe.send(("closed",))
+            return
+
+
+def _worker_main(
+    pipe: Connection,
+    host: str,
+    port: int,
+    token: str,
+    after: str,
+    query: str,
+    count: int,
+    match: bytes | None,
+) -> None:
+    import uvloop  # as the service runs: the clients' own overhead stays small
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve(pipe, _Worker(host, port, token, after, query, count, match)))
+
+
+class ClientPool:
+    """``count`` subscribers over ``ceil(count / PER_WORKER)`` worker processes; with
+    ``match``, only messages holding those bytes (e.g. one case's quoted global id) are timed."""
+
+    def __init__(
+        self, port: int, token: str, after: str, query: str, match: bytes | None = None
+    ) -> None:
+        self.port, self.token, self.after, self.query = port, token, after, query
+        self.match = match
+        self.pipes: list[Connection] = []
+        self.processes: list[Any] = []
+        self.arrivals: dict[int, list[float]] = defaultdict(list)
+        self.errors: list[str] = []
+        self.expected = 0
+
+    async def _ask(self, pipe: Connection, command: tuple[Any, ...]) -> Any:
+        pipe.send(command)
+        return await asyncio.to_thread(pipe.recv)
+
+    async def open(self, count: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        workers = max(1, math.ceil(count / PER_WORKER))
+        for index in range(workers):
+            share = count // workers + (1 if index < count % workers else 0)
+            mine, theirs = context.Pipe()
+            process = context.Process(
+                target=_worker_main,
+                args=(
+                    theirs,
+                    "127.0.0.1",
+                    self.port,
+                    self.token,
+                    self.after,
+                    self.query,
+                    share,
+                    self.match,
+                ),
+                daemon=True,
+            )
+            process.start()
+            self.pipes.append(mine)
+            self.processes.append(process)
+        replies = await asyncio.gather(*(self._ask(p, ("open",)) for p in self.pipes))
+        self.expected = sum(r[1] for r in replies)
+        for reply in replies:
+            self.errors += reply[2]
+        if self.expected < count:
+            raise RuntimeError(
+                f"feed: only {self.expected} of {count} subscribers connected: {self.errors[:3]}"
+            )
+
+    async def wait_for(self, version: int, seconds: float) -> bool:
+        replies = await asyncio.gather(
+            *(self._ask(p, ("wait", version, seconds)) for p in self.pipes)
+        )
+        for reply in replies:
+            self.arrivals[version] += reply[1]
+            self.errors += [e for e in reply[2] if e not in self.errors][:3]
+        return len(self.arrivals[version]) >= self.expected
+
+    async def close(self) -> None:
+        await asyncio.gather(
+            *(self._ask(p, ("close",)) for p in self.pipes), return_exceptions=True
+        )
+        for process in self.processes:
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
