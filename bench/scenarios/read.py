@@ -264,7 +264,7 @@ async def run(
             )
             results.append(
                 Result(
-                    scenario="3 read" if variant == "full" else "3 read (3 fields)",
+                    scenario="3 read",
                     measure=measure,
                     figure=round(s_rate, 1),
                     unit="req/s",

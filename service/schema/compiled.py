@@ -18,7 +18,6 @@ invalid cursor or filter, variables that do not coerce). The guard chain has run
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -52,8 +51,6 @@ from service.events.projections import case_pages
 from service.events.projections.case_pages import Leaf, Nested, Shape, Typename
 from service.schema.guards import CACHE_ENTRY_CHARS, Prepared
 from service.schema.queries import ReturnCaseFilter, page_request
-
-log = logging.getLogger("service.graphql.compiled")
 
 # GraphQL field -> ("leaf", what) or ("nested", what, GraphQL type of the selection).
 _CASE_LEAVES = {

@@ -435,7 +435,7 @@ async def test_another_shelters_cases_never_appear_through_compiled_pages(
         while True:
             body = await client.execute(
                 "query($after: String) { returnCases(first: 50, after: $after, "
-                'filter: {countriesOfOrigin: ["MW"]}) { edges { node { id pseudonym: id } } '
+                'filter: {countriesOfOrigin: ["MW"]}) { edges { node { id } } '
                 "pageInfo { hasNextPage endCursor } } }",
                 {"after": after},
             )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -131,7 +130,6 @@ _CASE_COLUMNS = {
     "id": (),
     "intake_date": (),
     "partner_organisation_ids": ("partner_organisation_ids",),
-    "departure_deadline": ("departure_deadline",),
 }
 
 
@@ -259,8 +257,3 @@ async def page_json(
     value: Any = result.scalar_one()
     assert isinstance(value, str)
     return value
-
-
-def known(level: str) -> Mapping[str, str]:
-    """The leaves of a level (for the schema side's mapping checks)."""
-    return LEAVES.get(level, {})
