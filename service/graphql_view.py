@@ -50,9 +50,10 @@ from service.config import Settings
 from service.errors import BadUserInput, Unauthenticated
 from service.graphiql import graphiql_page
 from service.schema import build_schema
-from service.schema.compiled import ROOT_FIELD, compiled_data
+from service.schema.compiled import compiled_data
 from service.schema.context import Context
 from service.schema.errors import format_error
+from service.schema.extensions import operation_label
 from service.schema.guards import OperationNotAllowed, Prepared, RequestRefused, prepare
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -360,16 +361,21 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             return JSONResponse(body, status_code=status, media_type=media_type, headers=headers)
         context.prepared = prepared
         started = time.perf_counter()
-        data = await compiled_data(
-            self.schema._schema,  # type: ignore[attr-defined]
-            getattr(self.schema, "extra_rules", ()),
-            context,
-            prepared,
-            params.get("variables"),
-        )
+        graphql_schema = self.schema._schema  # type: ignore[attr-defined]
+        try:
+            data = await compiled_data(
+                graphql_schema,
+                getattr(self.schema, "extra_rules", ()),
+                context,
+                prepared,
+                params.get("variables"),
+            )
+        except Exception as error:  # e.g. the database is gone: the normal way reports it
+            refusals.warning("compiled read failed", extra={"error": type(error).__name__})
+            data = None
         if data is not None:
             if context.metrics is not None:
-                label = f"query:{ROOT_FIELD}"
+                label = operation_label(graphql_schema, prepared.operation)
                 context.metrics.requests.labels(label).observe(time.perf_counter() - started)
             body_bytes = b'{"data":' + data.encode() + b"}"
             return Response(body_bytes, media_type=media_type)

@@ -133,6 +133,10 @@ _CASE_COLUMNS = {
 }
 
 
+# A PostgreSQL function takes at most 100 arguments: json_build_object 50 keys.
+MAX_KEYS = 50
+
+
 class UnsupportedShape(ValueError):
     """The shape names a leaf or nested selection this module cannot build."""
 
@@ -146,6 +150,8 @@ class _Builder:
         self.columns: set[str] = {"case_id", "intake_date", "tenant_id"}
 
     def object(self, level: str, shape: Shape) -> str:
+        if len(shape) > MAX_KEYS:
+            raise UnsupportedShape(f"{len(shape)} keys in one object")
         parts: list[str] = []
         for key, item in shape:
             parts.append(_literal(key))
@@ -219,6 +225,8 @@ def compile_page(root: Shape) -> PageStatement:
     builder = _Builder()
     parts: list[str] = []
     pages = 0
+    if len(root) > MAX_KEYS:
+        raise UnsupportedShape(f"{len(root)} keys in one object")
     for key, item in root:
         parts.append(_literal(key))
         if isinstance(item, Nested) and item.what == "page":
