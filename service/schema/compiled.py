@@ -57,6 +57,9 @@ _CASE_LEAVES = {
     "id": "id",
     "version": "version",
     "phase": "phase",
+    "pseudonym": "pseudonym",
+    "languages": "languages",
+    "exploitationForms": "exploitation_forms",
     "gender": "gender",
     "birthYear": "birth_year",
     "nationality": "nationality",
@@ -79,6 +82,8 @@ _CASE_LEAVES = {
     "caseworker": "caseworker",
     "personalDataErased": "personal_data_erased",
     "partnerOrganisationIds": "partner_organisation_ids",
+    "openedAt": "opened_at",
+    "updatedAt": "updated_at",
 }
 _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "ReturnCaseConnection": {
@@ -105,6 +110,7 @@ _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "TimelineEntry": {
         "version": ("leaf", "version"),
         "eventType": ("leaf", "event_type"),
+        "occurredAt": ("leaf", "occurred_at"),
         "actor": ("leaf", "actor"),
         "actorRole": ("leaf", "actor_role"),
         "summary": ("leaf", "summary"),

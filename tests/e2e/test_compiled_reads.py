@@ -181,14 +181,24 @@ def _same(compiled: str, reference: dict[str, Any]) -> None:
 # --- documents over the supported fields ------------------------------------------------
 
 CASE_LEAVES = (
-    "id", "version", "phase", "gender", "birthYear", "nationality", "countryOfOrigin",
+    "id", "version", "phase", "pseudonym", "languages", "exploitationForms", "gender",
+    "birthYear", "nationality", "countryOfOrigin",
     "intakeDate", "wish", "residenceStatus", "proceedingsStage", "departureObligation",
     "departureDeadline", "riskLevel", "plannedDepartureOn", "departedOn", "departureMode",
     "destinationCountry", "closingReason", "closedOn", "transferredTo", "followUpCount",
-    "caseworker", "personalDataErased", "partnerOrganisationIds", "__typename",
+    "caseworker", "personalDataErased", "partnerOrganisationIds", "openedAt", "updatedAt",
+    "__typename",
 )  # fmt: skip
 ORG_LEAVES = ("id", "version", "name", "country", "city", "region", "demo", "__typename")
-TIMELINE_LEAVES = ("version", "eventType", "actor", "actorRole", "summary", "__typename")
+TIMELINE_LEAVES = (
+    "version",
+    "eventType",
+    "occurredAt",
+    "actor",
+    "actorRole",
+    "summary",
+    "__typename",
+)
 
 
 @st.composite
@@ -249,7 +259,7 @@ async def test_compiled_pages_mean_what_the_normal_execution_answers(app: Starle
     await _seed(app, SHELTER, 12)
 
     @settings(
-        max_examples=60,
+        max_examples=100,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
@@ -339,7 +349,10 @@ FALLBACKS = {
         "{ returnCases(first: 1) { edges { node { suggestedPartners(first: 2) { id } } } } }",
         {},
     ),
-    "a timestamp": ("{ returnCases(first: 1) { edges { node { openedAt } } } }", {}),
+    "an organisation's timestamp": (
+        "{ returnCases(first: 1) { edges { node { partnerOrganisations { createdAt } } } } }",
+        {},
+    ),
     "an invalid document": ("{ returnCases(first: 1) { edges { nope } } }", {}),
     "first out of range": ("{ returnCases(first: 0) { edges { cursor } } }", {}),
     "first above the maximum page": (

@@ -63,6 +63,17 @@ def _day(column: str) -> str:
     return f"to_char({column}, 'YYYY-MM-DD')"
 
 
+def _instant(column: str) -> str:
+    """A ``timestamptz`` as Python's ``isoformat()`` of the driver's UTC datetime: seconds,
+    microseconds only when there are any, ``+00:00``."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL ELSE to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+        f"|| CASE WHEN extract(microseconds FROM {utc})::bigint % 1000000 = 0 THEN '' "
+        f"ELSE to_char({utc}, '.US') END || '+00:00' END"
+    )
+
+
 _CURSOR = _b64("'c:' || " + _day("c.intake_date") + " || ':' || c.case_id::text")
 
 # Leaves by level: the SQL expression of each, over the alias of its level.
@@ -71,10 +82,13 @@ LEAVES: dict[str, dict[str, str]] = {
         "id": _b64("'ReturnCase:' || c.case_id::text"),
         "version": "c.version",
         "phase": "c.phase",
+        "pseudonym": "c.pseudonym",
         "gender": "c.gender",
         "birth_year": "c.birth_year",
         "nationality": "c.nationality",
         "country_of_origin": "c.country_of_origin",
+        "languages": "to_json(c.languages)",
+        "exploitation_forms": "to_json(c.exploitation_forms)",
         "intake_date": _day("c.intake_date"),
         "wish": "c.wish",
         "residence_status": "c.residence_status",
@@ -92,6 +106,8 @@ LEAVES: dict[str, dict[str, str]] = {
         "follow_up_count": "c.follow_up_count",
         "caseworker": "c.caseworker",
         "personal_data_erased": "c.personal_data_erased",
+        "opened_at": _instant("c.opened_at"),
+        "updated_at": _instant("c.updated_at"),
         "partner_organisation_ids": (
             "(SELECT coalesce(json_agg("
             + _b64("'Organisation:' || u.oid::text")
@@ -113,6 +129,7 @@ LEAVES: dict[str, dict[str, str]] = {
     "timeline_entry": {
         "version": "t.version",
         "event_type": "t.event_type",
+        "occurred_at": _instant("t.occurred_at"),
         "actor": "t.actor",
         "actor_role": "t.actor_role",
         "summary": "t.summary",
