@@ -302,13 +302,19 @@ async def test_every_page_and_the_pages_after_it_match_the_normal_execution(
     assert pages == -(-12 // first)
 
 
-async def test_the_bench_queries_are_compiled_and_match(app: Starlette) -> None:
+async def test_the_bench_queries_are_compiled_and_match(app: Starlette, as_org: Any) -> None:
     await _seed(app, SHELTER, 12)
+    client: GraphQLClient = as_org(SHELTER)
     for query in (BENCH_QUERY, SIMPLE_QUERY):
         for first in (5, MAX_PAGE):
             compiled, reference = await _both(app, query, {"first": first})
             assert compiled is not None
             _same(compiled, reference)
+            # Over HTTP: the body is {"data": ...} around the statement's JSON.
+            response = await client.post(query, {"first": first})
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("application/json")
+            assert json.dumps(response.json()) == json.dumps({"data": reference["data"]})
 
 
 async def test_an_empty_page_matches_the_normal_execution(app: Starlette) -> None:
