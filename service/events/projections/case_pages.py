@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.events.projections.return_cases import CaseFilter, page_conditions
@@ -260,6 +260,12 @@ def compile_page(root: Shape) -> PageStatement:
     )
 
 
+@lru_cache(maxsize=1024)
+def _statement(sql: str) -> TextClause:
+    """The statement object of a page's SQL (parsing its parameters once)."""
+    return text(sql)
+
+
 async def page_json(
     conn: AsyncConnection,
     statement: PageStatement,
@@ -278,7 +284,7 @@ async def page_json(
         f"WHERE {' AND '.join(where)} ORDER BY intake_date DESC, case_id DESC "
         f"LIMIT :limit) s) {statement.body}"
     )
-    result = await conn.execute(text(sql), params)
+    result = await conn.execute(_statement(sql), params)
     value: Any = result.scalar_one()
     assert isinstance(value, str)
     return value
