@@ -7,13 +7,15 @@ and Boolean variables (bounded cache), and answered by one statement that builds
 response's JSON in PostgreSQL in the caller's tenant transaction (BEGIN, set_config, the
 SELECT, COMMIT: one pool connection).
 
+The document is validated here once, with graphql-core's rules and the schema's own.
 Everything else runs through the schema's normal execution (``None`` from
-``compiled_data``): a document the schema has not validated yet (its first request runs the
-normal way and fills the validation cache), mutations and subscriptions, other root fields,
+``compiled_data``): an invalid document (the normal execution reports why), documents longer
+than the guard chain caches, mutations and subscriptions, introspection, other root fields,
 fields that decrypt personal data, computed fields, fields with arguments below the root,
-directives other than ``@skip``/``@include``, fragments on other types, and every request
-the resolver would answer with an error (no principal or role, ``first`` out of range, an
-invalid cursor or filter, variables that do not coerce). The guard chain has run before.
+directives other than ``@skip``/``@include``, fragments on other types, objects of more keys
+than ``json_build_object`` takes, and every request the resolver would answer with an error
+(no principal or role, ``first`` out of range, an invalid cursor or filter, variables that
+do not coerce). The guard chain has run before.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from service.db import tenant_transaction
 from service.errors import ServiceError
 from service.events.projections import case_pages
 from service.events.projections.case_pages import Leaf, Nested, Shape, Typename
+from service.schema.context import Context
 from service.schema.guards import CACHE_ENTRY_CHARS, Prepared
 from service.schema.queries import ReturnCaseFilter, page_request
 
@@ -131,9 +134,8 @@ class Plan:
     statement: case_pages.PageStatement
 
 
-_plans: OrderedDict[tuple[str, str | None, tuple[tuple[str, Any], ...]], Plan | None] = (
-    OrderedDict()
-)
+_PlanKey = tuple[int, str, str | None, tuple[tuple[str, Any], ...]]
+_plans: OrderedDict[_PlanKey, Plan | None] = OrderedDict()
 
 
 class _Planner:
@@ -259,7 +261,7 @@ def plan(
     reports why) or needs the normal execution."""
     operation = prepared.operation
     name = operation.name.value if operation.name else None
-    key = (prepared.query, name, _boolean_variables(operation, coerced))
+    key = (id(schema), prepared.query, name, _boolean_variables(operation, coerced))
     if key in _plans:
         _plans.move_to_end(key)
         return _plans[key]
@@ -281,7 +283,7 @@ def plan(
 async def compiled_data(
     schema: GraphQLSchema,
     rules: tuple[type[ASTValidationRule], ...],
-    context: Any,
+    context: Context,
     prepared: Prepared,
     variables: object,
 ) -> str | None:
