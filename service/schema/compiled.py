@@ -1,4 +1,5 @@
-"""Queries over ``returnCases`` answered by one SQL statement, without per-field resolvers.
+"""Queries over ``returnCases`` or ``returnCase`` answered by one SQL statement, without
+per-field resolvers.
 
 A query whose every selected field is a plain column of the read models (the page, its
 edges and cursors, the case's plain fields, its partner organisations and timeline) is
@@ -14,8 +15,8 @@ than the guard chain caches, mutations and subscriptions, introspection, other r
 fields that decrypt personal data, computed fields, fields with arguments below the root,
 directives other than ``@skip``/``@include``, fragments on other types, objects of more keys
 than ``json_build_object`` takes, and every request the resolver would answer with an error
-(no principal or role, ``first`` out of range, an invalid cursor or filter, variables that
-do not coerce). The guard chain has run before.
+(no principal or role, ``first`` out of range, an invalid cursor, filter or ID, a case that
+is not there, variables that do not coerce). The guard chain has run before.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from service.events.projections import case_pages
 from service.events.projections.case_pages import Leaf, Nested, Shape, Typename
 from service.schema.context import Context
 from service.schema.guards import CACHE_ENTRY_CHARS, Prepared
+from service.schema.ids import from_global_id
 from service.schema.queries import ReturnCaseFilter, page_request
 
 # GraphQL field -> ("leaf", what) or ("nested", what, GraphQL type of the selection).
@@ -120,6 +122,7 @@ _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 ROOT_FIELD = "returnCases"
+CASE_FIELD = "returnCase"
 CACHE_ENTRIES = 512
 
 
@@ -229,10 +232,13 @@ class _Planner:
             elif name == ROOT_FIELD and len(group) == 1 and self.root_field is None:
                 self.root_field = group[0]
                 items.append((key, Nested("page", self.shape("ReturnCaseConnection", group))))
+            elif name == CASE_FIELD and len(group) == 1 and self.root_field is None:
+                self.root_field = group[0]
+                items.append((key, Nested("case", self.shape("ReturnCase", group))))
             else:
                 raise Unsupported(f"root field {name}")
         if self.root_field is None:
-            raise Unsupported("no returnCases")
+            raise Unsupported("neither returnCases nor returnCase")
         return tuple(items)
 
 
@@ -311,6 +317,15 @@ async def compiled_data(
         return None
     query_type = schema.query_type
     assert isinstance(query_type, GraphQLObjectType)
+    if found.statement.kind == "case":
+        try:
+            arguments = get_argument_values(query_type.fields[CASE_FIELD], found.field, coerced)
+            case_id = from_global_id("ReturnCase", arguments["id"])
+        except (GraphQLError, ServiceError):
+            return None
+        async with tenant_transaction(context.deps.engine, principal.tenant_id) as conn:
+            # Not found (or another shelter's): the normal execution answers NOT_FOUND.
+            return await case_pages.case_json(conn, found.statement, case_id)
     field_def = query_type.fields[ROOT_FIELD]
     try:
         arguments = get_argument_values(field_def, found.field, coerced)

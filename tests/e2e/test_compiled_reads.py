@@ -32,6 +32,7 @@ from service.handlers.return_case import COUNTRY_FROM_SOCIAL_MAP, handle
 from service.schema.compiled import compiled_data
 from service.schema.context import Context
 from service.schema.guards import prepare
+from service.schema.ids import to_global_id
 from service.socialmap.seed import organisation_id
 from tests.e2e.conftest import GraphQLClient, codes
 from tests.e2e.socialmap_support import load_demo
@@ -556,3 +557,74 @@ async def test_requests_the_resolver_refuses_keep_its_error_over_http(
     body = await as_org(SHELTER).execute(query, variables)
     assert body["data"] is None
     assert codes(body) == ["BAD_USER_INPUT"]
+
+
+# --- one case ------------------------------------------------------------------------------
+
+
+@st.composite
+def case_documents(draw: st.DrawFn) -> str:
+    org = draw(_selection("SocialMapOrganisation", ORG_LEAVES, {}))
+    entry = draw(_selection("TimelineEntry", TIMELINE_LEAVES, {}))
+    node = draw(
+        _selection(
+            "ReturnCase",
+            CASE_LEAVES,
+            {"partnerOrganisations": f"{{ {org} }}", "timeline": f"{{ {entry} }}"},
+        )
+    )
+    return (
+        "query One($id: ID!, $yes: Boolean!) { t: __typename @skip(if: $yes) "
+        f"c: returnCase(id: $id) {{ {node} }} }}"
+    )
+
+
+async def _case_ids(as_org: Any, slug: str) -> list[str]:
+    body = await as_org(slug).execute(
+        '{ returnCases(first: 50, filter: {countriesOfOrigin: ["MW"]}) { edges { node { id } } } }'
+    )
+    return [e["node"]["id"] for e in body["data"]["returnCases"]["edges"]]
+
+
+async def test_one_compiled_case_means_what_the_normal_execution_answers(
+    app: Starlette, as_org: Any
+) -> None:
+    await _seed(app, SHELTER, 12)
+    ids = await _case_ids(as_org, SHELTER)
+    assert len(ids) == 12
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(case_documents(), st.sampled_from(ids), st.booleans())
+    def check(query: str, case_id: str, yes: bool) -> None:
+        examples.append((query, {"id": case_id, "yes": yes}))
+
+    examples: list[tuple[str, dict[str, Any]]] = []
+    check()
+    for query, variables in examples:
+        compiled, reference = await _both(app, query, variables)
+        assert compiled is not None, query
+        _same(compiled, reference)
+
+
+async def test_a_case_that_is_not_there_or_another_shelters_is_not_found_as_before(
+    app: Starlette, as_org: Any
+) -> None:
+    await _seed(app, SHELTER, 12)
+    await _seed(app, OTHER, 4)
+    others = await _case_ids(as_org, OTHER)
+    query = "query($id: ID!) { returnCase(id: $id) { id version phase } }"
+    missing = to_global_id("ReturnCase", uuid.uuid4())
+    for case_id in (missing, *others, "not-an-id"):
+        compiled, reference = await _both(app, query, {"id": case_id})
+        assert compiled is None
+        body = await as_org(SHELTER).execute(query, {"id": case_id})
+        assert body["data"] is None
+        assert codes(body) == ["BAD_USER_INPUT" if case_id == "not-an-id" else "NOT_FOUND"]
+    # The other shelter reads its own case through the compiled statement.
+    compiled, reference = await _both(app, query, {"id": others[0]}, slug=OTHER)
+    assert compiled is not None
+    _same(compiled, reference)

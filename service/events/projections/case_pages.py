@@ -229,34 +229,42 @@ class _Builder:
 
 @dataclass(frozen=True, slots=True)
 class PageStatement:
-    """The statement's head (the page's columns) and its body (the response's JSON)."""
+    """What the statement reads (``page``: a page of cases; ``case``: one case), the columns
+    it reads and its body (the response's JSON)."""
 
+    kind: str
     columns: tuple[str, ...]
     body: str
 
 
 @lru_cache(maxsize=256)
 def compile_page(root: Shape) -> PageStatement:
-    """The statement for ``root``: keys at the top level, among them one ``Nested("page",
-    ...)`` with the connection's selection. Raises ``UnsupportedShape``."""
+    """The statement for ``root``: keys at the top level, among them exactly one
+    ``Nested("page", ...)`` with the connection's selection or ``Nested("case", ...)`` with
+    one case's. Raises ``UnsupportedShape``."""
     builder = _Builder()
     parts: list[str] = []
-    pages = 0
+    kinds: list[str] = []
     if len(root) > MAX_KEYS:
         raise UnsupportedShape(f"{len(root)} keys in one object")
     for key, item in root:
         parts.append(_literal(key))
         if isinstance(item, Nested) and item.what == "page":
-            pages += 1
+            kinds.append("page")
             parts.append(builder.object("connection", item.shape))
+        elif isinstance(item, Nested) and item.what == "case":
+            kinds.append("case")
+            parts.append(builder.object("case", item.shape))
         elif isinstance(item, Typename):
             parts.append(builder.item("root", item))
         else:
             raise UnsupportedShape(f"root.{getattr(item, 'what', item)}")
-    if pages != 1:
-        raise UnsupportedShape("one page per statement")
+    if len(kinds) != 1:
+        raise UnsupportedShape("one page or case per statement")
     return PageStatement(
-        tuple(sorted(builder.columns)), f"SELECT json_build_object({', '.join(parts)})::text"
+        kinds[0],
+        tuple(sorted(builder.columns)),
+        f"SELECT json_build_object({', '.join(parts)})::text",
     )
 
 
@@ -287,4 +295,19 @@ async def page_json(
     result = await conn.execute(_statement(sql), params)
     value: Any = result.scalar_one()
     assert isinstance(value, str)
+    return value
+
+
+async def case_json(
+    conn: AsyncConnection, statement: PageStatement, case_id: uuid.UUID
+) -> str | None:
+    """The JSON text of the response's ``data`` for one case, in one statement; ``None`` when
+    the case is not there (or not the tenant's)."""
+    sql = (
+        f"{statement.body} FROM (SELECT {', '.join(statement.columns)} "  # noqa: S608 (constant SQL)
+        "FROM return_cases WHERE case_id = :case_id) c"
+    )
+    result = await conn.execute(_statement(sql), {"case_id": case_id})
+    value: Any = result.scalar_one_or_none()
+    assert value is None or isinstance(value, str)
     return value
