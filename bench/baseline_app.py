@@ -7,6 +7,8 @@ by the same read functions of the service (``return_cases.list_cases``,
 engine made like the service's (``create_app_engine``, same pool size, same service role).
 What it leaves out is exactly what the comparison is about: token verification, GraphQL
 parsing, validation and execution, per-field resolvers and DataLoaders.
+``&variant=simple`` answers the 3-field variant (``edges { node { id version phase } }``)
+from the page's rows alone.
 
     BENCH_APP_DB_URL=... BENCH_POOL_SIZE=10 BENCH_PORT=8001 python -m bench.baseline_app
 """
@@ -31,6 +33,23 @@ from service.schema.ids import case_cursor, to_global_id
 from service.socialmap import repository
 
 NO_FILTER = return_cases.CaseFilter()
+
+
+async def simple_page(engine: Any, tenant: uuid.UUID, first: int) -> dict[str, Any]:
+    """The data of the 3-field variant: ``edges { node { id version phase } }``."""
+    async with tenant_transaction(engine, tenant) as conn:
+        rows = await return_cases.list_cases(conn, NO_FILTER, first + 1, None)
+    edges = [
+        {
+            "node": {
+                "id": to_global_id("ReturnCase", r["case_id"]),
+                "version": r["version"],
+                "phase": r["phase"],
+            }
+        }
+        for r in rows[:first]
+    ]
+    return {"returnCases": {"edges": edges}}
 
 
 async def page(engine: Any, tenant: uuid.UUID, first: int) -> dict[str, Any]:
@@ -92,7 +111,8 @@ def create_app(db_url: str, pool_size: int) -> Starlette:
     async def cases(request: Request) -> Response:
         tenant = uuid.UUID(request.query_params["tenant"])
         first = int(request.query_params.get("first", "50"))
-        return JSONResponse({"data": await page(state["engine"], tenant, first)})
+        make = simple_page if request.query_params.get("variant") == "simple" else page
+        return JSONResponse({"data": await make(state["engine"], tenant, first)})
 
     async def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok")

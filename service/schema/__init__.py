@@ -6,7 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError, MaxIntrospectionDepthRule
+from graphql import (
+    ASTValidationRule,
+    GraphQLError,
+    MaxIntrospectionDepthRule,
+    NoSchemaIntrospectionCustomRule,
+)
 from strawberry.extensions import AddValidationRules, DisableIntrospection
 from strawberry.types import ExecutionContext
 
@@ -26,6 +31,9 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 class Schema(strawberry.Schema):
     #: Omit graphql-core's "Did you mean ...?" from variable errors (production).
     hide_suggestions = False
+    #: The validation rules this schema adds to graphql-core's (``service.schema.compiled``
+    #: validates with the same ones).
+    extra_rules: tuple[type[ASTValidationRule], ...] = ()
 
     def _get_custom_context_kwargs(
         self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
@@ -61,6 +69,7 @@ def build_schema(*, production: bool = False, max_depth: int = MAX_DEPTH) -> Sch
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
     schema.hide_suggestions = production
+    schema.extra_rules = (*rules, *((NoSchemaIntrospectionCustomRule,) if production else ()))
     return schema
 
 

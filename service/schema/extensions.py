@@ -11,7 +11,8 @@ from strawberry.extensions import SchemaExtension
 from service.schema.errors import error_code
 
 
-def _label(schema: GraphQLSchema, definition: OperationDefinitionNode) -> str:
+def operation_label(schema: GraphQLSchema, definition: OperationDefinitionNode) -> str:
+    """The metrics label of an operation: its type and first root field."""
     kind = definition.operation.value
     selections = definition.selection_set.selections
     if not selections:
@@ -49,7 +50,7 @@ class OperationMetrics(SchemaExtension):
         if document is not None:
             for definition in document.definitions:
                 if isinstance(definition, OperationDefinitionNode):
-                    label = _label(ctx.schema._schema, definition)
+                    label = operation_label(ctx.schema._schema, definition)
                     break
         metrics.requests.labels(label).observe(time.perf_counter() - start)
         result = ctx.result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated
 
 import strawberry
@@ -71,23 +72,11 @@ async def return_case(
     return ReturnCase.from_row(row)
 
 
-async def list_return_cases(
-    info: Info,
-    filter: Annotated[
-        ReturnCaseFilter | None,
-        strawberry.argument(description="Narrow the list; every given criterion must hold."),
-    ] = None,
-    first: Annotated[
-        int,
-        strawberry.argument(description="How many cases to return (1 to the maximum page size)."),
-    ] = 20,
-    after: Annotated[
-        str | None, strawberry.argument(description="The endCursor of the previous page.")
-    ] = None,
-) -> ReturnCaseConnection:
-    principal = info.context.principal
-    principal.require_case_access()
-    max_page = info.context.settings.max_page_size
+def page_request(
+    max_page: int, first: int, after: str | None, filter: ReturnCaseFilter | None
+) -> tuple[return_cases.CaseFilter, int, tuple[dt.date, uuid.UUID] | None]:
+    """The checked arguments of ``returnCases``: the filter, the page size and the position
+    after which the page starts; ``BadUserInput`` names the argument that is wrong."""
     if not 1 <= first <= max_page:
         raise BadUserInput(f"first must be between 1 and {max_page}", field="first")
     cursor = parse_case_cursor(after) if after is not None else None
@@ -113,6 +102,26 @@ async def list_return_cases(
         intake_from=flt.intake_from,
         intake_to=flt.intake_to,
     )
+    return query, first, cursor
+
+
+async def list_return_cases(
+    info: Info,
+    filter: Annotated[
+        ReturnCaseFilter | None,
+        strawberry.argument(description="Narrow the list; every given criterion must hold."),
+    ] = None,
+    first: Annotated[
+        int,
+        strawberry.argument(description="How many cases to return (1 to the maximum page size)."),
+    ] = 20,
+    after: Annotated[
+        str | None, strawberry.argument(description="The endCursor of the previous page.")
+    ] = None,
+) -> ReturnCaseConnection:
+    principal = info.context.principal
+    principal.require_case_access()
+    query, first, cursor = page_request(info.context.settings.max_page_size, first, after, filter)
     async with tenant_transaction(info.context.deps.engine, principal.tenant_id) as conn:
         rows = await return_cases.list_cases(conn, query, first + 1, cursor)
     page = rows[:first]

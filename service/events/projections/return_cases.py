@@ -244,15 +244,12 @@ async def get_case(conn: AsyncConnection, case_id: uuid.UUID) -> dict[str, Any] 
     return None if row is None else dict(row._mapping)
 
 
-async def list_cases(
-    conn: AsyncConnection,
-    flt: CaseFilter,
-    limit: int,
-    after: tuple[dt.date, uuid.UUID] | None,
-) -> list[dict[str, Any]]:
-    """A page of cases, newest intake first, keyset-paginated on (intake_date, case_id)."""
+def page_conditions(
+    flt: CaseFilter, after: tuple[dt.date, uuid.UUID] | None
+) -> tuple[list[str], dict[str, Any]]:
+    """The conditions of a page of ``return_cases`` (filter and keyset) and their parameters."""
     where = ["true"]
-    params: dict[str, Any] = {"limit": limit}
+    params: dict[str, Any] = {}
     if flt.phases:
         where.append("phase = ANY(:phases)")
         params["phases"] = list(flt.phases)
@@ -268,6 +265,18 @@ async def list_cases(
     if after is not None:
         where.append("(intake_date, case_id) < (:after_date, :after_id)")
         params["after_date"], params["after_id"] = after
+    return where, params
+
+
+async def list_cases(
+    conn: AsyncConnection,
+    flt: CaseFilter,
+    limit: int,
+    after: tuple[dt.date, uuid.UUID] | None,
+) -> list[dict[str, Any]]:
+    """A page of cases, newest intake first, keyset-paginated on (intake_date, case_id)."""
+    where, params = page_conditions(flt, after)
+    params["limit"] = limit
     sql = (
         f"{_SELECT} WHERE {' AND '.join(where)} "
         "ORDER BY intake_date DESC, case_id DESC LIMIT :limit"
