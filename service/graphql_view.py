@@ -54,8 +54,8 @@ from service.schema import build_schema
 from service.schema.compiled import compiled_data
 from service.schema.context import Context
 from service.schema.errors import format_error
-from service.schema.feed import FEED_SINK, FeedSink
 from service.schema.extensions import operation_label
+from service.schema.feed import FEED_SINK, FeedSink
 from service.schema.guards import OperationNotAllowed, Prepared, RequestRefused, prepare
 from service.schema.redaction import enum_value_names
 from service.serving import DIRECT_TEXT_EXTENSION
