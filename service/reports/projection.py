@@ -12,7 +12,8 @@ takes no transaction id, so a runner that is reading holds no other reader's hor
 A rebuild replays a shelter's whole log with the same code and replaces its rows and
 checkpoint in one transaction: the rebuilt read model equals the live one.
 
-``ReportProjection`` runs this in the background: woken by the store's NOTIFY (payload: the
+``ReportProjection`` runs this in the background: woken after commits of this process
+(``wake``, called by ``service.events.announce``) and by other processes' NOTIFY (payload: the
 tenant id), and by a periodic poll that catches what a lost notification would miss.
 """
 
@@ -407,8 +408,12 @@ class ReportProjection:
 
     def _on_event(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         with contextlib.suppress(ValueError):
-            self._dirty.add(uuid.UUID(payload))
-            self._wake.set()
+            self.wake(uuid.UUID(payload))
+
+    def wake(self, tenant_id: uuid.UUID) -> None:
+        """Events of ``tenant_id`` committed (in this process, or NOTIFYed by another)."""
+        self._dirty.add(tenant_id)
+        self._wake.set()
 
     async def _run(self) -> None:
         timeout, poll_all = 0.0, True  # catch every shelter up at start
