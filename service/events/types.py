@@ -25,7 +25,7 @@ Upcaster = Callable[[JsonObject, JsonObject | None], tuple[JsonObject, JsonObjec
 
 
 @cache
-def _field_names(cls: type) -> tuple[str, ...]:
+def _field_names(cls: Any) -> tuple[str, ...]:
     """An event class's field names, in order (worked out once per class)."""
     return tuple(f.name for f in dataclasses.fields(cls))
 
