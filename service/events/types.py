@@ -172,7 +172,7 @@ class EventRegistry:
 
     def encode(self, event: Any) -> tuple[str, int, JsonObject, JsonObject | None]:
         """Split an event into its type, schema version, public and personal parts."""
-        cls = type(event)
+        cls: Any = type(event)
         personal_names: frozenset[str] = cls.personal_fields
         public: JsonObject = {}
         personal: JsonObject = {}
