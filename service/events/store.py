@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.db import after_commit, driver
@@ -90,6 +89,9 @@ COLUMNS = (
     "global_position, tenant_id, stream_id, stream_type, version, event_type, schema_version, "
     "payload, personal, metadata, occurred_at, recorded_at, transaction_id::text::bigint"
 )
+
+
+_READ_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version"  # noqa: S608
 
 
 class EventStore:
@@ -171,11 +173,8 @@ class EventStore:
         return out
 
     async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
-        result = await conn.execute(
-            text(f"SELECT {COLUMNS} FROM events WHERE stream_id = :s ORDER BY version"),  # noqa: S608
-            {"s": stream_id},
-        )
-        return await self.open(conn, [self.recorded(row) for row in result])
+        rows = await (await driver(conn)).fetch(_READ_STREAM, stream_id)
+        return await self.open(conn, [self.recorded(row) for row in rows])
 
     async def read_streams(
         self, conn: AsyncConnection, stream_ids: Sequence[uuid.UUID]
@@ -280,15 +279,11 @@ class EventStore:
         return recorded
 
     async def find_receipt(self, conn: AsyncConnection, key: str) -> Receipt | None:
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT stream_id, command_type, fingerprint, result_version "
-                    "FROM command_receipts WHERE idempotency_key = :k"
-                ),
-                {"k": key},
-            )
-        ).first()
+        row = await (await driver(conn)).fetchrow(
+            "SELECT stream_id, command_type, fingerprint, result_version "
+            "FROM command_receipts WHERE idempotency_key = $1",
+            key,
+        )
         return None if row is None else Receipt(row[0], row[1], row[2], row[3])
 
     async def save_receipt(
@@ -299,23 +294,21 @@ class EventStore:
         key: str,
         receipt: Receipt,
     ) -> None:
-        """Record a command's first result; ``DuplicateReceipt`` if another request won."""
-        try:
-            async with conn.begin_nested():
-                await conn.execute(
-                    text(
-                        "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, "
-                        "command_type, fingerprint, result_version) "
-                        "VALUES (:t, :k, :s, :c, :f, :v)"
-                    ),
-                    {
-                        "t": tenant_id,
-                        "k": key,
-                        "s": receipt.stream_id,
-                        "c": receipt.command_type,
-                        "f": receipt.fingerprint,
-                        "v": receipt.result_version,
-                    },
-                )
-        except IntegrityError as exc:
-            raise DuplicateReceipt(key) from exc
+        """Record a command's first result; ``DuplicateReceipt`` if another request won.
+
+        ``ON CONFLICT DO NOTHING`` waits for a concurrent request with the same key to end:
+        if it committed, nothing is inserted here (no savepoint needed to survive it).
+        """
+        inserted = await (await driver(conn)).fetchval(
+            "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, "
+            "command_type, fingerprint, result_version) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            tenant_id,
+            key,
+            receipt.stream_id,
+            receipt.command_type,
+            receipt.fingerprint,
+            receipt.result_version,
+        )
+        if inserted is None:
+            raise DuplicateReceipt(key)

@@ -10,6 +10,7 @@ client's key (``seal_personal``), never plaintext; resolvers decrypt it when the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.db import driver
 from service.domain.return_case import fold
 from service.events.sealing import READ_MODEL_PURPOSE, PersonalCipher, is_sealed
 from service.events.types import RecordedEvent
@@ -212,6 +214,27 @@ _UPSERT = upsert_statement()
 
 async def upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
     await conn.execute(_UPSERT, row)
+
+
+_JSON = frozenset({"referrals", "consents", "personal"})
+_UPSERT_RETURNING = (
+    f"INSERT INTO return_cases ({', '.join(_COLUMNS)}) VALUES ("  # noqa: S608
+    + ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
+    + ") ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:] if c != "opened_at")
+    + f" RETURNING {', '.join(_COLUMNS)}"
+)
+
+
+async def upsert_returning(conn: AsyncConnection, row: dict[str, Any]) -> dict[str, Any]:
+    """Write ``row`` (as ``upsert``) and return the row as stored, in one round trip on the
+    driver connection (the command path's hot statement)."""
+    values = [
+        json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS
+    ]
+    stored = await (await driver(conn)).fetchrow(_UPSERT_RETURNING, *values)
+    assert stored is not None  # an upsert always returns its row
+    return dict(zip(_COLUMNS, stored, strict=True))
 
 
 async def seal_personal(
