@@ -244,6 +244,14 @@ def _refuse_left_in_transaction(_dbapi_connection: Any, record: Any, _proxy: Any
 
 
 _AFTER_COMMIT = "safe_future.after_commit"
+_MEMO = "safe_future.memo"
+
+
+def transaction_memo(conn: AsyncConnection) -> dict[str, Any] | None:
+    """A dict that lives exactly as long as the current ``tenant_transaction`` (``None``
+    outside one): for what a transaction may remember of its own reads."""
+    memo: dict[str, Any] | None = conn.info.get(_MEMO)
+    return memo
 
 
 def after_commit(conn: AsyncConnection, callback: Callable[[], object]) -> bool:
@@ -277,6 +285,7 @@ async def tenant_transaction(
     async with engine.connect() as conn:
         info = conn.info  # not read again: an invalidated connection would need a round trip
         info[_AFTER_COMMIT] = pending
+        info[_MEMO] = {}
         try:
             raw = await driver(conn)
             # SQLAlchemy's own transaction, begun and ended without I/O (its asyncpg dialect
@@ -297,6 +306,7 @@ async def tenant_transaction(
                 outer.commit()
         finally:
             info.pop(_AFTER_COMMIT, None)
+            info.pop(_MEMO, None)
     for callback in pending:
         callback()
 
@@ -320,8 +330,16 @@ class _Driver:
         self._conn = conn
         self._adapted = adapted
 
+    def _observed(self, sql: str, args: tuple[Any, ...]) -> None:
+        """Tell SQLAlchemy's ``before_cursor_execute`` listeners (statement counters, tracing)
+        about a statement sent past SQLAlchemy, as if it had sent it."""
+        sync = self._conn.sync_connection
+        if sync is not None and sync.dispatch.before_cursor_execute:
+            sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+
     async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         adapted = self._adapted
+        self._observed(sql, args)
         try:
             if adapted._transaction is None and self._conn.in_transaction():
                 await adapted._start_transaction()  # SQLAlchemy begins lazily: begin now
@@ -350,6 +368,7 @@ class _Driver:
         if tenant_id is not None:
             canonical = uuid.UUID(str(tenant_id))  # hex digits and dashes only: a safe literal
             sql = f"BEGIN; SELECT set_config('app.tenant_id', '{canonical}', true)"
+            self._observed(sql, ())
         try:
             xact = raw.transaction()
             # As asyncpg's own start: if this fails or is cancelled, the connection keeps the
