@@ -92,6 +92,13 @@ COLUMNS = (
 
 
 _READ_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version"  # noqa: S608
+_RECEIPT_AND_STREAM = (
+    "SELECT r.stream_id, r.command_type, r.fingerprint, r.result_version, "  # noqa: S608
+    + ", ".join(f"e.{c.strip()}" for c in COLUMNS.split(","))
+    + " FROM (SELECT 1) AS one"
+    " LEFT JOIN command_receipts AS r ON r.idempotency_key = $2"
+    " LEFT JOIN events AS e ON e.stream_id = $1 ORDER BY e.version"
+)
 
 
 class EventStore:
@@ -175,6 +182,23 @@ class EventStore:
     async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
         rows = await (await driver(conn)).fetch(_READ_STREAM, stream_id)
         return await self.open(conn, [self.recorded(row) for row in rows])
+
+    async def read_stream_after_receipt(
+        self, conn: AsyncConnection, stream_id: uuid.UUID, key: str | None
+    ) -> tuple[Receipt | None, list[RecordedEvent]]:
+        """The receipt of idempotency ``key`` (if any) and the stream, in one round trip.
+
+        A command looks for its receipt first and reads the stream unless it finds one: both
+        in one statement (with a receipt the events are not opened and not used).
+        """
+        if key is None:
+            return None, await self.read_stream(conn, stream_id)
+        rows = await (await driver(conn)).fetch(_RECEIPT_AND_STREAM, stream_id, key)
+        first = rows[0]  # the receipt's columns repeat on every row; at least one row
+        if first[0] is not None:
+            return Receipt(first[0], first[1], first[2], first[3]), []
+        events = [self.recorded(tuple(r)[4:]) for r in rows if r[4] is not None]
+        return None, await self.open(conn, events)
 
     async def read_streams(
         self, conn: AsyncConnection, stream_ids: Sequence[uuid.UUID]

@@ -370,11 +370,11 @@ async def _decide_and_append(
 ) -> CommandResult:
     store = deps.store
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
-        if idempotency_key is not None:
-            receipt = await store.find_receipt(conn, idempotency_key)
-            if receipt is not None:
-                return await _replay(deps, principal, receipt, command, conn)
-        stream = await store.read_stream(conn, command.case_id)
+        receipt, stream = await store.read_stream_after_receipt(
+            conn, command.case_id, idempotency_key
+        )
+        if receipt is not None:
+            return await _replay(deps, principal, receipt, command, conn)
         state = rc.fold(r.event for r in stream)
         current = state.version if state is not None else 0
         if current != expected_version:

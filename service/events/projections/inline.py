@@ -23,6 +23,4 @@ async def project_case(
 
     Returns the ``return_cases`` row as stored (personal fields still sealed)."""
     row = await return_cases.seal_personal(conn, cipher, return_cases.case_row(stream))
-    stored = await return_cases.upsert_returning(conn, row)
-    await timeline.append_entries(conn, new)
-    return stored
+    return await return_cases.upsert_returning(conn, row, [timeline.entry(e) for e in new])

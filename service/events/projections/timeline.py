@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.db import driver
 from service.events.types import RecordedEvent
 
 
@@ -129,24 +128,6 @@ def entry(recorded: RecordedEvent) -> dict[str, Any]:
         "summary": summary(recorded),
         "organisation_id": getattr(recorded.event, "organisation_id", None),
     }
-
-
-_INSERT_DRIVER = (
-    "INSERT INTO case_timeline (tenant_id, case_id, version, global_position, event_type, "
-    "occurred_at, recorded_at, actor, actor_role, summary, organisation_id) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-)
-_ENTRY_COLUMNS = (
-    "tenant_id", "case_id", "version", "global_position", "event_type", "occurred_at",
-    "recorded_at", "actor", "actor_role", "summary", "organisation_id",
-)  # fmt: skip
-
-
-async def append_entries(conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
-    raw = await driver(conn)
-    for e in events:  # usually one: a statement each on the driver connection
-        values = entry(e)
-        await raw.execute(_INSERT_DRIVER, *(values[c] for c in _ENTRY_COLUMNS))
 
 
 async def timelines(
