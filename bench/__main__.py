@@ -4,7 +4,7 @@
     .venv/bin/python -m bench --quick     # a smoke run: 5,000 cases, short rounds (~3 min)
     .venv/bin/python -m bench --only 1,3  # some scenarios (the population is always made)
     .venv/bin/python -m bench --profile   # also profile (cProfile) each scenario; slower
-    .venv/bin/python -m bench --patch lean-append,no-pre-ping   # candidate fixes
+    .venv/bin/python -m bench --patch NAME,...   # candidate fixes (bench/patches.py)
     .venv/bin/python -m bench --guards    # only the guard chain's worst documents (no database)
 
 Order: fresh database -> population (bench/populate.py) -> 5 rebuild (builds the read models)

@@ -21,6 +21,7 @@ from service.auth import Tenant, TokenVerifier, identity_provider, load_signing_
 from service.config import Settings
 from service.db import create_app_engine, migration_heads, tenant_transaction
 from service.domain.return_case import EVENT_TYPES, ReadinessPolicy
+from service.events.announce import CommitAnnouncer
 from service.events.cursor import CursorSealer
 from service.events.feed import FeedHub
 from service.events.store import EventStore
@@ -73,6 +74,8 @@ def create_app(
         listen_dsn = app_db_url.set(drivername="postgresql").render_as_string(hide_password=False)
         feed: FeedHub | None = None
         reports: ReportProjection | None = None
+        # Commits wake this process's feed and reports at once, other processes by NOTIFY.
+        announcer = CommitAnnouncer(lambda: asyncpg.connect(listen_dsn))
         rotation: asyncio.Task[None] | None = None
         stop_rotation = asyncio.Event()
 
@@ -84,7 +87,10 @@ def create_app(
             tenants = await load_tenants(engine)
             app.state.metrics = metrics_ = Metrics()
             store = EventStore(
-                EventRegistry(EVENT_TYPES), on_append=metrics_.events_appended.inc, cipher=cipher
+                EventRegistry(EVENT_TYPES),
+                on_append=metrics_.events_appended.inc,
+                cipher=cipher,
+                announce=announcer.committed,
             )
             app.state.settings = settings
             app.state.migration_heads = migration_heads(settings.migrations_dir)
@@ -120,7 +126,9 @@ def create_app(
             )
             await feed.start()
             app.state.feed = feed
+            announcer.on_commit(feed.wake)
             reports = await start_report_projection(engine, store, listen_dsn)
+            announcer.on_commit(reports.wake)
             metrics_.track_subscriptions(lambda: feed.subscriber_count if feed else 0)
             await ensure_first_kek(engine, cipher.keks)
             await check_kek_directory(engine, cipher.keks)
@@ -140,6 +148,7 @@ def create_app(
             stop_rotation.set()
             if rotation is not None:
                 await rotation
+            await announcer.close()
             if reports is not None:
                 await reports.stop()
             if feed is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,9 @@ KNOWN_ROLES = frozenset(
 )
 LEEWAY_SECONDS = 30
 MAX_LIFETIME_SECONDS = 24 * 3600
+# Verified tokens remembered by a verifier (``TokenVerifier._decoded``): how many, how long.
+TOKEN_CACHE_SIZE = 1024
+TOKEN_CACHE_SECONDS = 60.0
 EVENTS_READ = "events:read"
 PERSONAL_DATA_READ = "personal-data:read"
 INTEGRATOR_SCOPES = frozenset({EVENTS_READ, PERSONAL_DATA_READ})
@@ -232,6 +236,7 @@ class TokenVerifier:
         self._leeway = leeway
         self._max_lifetime = max_lifetime
         self._client_active = client_active
+        self._cache: OrderedDict[str, tuple[float, TrustedIssuer, dict[str, Any]]] = OrderedDict()
 
     def _check_times(self, claims: Mapping[str, Any]) -> float:
         """The token's expiry, once its time claims are numbers and its lifetime is bounded."""
@@ -244,23 +249,48 @@ class TokenVerifier:
             raise Unauthenticated("the token lives longer than this service accepts")
         return exp
 
-    async def verify(self, token: str) -> Principal:
+    async def _decoded(self, token: str) -> tuple[TrustedIssuer, dict[str, Any]]:
+        """The token's issuer and claims, its signature and registered claims verified.
+
+        A token verified before is taken from a small cache (``TOKEN_CACHE_SIZE`` tokens, each
+        for at most ``TOKEN_CACHE_SECONDS`` and never past its ``exp``): the signature check
+        is the costly part of every request. Everything that can change while a token lives
+        (its lifetime against the clock, its tenant, an integrator's revocation) is checked
+        by ``verify`` on every request, cached or not.
+        """
+        now = time.time()
+        cached = self._cache.get(token)
+        if cached is not None:
+            until, issuer, claims = cached
+            if now < until:
+                self._cache.move_to_end(token)
+                return issuer, claims
+            del self._cache[token]
         try:
             issuer_name = jwt.decode(token, options={"verify_signature": False}).get("iss")
-            issuer = self._issuers.get(issuer_name) if isinstance(issuer_name, str) else None
-            if issuer is None:
+            found = self._issuers.get(issuer_name) if isinstance(issuer_name, str) else None
+            if found is None:
                 raise jwt.InvalidIssuerError("unknown issuer")
-            claims: dict[str, Any] = jwt.decode(
+            claims = jwt.decode(
                 token,
-                await issuer.key_for(token),
-                algorithms=list(issuer.algorithms),
+                await found.key_for(token),
+                algorithms=list(found.algorithms),
                 audience=self._audience,
-                issuer=issuer.issuer,
+                issuer=found.issuer,
                 leeway=self._leeway,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated("the token is invalid or expired") from exc
+        exp = claims.get("exp")
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            self._cache[token] = (min(now + TOKEN_CACHE_SECONDS, float(exp)), found, claims)
+            while len(self._cache) > TOKEN_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return found, claims
+
+    async def verify(self, token: str) -> Principal:
+        issuer, claims = await self._decoded(token)
         expires_at = self._check_times(claims)
         org = _claim(claims, issuer.claims.organisation)
         roles = _claim(claims, issuer.claims.roles)

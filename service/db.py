@@ -12,18 +12,21 @@ Two identities reach the database:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+import asyncpg
+from asyncpg.transaction import TransactionState
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from service.config import Settings
@@ -210,7 +213,58 @@ async def migrate(
 
 
 def create_app_engine(url: URL, pool_size: int) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    """The service's engine: a pool of ``pool_size`` connections (as many again on overflow).
+
+    No pre-ping: it cost three round trips (``BEGIN``, ``;``, ``ROLLBACK``) per checkout on
+    every request. A connection that died in the pool is found by the first statement that
+    uses it; SQLAlchemy then invalidates the whole pool (every connection older than the
+    failure is replaced at its next checkout) and the error says so
+    (``DBAPIError.connection_invalidated``): the command handler tries such a command again on
+    a fresh connection (``service.handlers.return_case.CONNECTION_ATTEMPTS``).
+    """
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine.sync_engine.pool, "checkout", _refuse_left_in_transaction)
+    return engine
+
+
+def _refuse_left_in_transaction(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Never hand out a connection that a cancelled request left inside a transaction.
+
+    A task cancelled while its ``BEGIN`` was under way (a client gone, a shutdown) leaves the
+    driver believing a transaction is open: the next user's ``BEGIN`` would become a
+    SAVEPOINT inside it and its "commit" would commit nothing. The pre-ping used to discard
+    such connections by chance; this check costs no round trip. The pool replaces the
+    connection (``DisconnectionError``) and checks out another.
+    """
+    raw = record.driver_connection
+    if raw is not None and (
+        raw.is_closed() or raw.is_in_transaction() or raw._top_xact is not None
+    ):
+        raise DisconnectionError("connection closed or left inside a transaction")
+
+
+_AFTER_COMMIT = "safe_future.after_commit"
+_MEMO = "safe_future.memo"
+
+
+def transaction_memo(conn: AsyncConnection) -> dict[str, Any] | None:
+    """A dict that lives exactly as long as the current ``tenant_transaction`` (``None``
+    outside one): for what a transaction may remember of its own reads."""
+    memo: dict[str, Any] | None = conn.info.get(_MEMO)
+    return memo
+
+
+def after_commit(conn: AsyncConnection, callback: Callable[[], object]) -> bool:
+    """Call ``callback`` once the transaction of ``conn`` has committed, never on rollback.
+
+    Only ``tenant_transaction`` runs these callbacks; on another transaction this registers
+    nothing and returns ``False`` (the caller then does what it must inside the transaction).
+    """
+    pending: list[Callable[[], object]] | None = conn.info.get(_AFTER_COMMIT)
+    if pending is None:
+        return False
+    pending.append(callback)
+    return True
 
 
 @asynccontextmanager
@@ -220,11 +274,159 @@ async def tenant_transaction(
     """One transaction with ``app.tenant_id`` set for its duration only.
 
     Row-level security policies read this setting; with ``tenant_id=None`` the setting stays
-    empty and every tenant-owned table shows no rows.
+    empty and every tenant-owned table shows no rows. Callbacks registered with
+    ``after_commit`` run after the commit succeeded.
+
+    ``BEGIN`` and the setting go in one round trip, and ``BEGIN``/``COMMIT`` through the
+    driver (``_Driver.begin``/``end``): SQLAlchemy's statements inside run in this transaction
+    as in one it began itself, and a savepoint (``begin_nested``) works as usual.
     """
-    async with engine.begin() as conn:
+    pending: list[Callable[[], object]] = []
+    async with engine.connect() as conn:
+        info = conn.info  # not read again: an invalidated connection would need a round trip
+        info[_AFTER_COMMIT] = pending
+        info[_MEMO] = {}
+        try:
+            raw = await driver(conn)
+            # SQLAlchemy's own transaction, begun and ended without I/O (its asyncpg dialect
+            # begins lazily, and ends nothing once the driver has): ``conn.rollback()`` and
+            # ``begin_nested`` inside the block work as in any SQLAlchemy transaction.
+            assert conn.sync_connection is not None
+            outer = conn.sync_connection.begin()
+            await raw.begin(tenant_id)
+            try:
+                yield conn
+            except BaseException:
+                await raw.end(commit=False)
+                if outer.is_active:
+                    outer.rollback()
+                raise
+            await raw.end(commit=True)
+            if outer.is_active:
+                outer.commit()
+        finally:
+            info.pop(_AFTER_COMMIT, None)
+            info.pop(_MEMO, None)
+    for callback in pending:
+        callback()
+
+
+_SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
+
+
+class _Driver:
+    """The asyncpg connection under an ``AsyncConnection``, inside its transaction.
+
+    Statements sent here skip SQLAlchemy's per-statement work (compilation cache, parameter
+    processing, result objects, a greenlet switch each), for the hot paths only. Errors are
+    translated exactly as SQLAlchemy translates its own statements' errors: the same
+    ``DBAPIError`` subclasses (``IntegrityError`` for a unique violation), and a lost
+    connection invalidates the pool and is reported with ``connection_invalidated``.
+    """
+
+    __slots__ = ("_adapted", "_conn")
+
+    def __init__(self, conn: AsyncConnection, adapted: Any) -> None:
+        self._conn = conn
+        self._adapted = adapted
+
+    def _observed(self, sql: str, args: tuple[Any, ...]) -> None:
+        """Tell SQLAlchemy's ``before_cursor_execute`` listeners (statement counters, tracing)
+        about a statement sent past SQLAlchemy, as if it had sent it."""
+        sync = self._conn.sync_connection
+        if sync is not None and sync.dispatch.before_cursor_execute:
+            sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        adapted = self._adapted
+        self._observed(sql, args)
+        try:
+            if adapted._transaction is None and self._conn.in_transaction():
+                await adapted._start_transaction()  # SQLAlchemy begins lazily: begin now
+            return await getattr(adapted._connection, method)(sql, *args)
+        except Exception as exc:
+            error = exc
+        await self._conn.run_sync(_raise_translated, adapted, error, sql)
+        raise AssertionError("unreachable")
+
+    async def begin(self, tenant_id: uuid.UUID | None) -> None:
+        """``BEGIN`` and the tenant setting (if any) in one round trip, as one simple query.
+
+        The transaction is registered with the driver and with SQLAlchemy's adapter as if they
+        had begun it. Where they would begin it some other way (an isolation level), they do,
+        and the setting follows in a statement of its own.
+        """
+        adapted, raw = self._adapted, self._adapted._connection
+        plain = adapted.isolation_level is None and not (adapted.readonly or adapted.deferrable)
+        if not plain or adapted._transaction is not None or raw._top_xact is not None:
+            if adapted._transaction is None:
+                await adapted._start_transaction()
+            if tenant_id is not None:
+                await self._run("execute", _SET_TENANT, (str(tenant_id),))
+            return
+        sql = "BEGIN"
         if tenant_id is not None:
-            await conn.execute(
-                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
-            )
-        yield conn
+            canonical = uuid.UUID(str(tenant_id))  # hex digits and dashes only: a safe literal
+            sql = f"BEGIN; SELECT set_config('app.tenant_id', '{canonical}', true)"
+            self._observed(sql, ())
+        try:
+            xact = raw.transaction()
+            # As asyncpg's own start: if this fails or is cancelled, the connection keeps the
+            # transaction marked, and the pool never hands it out again (create_app_engine).
+            raw._top_xact = xact
+            xact._state = TransactionState.FAILED
+            await raw.execute(sql)
+        except Exception as exc:
+            await self._conn.run_sync(_raise_translated, adapted, exc, "BEGIN")
+        xact._state = TransactionState.STARTED
+        adapted._transaction = xact
+
+    async def end(self, *, commit: bool) -> None:
+        """``COMMIT`` (or ``ROLLBACK``) the transaction ``begin`` started.
+
+        A failed commit raises as SQLAlchemy's would. A failed rollback (the connection is
+        gone) is not raised over the error that caused it: the connection is invalidated.
+        """
+        adapted = self._adapted
+        xact = adapted._transaction
+        if xact is None:
+            return
+        try:
+            await adapted._call_and_discard(xact.commit if commit else xact.rollback)
+        except Exception as exc:
+            if commit:
+                await self._conn.run_sync(_raise_translated, adapted, exc, "COMMIT")
+            with contextlib.suppress(Exception):
+                await self._conn.invalidate(exc)
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self._run("execute", sql, args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self._run("fetch", sql, args)
+        return rows
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self._run("fetchrow", sql, args)
+        return row
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._run("fetchval", sql, args)
+
+
+def _raise_translated(sync_conn: Connection, adapted: Any, error: Exception, sql: str) -> None:
+    try:
+        adapted._handle_exception(error)  # raises the DB-API error SQLAlchemy would see
+    except Exception as dbapi_error:
+        sync_conn._handle_dbapi_exception(dbapi_error, sql, None, None, None)
+        raise
+
+
+async def driver(conn: AsyncConnection) -> _Driver:
+    """Statements on ``conn``'s asyncpg connection, in its transaction (see ``_Driver``)."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        fairy = sync.connection  # checked out already: no round trip through a greenlet
+    else:
+        fairy = await conn.get_raw_connection()
+    return _Driver(conn, fairy.dbapi_connection)

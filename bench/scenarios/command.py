@@ -236,7 +236,10 @@ async def raw_floor(bench_db: BenchDatabase, *, seconds: float, max_requests: in
                 ]
                 entry = {**step.entry, "tenant_id": tenant, "case_id": case_id}
                 async with conn.transaction():
-                    await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_text)
+                    await conn.execute(  # an event writer announces itself (migration 0010)
+                        "SELECT set_config('app.tenant_id', $1, true), events_writer_begin()",
+                        tenant_text,
+                    )
                     await conn.fetch(FLOOR_READ, case_id)
                     inserted = await conn.fetchrow(
                         FLOOR_INSERT,

@@ -36,6 +36,7 @@ from bench.server import Process
 from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
+from service.events.announce import CommitAnnouncer
 from service.events.cursor import CursorSealer, FeedPosition
 from service.events.store import EventStore
 from service.events.types import EventRegistry, Metadata
@@ -56,7 +57,9 @@ class Writer:
 
     def __init__(self, bench_db: BenchDatabase, tenant: uuid.UUID) -> None:
         self.engine = bench_db.app_engine(2)
-        self.store = EventStore(EventRegistry(rc.EVENT_TYPES))
+        # Announced like the service's appends: a coalesced NOTIFY after each commit.
+        self.announcer = CommitAnnouncer(bench_db.app_connect)
+        self.store = EventStore(EventRegistry(rc.EVENT_TYPES), announce=self.announcer.committed)
         self.tenant = tenant
         self.case_id = uuid.uuid4()
         self.state: Any = None
@@ -102,6 +105,7 @@ class Writer:
         return await self._append(rc.AssessRisk(self.case_id, dt.date(2025, 6, 2), v.RiskLevel.LOW))
 
     async def close(self) -> None:
+        await self.announcer.close()
         await self.engine.dispose()
 
 

@@ -14,14 +14,20 @@ rebuild, an import, ``pg_dump``) holds no feed back. The horizon is read in one 
 the events in the next, whose snapshot is later: a writer running at the first either still
 held the lock (and bounded the horizon) or had finished, and so is visible to the second.
 
-Waiting is driven by NOTIFY: a writer's commit announces its tenant. A writer that rolls back
-announces nothing, so while events are held back the feed also looks again after a short,
-growing pause (50 ms doubling to 1 s).
+Waking (``FeedHub.wake(tenant_id)``): a writer's commit announces its tenant
+(``service.events.announce``): a writer in this process calls ``wake`` directly after its
+commit; writers in other processes NOTIFY (coalesced, after their commits), which this
+process's LISTEN connection turns into ``wake``. A writer that rolls back announces nothing,
+so while events are held back the feed also looks again after a short, growing pause (50 ms
+doubling to 1 s). Nothing depends on a wake-up arriving (the feed reads by position): a
+writer killed between its commit and its NOTIFY, or a NOTIFY lost while the LISTEN connection
+was down, is caught by the periodic re-check of every live tenant feed
+(``safety_poll_seconds``, 5 s by default).
 
-Fan-out: one LISTEN connection per process. An append NOTIFYs its tenant after commit; the
-process's ``TenantFeed`` for that tenant reads the log once and hands each event to every
-subscriber's bounded queue. A subscriber whose queue overflows is closed with a reason and
-resumes from its cursor; it never slows the others.
+Fan-out: one LISTEN connection per process. On a wake-up the process's ``TenantFeed`` for
+that tenant reads the log once and hands each event to every subscriber's bounded queue. A
+subscriber whose queue overflows is closed with a reason and resumes from its cursor; it
+never slows the others.
 
 What a transport builds from an event (its sealed cursor, a serialised message) is the same
 for every subscriber that asks for the same thing: ``FeedHub.memo`` keeps it, per event, for
@@ -329,9 +335,14 @@ class FeedHub:
 
     def _on_event(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
-            feed = self._feeds.get(uuid.UUID(payload))
+            tenant_id = uuid.UUID(payload)
         except ValueError:
             return
+        self.wake(tenant_id)
+
+    def wake(self, tenant_id: uuid.UUID) -> None:
+        """Events of ``tenant_id`` committed: its live feed (if any) reads the log again."""
+        feed = self._feeds.get(tenant_id)
         if feed is not None:
             feed.wake.set()
 

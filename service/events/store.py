@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.db import after_commit, driver
 from service.events.sealing import PersonalCipher, SealedItem, event_purpose, is_sealed
 from service.events.types import EventRegistry, Metadata, RecordedEvent, SealedPersonal
 
@@ -48,38 +49,55 @@ class Receipt:
 EVENTS_CHANNEL = "safe_future_events"
 WRITER_BEGIN = text("SELECT events_writer_begin()")
 
-# One round trip per event: the insert happens only when the stream stands at the version
-# before it, and the NOTIFY (delivered after commit; repeats within a transaction collapse)
-# rides on the returned row. ``events_writer_begin()`` (a filter, so it runs before the row and
-# its identity value are made) announces the transaction as an event writer before it takes a
-# transaction id: the feed's horizon waits for event writers only (``service.events.feed``).
-# ``transaction_id`` and ``recorded_at`` are stamped by the database.
-_INSERT = text(
-    f"""
-    WITH stream AS (
-        SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = :stream_id
-    ), inserted AS (
-        INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type,
-                            schema_version, payload, personal, metadata, occurred_at)
-        SELECT :tenant_id, :stream_id, :stream_type, :version, :event_type, :schema_version,
-               :payload, :personal, :metadata, :occurred_at
-        FROM stream WHERE events_writer_begin() AND stream.version = :version - 1
-        ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
-        RETURNING global_position, recorded_at, transaction_id::text::bigint AS transaction_id
-    )
-    SELECT global_position, recorded_at, transaction_id,
-           pg_notify('{EVENTS_CHANNEL}', CAST(:tenant_id AS text))
-    FROM inserted
-    """  # noqa: S608 (a constant channel name)
-).bindparams(
-    bindparam("payload", type_=JSONB),
-    bindparam("personal", type_=JSONB),
-    bindparam("metadata", type_=JSONB),
+# The whole append in one statement and one round trip, whatever the number of events: the
+# version check, one row per event (from arrays, in order) and the stream's current version,
+# which comes back even when nothing was inserted, so a conflict names it without another
+# query. ``events_writer_begin()`` (a filter, so it runs before any row and its identity value
+# are made) announces the transaction as an event writer before it takes a transaction id:
+# the feed's horizon waits for event writers only (``service.events.feed``). A concurrent
+# writer that inserted the same version first makes the insert do nothing
+# (``ON CONFLICT DO NOTHING`` waits for it to commit). ``transaction_id`` and ``recorded_at``
+# are stamped by the database. ``{notify}`` is empty when the commit is announced after it
+# (``EventStore`` with an announcer, in a ``tenant_transaction``); otherwise the NOTIFY rides
+# on the returned rows (delivered after commit; repeats within a transaction collapse).
+_APPEND = """
+WITH cur AS (
+    SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = $2
+), ins AS (
+    INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, schema_version,
+                        payload, personal, metadata, occurred_at)
+    SELECT $1, $2, $3, cur.v + e.ord, e.event_type, e.schema_version, e.payload, e.personal,
+           $9::jsonb, $10
+    FROM cur, unnest($4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
+         WITH ORDINALITY AS e(event_type, schema_version, payload, personal, ord)
+    WHERE events_writer_begin() AND cur.v = $8
+    ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
+    RETURNING version, global_position, recorded_at, transaction_id::text::bigint AS tx
 )
+SELECT cur.v AS current, ins.version, ins.global_position, ins.recorded_at, ins.tx{notify}
+FROM cur LEFT JOIN ins ON true
+ORDER BY ins.version
+"""
+_APPEND_ANNOUNCED = _APPEND.format(notify="")
+_APPEND_NOTIFY = _APPEND.format(
+    notify=f",\n       CASE WHEN ins.version IS NOT NULL "
+    f"THEN pg_notify('{EVENTS_CHANNEL}', $1::text) END"
+)
+_CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
 
 COLUMNS = (
     "global_position, tenant_id, stream_id, stream_type, version, event_type, schema_version, "
     "payload, personal, metadata, occurred_at, recorded_at, transaction_id::text::bigint"
+)
+
+
+_READ_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version"  # noqa: S608
+_RECEIPT_AND_STREAM = (
+    "SELECT r.stream_id, r.command_type, r.fingerprint, r.result_version, "  # noqa: S608
+    + ", ".join(f"e.{c.strip()}" for c in COLUMNS.split(","))
+    + " FROM (SELECT 1) AS one"
+    " LEFT JOIN command_receipts AS r ON r.idempotency_key = $2"
+    " LEFT JOIN events AS e ON e.stream_id = $1 ORDER BY e.version"
 )
 
 
@@ -88,6 +106,11 @@ class EventStore:
 
     With a ``cipher`` (``service.privacy``), the personal part of every appended event is
     sealed with the client's key before it is written, and ``read_stream`` opens it again.
+
+    With ``announce`` (``service.events.announce.CommitAnnouncer.committed``), an append in a
+    ``tenant_transaction`` sends no NOTIFY itself: ``announce(tenant_id)`` is called once the
+    transaction has committed. Without it (tools, tests), or in another kind of transaction,
+    the append NOTIFYs in its own transaction as it always did: every append is announced.
     """
 
     def __init__(
@@ -95,10 +118,12 @@ class EventStore:
         registry: EventRegistry,
         on_append: Callable[[int], object] | None = None,
         cipher: PersonalCipher | None = None,
+        announce: Callable[[uuid.UUID], object] | None = None,
     ) -> None:
         self.registry = registry
         self._on_append = on_append
         self.cipher = cipher
+        self.announce = announce
 
     def recorded(self, row: Any) -> RecordedEvent:
         """A stored row (selected as ``COLUMNS``) as a recorded event, upcast if need be.
@@ -155,11 +180,25 @@ class EventStore:
         return out
 
     async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
-        result = await conn.execute(
-            text(f"SELECT {COLUMNS} FROM events WHERE stream_id = :s ORDER BY version"),  # noqa: S608
-            {"s": stream_id},
-        )
-        return await self.open(conn, [self.recorded(row) for row in result])
+        rows = await (await driver(conn)).fetch(_READ_STREAM, stream_id)
+        return await self.open(conn, [self.recorded(row) for row in rows])
+
+    async def read_stream_after_receipt(
+        self, conn: AsyncConnection, stream_id: uuid.UUID, key: str | None
+    ) -> tuple[Receipt | None, list[RecordedEvent]]:
+        """The receipt of idempotency ``key`` (if any) and the stream, in one round trip.
+
+        A command looks for its receipt first and reads the stream unless it finds one: both
+        in one statement (with a receipt the events are not opened and not used).
+        """
+        if key is None:
+            return None, await self.read_stream(conn, stream_id)
+        rows = await (await driver(conn)).fetch(_RECEIPT_AND_STREAM, stream_id, key)
+        first = rows[0]  # the receipt's columns repeat on every row; at least one row
+        if first[0] is not None:
+            return Receipt(first[0], first[1], first[2], first[3]), []
+        events = [self.recorded(tuple(r)[4:]) for r in rows if r[4] is not None]
+        return None, await self.open(conn, events)
 
     async def read_streams(
         self, conn: AsyncConnection, stream_ids: Sequence[uuid.UUID]
@@ -199,13 +238,11 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """Append ``events`` after ``expected_version``, or raise ``ConcurrencyConflict``.
 
-        Each insert happens only when the stream stands at the version before it, checked in
-        the same statement. A concurrent writer that inserted the same version first makes the
-        insert do nothing (``ON CONFLICT DO NOTHING`` waits for it to commit); either way the
-        caller's transaction is rolled back by the exception, so nothing of it is kept.
+        One statement (``_APPEND``) checks the version and inserts every event; a concurrent
+        writer that inserted the same version first makes it insert nothing (it waits for that
+        writer to commit). Either way the caller's transaction is rolled back by the
+        exception, so nothing of it is kept.
         """
-        recorded: list[RecordedEvent] = []
-        meta_json = metadata.to_json()
         encoded = [self.registry.encode(event) for event in events]
         if self.cipher is not None:
             # Personal parts are sealed with the client's key: no plaintext reaches the log.
@@ -216,66 +253,61 @@ class EventStore:
             ]
             if personal_at:  # sealing may write a key: announce the writer before that
                 await conn.execute(WRITER_BEGIN)
-            sealed = await self.cipher.seal_many(
-                conn, tenant_id, stream_id, [(purpose, p) for _, purpose, p in personal_at]
+                sealed = await self.cipher.seal_many(
+                    conn, tenant_id, stream_id, [(purpose, p) for _, purpose, p in personal_at]
+                )
+                for (i, _, _), envelope in zip(personal_at, sealed, strict=True):
+                    encoded[i] = (*encoded[i][:3], envelope)
+        announced = self.announce is not None and after_commit(
+            conn, functools.partial(self.announce, tenant_id)
+        )
+        raw = await driver(conn)
+        rows = await raw.fetch(
+            _APPEND_ANNOUNCED if announced else _APPEND_NOTIFY,
+            tenant_id,
+            stream_id,
+            stream_type,
+            [e[0] for e in encoded],
+            [e[1] for e in encoded],
+            [json.dumps(e[2]) for e in encoded],
+            [None if e[3] is None else json.dumps(e[3]) for e in encoded],
+            expected_version,
+            json.dumps(metadata.to_json()),
+            occurred_at,
+        )
+        inserted = [r for r in rows if r[1] is not None]
+        if len(inserted) != len(events):
+            current = int(rows[0][0])
+            if current == expected_version:  # a concurrent writer inserted first
+                current = int(await raw.fetchval(_CURRENT_VERSION, stream_id))
+            raise ConcurrencyConflict(stream_id, expected_version, current)
+        recorded = [
+            RecordedEvent(
+                global_position=row[2],
+                tenant_id=tenant_id,
+                stream_id=stream_id,
+                stream_type=stream_type,
+                version=row[1],
+                event_type=enc[0],
+                schema_version=enc[1],
+                event=event,
+                metadata=metadata,
+                occurred_at=occurred_at,
+                recorded_at=row[3],
+                transaction_id=row[4],
             )
-            for (i, _, _), envelope in zip(personal_at, sealed, strict=True):
-                encoded[i] = (*encoded[i][:3], envelope)
-        for offset, (event, (event_type, schema_version, payload, personal)) in enumerate(
-            zip(events, encoded, strict=True), start=1
-        ):
-            version = expected_version + offset
-            row = (
-                await conn.execute(
-                    _INSERT,
-                    {
-                        "tenant_id": tenant_id,
-                        "stream_id": stream_id,
-                        "stream_type": stream_type,
-                        "version": version,
-                        "event_type": event_type,
-                        "schema_version": schema_version,
-                        "payload": payload,
-                        "personal": personal,
-                        "metadata": meta_json,
-                        "occurred_at": occurred_at,
-                    },
-                )
-            ).first()
-            if row is None:
-                raise ConcurrencyConflict(
-                    stream_id, expected_version, await self.current_version(conn, stream_id)
-                )
-            recorded.append(
-                RecordedEvent(
-                    global_position=row[0],
-                    tenant_id=tenant_id,
-                    stream_id=stream_id,
-                    stream_type=stream_type,
-                    version=version,
-                    event_type=event_type,
-                    schema_version=schema_version,
-                    event=event,
-                    metadata=metadata,
-                    occurred_at=occurred_at,
-                    recorded_at=row[1],
-                    transaction_id=row[2],
-                )
-            )
+            for row, event, enc in zip(inserted, events, encoded, strict=True)
+        ]
         if self._on_append is not None:
             self._on_append(len(recorded))
         return recorded
 
     async def find_receipt(self, conn: AsyncConnection, key: str) -> Receipt | None:
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT stream_id, command_type, fingerprint, result_version "
-                    "FROM command_receipts WHERE idempotency_key = :k"
-                ),
-                {"k": key},
-            )
-        ).first()
+        row = await (await driver(conn)).fetchrow(
+            "SELECT stream_id, command_type, fingerprint, result_version "
+            "FROM command_receipts WHERE idempotency_key = $1",
+            key,
+        )
         return None if row is None else Receipt(row[0], row[1], row[2], row[3])
 
     async def save_receipt(
@@ -286,23 +318,21 @@ class EventStore:
         key: str,
         receipt: Receipt,
     ) -> None:
-        """Record a command's first result; ``DuplicateReceipt`` if another request won."""
-        try:
-            async with conn.begin_nested():
-                await conn.execute(
-                    text(
-                        "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, "
-                        "command_type, fingerprint, result_version) "
-                        "VALUES (:t, :k, :s, :c, :f, :v)"
-                    ),
-                    {
-                        "t": tenant_id,
-                        "k": key,
-                        "s": receipt.stream_id,
-                        "c": receipt.command_type,
-                        "f": receipt.fingerprint,
-                        "v": receipt.result_version,
-                    },
-                )
-        except IntegrityError as exc:
-            raise DuplicateReceipt(key) from exc
+        """Record a command's first result; ``DuplicateReceipt`` if another request won.
+
+        ``ON CONFLICT DO NOTHING`` waits for a concurrent request with the same key to end:
+        if it committed, nothing is inserted here (no savepoint needed to survive it).
+        """
+        inserted = await (await driver(conn)).fetchval(
+            "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, "
+            "command_type, fingerprint, result_version) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            tenant_id,
+            key,
+            receipt.stream_id,
+            receipt.command_type,
+            receipt.fingerprint,
+            receipt.result_version,
+        )
+        if inserted is None:
+            raise DuplicateReceipt(key)

@@ -24,6 +24,12 @@ JsonObject = dict[str, Any]
 Upcaster = Callable[[JsonObject, JsonObject | None], tuple[JsonObject, JsonObject | None]]
 
 
+@cache
+def _field_names(cls: Any) -> tuple[str, ...]:
+    """An event class's field names, in order (worked out once per class)."""
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 class UnknownEventType(Exception):
     """The log holds an event type this code does not know."""
 
@@ -41,12 +47,21 @@ class Metadata:
     idempotency_key: str | None = None
 
     def to_json(self) -> JsonObject:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        # Plain strings only: read each field (``dataclasses.asdict`` copies deeply, per event).
+        out: JsonObject = {}
+        for name in _METADATA_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Metadata:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in names})
+
+
+_METADATA_FIELDS = tuple(f.name for f in dataclasses.fields(Metadata))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +172,13 @@ class EventRegistry:
 
     def encode(self, event: Any) -> tuple[str, int, JsonObject, JsonObject | None]:
         """Split an event into its type, schema version, public and personal parts."""
-        cls = type(event)
+        cls: Any = type(event)
         personal_names: frozenset[str] = cls.personal_fields
         public: JsonObject = {}
         personal: JsonObject = {}
-        for field in dataclasses.fields(event):
-            value = _encode(getattr(event, field.name))
-            (personal if field.name in personal_names else public)[field.name] = value
+        for name in _field_names(cls):
+            value = _encode(getattr(event, name))
+            (personal if name in personal_names else public)[name] = value
         return cls.event_type, cls.schema_version, public, (personal or None)
 
     def decode(

@@ -65,6 +65,9 @@ class CommandResult:
     case_id: uuid.UUID
     version: int
     replayed: bool
+    # The case's read-model row as the command's transaction stored it (personal fields
+    # sealed), when the command appended events; otherwise read it from the read model.
+    row: dict[str, Any] | None = None
 
 
 # Fields the server fills in rather than the caller: not part of what a command asks.
@@ -367,11 +370,11 @@ async def _decide_and_append(
 ) -> CommandResult:
     store = deps.store
     async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
-        if idempotency_key is not None:
-            receipt = await store.find_receipt(conn, idempotency_key)
-            if receipt is not None:
-                return await _replay(deps, principal, receipt, command, conn)
-        stream = await store.read_stream(conn, command.case_id)
+        receipt, stream = await store.read_stream_after_receipt(
+            conn, command.case_id, idempotency_key
+        )
+        if receipt is not None:
+            return await _replay(deps, principal, receipt, command, conn)
         state = rc.fold(r.event for r in stream)
         current = state.version if state is not None else 0
         if current != expected_version:
@@ -396,6 +399,7 @@ async def _decide_and_append(
         except CaseAlreadyExists:
             raise Conflict("the case exists already", current_version=current) from None
         version = current
+        stored: dict[str, Any] | None = None
         if events:
             metadata = Metadata(
                 actor=principal.subject,
@@ -421,7 +425,7 @@ async def _decide_and_append(
                     f"the case is at version {exc.current}, not {exc.expected}",
                     current_version=exc.current,
                 ) from None
-            await project_case(conn, [*stream, *recorded], recorded, store.cipher)
+            stored = await project_case(conn, [*stream, *recorded], recorded, store.cipher)
             version = recorded[-1].version
             if store.cipher is not None and any(
                 isinstance(r.event, rc.ClientPersonalDataErased) for r in recorded
@@ -430,6 +434,7 @@ async def _decide_and_append(
                 # models hold of them can no longer be read. Same transaction as the event.
                 await store.cipher.forget(conn, principal.tenant_id, command.case_id)
             if any(isinstance(r.event, rc.ClientPersonalDataErased) for r in recorded):
+                stored = None  # what erasure changed is read from the read model again
                 # A waiting transfer offer of this case carries no personal data any more.
                 await transfer_offers.forget_for_case(
                     conn, store.cipher, principal.tenant_id, command.case_id
@@ -446,4 +451,4 @@ async def _decide_and_append(
                     command.case_id, type(command).__name__, fingerprint(command, secret), version
                 ),
             )
-        return CommandResult(command.case_id, version, replayed=False)
+        return CommandResult(command.case_id, version, replayed=False, row=stored)

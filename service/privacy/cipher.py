@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.db import driver, transaction_memo
 from service.events.sealing import SEALED_MARK, JsonObject, SealedItem
 from service.privacy.kek import (
     Kek,
@@ -133,10 +134,11 @@ def _envelope_key_id(envelope: JsonObject) -> uuid.UUID:
         raise TamperedCiphertext("a personal-data envelope names no valid key") from None
 
 
-_SELECT_KEYS = text(
+_SELECT_KEYS = (
     "SELECT tenant_id, case_id, key_id, wrapped_key, master_key_id FROM data_keys "
-    "WHERE case_id = ANY(:ids)"
+    "WHERE case_id = ANY($1::uuid[])"
 )
+_MEMO_KEYS = "data_keys"
 _INSERT_KEY = text(
     "INSERT INTO data_keys (tenant_id, case_id, key_id, wrapped_key, master_key_id) "
     "VALUES (:t, :c, :k, :w, :m) ON CONFLICT (tenant_id, case_id) DO NOTHING RETURNING key_id"
@@ -165,33 +167,61 @@ class PersonalDataCipher:
 
     def _unwrap(self, row: Any) -> DataKey:
         secret = self.keks.unwrap(
-            bytes(row.wrapped_key),
-            row.master_key_id,
-            tenant_id=row.tenant_id,
-            case_id=row.case_id,
-            key_id=row.key_id,
+            bytes(row["wrapped_key"]),
+            row["master_key_id"],
+            tenant_id=row["tenant_id"],
+            case_id=row["case_id"],
+            key_id=row["key_id"],
         )
-        return DataKey.of(row.tenant_id, row.case_id, row.key_id, secret)
+        return DataKey.of(row["tenant_id"], row["case_id"], row["key_id"], secret)
 
     async def keys(
-        self, conn: AsyncConnection, case_ids: Sequence[uuid.UUID]
+        self,
+        conn: AsyncConnection,
+        case_ids: Sequence[uuid.UUID],
+        tenant_id: uuid.UUID | None = None,
     ) -> dict[uuid.UUID, DataKey]:
-        """The current data keys of ``case_ids`` (of the transaction's tenant), in one query."""
+        """The current data keys of ``case_ids`` (of the transaction's tenant), in one query.
+
+        With ``tenant_id`` (the cases' tenant), keys read or made in a tenant transaction are
+        remembered until it ends (a command opens the case's events and seals its read model
+        with the same key): one query and one unwrap per case and transaction. ``forget``
+        drops a key from that memory too.
+        """
         if not case_ids:
             return {}
-        found: dict[uuid.UUID, DataKey] = {}
+        memo = self._memo(conn) if tenant_id is not None else {}
+        found = {c: memo[(tenant_id, c)] for c in case_ids if (tenant_id, c) in memo}
+        wanted = list({c for c in case_ids if c not in found})
+        if not wanted:
+            return found
+        raw = await driver(conn)
         again: list[uuid.UUID] = []
-        for row in await conn.execute(_SELECT_KEYS, {"ids": list(set(case_ids))}):
+        for row in await raw.fetch(_SELECT_KEYS, wanted):
             try:
-                found[row.case_id] = self._unwrap(row)
+                found[row["case_id"]] = self._unwrap(row)
             except KekUnavailable:
-                again.append(row.case_id)
+                again.append(row["case_id"])
         if again:
             # A rotation rewrapped these rows and destroyed their old KEK after we read them:
             # read them once more (a statement of its own sees the committed rewrap).
-            for row in await conn.execute(_SELECT_KEYS, {"ids": again}):
-                found[row.case_id] = self._unwrap(row)
+            for row in await raw.fetch(_SELECT_KEYS, again):
+                found[row["case_id"]] = self._unwrap(row)
+        for c in wanted:
+            key = found.get(c)
+            if tenant_id is not None and key is not None and key.tenant_id == tenant_id:
+                memo[(tenant_id, c)] = key
         return found
+
+    @staticmethod
+    def _memo(conn: AsyncConnection) -> dict[tuple[uuid.UUID | None, uuid.UUID], DataKey]:
+        """This transaction's remembered data keys by (tenant, case) (a throwaway dict
+        outside a tenant transaction, which remembers nothing)."""
+        memo = transaction_memo(conn)
+        if memo is None:
+            return {}
+        keys: dict[tuple[uuid.UUID | None, uuid.UUID], DataKey] = memo.setdefault(_MEMO_KEYS, {})
+        return keys
 
     async def _current_kek(self, conn: AsyncConnection) -> Kek:
         """The KEK to wrap a new data key under; call with the key-creation lock held."""
@@ -209,7 +239,7 @@ class PersonalDataCipher:
     async def key_for(
         self, conn: AsyncConnection, tenant_id: uuid.UUID, case_id: uuid.UUID, *, create: bool
     ) -> DataKey | None:
-        key = (await self.keys(conn, [case_id])).get(case_id)
+        key = (await self.keys(conn, [case_id], tenant_id)).get(case_id)
         if key is not None or not create:
             return key
         key_id = uuid.uuid4()
@@ -224,7 +254,9 @@ class PersonalDataCipher:
         )
         if inserted is None:  # a concurrent transaction created the case's key first
             return (await self.keys(conn, [case_id]))[case_id]
-        return DataKey.of(tenant_id, case_id, key_id, secret)
+        made = DataKey.of(tenant_id, case_id, key_id, secret)
+        self._memo(conn)[(tenant_id, case_id)] = made
+        return made
 
     async def seal_many(
         self,
@@ -244,7 +276,10 @@ class PersonalDataCipher:
     ) -> list[JsonObject | None]:
         if not items:
             return []
-        keys = await self.keys(conn, [i.stream_id for i in items])
+        tenants = {i.tenant_id for i in items}
+        keys = await self.keys(
+            conn, [i.stream_id for i in items], tenants.pop() if len(tenants) == 1 else None
+        )
         wanted = [_envelope_key_id(i.envelope) for i in items]
         orphans = [
             i.stream_id
@@ -283,5 +318,6 @@ class PersonalDataCipher:
     async def forget(
         self, conn: AsyncConnection, tenant_id: uuid.UUID, stream_id: uuid.UUID
     ) -> bool:
+        self._memo(conn).pop((tenant_id, stream_id), None)
         gone: Any = await conn.scalar(_FORGET, {"t": tenant_id, "c": stream_id})
         return gone is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,9 +17,10 @@ async def project_case(
     stream: Sequence[RecordedEvent],
     new: Sequence[RecordedEvent],
     cipher: PersonalCipher | None = None,
-) -> None:
+) -> dict[str, Any]:
     """Bring the case read models up to date: ``stream`` is the whole (decrypted) stream,
-    ``new`` its tail; with a ``cipher`` the row's personal fields are stored sealed."""
+    ``new`` its tail; with a ``cipher`` the row's personal fields are stored sealed.
+
+    Returns the ``return_cases`` row as stored (personal fields still sealed)."""
     row = await return_cases.seal_personal(conn, cipher, return_cases.case_row(stream))
-    await return_cases.upsert(conn, row)
-    await timeline.append_entries(conn, new)
+    return await return_cases.upsert_returning(conn, row, [timeline.entry(e) for e in new])

@@ -10,6 +10,7 @@ client's key (``seal_personal``), never plaintext; resolvers decrypt it when the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.db import driver
 from service.domain.return_case import fold
 from service.events.sealing import READ_MODEL_PURPOSE, PersonalCipher, is_sealed
 from service.events.types import RecordedEvent
@@ -212,6 +214,44 @@ _UPSERT = upsert_statement()
 
 async def upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
     await conn.execute(_UPSERT, row)
+
+
+_JSON = frozenset({"referrals", "consents", "personal"})
+_N = len(_COLUMNS)
+# The row's upsert and, in the same statement, its new timeline entries (from arrays): one
+# round trip for both read models. The timeline's reference to the row is checked at the end of
+# the statement, when the row exists.
+_TIMELINE_TYPES = (
+    ("tenant_id", "uuid"), ("case_id", "uuid"), ("version", "int"), ("global_position", "bigint"),
+    ("event_type", "text"), ("occurred_at", "timestamptz"), ("recorded_at", "timestamptz"),
+    ("actor", "text"), ("actor_role", "text"), ("summary", "text"), ("organisation_id", "uuid"),
+)  # fmt: skip
+_UPSERT_RETURNING = (
+    "WITH entries AS (INSERT INTO case_timeline ("  # noqa: S608
+    + ", ".join(c for c, _ in _TIMELINE_TYPES)
+    + ") SELECT * FROM unnest("
+    + ", ".join(f"${_N + i}::{t}[]" for i, (_, t) in enumerate(_TIMELINE_TYPES, start=1))
+    + f")) INSERT INTO return_cases ({', '.join(_COLUMNS)}) VALUES ("  # noqa: S608
+    + ", ".join(f"${i}" for i in range(1, _N + 1))
+    + ") ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:] if c != "opened_at")
+    + f" RETURNING {', '.join(_COLUMNS)}"
+)
+
+
+async def upsert_returning(
+    conn: AsyncConnection, row: dict[str, Any], entries: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """Write ``row`` (as ``upsert``) and the timeline ``entries`` (``timeline.entry``), and
+    return the row as stored, in one round trip on the driver connection (the command
+    path's hot statement)."""
+    values = [
+        json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS
+    ]
+    columns = [[e[c] for e in entries] for c, _ in _TIMELINE_TYPES]
+    stored = await (await driver(conn)).fetchrow(_UPSERT_RETURNING, *values, *columns)
+    assert stored is not None  # an upsert always returns its row
+    return dict(zip(_COLUMNS, stored, strict=True))
 
 
 async def seal_personal(

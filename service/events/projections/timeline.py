@@ -130,11 +130,6 @@ def entry(recorded: RecordedEvent) -> dict[str, Any]:
     }
 
 
-async def append_entries(conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
-    if events:
-        await conn.execute(_INSERT, [entry(e) for e in events])
-
-
 async def timelines(
     conn: AsyncConnection, case_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:

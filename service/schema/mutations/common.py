@@ -74,8 +74,10 @@ async def run(
         idempotency_key=idempotency_key,
         request_id=ctx.request_id,
     )
-    async with tenant_transaction(ctx.deps.engine, ctx.principal.tenant_id) as conn:
-        row = await return_cases.get_case(conn, result.case_id)
+    row = result.row  # as the command's own transaction stored it
+    if row is None:  # a replay, or a command that changed nothing
+        async with tenant_transaction(ctx.deps.engine, ctx.principal.tenant_id) as conn:
+            row = await return_cases.get_case(conn, result.case_id)
     assert row is not None
     return ReturnCasePayload(
         case=ReturnCase.from_row(row), version=result.version, replayed=result.replayed

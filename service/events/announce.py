@@ -1,0 +1,117 @@
+"""Wake-ups after appends: at once inside the process, coalesced NOTIFYs to the others.
+
+An append used to NOTIFY inside its own transaction; a transaction that notified takes a
+cluster-wide lock on the notification queue while it commits, so every appending transaction
+queued behind every other one. Now the store calls ``CommitAnnouncer.committed(tenant_id)``
+after the commit (``service.db.after_commit``), and:
+
+* this process's readers of the log (the feed hub, the report projection) are woken at once,
+  by a plain function call: no round trip, no wait for a notification;
+* the other processes learn of it by one NOTIFY per tenant (payload: the tenant id, as before),
+  sent from a connection of the announcer's own, outside every writer's transaction, at most
+  once per ``window`` seconds for all the commits of that window.
+
+Nothing depends on a notification arriving: readers read the log by position. A process killed
+between a commit and its NOTIFY (or a NOTIFY lost with the announcer's connection) delays the
+other processes' subscribers until their periodic re-check (``FeedHub.safety_poll_seconds``,
+5 s; the report projection's ``poll_seconds``, 5 s), never for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from service.events.store import EVENTS_CHANNEL
+
+log = logging.getLogger("service.feed")
+
+DEFAULT_WINDOW_SECONDS = 0.005
+_NOTIFY = "SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t"
+
+
+class CommitAnnouncer:
+    """One per process: announces the tenants whose events committed.
+
+    ``connect`` opens the connection the NOTIFYs are sent on (``None``: announce inside the
+    process only, e.g. a process alone on its database in a test).
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[Any]] | None,
+        *,
+        window: float = DEFAULT_WINDOW_SECONDS,
+    ) -> None:
+        self._connect = connect
+        self.window = window
+        self._local: list[Callable[[uuid.UUID], object]] = []
+        self._pending: set[uuid.UUID] = set()
+        self._conn: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.notifications_sent = 0  # statements sent (each announces one or more tenants)
+
+    def on_commit(self, wake: Callable[[uuid.UUID], object]) -> None:
+        """Call ``wake(tenant_id)`` in this process after every announced commit."""
+        self._local.append(wake)
+
+    def committed(self, tenant_id: uuid.UUID) -> None:
+        """Events of ``tenant_id`` committed: wake this process now, the others soon."""
+        for wake in self._local:
+            wake(tenant_id)
+        if self._connect is None or self._closed:
+            return
+        self._pending.add(tenant_id)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._send_soon())
+
+    async def _send_soon(self) -> None:
+        while self._pending and not self._closed:
+            await asyncio.sleep(self.window)  # commits within the window share the NOTIFY
+            await self._send()
+
+    async def _send(self) -> None:
+        tenants, self._pending = sorted(str(t) for t in self._pending), set()
+        if not tenants:
+            return
+        connect = self._connect
+        if connect is None:
+            return
+        for attempt in (1, 2):  # once more on a fresh connection if the old one died
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await connect()
+                await self._conn.execute(_NOTIFY, EVENTS_CHANNEL, tenants)
+                self.notifications_sent += 1
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                await self._drop_connection()
+                if attempt == 2:
+                    # The other processes find these events at their next re-check.
+                    log.warning("commit announcement not sent: %s", type(exc).__name__)
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.terminate()
+
+    async def close(self) -> None:
+        """Send what is pending, then close the connection."""
+        self._closed = True
+        if self._task is not None and not self._task.done():
+            with contextlib.suppress(Exception):
+                await self._task
+        if self._pending and self._connect is not None:
+            await self._send()
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
