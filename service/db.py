@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import sys
@@ -314,6 +315,9 @@ async def tenant_transaction(
 _SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
 
 
+_ENGINE_LOG = logging.getLogger("sqlalchemy.engine.Engine")
+
+
 class _Driver:
     """The asyncpg connection under an ``AsyncConnection``, inside its transaction.
 
@@ -332,7 +336,12 @@ class _Driver:
 
     def _observed(self, sql: str, args: tuple[Any, ...]) -> None:
         """Tell SQLAlchemy's ``before_cursor_execute`` listeners (statement counters, tracing)
-        about a statement sent past SQLAlchemy, as if it had sent it."""
+        about a statement sent past SQLAlchemy, as if it had sent it; and echo it where
+        SQLAlchemy echoes its own (the ``sqlalchemy.engine.Engine`` logger at INFO), so a
+        statement log shows every statement whichever way it was sent."""
+        if _ENGINE_LOG.isEnabledFor(logging.INFO):
+            _ENGINE_LOG.info(sql)
+            _ENGINE_LOG.info("[driver] %r", args)
         sync = self._conn.sync_connection
         if sync is not None and sync.dispatch.before_cursor_execute:
             sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)

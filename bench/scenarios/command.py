@@ -4,9 +4,10 @@ Each client is a case worker of one shelter (its own token and keep-alive connec
 walks cases through the whole method, one mutation per step, each with the version the
 previous answer returned and an idempotency key, as a frontend does: open (with the client's
 name and date of birth, so the personal part is sealed with a new per-client key), risk,
-legal position, return conversation, consent, referral to a partner organisation of the
-social map (with personal data shared), return support, reintegration plan, planned
-departure, departure, follow-up, closing; then the next case. Every mutation is the whole
+return conversation, consent to share with a partner organisation of the social map for
+reintegration support, IOM reintegration support, a reintegration plan with that partner,
+travel document, arrival arrangement, planned departure, the assisted departure (which the
+readiness rules allow by then), follow-up, closing; then the next case. Every mutation is the whole
 path: token verification, GraphQL, the handler (read stream, fold, decide), append, inline
 projections, receipt, NOTIFY, and the report projection the NOTIFY wakes in the service.
 
@@ -79,46 +80,69 @@ def _steps(partner: str) -> list[tuple[str, Callable[[int], dict[str, Any]]]]:
                 "factors": ["DEBTS", "STIGMA"],
             },
         ),
-        (
-            "recordLegalPosition",
-            lambda n: {
-                "recordedOn": "2025-03-06",
-                "residenceStatus": "TEMPORARY_VICTIM_PERMIT",
-                "proceedingsStage": "INVESTIGATION",
-            },
-        ),
         ("recordReturnConversation", lambda n: {"heldOn": "2025-03-10", "wish": "WANTS_TO_RETURN"}),
         (
             "giveConsent",
             lambda n: {
                 "organisationId": partner,
-                "purpose": "REFERRAL",
+                "purpose": "REINTEGRATION_SUPPORT",
                 "givenOn": "2025-03-12",
                 "transferRisksExplained": True,
-            },
-        ),
-        (
-            "contactPartnerOrganisation",
-            lambda n: {
-                "organisationId": partner,
-                "purpose": "REFERRAL",
-                "contactedOn": "2025-03-13",
-                "sharesPersonalData": True,
             },
         ),
         (
             "arrangeReturnSupport",
             lambda n: {"kind": "IOM_REINTEGRATION", "arrangedOn": "2025-03-20"},
         ),
-        ("agreeReintegrationPlan", lambda n: {"agreedOn": "2025-03-25"}),
-        ("planDeparture", lambda n: {"plannedOn": "2025-04-15", "destinationCountry": "NG"}),
+        (
+            "agreeReintegrationPlan",
+            lambda n: {
+                "agreedOn": "2025-03-25",
+                "partnerOrganisationId": partner,
+                "goals": [
+                    {
+                        "domain": "INCOME_AND_WORK",
+                        "responsibleOrganisationId": partner,
+                        "budget": 1500,
+                        "targetDate": "2025-10-31",
+                        "description": "Start a tailoring business.",
+                    }
+                ],
+            },
+        ),
+        (
+            "recordTravelDocument",
+            lambda n: {
+                "status": "OWN_VALID",
+                "recordedOn": "2025-03-26",
+                "originalIdentityDocument": False,
+            },
+        ),
+        (
+            "recordArrivalArrangement",
+            lambda n: {
+                "arrangedOn": "2025-03-27",
+                "destinationCountry": "NG",
+                "destinationPlace": "Benin City",
+                "receiver": "FAMILY",
+            },
+        ),
+        (
+            "planDeparture",
+            lambda n: {"plannedOn": "2025-04-15", "destinationCountry": "NG", "mode": "ASSISTED"},
+        ),
         (
             "recordDeparture",
             lambda n: {"departedOn": "2025-04-15", "mode": "ASSISTED", "destinationCountry": "NG"},
         ),
         (
             "recordFollowUp",
-            lambda n: {"contactedOn": "2025-07-16", "reached": True, "situation": "STABLE"},
+            lambda n: {
+                "contactedOn": "2025-07-16",
+                "reached": True,
+                "situation": "STABLE",
+                "reachedParties": ["PARTNER_ORGANISATION"],
+            },
         ),
         ("closeReturnCase", lambda n: {"reason": "RETURNED", "closedOn": "2025-08-01"}),
     ]
