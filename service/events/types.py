@@ -45,8 +45,13 @@ class Metadata:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Metadata:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in names})
+        if raw.keys() <= _METADATA_FIELDS:
+            return cls(**raw)
+        return cls(**{k: v for k, v in raw.items() if k in _METADATA_FIELDS})
+
+
+# Worked out once: every stored event's metadata is read through ``from_json``.
+_METADATA_FIELDS = frozenset(f.name for f in dataclasses.fields(Metadata))
 
 
 @dataclass(frozen=True, slots=True)

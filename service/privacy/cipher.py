@@ -29,7 +29,7 @@ import hmac
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,6 +238,27 @@ class PersonalDataCipher:
         key = await self.key_for(conn, tenant_id, stream_id, create=True)
         assert key is not None
         return [key.seal(purpose, plaintext) for purpose, plaintext in parts]
+
+    async def seal_streams(
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        parts: Mapping[uuid.UUID, Sequence[tuple[str, JsonObject]]],
+    ) -> dict[uuid.UUID, list[JsonObject]]:
+        wanted = [stream_id for stream_id, items in parts.items() if items]
+        keys = await self.keys(conn, wanted)
+        out: dict[uuid.UUID, list[JsonObject]] = {}
+        for stream_id, items in parts.items():
+            if not items:
+                out[stream_id] = []
+                continue
+            key = keys.get(stream_id)
+            if key is None:
+                # A client without a key yet: made (and locked) as for a single seal.
+                key = await self.key_for(conn, tenant_id, stream_id, create=True)
+                assert key is not None
+            out[stream_id] = [key.seal(purpose, plaintext) for purpose, plaintext in items]
+        return out
 
     async def open_many(
         self, conn: AsyncConnection, items: Sequence[SealedItem]
