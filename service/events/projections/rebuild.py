@@ -20,6 +20,8 @@ An append that was waiting for the lock finds the new table by name and writes t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -241,46 +243,89 @@ async def _opened(
     return streams
 
 
-async def _write(
+async def _fold(
     conn: AsyncConnection,
     streams: dict[uuid.UUID, list[RecordedEvent]],
-    suffix: str,
-    cipher: PersonalCipher | None = None,
-    *,
-    fresh: bool = False,
-) -> None:
-    """Fold ``streams`` into the read models: one upsert and one insert per batch.
-
-    ``fresh`` says that none of the streams has rows yet (the first fill of the copies), so
-    there is no old timeline to delete.
-    """
-    if not streams:
-        return
-    driver = await _driver(conn)
-    if not fresh:
-        await driver.execute(
-            f"DELETE FROM case_timeline{suffix} WHERE case_id = ANY($1::uuid[])",  # noqa: S608
-            list(streams),
-        )
+    cipher: PersonalCipher | None,
+) -> tuple[list[dict[str, Any]], list[list[Any]]]:
+    """The read-model rows (personal fields sealed) and the timeline's columns of ``streams``."""
     rows = [return_cases.case_row(stream) for stream in streams.values()]
     if cipher is not None:
         rows = await return_cases.seal_personal_rows(conn, cipher, rows)
     events = [e for stream in streams.values() for e in stream]
-    columns = timeline.entry_columns(events)
-    if fresh:
-        # The bare copies (no row-level security yet): binary COPY, no statement to plan.
+    return rows, timeline.entry_columns(events)
+
+
+async def _copy(
+    driver: Any, rows: list[dict[str, Any]], columns: list[list[Any]], suffix: str
+) -> None:
+    """Write a batch into the bare copies (no row-level security yet) with binary COPY."""
+    if rows:
         await driver.copy_records_to_table(
             f"return_cases{suffix}",
             records=[_copy_record(row) for row in rows],
             columns=return_cases.COLUMNS,
         )
+    if columns[0]:
         await driver.copy_records_to_table(
-            f"case_timeline{suffix}", records=list(zip(*columns, strict=True)),
+            f"case_timeline{suffix}",
+            records=list(zip(*columns, strict=True)),
             columns=timeline.COLUMNS,
-        )  # fmt: skip
+        )
+
+
+async def _write(
+    conn: AsyncConnection,
+    streams: dict[uuid.UUID, list[RecordedEvent]],
+    suffix: str,
+    cipher: PersonalCipher | None = None,
+) -> None:
+    """Fold ``streams`` again into protected copies: one delete, upsert and insert per batch."""
+    if not streams:
         return
+    driver = await _driver(conn)
+    await driver.execute(
+        f"DELETE FROM case_timeline{suffix} WHERE case_id = ANY($1::uuid[])",  # noqa: S608
+        list(streams),
+    )
+    rows, columns = await _fold(conn, streams, cipher)
     await driver.execute(_bulk_upsert(suffix), _bulk_json(rows))
     await driver.execute(_bulk_timeline(suffix), *columns)
+
+
+async def _fill(
+    engine: AsyncEngine, store: EventStore, tenants: Sequence[uuid.UUID], batch_events: int
+) -> int:
+    """Fill the bare copies from every tenant's log; returns the number of events folded.
+
+    Reading and folding run on one connection (in each tenant's transaction), the COPY of a
+    batch on a second one while the next batch is read and folded: the database writes while
+    Python works. The copies commit once, at the end.
+    """
+    folded = 0
+    pending: asyncio.Task[None] | None = None
+    async with engine.begin() as writer:
+        copier = await _driver(writer)
+        try:
+            for tenant_id in tenants:
+                async with engine.begin() as conn:
+                    await _set_tenant(conn, tenant_id)
+                    async for streams in _stream_batches(
+                        conn, store, tenant_id, None, batch_events
+                    ):
+                        rows, columns = await _fold(conn, streams, store.cipher)
+                        if pending is not None:
+                            await pending
+                        pending = asyncio.create_task(_copy(copier, rows, columns, SUFFIX))
+                        folded += sum(len(s) for s in streams.values())
+            if pending is not None:
+                await pending
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
+    return folded
 
 
 async def rebuild_cases(
@@ -293,13 +338,7 @@ async def rebuild_cases(
     async with engine.begin() as conn:
         await _create_beside(conn)
         tenants = await _tenants(conn)
-    folded = 0
-    for tenant_id in tenants:
-        async with engine.begin() as conn:
-            await _set_tenant(conn, tenant_id)
-            async for streams in _stream_batches(conn, store, tenant_id, None, batch_events):
-                await _write(conn, streams, SUFFIX, store.cipher, fresh=True)
-                folded += sum(len(s) for s in streams.values())
+    folded = await _fill(engine, store, tenants, batch_events)
     async with engine.begin() as conn:
         await _finish_beside(conn, role)
     async with engine.begin() as conn:
