@@ -178,13 +178,20 @@ async def _timed(run: Callable[[], Awaitable[object]], repeat: int) -> list[floa
     return times
 
 
-def _describe(times: list[float]) -> str:
+def _p95(times: list[float]) -> float:
     ordered = sorted(times)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return f"median {statistics.median(times):8.2f} ms   p95 {p95:8.2f} ms"
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-async def _measure(app: AsyncEngine, admin: AsyncEngine, repeat: int, k: int) -> None:
+def _describe(times: list[float]) -> str:
+    return f"median {statistics.median(times):8.2f} ms   p95 {_p95(times):8.2f} ms"
+
+
+async def measure(
+    app: AsyncEngine, admin: AsyncEngine, repeat: int, k: int
+) -> list[dict[str, Any]]:
+    """The report against the plain ``GROUP BY`` per period, as figures (the bench's hook)."""
+    out: list[dict[str, Any]] = []
     for label, period in (
         ("one year", parse_period(year=LAST_YEAR)),
         ("all years (range)", parse_period(from_month=f"{FIRST_YEAR}-01",
@@ -202,10 +209,28 @@ async def _measure(app: AsyncEngine, admin: AsyncEngine, repeat: int, k: int) ->
 
         report_times = await _timed(report, repeat)
         plain_times = await _timed(plain, repeat)
-        ratio = statistics.median(report_times) / statistics.median(plain_times)
-        print(f"caseload by shelter, phase, form; {label} (counted at once):")
-        print(f"  caseload report  {_describe(report_times)}")
-        print(f"  plain GROUP BY   {_describe(plain_times)}")
+        out.append(
+            {
+                "label": label,
+                "dimensions": "shelter, phase, form",
+                "periods": 1,
+                "report_ms": round(statistics.median(report_times), 2),
+                "plain_ms": round(statistics.median(plain_times), 2),
+                "report_p95_ms": round(_p95(report_times), 2),
+                "plain_p95_ms": round(_p95(plain_times), 2),
+                "report_times": report_times,
+                "plain_times": plain_times,
+            }
+        )
+    return out
+
+
+async def _measure(app: AsyncEngine, admin: AsyncEngine, repeat: int, k: int) -> None:
+    for m in await measure(app, admin, repeat, k):
+        ratio = m["report_ms"] / m["plain_ms"]
+        print(f"caseload by shelter, phase, form; {m['label']} (counted at once):")
+        print(f"  caseload report  {_describe(m['report_times'])}")
+        print(f"  plain GROUP BY   {_describe(m['plain_times'])}")
         print(f"  ratio caseload / plain (medians): {ratio:.2f}")
 
 

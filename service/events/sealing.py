@@ -12,7 +12,7 @@ model column): a ciphertext moved elsewhere no longer opens.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,6 +52,15 @@ class PersonalCipher(Protocol):
         parts: Sequence[tuple[str, JsonObject]],
     ) -> list[JsonObject]:
         """Seal ``(purpose, plaintext)`` parts with the client's key, creating it if need be."""
+        ...
+
+    async def seal_streams(
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        parts: Mapping[uuid.UUID, Sequence[tuple[str, JsonObject]]],
+    ) -> dict[uuid.UUID, list[JsonObject]]:
+        """``seal_many`` for many clients at once: their keys are read in one query."""
         ...
 
     async def open_many(

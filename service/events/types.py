@@ -17,7 +17,7 @@ import typing
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 JsonObject = dict[str, Any]
@@ -57,11 +57,15 @@ class Metadata:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Metadata:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in names})
+        if raw.keys() <= _METADATA_NAMES:
+            return cls(**raw)
+        return cls(**{k: v for k, v in raw.items() if k in _METADATA_NAMES})
 
 
+# Worked out once: every stored event's metadata is written through ``to_json`` (in field
+# order) and read through ``from_json``.
 _METADATA_FIELDS = tuple(f.name for f in dataclasses.fields(Metadata))
+_METADATA_NAMES = frozenset(_METADATA_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,18 +133,44 @@ def _converter(tp: Any) -> Callable[[Any], Any]:
         return lambda raw: tuple(item(v) for v in raw)
     if isinstance(tp, type):
         if issubclass(tp, enum.Enum):
-            return tp
+            return _enum_converter(tp)
         if tp is dt.date:
             return dt.date.fromisoformat
         if tp is uuid.UUID:
-            return uuid.UUID
+            return _uuid
     return _identity
 
 
+def _enum_converter(tp: type[enum.Enum]) -> Callable[[Any], Any]:
+    """A member by its value: a dictionary lookup, the enum's own call for anything else."""
+    members = tp._value2member_map_
+
+    def convert(raw: Any) -> Any:
+        try:
+            return members[raw]
+        except (KeyError, TypeError):
+            return tp(raw)
+
+    return convert
+
+
+@lru_cache(maxsize=8192)
+def _uuid(raw: str) -> uuid.UUID:
+    """A UUID from its text; the same ids (a case's, its partners') recur in every event of a
+    stream, and a UUID is immutable, so parsed ones are shared."""
+    return uuid.UUID(raw)
+
+
 @cache
-def _field_converters(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+def _field_converters(cls: type) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Each field's name and converter, in the order of the class's ``__init__`` (``None``
+    where the stored value is the field's value)."""
     hints = _hints(cls)
-    return tuple((f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls))
+    out = []
+    for f in dataclasses.fields(cls):
+        convert = _converter(hints[f.name])
+        out.append((f.name, None if convert is _identity else convert))
+    return tuple(out)
 
 
 class EventRegistry:
@@ -202,6 +232,13 @@ class EventRegistry:
                 raise UnknownEventType(f"{event_type} v{version} has no upcaster")
             payload, personal = upcaster(payload, personal)
             version += 1
-        merged = {**payload, **(personal or {})}
-        # Personal fields are absent once erased: they read as None.
-        return cls(**{name: convert(merged.get(name)) for name, convert in _field_converters(cls)})
+        merged = {**payload, **personal} if personal else payload
+        get = merged.get
+        # Personal fields are absent once erased: they read as None. Positional arguments
+        # follow the fields' order (event classes have no keyword-only fields).
+        return cls(
+            *[
+                get(name) if convert is None else convert(get(name))
+                for name, convert in _field_converters(cls)
+            ]
+        )

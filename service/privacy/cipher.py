@@ -29,7 +29,7 @@ import hmac
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +142,12 @@ _MEMO_KEYS = "data_keys"
 _INSERT_KEY = text(
     "INSERT INTO data_keys (tenant_id, case_id, key_id, wrapped_key, master_key_id) "
     "VALUES (:t, :c, :k, :w, :m) ON CONFLICT (tenant_id, case_id) DO NOTHING RETURNING key_id"
+)
+_INSERT_KEYS = text(
+    "INSERT INTO data_keys (tenant_id, case_id, key_id, wrapped_key, master_key_id) "
+    "SELECT :t, c, k, w, :m FROM unnest(CAST(:c AS uuid[]), CAST(:k AS uuid[]), "
+    "CAST(:w AS bytea[])) AS u(c, k, w) "
+    "ON CONFLICT (tenant_id, case_id) DO NOTHING RETURNING case_id"
 )
 _DESTROYED = text("SELECT case_id, key_id FROM destroyed_data_keys WHERE case_id = ANY(:ids)")
 _FORGET = text(
@@ -270,6 +276,56 @@ class PersonalDataCipher:
         key = await self.key_for(conn, tenant_id, stream_id, create=True)
         assert key is not None
         return [key.seal(purpose, plaintext) for purpose, plaintext in parts]
+
+    async def seal_streams(
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        parts: Mapping[uuid.UUID, Sequence[tuple[str, JsonObject]]],
+    ) -> dict[uuid.UUID, list[JsonObject]]:
+        wanted = [stream_id for stream_id, items in parts.items() if items]
+        keys = await self.keys(conn, wanted)
+        missing = [stream_id for stream_id in wanted if stream_id not in keys]
+        if missing:
+            keys.update(await self._create_keys(conn, tenant_id, missing))
+        return {
+            stream_id: [keys[stream_id].seal(purpose, plaintext) for purpose, plaintext in items]
+            for stream_id, items in parts.items()
+        }
+
+    async def _create_keys(
+        self, conn: AsyncConnection, tenant_id: uuid.UUID, case_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, DataKey]:
+        """New data keys for ``case_ids`` in one statement (as ``key_for`` makes one)."""
+        await lock_for_key_creation(conn)
+        kek = await self._current_kek(conn)
+        made = {}
+        for case_id in case_ids:
+            key_id, secret = uuid.uuid4(), os.urandom(DATA_KEY_BYTES)
+            wrapped = self.keks.wrap(
+                secret, kek, tenant_id=tenant_id, case_id=case_id, key_id=key_id
+            )
+            made[case_id] = (key_id, secret, wrapped)
+        result = await conn.execute(
+            _INSERT_KEYS,
+            {
+                "t": tenant_id,
+                "c": list(made),
+                "k": [key_id for key_id, _, _ in made.values()],
+                "w": [wrapped for _, _, wrapped in made.values()],
+                "m": kek.kek_id,
+            },
+        )
+        inserted = {row[0] for row in result}
+        keys = {
+            case_id: DataKey.of(tenant_id, case_id, key_id, secret)
+            for case_id, (key_id, secret, _) in made.items()
+            if case_id in inserted
+        }
+        lost = [case_id for case_id in case_ids if case_id not in inserted]
+        if lost:  # concurrent transactions created these keys first
+            keys.update(await self.keys(conn, lost))
+        return keys
 
     async def open_many(
         self, conn: AsyncConnection, items: Sequence[SealedItem]

@@ -131,5 +131,8 @@ def build_caseload(
     protected = disclosure.protect_table(recoded, values, k)
     # Back to the order the analyst asked for.
     position = [dims.index(d) for d in group_by]
-    entries = {tuple(key[i] for i in position): value for key, value in protected.items()}
+    if position == sorted(position):
+        entries: Mapping[Key, Published] = protected  # asked for in canonical order already
+    else:
+        entries = {tuple(key[i] for i in position): value for key, value in protected.items()}
     return CaseloadReport(period=period, group_by=tuple(group_by), k=k, entries=entries)

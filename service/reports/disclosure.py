@@ -65,14 +65,17 @@ def protect_count(n: int, k: int) -> Published:
 def with_margins(counts: Mapping[tuple[str, ...], int], ndims: int) -> dict[Key, int]:
     """Every non-zero entry of the table: the interior cells and all their margins."""
     entries: dict[Key, int] = {}
+    get = entries.get
+    # Per margin (bit i set: dimension i summed over), which values of a key it keeps.
+    patterns = [tuple(not mask >> i & 1 for i in range(ndims)) for mask in range(1 << ndims)]
     for key, n in counts.items():
         if n <= 0:
             continue
         if len(key) != ndims:
             raise ValueError("every key must have one value per dimension")
-        for mask in range(1 << ndims):
-            margin: Key = tuple(None if mask >> i & 1 else key[i] for i in range(ndims))
-            entries[margin] = entries.get(margin, 0) + n
+        for keep in patterns:
+            margin: Key = tuple([v if kept else None for v, kept in zip(key, keep, strict=True)])
+            entries[margin] = get(margin, 0) + n
     return entries
 
 

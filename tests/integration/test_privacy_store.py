@@ -389,3 +389,36 @@ async def test_an_erasure_recorded_with_free_text_before_reason_codes_serves_no_
     served = deps.store.registry.encode(erased.event)
     assert served[1] == 2
     assert text_given not in json.dumps([served[2], served[3]])
+
+
+async def test_sealing_many_clients_at_once_makes_each_a_key_once_and_opens_again(
+    app_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    tenant = (await load_tenants(app_engine))["jade-zorggroep"].id
+    known, new_ones = uuid.uuid4(), [uuid.uuid4(), uuid.uuid4()]
+    async with tenant_transaction(app_engine, tenant) as conn:
+        await cipher.seal_many(conn, tenant, known, [(READ_MODEL_PURPOSE, {"n": 0})])
+    parts = {
+        case_id: [(READ_MODEL_PURPOSE, {"n": i})] for i, case_id in enumerate([known, *new_ones])
+    }
+
+    async with tenant_transaction(app_engine, tenant) as conn:
+        sealed = await cipher.seal_streams(conn, tenant, parts)
+    async with tenant_transaction(app_engine, tenant) as conn:
+        again = await cipher.seal_streams(conn, tenant, parts)
+        opened = await cipher.open_many(
+            conn,
+            [
+                SealedItem(tenant, case_id, READ_MODEL_PURPOSE, envelope)
+                for case_id, envelopes in [*sealed.items(), *again.items()]
+                for envelope in envelopes
+            ],
+        )
+        keys = await conn.scalar(
+            text("SELECT count(*) FROM data_keys WHERE case_id = ANY(:ids)"),
+            {"ids": [known, *new_ones]},
+        )
+
+    assert opened == [{"n": 0}, {"n": 1}, {"n": 2}] * 2
+    assert keys == 3
+    assert all(is_sealed(e) for envelopes in sealed.values() for e in envelopes)

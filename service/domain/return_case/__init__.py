@@ -144,6 +144,7 @@ from service.domain.return_case.state import (
     SafetyPlan,
     evolve,
     fold,
+    phase_of,
 )
 from service.domain.return_case.transfer_events import (
     ReturnCaseReceivedByTransfer,
@@ -278,6 +279,7 @@ __all__ = [
     "fold",
     "has_departure_obligation",
     "may_be_minor",
+    "phase_of",
     "plan_due_on",
     "plan_overdue",
     "possibly_minor_on",

@@ -93,6 +93,7 @@ __all__ = [
     "TransferOffer",
     "evolve",
     "fold",
+    "phase_of",
 ]
 
 
@@ -228,17 +229,14 @@ class ReturnCase:
 
     @property
     def phase(self) -> Phase:
-        if self.closure is not None:
-            return Phase.CLOSED
-        if self.follow_ups > 0:
-            return Phase.FOLLOW_UP
-        if self.departure is not None:
-            return Phase.DEPARTED
-        if self.latest_wish == ReturnWish.WANTS_TO_RETURN or self.departure_obligation:
-            return Phase.PREPARATION
-        if self.return_conversations > 0:
-            return Phase.ORIENTATION
-        return Phase.INTAKE
+        return phase_of(
+            closed=self.closure is not None,
+            follow_ups=self.follow_ups,
+            departed=self.departure is not None,
+            latest_wish=self.latest_wish,
+            departure_obligation=self.departure_obligation,
+            return_conversations=self.return_conversations,
+        )
 
     def active_consent(self, organisation_id: UUID, purpose: ConsentPurpose) -> Consent | None:
         for consent in self.active_consents:
@@ -251,6 +249,34 @@ class ReturnCase:
             if referral.referral_id == referral_id:
                 return referral
         return None
+
+
+def phase_of(
+    *,
+    closed: bool,
+    follow_ups: int,
+    departed: bool,
+    latest_wish: ReturnWish | None,
+    departure_obligation: bool,
+    return_conversations: int,
+) -> Phase:
+    """The phase from the facts that set it (the rule in this module's docstring).
+
+    The one place the rule is written: ``ReturnCase.phase`` reads it from the folded state,
+    and bulk folds that keep these facts in their own accumulators (a rebuild of the read
+    models) call it directly.
+    """
+    if closed:
+        return Phase.CLOSED
+    if follow_ups > 0:
+        return Phase.FOLLOW_UP
+    if departed:
+        return Phase.DEPARTED
+    if latest_wish == ReturnWish.WANTS_TO_RETURN or departure_obligation:
+        return Phase.PREPARATION
+    if return_conversations > 0:
+        return Phase.ORIENTATION
+    return Phase.INTAKE
 
 
 def evolve(state: ReturnCase | None, event: Event) -> ReturnCase:

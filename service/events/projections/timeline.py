@@ -130,6 +130,23 @@ def entry(recorded: RecordedEvent) -> dict[str, Any]:
     }
 
 
+def entry_columns(events: Sequence[RecordedEvent]) -> list[list[Any]]:
+    """``entry`` of every event, column by column in ``COLUMNS`` order (for bulk writers)."""
+    return [
+        [e.tenant_id for e in events],
+        [e.stream_id for e in events],
+        [e.version for e in events],
+        [e.global_position for e in events],
+        [e.event_type for e in events],
+        [e.occurred_at for e in events],
+        [e.recorded_at for e in events],
+        [e.metadata.actor for e in events],
+        [e.metadata.role for e in events],
+        [summary(e) for e in events],
+        [getattr(e.event, "organisation_id", None) for e in events],
+    ]
+
+
 async def timelines(
     conn: AsyncConnection, case_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
