@@ -86,12 +86,13 @@ def _domains(
 ) -> list[list[str]]:
     """Each dimension's domain, with any value the counts hold that it lacks."""
     out = [set(d) for d in domains]
-    for key, n in counts.items():
-        if len(key) != len(out):
-            raise ValueError("every key must have one value per dimension")
-        if n > 0:
-            for i, value in enumerate(key):
-                out[i].add(value)
+    ndims = len(out)
+    if any(len(key) != ndims for key in counts):
+        raise ValueError("every key must have one value per dimension")
+    positive = [key for key, n in counts.items() if n > 0]
+    if positive:
+        for values, seen in zip(out, zip(*positive, strict=True), strict=True):
+            values.update(seen)
     return [sorted(d) for d in out]
 
 
@@ -150,20 +151,22 @@ def _protect_node(
     queue: deque[tuple[int, int]] = deque()
     for d in dims:
         step, top, radix = spans[d]
-        queue.extend((d, m + top) for m in members if m // step % radix == 0)
+        queue.extend([(d, m + top) for m in members if m // step % radix == 0])
     while queue:
         line = queue.popleft()
         d, margin = line
         step, top, _ = spans[d]
-        cells = range(margin - top, margin, step)
-        hidden_cells = [c for c in cells if hidden[c]]
-        if len(hidden_cells) + hidden[margin] != 1 and (
-            hidden[margin] or not hidden_cells or sum(entries[c] for c in hidden_cells) >= floor
+        flags = hidden[margin - top : margin : step]  # the line's cells: 1 where suppressed
+        count = flags.count(1)
+        if count + hidden[margin] != 1 and (
+            hidden[margin]
+            or not count
+            or sum(itertools.compress(entries[margin - top : margin : step], flags)) >= floor
         ):
             continue  # the line is safe
-        shown = [c for c in cells if not hidden[c]]
-        if not shown:
-            continue
+        if count == len(flags):
+            continue  # nothing left to suppress
+        shown = [c for c, f in zip(range(margin - top, margin, step), flags, strict=True) if not f]
         pick = min(shown, key=entries.__getitem__)  # the first of the smallest: key order
         hidden[pick] = 1
         for e in dims:
