@@ -168,13 +168,19 @@ async def _write(admin_url: URL, cases: int, seed: int) -> int:
     return written
 
 
-async def _timed(run: Callable[[], Awaitable[object]], repeat: int) -> list[float]:
-    await run()  # warm up (plans, caches)
-    times = []
+async def _timed_pair(
+    first: Callable[[], Awaitable[object]], second: Callable[[], Awaitable[object]], repeat: int
+) -> tuple[list[float], list[float]]:
+    """Both warmed up, then timed in turns: a burst of load on a shared machine falls on
+    both alike instead of on whichever ran during it."""
+    await first()
+    await second()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        started = time.perf_counter()
-        await run()
-        times.append((time.perf_counter() - started) * 1000)
+        for run, out in zip((first, second), times, strict=True):
+            started = time.perf_counter()
+            await run()
+            out.append((time.perf_counter() - started) * 1000)
     return times
 
 
@@ -207,8 +213,7 @@ async def measure(
                     await conn.execute(text(PLAIN), {"first": period.first, "last": period.last})
                 ).all()
 
-        report_times = await _timed(report, repeat)
-        plain_times = await _timed(plain, repeat)
+        report_times, plain_times = await _timed_pair(report, plain, repeat)
         out.append(
             {
                 "label": label,

@@ -270,7 +270,7 @@ def after_commit(conn: AsyncConnection, callback: Callable[[], object]) -> bool:
 
 @asynccontextmanager
 async def tenant_transaction(
-    engine: AsyncEngine, tenant_id: uuid.UUID | None
+    engine: AsyncEngine, tenant_id: uuid.UUID | None, *, setup: str | None = None
 ) -> AsyncIterator[AsyncConnection]:
     """One transaction with ``app.tenant_id`` set for its duration only.
 
@@ -280,7 +280,8 @@ async def tenant_transaction(
 
     ``BEGIN`` and the setting go in one round trip, and ``BEGIN``/``COMMIT`` through the
     driver (``_Driver.begin``/``end``): SQLAlchemy's statements inside run in this transaction
-    as in one it began itself, and a savepoint (``begin_nested``) works as usual.
+    as in one it began itself, and a savepoint (``begin_nested``) works as usual. ``setup``, a
+    fixed statement without parameters (never built from input), rides on the same round trip.
     """
     pending: list[Callable[[], object]] = []
     async with engine.connect() as conn:
@@ -294,7 +295,7 @@ async def tenant_transaction(
             # ``begin_nested`` inside the block work as in any SQLAlchemy transaction.
             assert conn.sync_connection is not None
             outer = conn.sync_connection.begin()
-            await raw.begin(tenant_id)
+            await raw.begin(tenant_id, setup)
             try:
                 yield conn
             except BaseException:
@@ -358,12 +359,13 @@ class _Driver:
         await self._conn.run_sync(_raise_translated, adapted, error, sql)
         raise AssertionError("unreachable")
 
-    async def begin(self, tenant_id: uuid.UUID | None) -> None:
-        """``BEGIN`` and the tenant setting (if any) in one round trip, as one simple query.
+    async def begin(self, tenant_id: uuid.UUID | None, setup: str | None = None) -> None:
+        """``BEGIN``, the tenant setting (if any) and ``setup`` (if any: a fixed statement
+        without parameters) in one round trip, as one simple query.
 
         The transaction is registered with the driver and with SQLAlchemy's adapter as if they
         had begun it. Where they would begin it some other way (an isolation level), they do,
-        and the setting follows in a statement of its own.
+        and the setting and ``setup`` follow in statements of their own.
         """
         adapted, raw = self._adapted, self._adapted._connection
         plain = adapted.isolation_level is None and not (adapted.readonly or adapted.deferrable)
@@ -372,11 +374,16 @@ class _Driver:
                 await adapted._start_transaction()
             if tenant_id is not None:
                 await self._run("execute", _SET_TENANT, (str(tenant_id),))
+            if setup is not None:
+                await self._run("execute", setup, ())
             return
         sql = "BEGIN"
         if tenant_id is not None:
             canonical = uuid.UUID(str(tenant_id))  # hex digits and dashes only: a safe literal
             sql = f"BEGIN; SELECT set_config('app.tenant_id', '{canonical}', true)"
+        if setup is not None:
+            sql = f"{sql}; {setup}"
+        if sql != "BEGIN":
             self._observed(sql, ())
         try:
             xact = raw.transaction()

@@ -32,8 +32,10 @@ suppressed entry can be bounded to an interval narrower than k-1, the width of [
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
+from operator import getitem
 
 __all__ = [
     "Key",
@@ -84,12 +86,13 @@ def _domains(
 ) -> list[list[str]]:
     """Each dimension's domain, with any value the counts hold that it lacks."""
     out = [set(d) for d in domains]
-    for key, n in counts.items():
-        if len(key) != len(out):
-            raise ValueError("every key must have one value per dimension")
-        if n > 0:
-            for i, value in enumerate(key):
-                out[i].add(value)
+    ndims = len(out)
+    if any(len(key) != ndims for key in counts):
+        raise ValueError("every key must have one value per dimension")
+    positive = [key for key, n in counts.items() if n > 0]
+    if positive:
+        for values, seen in zip(out, zip(*positive, strict=True), strict=True):
+            values.update(seen)
     return [sorted(d) for d in out]
 
 
@@ -123,51 +126,52 @@ def lines_of(keys: Iterable[Key], ndims: int) -> dict[LineId, list[Key]]:
     return dict(lines)
 
 
-def _order(key: Key) -> tuple[str, ...]:
-    return tuple("" if v is None else v for v in key)
-
-
-def _node(key: Key) -> tuple[int, ...]:
-    return tuple(i for i, v in enumerate(key) if v is not None)
-
-
-def _margin(key: Key, dim: int) -> Key:
-    return (*key[:dim], None, *key[dim + 1 :])
-
-
 def _protect_node(
-    members: Sequence[Key], entries: Mapping[Key, int], hidden: set[Key], k: int
+    members: Sequence[int],
+    dims: Sequence[int],
+    strides: Sequence[int],
+    last: Sequence[int],
+    entries: Sequence[int],
+    hidden: bytearray,
+    k: int,
 ) -> None:
-    """Suppress within one node (its margins' pattern is settled already)."""
-    dims = _node(members[0])
-    hidden.update(m for m in members if entries[m] < k)
-    lines: dict[tuple[int, Key], list[Key]] = defaultdict(list)
+    """Suppress within one node (its margins' pattern is settled already).
+
+    Entries sit at flat positions (see ``protect_table``). The line over dimension ``d``
+    whose margin sits at ``margin`` holds the entries ``range(margin - last[d] * strides[d],
+    margin, strides[d])``, in key order; lines are taken up by dimension, then by their
+    margin's position (its key order), and the smallest published entry of an unsafe line
+    (the first in key order among equals) is suppressed, as the module's rule 2 says.
+    """
+    floor = k - 1
     for m in members:
-        for d in dims:
-            lines[(d, _margin(m, d))].append(m)
-
-    def unsafe(line: tuple[int, Key]) -> bool:
-        margin, cells = line[1], lines[line]
-        hidden_cells = [c for c in cells if c in hidden]
-        if len(hidden_cells) + (margin in hidden) == 1:
-            return True
-        return (
-            margin not in hidden
-            and len(hidden_cells) > 0
-            and (sum(entries[c] for c in hidden_cells) < k - 1)
-        )
-
-    queue = deque(sorted(lines, key=lambda line: (line[0], _order(line[1]))))
+        if entries[m] < k:
+            hidden[m] = 1
+    spans = {d: (strides[d], last[d] * strides[d], last[d] + 1) for d in dims}
+    queue: deque[tuple[int, int]] = deque()
+    for d in dims:
+        step, top, radix = spans[d]
+        queue.extend([(d, m + top) for m in members if m // step % radix == 0])
     while queue:
         line = queue.popleft()
-        if not unsafe(line):
-            continue
-        shown = [c for c in lines[line] if c not in hidden]
-        if not shown:
-            continue
-        pick = min(shown, key=lambda c: (entries[c], _order(c)))
-        hidden.add(pick)
-        queue.extend((d, _margin(pick, d)) for d in dims)
+        d, margin = line
+        step, top, _ = spans[d]
+        flags = hidden[margin - top : margin : step]  # the line's cells: 1 where suppressed
+        count = flags.count(1)
+        if count + hidden[margin] != 1 and (
+            hidden[margin]
+            or not count
+            or sum(itertools.compress(entries[margin - top : margin : step], flags)) >= floor
+        ):
+            continue  # the line is safe
+        if count == len(flags):
+            continue  # nothing left to suppress
+        shown = [c for c, f in zip(range(margin - top, margin, step), flags, strict=True) if not f]
+        pick = min(shown, key=entries.__getitem__)  # the first of the smallest: key order
+        hidden[pick] = 1
+        for e in dims:
+            step, top, radix = spans[e]
+            queue.append((e, pick + top - pick // step % radix * step))
         queue.append(line)
 
 
@@ -177,18 +181,59 @@ def protect_table(
     """The published entries of a table of true ``counts`` (interior cells, all non-negative).
 
     ``domains`` holds each dimension's values (in the order of the keys); every combination
-    is published, ``None`` where suppressed.
+    is published, ``None`` where suppressed, in the order ``entries_of`` lists them.
+
+    Entries are held at flat positions: in each dimension its sorted values, then the margin,
+    the first dimension the most significant. Flat order within a node is key order, a margin
+    is a sum along one dimension and a line's entries lie a stride apart.
     """
     if k < 2:
         raise ValueError("k must be at least 2")
-    entries = entries_of(counts, domains)
-    nodes: dict[tuple[int, ...], list[Key]] = defaultdict(list)
-    for key in entries:
-        nodes[_node(key)].append(key)
-    hidden: set[Key] = set()
-    for dims in sorted(nodes, key=lambda d: (len(d), d)):
-        _protect_node(sorted(nodes[dims], key=_order), entries, hidden, k)
-    return {key: None if key in hidden else round_to_base(n, k) for key, n in entries.items()}
+    values = _domains(counts, domains)
+    ndims = len(values)
+    last = [len(v) for v in values]  # the margin's coordinate in each dimension
+    strides = [1] * ndims
+    for i in range(ndims - 2, -1, -1):
+        strides[i] = strides[i + 1] * (last[i + 1] + 1)
+    size = strides[0] * (last[0] + 1) if ndims else 1
+    entries = [0] * size
+    positions = [{v: j * strides[i] for j, v in enumerate(vals)} for i, vals in enumerate(values)]
+    for key, n in counts.items():
+        if n > 0:
+            entries[sum(map(getitem, positions, key))] += n
+    for i in range(ndims):  # margins along dimension i (of cells and of earlier margins)
+        step, top = strides[i], last[i] * strides[i]
+        if top:
+            for block in range(0, size, top + step):
+                for base in range(block, block + step):
+                    entries[base + top] = sum(entries[base : base + top : step])
+    hidden = bytearray(size)
+    nodes: list[tuple[tuple[int, ...], list[int], int]] = []
+    for mask in range(1 << ndims):
+        members = [0]
+        for i in range(ndims):
+            offsets = (
+                range(0, last[i] * strides[i], strides[i])
+                if mask >> i & 1
+                else (last[i] * strides[i],)
+            )
+            members = [m + o for m in members for o in offsets]
+        nodes.append((tuple(i for i in range(ndims) if mask >> i & 1), members, mask))
+    for node, members, _ in sorted(nodes, key=lambda n: (len(n[0]), n[0])):
+        if members:
+            _protect_node(members, node, strides, last, entries, hidden, k)
+    published: dict[Key, Published] = {}
+    double = 2 * k
+    for _, members, mask in nodes:
+        axes = [values[i] if mask >> i & 1 else (None,) for i in range(ndims)]
+        published.update(
+            zip(
+                itertools.product(*axes),
+                [None if hidden[m] else (2 * entries[m] + k) // double * k for m in members],
+                strict=True,
+            )
+        )
+    return published
 
 
 def recode(

@@ -22,7 +22,7 @@ from enum import StrEnum
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.db import tenant_transaction
+from service.db import driver, tenant_transaction
 from service.domain import vocabulary as v
 from service.reports import disclosure
 from service.reports.caseload import (
@@ -54,14 +54,16 @@ __all__ = [
     "report_transaction",
 ]
 
-_AS_REPORT_ROLE = text("SELECT set_config('role', current_user || '_reports', true)")
+_AS_REPORT_ROLE = "SELECT set_config('role', current_user || '_reports', true)"
 
 
 @asynccontextmanager
 async def report_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A transaction without tenant, run as the report role until it ends."""
-    async with tenant_transaction(engine, None) as conn:
-        await conn.execute(_AS_REPORT_ROLE)
+    """A transaction without tenant, run as the report role until it ends.
+
+    The switch to the report role rides on the ``BEGIN`` (one round trip for both).
+    """
+    async with tenant_transaction(engine, None, setup=_AS_REPORT_ROLE) as conn:
         yield conn
 
 
@@ -111,20 +113,51 @@ _Inputs = tuple[
 ]
 
 
+# The shelters (part 0), the counts (part 1) and the totals of each recoded dimension grouped
+# by (parts 2, 3: one per dimension, in ``RECODED`` order) come back in one statement.
+_INPUT_PARTS = (
+    "SELECT 0 AS part, slug AS v1, NULL::text AS v2, NULL::text AS v3, NULL::bigint AS n "
+    "FROM tenants WHERE kind = 'shelter'",
+    "SELECT {part}, v1, v2, v3, n "
+    "FROM report_caseload_counts(${param}::text[], $1::date, $2::date)",
+)
+
+
+def _inputs_statement(recoded: int) -> str:
+    shelters, counts = _INPUT_PARTS
+    parts = [shelters] + [counts.format(part=p, param=p + 2) for p in range(1, 2 + recoded)]
+    return " UNION ALL ".join(parts)
+
+
 async def _caseload_inputs(
     engine: AsyncEngine, k: int, period: Period, dims: Sequence[Dimension]
 ) -> _Inputs:
-    """The period's true counts, its rare countries and every dimension's values."""
+    """The period's true counts, its rare countries and every dimension's values.
+
+    One statement in the report role's transaction (``BEGIN`` and the role switch in one
+    round trip before it, ``COMMIT`` after it).
+    """
+    recoded = [dim for dim in RECODED if dim in dims]
+    args = [[d.value for d in dims], *([dim.value] for dim in recoded)]
     async with report_transaction(engine) as conn:
-        shelters = [str(s) for s in (await conn.scalars(_SHELTERS)).all()]
-        counts = await caseload_counts(conn, dims, period.first, period.last)
-        rare: dict[Dimension, frozenset[str]] = {}
-        values = domains(shelters)
-        for dim in RECODED:
-            if dim in dims:
-                totals = await caseload_counts(conn, (dim,), period.first, period.last)
-                rare[dim] = rare_values({key[0]: n for key, n in totals.items()}, k)
-                values[dim] = tuple(key[0] for key in totals)
+        raw = await driver(conn)
+        rows = await raw.fetch(_inputs_statement(len(recoded)), period.first, period.last, *args)
+    shelters: list[str] = []
+    counts: dict[tuple[str, ...], int] = {}
+    totals: list[dict[str, int]] = [{} for _ in recoded]
+    width = len(dims)
+    for part, v1, v2, v3, n in rows:
+        if part == 1:
+            counts[(v1, v2, v3)[:width]] = n
+        elif part == 0:
+            shelters.append(v1)
+        else:
+            totals[part - 2][v1] = n
+    values = domains(sorted(shelters))
+    rare: dict[Dimension, frozenset[str]] = {}
+    for dim, per_value in zip(recoded, totals, strict=True):
+        rare[dim] = rare_values(per_value, k)
+        values[dim] = tuple(per_value)
     return counts, rare, values
 
 
