@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.events.bulk_read import JSON_TEXT_COLUMNS, recorded
 from service.events.projections import return_cases, timeline
 from service.events.sealing import PersonalCipher
 from service.events.store import EventStore
@@ -44,13 +45,6 @@ SUFFIX = "__rebuild"
 # Rows fetched per round trip of the server-side cursor, and events folded per write.
 CURSOR_PREFETCH = 5_000
 BATCH_EVENTS = 5_000
-# ``COLUMNS`` of the store, with the three JSON columns read as one JSON text (decoded with
-# one ``json.loads`` per row instead of three passes through the driver's JSONB codec).
-_COLUMNS = (
-    "global_position, tenant_id, stream_id, stream_type, version, event_type, schema_version, "
-    "json_build_array(payload, personal, metadata)::text, occurred_at, recorded_at, "
-    "transaction_id::text::bigint"
-)
 # Streams whose latest version differs from the rebuilt row (constant names only).
 _MOVED = (
     "SELECT e.stream_id FROM events e WHERE e.stream_type = 'ReturnCase' AND e.tenant_id = :t "
@@ -208,14 +202,16 @@ async def _stream_batches(
     """
     # The tenant filter matters for an owner that bypasses RLS (a superuser): without it
     # every tenant's pass would fold the whole log.
-    sql = f"SELECT {_COLUMNS} FROM events WHERE stream_type = 'ReturnCase' AND tenant_id = $1"  # noqa: S608 (constants)
+    sql = (
+        f"SELECT {JSON_TEXT_COLUMNS} FROM events "  # noqa: S608 (constants)
+        "WHERE stream_type = 'ReturnCase' AND tenant_id = $1"
+    )
     args: list[Any] = [tenant_id]
     if stream_ids is not None:
         sql += " AND stream_id = ANY($2::uuid[])"
         args.append(list(stream_ids))
     sql += " ORDER BY stream_id, version"
     driver = await _driver(conn)
-    loads = json.loads
     pending: list[RecordedEvent] = []
     last: uuid.UUID | None = None
     async for row in driver.cursor(sql, *args, prefetch=CURSOR_PREFETCH):
@@ -223,12 +219,7 @@ async def _stream_batches(
             yield await _opened(conn, store, pending)
             pending = []
         last = row[2]
-        payload, personal, metadata = loads(row[7])
-        pending.append(
-            store.recorded(
-                (*row[:7], payload, personal, metadata, row[8], row[9], row[10])  # as COLUMNS
-            )
-        )
+        pending.append(recorded(store, row))
     if pending:
         yield await _opened(conn, store, pending)
 
