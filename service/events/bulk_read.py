@@ -9,10 +9,18 @@ per-value work), which was the largest single cost of such readers.
 
 ``recorded`` turns a row into the same ``RecordedEvent`` as ``EventStore.recorded`` does for
 a row of ``COLUMNS`` (the store's decoder, upcasters and sealing rules, unchanged).
+
+``recorded_rows`` decodes a whole batch with the cyclic garbage collector paused: a batch's
+events (tens of thousands of small, acyclic objects, freed by reference counting) all stay
+alive until the batch is folded, and while they pile up the collector would otherwise walk
+them again every 700 allocations (a fifth to a third of the decoding time measured). The
+pause covers only the synchronous loop (no other task runs meanwhile) and the collector runs
+again as usual after it.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -41,5 +49,12 @@ def recorded(store: EventStore, row: Any) -> RecordedEvent:
 
 
 def recorded_rows(store: EventStore, rows: Iterable[Any]) -> list[RecordedEvent]:
-    """Every row of ``rows`` (selected as ``JSON_TEXT_COLUMNS``), in order."""
-    return [recorded(store, row) for row in rows]
+    """Every row of ``rows`` (selected as ``JSON_TEXT_COLUMNS``), in order (see the module
+    for the collector's pause)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return [recorded(store, row) for row in rows]
+    finally:
+        if paused:
+            gc.enable()

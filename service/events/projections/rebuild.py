@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.events.bulk_read import JSON_TEXT_COLUMNS, recorded
+from service.events.bulk_read import JSON_TEXT_COLUMNS, recorded_rows
 from service.events.projections import return_cases, timeline
 from service.events.sealing import PersonalCipher
 from service.events.store import EventStore
@@ -213,13 +213,17 @@ async def _stream_batches(
     sql += " ORDER BY stream_id, version"
     driver = await _driver(conn)
     pending: list[RecordedEvent] = []
-    last: uuid.UUID | None = None
-    async for row in driver.cursor(sql, *args, prefetch=CURSOR_PREFETCH):
-        if row[2] != last and len(pending) >= batch_events:
-            yield await _opened(conn, store, pending)
-            pending = []
-        last = row[2]
-        pending.append(recorded(store, row))
+    cursor = await driver.cursor(sql, *args)
+    while True:
+        # One round trip per chunk, decoded as a whole (``recorded_rows``).
+        chunk = recorded_rows(store, await cursor.fetch(CURSOR_PREFETCH))
+        if not chunk:
+            break
+        for event in chunk:
+            if len(pending) >= batch_events and event.stream_id != pending[-1].stream_id:
+                yield await _opened(conn, store, pending)
+                pending = []
+            pending.append(event)
     if pending:
         yield await _opened(conn, store, pending)
 
