@@ -57,9 +57,10 @@ class Metadata:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Metadata:
-        if raw.keys() <= _METADATA_NAMES:
+        try:
             return cls(**raw)
-        return cls(**{k: v for k, v in raw.items() if k in _METADATA_NAMES})
+        except TypeError:  # a key this code does not know (written by a later version)
+            return cls(**{k: v for k, v in raw.items() if k in _METADATA_NAMES})
 
 
 # Worked out once: every stored event's metadata is written through ``to_json`` (in field

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.db import create_app_engine, driver, tenant_transaction
 from service.domain.errors import InvalidEventSequence
 from service.domain.return_case import EVENT_TYPES
-from service.events.bulk_read import JSON_TEXT_COLUMNS, recorded, recorded_rows
+from service.events.bulk_read import JSON_TEXT_COLUMNS, collector_paused, recorded, recorded_rows
 from service.events.cursor import START, FeedPosition
 from service.events.feed import horizon, is_held_back, position_of
 from service.events.store import EVENTS_CHANNEL, EventStore
@@ -267,7 +267,8 @@ async def _apply(
 ) -> None:
     """Recompute the rows of the cases ``batch`` touches and move the checkpoint past it."""
     whole, partial = await _whole_in_batch(conn, batch)
-    rows = _fold(whole, set())
+    with collector_paused():
+        rows = _fold(whole, set())
     if partial:
         rows += await _rows(conn, store, partial)
     if rows:

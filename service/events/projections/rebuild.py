@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.events.bulk_read import JSON_TEXT_COLUMNS, recorded_rows
+from service.events.bulk_read import JSON_TEXT_COLUMNS, collector_paused, recorded_rows
 from service.events.projections import return_cases, timeline
 from service.events.sealing import PersonalCipher
 from service.events.store import EventStore
@@ -244,11 +244,13 @@ async def _fold(
     cipher: PersonalCipher | None,
 ) -> tuple[list[dict[str, Any]], list[list[Any]]]:
     """The read-model rows (personal fields sealed) and the timeline's columns of ``streams``."""
-    rows = [return_cases.case_row(stream) for stream in streams.values()]
+    with collector_paused():
+        rows = [return_cases.case_row(stream) for stream in streams.values()]
     if cipher is not None:
         rows = await return_cases.seal_personal_rows(conn, cipher, rows)
-    events = [e for stream in streams.values() for e in stream]
-    return rows, timeline.entry_columns(events)
+    with collector_paused():
+        events = [e for stream in streams.values() for e in stream]
+        return rows, timeline.entry_columns(events)
 
 
 async def _copy(
