@@ -382,24 +382,45 @@ async def rebuild_tenant(
     return applied
 
 
-async def catch_up_all(engine: AsyncEngine, store: EventStore, *, patience: float = 5.0) -> CatchUp:
+# Shelters caught up at once by ``catch_up_all``: each is its own transactions, lock and
+# checkpoint, so one shelter's Python work (decoding, folding) overlaps another's statements.
+CONCURRENT_SHELTERS = 2
+
+
+async def catch_up_all(
+    engine: AsyncEngine,
+    store: EventStore,
+    *,
+    patience: float = 5.0,
+    concurrency: int = CONCURRENT_SHELTERS,
+) -> CatchUp:
     """Catch every shelter up: a deterministic state for tests and the command line.
 
     Events of a transaction that committed while an older one was still open are held back
-    by the horizon; this waits up to ``patience`` seconds per shelter for them.
+    by the horizon; this waits up to ``patience`` seconds per shelter for them. Up to
+    ``concurrency`` shelters are caught up at once (each on a connection of its own).
     """
     loop = asyncio.get_running_loop()
-    applied, held_back = 0, False
-    for tenant_id in await shelter_ids(engine):
-        deadline = loop.time() + patience
-        while True:
-            result = await catch_up_tenant(engine, store, tenant_id)
-            applied += result.applied
-            if not result.held_back or loop.time() > deadline:
-                break
-            await asyncio.sleep(0.02)
-        held_back = held_back or result.held_back
-    return CatchUp(applied, held_back)
+    shelters = iter(await shelter_ids(engine))
+    totals: list[CatchUp] = []
+
+    async def follow() -> None:
+        applied, held_back = 0, False
+        for tenant_id in shelters:  # shared: every shelter is taken by one of the runners
+            deadline = loop.time() + patience
+            while True:
+                result = await catch_up_tenant(engine, store, tenant_id)
+                applied += result.applied
+                if not result.held_back or loop.time() > deadline:
+                    break
+                await asyncio.sleep(0.02)
+            held_back = held_back or result.held_back
+        totals.append(CatchUp(applied, held_back))
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(max(1, concurrency)):
+            group.create_task(follow())
+    return CatchUp(sum(t.applied for t in totals), any(t.held_back for t in totals))
 
 
 async def rebuild_all(engine: AsyncEngine, store: EventStore) -> int:

@@ -118,6 +118,11 @@ async def _folded(admin: AsyncEngine, case_ids: Sequence[uuid.UUID]) -> list[dic
     return [report_row(s) for _, s in sorted(streams.items())]
 
 
+def _case(row: dict[str, Any]) -> uuid.UUID:
+    case_id: uuid.UUID = row["case_id"]
+    return case_id
+
+
 class Crash(Exception):
     pass
 
@@ -345,3 +350,21 @@ async def test_the_projection_reads_exactly_the_events_the_feed_reads(
             assert [e.sealed for e in ours] == [e.sealed for e in page]
             position, pages = position_of(page[-1]), pages + 1
     assert pages >= 2  # two walks hold more than one page
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_catching_every_shelter_up_at_once_counts_each_event_once(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, concurrency: int
+) -> None:
+    """Shelters caught up side by side each reach their new cases, and every checkpoint
+    counts the events up to it exactly once."""
+    deps = await _deps(app_engine)
+    cases = [await _walk(deps, slug) for slug in ("moviera", "blijf-groep", "het-kopland")]
+    await catch_up_all(app_engine, STORE, concurrency=concurrency)
+    rows = await _rows(admin_engine, "case_id = ANY(:ids)", ids=cases)
+    projected = sorted((dict(zip(REPORT_COLUMNS, r, strict=True)) for r in rows), key=_case)
+    assert projected == await _folded(admin_engine, sorted(cases))
+    for tenant in (t.id for t in deps.tenants.values() if t.kind == "shelter"):
+        counted = await _checkpoint(admin_engine, tenant)
+        assert counted is not None
+        assert counted[0] == counted[1]
