@@ -227,20 +227,16 @@ async def _whole_in_batch(
     for e in batch:
         if e.stream_type == STREAM_TYPE:
             by_stream.setdefault(e.stream_id, []).append(e)
-    candidates = {
-        sid: events
-        for sid, events in by_stream.items()
-        if all(e.version == i for i, e in enumerate(sorted(events, key=_version), start=1))
-    }
+    candidates: dict[uuid.UUID, list[RecordedEvent]] = {}
+    for sid, events in by_stream.items():
+        ordered = sorted(events, key=_version)  # already in order: one pass to check
+        if [e.version for e in ordered] == list(range(1, len(ordered) + 1)):
+            candidates[sid] = ordered
     latest: dict[uuid.UUID, int] = {}
     if candidates:
         result = await conn.execute(_LATEST, {"ids": list(candidates), "type": STREAM_TYPE})
         latest = {row[0]: int(row[1]) for row in result}
-    whole = {
-        sid: sorted(events, key=_version)
-        for sid, events in candidates.items()
-        if latest.get(sid) == len(events)
-    }
+    whole = {sid: events for sid, events in candidates.items() if latest.get(sid) == len(events)}
     return whole, sorted(set(by_stream) - set(whole))
 
 
