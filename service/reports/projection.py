@@ -379,8 +379,8 @@ async def rebuild_tenant(
 
 
 # Shelters caught up at once by ``catch_up_all``: each is its own transactions, lock and
-# checkpoint, so one shelter's Python work (decoding, folding) overlaps another's statements.
-CONCURRENT_SHELTERS = 2
+# checkpoint, so one shelter's Python work (decoding, folding) overlaps the others' statements.
+CONCURRENT_SHELTERS = 3
 
 
 async def catch_up_all(
