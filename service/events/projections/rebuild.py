@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import operator
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -135,14 +136,18 @@ def _bulk_json(rows: Sequence[dict[str, Any]]) -> str:
 
 
 _JSONB = frozenset({"personal", "referrals", "consents"})
+# A row's values in the table's column order (one C call), and where its JSONB columns are.
+_VALUES = operator.itemgetter(*return_cases.COLUMNS)
+_JSONB_AT = tuple(i for i, c in enumerate(return_cases.COLUMNS) if c in _JSONB)
 
 
 def _copy_record(row: dict[str, Any]) -> tuple[Any, ...]:
     """A ``return_cases`` row as a COPY record; JSONB columns as their JSON text."""
-    return tuple(
-        _dumps(row[c]) if c in _JSONB and row[c] is not None else row[c]
-        for c in return_cases.COLUMNS
-    )
+    values = list(_VALUES(row))
+    for i in _JSONB_AT:
+        if values[i] is not None:
+            values[i] = _dumps(values[i])
+    return tuple(values)
 
 
 def _dumps(value: Any) -> str:
@@ -258,15 +263,19 @@ async def _copy(
 ) -> None:
     """Write a batch into the bare copies (no row-level security yet) with binary COPY."""
     if rows:
+        with collector_paused():
+            records = [_copy_record(row) for row in rows]
         await driver.copy_records_to_table(
             f"return_cases{suffix}",
-            records=[_copy_record(row) for row in rows],
+            records=records,
             columns=return_cases.COLUMNS,
         )
     if columns[0]:
+        with collector_paused():
+            entries = list(zip(*columns, strict=True))
         await driver.copy_records_to_table(
             f"case_timeline{suffix}",
-            records=list(zip(*columns, strict=True)),
+            records=entries,
             columns=timeline.COLUMNS,
         )
 
