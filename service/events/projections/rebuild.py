@@ -5,9 +5,8 @@ tables until the swap, which takes a brief exclusive lock:
 
 1. create bare ``<table>__rebuild`` copies (same columns, defaults and checks; no index, key,
    row-level security or grant yet, so nobody but the owner can reach them);
-2. fill them from the log, each tenant in its own transaction under its setting (the log's
-   RLS is forced even for the owner), two tenants at a time, in bulk: the log is read
-   through a server-side cursor (JSON columns decoded once per row),
+2. fill them from the log, tenant by tenant (the log's RLS is forced even for the owner), in
+   bulk: the log is read through a server-side cursor (JSON columns decoded once per row),
    every batch of whole streams is folded in one pass per stream (``case_row``) and written
    with ``COPY`` (which row-level security would refuse);
 3. give the copies the live tables' keys, indexes, foreign key, RLS policy (enabled and
