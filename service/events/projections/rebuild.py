@@ -21,6 +21,7 @@ An append that was waiting for the lock finds the new table by name and writes t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -45,8 +46,6 @@ SUFFIX = "__rebuild"
 # Rows fetched per round trip of the server-side cursor, and events folded per write.
 CURSOR_PREFETCH = 5_000
 BATCH_EVENTS = 5_000
-# Tenants read and folded at once while filling the copies (each on a connection of its own).
-READERS = 2
 # Streams whose latest version differs from the rebuilt row (constant names only).
 _MOVED = (
     "SELECT e.stream_id FROM events e WHERE e.stream_type = 'ReturnCase' AND e.tenant_id = :t "
@@ -305,47 +304,33 @@ async def _fill(
 ) -> int:
     """Fill the bare copies from every tenant's log; returns the number of events folded.
 
-    ``READERS`` tenants are read and folded at once, each on a connection of its own (in the
-    tenant's transaction); the batches they fold are copied in turn on one more connection,
-    while the readers go on: the database reads and writes while Python works. The copies
-    commit once, at the end; any failure cancels the other tasks and rolls them back.
+    Reading and folding run on one connection (in each tenant's transaction), the COPY of a
+    batch on a second one while the next batch is read and folded: the database writes while
+    Python works. The copies commit once, at the end.
     """
     folded = 0
-    remaining = iter(tenants)
-    batches: asyncio.Queue[tuple[list[dict[str, Any]], list[list[Any]]] | None] = asyncio.Queue(
-        maxsize=READERS
-    )
-    active = READERS
-
-    async def read() -> None:
-        nonlocal folded, active
-        for tenant_id in remaining:  # shared: every tenant is taken by one reader
-            async with engine.begin() as conn:
-                await _set_tenant(conn, tenant_id)
-                async for streams in _stream_batches(conn, store, tenant_id, None, batch_events):
-                    await batches.put(await _fold(conn, streams, store.cipher))
-                    folded += sum(len(s) for s in streams.values())
-        active -= 1
-        if active == 0:
-            await batches.put(None)
-
+    pending: asyncio.Task[None] | None = None
     async with engine.begin() as writer:
         copier = await _driver(writer)
-
-        async def copy() -> None:
-            while (batch := await batches.get()) is not None:
-                await _copy(copier, *batch, SUFFIX)
-
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(copy())
-                for _ in range(READERS):
-                    group.create_task(read())
-        except BaseExceptionGroup as failed:  # the first failure, as the caller would see it
-            first: BaseException = failed
-            while isinstance(first, BaseExceptionGroup):
-                first = first.exceptions[0]
-            raise first from None
+            for tenant_id in tenants:
+                async with engine.begin() as conn:
+                    await _set_tenant(conn, tenant_id)
+                    async for streams in _stream_batches(
+                        conn, store, tenant_id, None, batch_events
+                    ):
+                        rows, columns = await _fold(conn, streams, store.cipher)
+                        if pending is not None:
+                            await pending
+                        pending = asyncio.create_task(_copy(copier, rows, columns, SUFFIX))
+                        folded += sum(len(s) for s in streams.values())
+            if pending is not None:
+                await pending
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
     return folded
 
 
