@@ -251,7 +251,10 @@ async def main(
         if prof is not None:
             log(f"profile: {profiling.save('rebuild', prof)}")
         if 6 in only:
-            results += await reports.run(bench_db, repeat=plan.report_repeat)
+            prof = cProfile.Profile() if profile else None
+            results += await reports.run(bench_db, repeat=plan.report_repeat, profile=prof)
+            if prof is not None:
+                log(f"profile: {profiling.save('report-catch-up', prof)}")
         if 1 in only:
             prof = cProfile.Profile() if profile else None
             results += await append.run(

@@ -2,7 +2,7 @@
 
 ``python -m bench --profile`` runs each server-side scenario against a service of its own
 started under ``python -m cProfile -o <file>``, and profiles the in-process ones (the
-store's append rounds, the rebuild) directly; the top entries land in
+store's append rounds, the rebuild, the report catch-up) directly; the top entries land in
 ``.data/bench/profiles/<scenario>.txt``. Figures of a profiled run are slowed by the profiler:
 use them to see where time goes, and the figures of a plain run to judge targets.
 """

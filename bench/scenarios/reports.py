@@ -92,7 +92,9 @@ def _parse(printed: str) -> list[dict[str, Any]]:
     return [m for m in out if "report_ms" in m and "plain_ms" in m]
 
 
-async def run(bench_db: BenchDatabase, *, repeat: int, k: int = 11) -> list[Result]:
+async def run(
+    bench_db: BenchDatabase, *, repeat: int, k: int = 11, profile: object | None = None
+) -> list[Result]:
     try:
         caseload = importlib.import_module("bench.reports_caseload")
     except ImportError:
@@ -113,7 +115,11 @@ async def run(bench_db: BenchDatabase, *, repeat: int, k: int = 11) -> list[Resu
         raw_rows, raw_before = await raw_feed_read(bench_db)
         log("reports: the report projection follows every shelter's feed")
         started = time.perf_counter()
+        if profile is not None:
+            profile.enable()  # type: ignore[attr-defined]
         caught = await catch_up_all(app, EventStore(EventRegistry(EVENT_TYPES)))
+        if profile is not None:
+            profile.disable()  # type: ignore[attr-defined]
         took = time.perf_counter() - started
         conn = await bench_db.owner_connect()
         try:

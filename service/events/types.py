@@ -57,9 +57,10 @@ class Metadata:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Metadata:
-        if raw.keys() <= _METADATA_NAMES:
+        try:
             return cls(**raw)
-        return cls(**{k: v for k, v in raw.items() if k in _METADATA_NAMES})
+        except TypeError:  # a key this code does not know (written by a later version)
+            return cls(**{k: v for k, v in raw.items() if k in _METADATA_NAMES})
 
 
 # Worked out once: every stored event's metadata is written through ``to_json`` (in field
@@ -130,7 +131,9 @@ def _converter(tp: Any) -> Callable[[Any], Any]:
         return lambda raw: None if raw is None else convert(raw)
     if origin is tuple:
         item = _converter(typing.get_args(tp)[0])
-        return lambda raw: tuple(item(v) for v in raw)
+        if item is _identity:
+            return tuple
+        return lambda raw: tuple(map(item, raw))
     if isinstance(tp, type):
         if issubclass(tp, enum.Enum):
             return _enum_converter(tp)
@@ -171,6 +174,26 @@ def _field_converters(cls: type) -> tuple[tuple[str, Callable[[Any], Any] | None
         convert = _converter(hints[f.name])
         out.append((f.name, None if convert is _identity else convert))
     return tuple(out)
+
+
+@cache
+def _builder(cls: type) -> Callable[[Callable[[str], Any]], Any]:
+    """A function that builds ``cls`` from a stored payload's ``get``: each field read and
+    converted in the order of ``__init__``, written out once per class (as ``dataclasses``
+    writes ``__init__``), so that decoding an event runs no loop and builds no argument list.
+    The generated text holds only the class's field names (identifiers) as string literals.
+    """
+    namespace: dict[str, Any] = {"cls": cls}
+    args = []
+    for i, (name, convert) in enumerate(_field_converters(cls)):
+        if convert is None:
+            args.append(f"get({name!r})")
+        else:
+            namespace[f"convert_{i}"] = convert
+            args.append(f"convert_{i}(get({name!r}))")
+    exec(f"def build(get):\n    return cls({', '.join(args)})\n", namespace)  # noqa: S102
+    build: Callable[[Callable[[str], Any]], Any] = namespace["build"]
+    return build
 
 
 class EventRegistry:
@@ -233,12 +256,5 @@ class EventRegistry:
             payload, personal = upcaster(payload, personal)
             version += 1
         merged = {**payload, **personal} if personal else payload
-        get = merged.get
-        # Personal fields are absent once erased: they read as None. Positional arguments
-        # follow the fields' order (event classes have no keyword-only fields).
-        return cls(
-            *[
-                get(name) if convert is None else convert(get(name))
-                for name, convert in _field_converters(cls)
-            ]
-        )
+        # Personal fields are absent once erased: they read as None.
+        return _builder(cls)(merged.get)

@@ -35,12 +35,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.db import create_app_engine, tenant_transaction
+from service.db import create_app_engine, driver, tenant_transaction
 from service.domain.errors import InvalidEventSequence
 from service.domain.return_case import EVENT_TYPES
+from service.events.bulk_read import JSON_TEXT_COLUMNS, collector_paused, recorded, recorded_rows
 from service.events.cursor import START, FeedPosition
-from service.events.feed import FeedFilter, is_held_back, position_of, read_feed
-from service.events.store import COLUMNS, EVENTS_CHANNEL, EventStore
+from service.events.feed import horizon, is_held_back, position_of
+from service.events.store import EVENTS_CHANNEL, EventStore
 from service.events.types import EventRegistry, RecordedEvent, UnknownEventType
 from service.handlers.return_case import STREAM_TYPE
 from service.reports.model import REPORT_COLUMNS, report_row, transferred_out
@@ -52,6 +53,7 @@ __all__ = [
     "catch_up_all",
     "catch_up_tenant",
     "project_next_batch",
+    "read_batch",
     "rebuild_all",
     "rebuild_reports",
     "rebuild_tenant",
@@ -81,9 +83,21 @@ _UPSERT_MANY = text(
     "ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in REPORT_COLUMNS[2:])
 )
-_STREAMS = text(
-    f"SELECT {COLUMNS} FROM events "  # noqa: S608
-    "WHERE stream_id = ANY(:ids) AND stream_type = :type ORDER BY stream_id, version"
+# The projection's reads go to the driver with the JSON columns as one text per row
+# (``service.events.bulk_read``): catching up decodes every event of the log.
+_STREAMS = (
+    f"SELECT {JSON_TEXT_COLUMNS} FROM events "  # noqa: S608 (constants)
+    "WHERE stream_id = ANY($1::uuid[]) AND stream_type = $2 ORDER BY stream_id, version"
+)
+# ``read_feed``'s statement for the projection's filter (case events of the registry's types),
+# with the same order, resume condition and horizon; the horizon is read before it, in a
+# statement of its own, as ``read_feed`` does (see ``service.events.feed``).
+_FEED_BATCH = (
+    f"SELECT {JSON_TEXT_COLUMNS} FROM events "  # noqa: S608 (constants)
+    "WHERE transaction_id < $1::text::xid8 "
+    "AND (transaction_id, global_position) > ($2::text::xid8, $3) "
+    "AND stream_type = $4 AND event_type = ANY($5::text[]) "
+    "ORDER BY transaction_id, global_position LIMIT $6"
 )
 _LATEST = text(
     "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY(:ids) "
@@ -120,8 +134,25 @@ class CatchUp:
     held_back: bool
 
 
-def _filter(store: EventStore) -> FeedFilter:
-    return FeedFilter(event_types=store.registry.event_types)
+async def read_batch(
+    conn: AsyncConnection, store: EventStore, after: FeedPosition, limit: int
+) -> list[RecordedEvent]:
+    """The projection's next ``limit`` events after ``after``: exactly what ``read_feed``
+    returns for the case events of the store's registry (same order, horizon and held-back
+    events), read through the driver with one JSON decode per row."""
+    # The horizon first, in its own statement: the events' statement then has a later
+    # snapshot, in which every event writer below the horizon has finished.
+    below = await horizon(conn)
+    rows = await (await driver(conn)).fetch(
+        _FEED_BATCH,
+        below,
+        str(after.transaction_id),
+        after.global_position,
+        STREAM_TYPE,
+        sorted(store.registry.event_types),
+        limit,
+    )
+    return recorded_rows(store, rows)
 
 
 async def shelter_ids(engine: AsyncEngine) -> list[uuid.UUID]:
@@ -172,9 +203,9 @@ async def _rows(
     """
     streams: dict[uuid.UUID, list[RecordedEvent]] = {}
     unreadable: set[uuid.UUID] = set()
-    for row in await conn.execute(_STREAMS, {"ids": list(ids), "type": STREAM_TYPE}):
+    for row in await (await driver(conn)).fetch(_STREAMS, list(ids), STREAM_TYPE):
         try:
-            streams.setdefault(row[2], []).append(store.recorded(row))
+            streams.setdefault(row[2], []).append(recorded(store, row))
         except _UNREADABLE:
             unreadable.add(row[2])
     return _fold(streams, unreadable)
@@ -196,20 +227,16 @@ async def _whole_in_batch(
     for e in batch:
         if e.stream_type == STREAM_TYPE:
             by_stream.setdefault(e.stream_id, []).append(e)
-    candidates = {
-        sid: events
-        for sid, events in by_stream.items()
-        if all(e.version == i for i, e in enumerate(sorted(events, key=_version), start=1))
-    }
+    candidates: dict[uuid.UUID, list[RecordedEvent]] = {}
+    for sid, events in by_stream.items():
+        ordered = sorted(events, key=_version)  # already in order: one pass to check
+        if [e.version for e in ordered] == list(range(1, len(ordered) + 1)):
+            candidates[sid] = ordered
     latest: dict[uuid.UUID, int] = {}
     if candidates:
         result = await conn.execute(_LATEST, {"ids": list(candidates), "type": STREAM_TYPE})
         latest = {row[0]: int(row[1]) for row in result}
-    whole = {
-        sid: sorted(events, key=_version)
-        for sid, events in candidates.items()
-        if latest.get(sid) == len(events)
-    }
+    whole = {sid: events for sid, events in candidates.items() if latest.get(sid) == len(events)}
     return whole, sorted(set(by_stream) - set(whole))
 
 
@@ -236,7 +263,8 @@ async def _apply(
 ) -> None:
     """Recompute the rows of the cases ``batch`` touches and move the checkpoint past it."""
     whole, partial = await _whole_in_batch(conn, batch)
-    rows = _fold(whole, set())
+    with collector_paused():
+        rows = _fold(whole, set())
     if partial:
         rows += await _rows(conn, store, partial)
     if rows:
@@ -277,7 +305,7 @@ async def project_next_batch(
     checkpoint (tests follow the feed under a name of their own).
     """
     position = await _lock(conn, tenant_id, projection)
-    batch = await read_feed(conn, store, position, batch_size, _filter(store))
+    batch = await read_batch(conn, store, position, batch_size)
     end = position_of(batch[-1]) if batch else position
     # Checked before writing: until its first write the transaction has no id, so it holds
     # nobody's horizon back while it reads.
@@ -320,13 +348,12 @@ async def rebuild_tenant(
     The log is read first and the rows are written at the end, so the transaction takes an id
     (and holds the horizon of other feed readers back) only while it writes.
     """
-    flt = _filter(store)
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     applied, position = 0, START
     async with tenant_transaction(engine, tenant_id) as conn:
         await _lock(conn, tenant_id, PROJECTION)
         while True:
-            batch = await read_feed(conn, store, position, batch_size, flt)
+            batch = await read_batch(conn, store, position, batch_size)
             if batch:
                 touched = sorted({e.stream_id for e in batch if e.stream_type == STREAM_TYPE})
                 rows.update((row["case_id"], row) for row in await _rows(conn, store, touched))
@@ -351,24 +378,45 @@ async def rebuild_tenant(
     return applied
 
 
-async def catch_up_all(engine: AsyncEngine, store: EventStore, *, patience: float = 5.0) -> CatchUp:
+# Shelters caught up at once by ``catch_up_all``: each is its own transactions, lock and
+# checkpoint, so one shelter's Python work (decoding, folding) overlaps the others' statements.
+CONCURRENT_SHELTERS = 3
+
+
+async def catch_up_all(
+    engine: AsyncEngine,
+    store: EventStore,
+    *,
+    patience: float = 5.0,
+    concurrency: int = CONCURRENT_SHELTERS,
+) -> CatchUp:
     """Catch every shelter up: a deterministic state for tests and the command line.
 
     Events of a transaction that committed while an older one was still open are held back
-    by the horizon; this waits up to ``patience`` seconds per shelter for them.
+    by the horizon; this waits up to ``patience`` seconds per shelter for them. Up to
+    ``concurrency`` shelters are caught up at once (each on a connection of its own).
     """
     loop = asyncio.get_running_loop()
-    applied, held_back = 0, False
-    for tenant_id in await shelter_ids(engine):
-        deadline = loop.time() + patience
-        while True:
-            result = await catch_up_tenant(engine, store, tenant_id)
-            applied += result.applied
-            if not result.held_back or loop.time() > deadline:
-                break
-            await asyncio.sleep(0.02)
-        held_back = held_back or result.held_back
-    return CatchUp(applied, held_back)
+    shelters = iter(await shelter_ids(engine))
+    totals: list[CatchUp] = []
+
+    async def follow() -> None:
+        applied, held_back = 0, False
+        for tenant_id in shelters:  # shared: every shelter is taken by one of the runners
+            deadline = loop.time() + patience
+            while True:
+                result = await catch_up_tenant(engine, store, tenant_id)
+                applied += result.applied
+                if not result.held_back or loop.time() > deadline:
+                    break
+                await asyncio.sleep(0.02)
+            held_back = held_back or result.held_back
+        totals.append(CatchUp(applied, held_back))
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(max(1, concurrency)):
+            group.create_task(follow())
+    return CatchUp(sum(t.applied for t in totals), any(t.held_back for t in totals))
 
 
 async def rebuild_all(engine: AsyncEngine, store: EventStore) -> int:

@@ -22,6 +22,8 @@ from service.auth import Principal
 from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
+from service.events.cursor import START
+from service.events.feed import FeedFilter, position_of, read_feed
 from service.events.store import EventStore
 from service.events.types import EventRegistry
 from service.handlers.return_case import Dependencies, handle
@@ -31,6 +33,7 @@ from service.reports.projection import (
     catch_up_all,
     catch_up_tenant,
     project_next_batch,
+    read_batch,
     rebuild_all,
 )
 from service.reports.queries import report_transaction
@@ -113,6 +116,11 @@ async def _folded(admin: AsyncEngine, case_ids: Sequence[uuid.UUID]) -> list[dic
     for row in rows:
         streams.setdefault(row[2], []).append(STORE.recorded(row))
     return [report_row(s) for _, s in sorted(streams.items())]
+
+
+def _case(row: dict[str, Any]) -> uuid.UUID:
+    case_id: uuid.UUID = row["case_id"]
+    return case_id
 
 
 class Crash(Exception):
@@ -314,3 +322,49 @@ async def test_rows_are_the_fold_of_whole_streams_however_batches_cut_them(
         await conn.execute(
             text("DELETE FROM report_checkpoints WHERE projection = :p"), {"p": name}
         )
+
+
+async def test_the_projection_reads_exactly_the_events_the_feed_reads(
+    app_engine: AsyncEngine,
+) -> None:
+    """Page by page from the start of a shelter's log, the projection's own reader returns the
+    events ``read_feed`` returns for its filter: same events, envelopes and order.
+
+    Each page of the feed is read first; the projection's reader then asks for as many events
+    after the same position. Events below the feed's horizon never change and later ones sort
+    after them, so both must agree whatever other tests append meanwhile.
+    """
+    deps = await _deps(app_engine)
+    tenant = deps.tenants["hvo-querido"].id
+    await _walk(deps, "hvo-querido")
+    await _walk(deps, "hvo-querido")
+    flt = FeedFilter(event_types=STORE.registry.event_types)
+    position, pages = START, 0
+    async with tenant_transaction(app_engine, tenant) as conn:
+        while True:
+            page = await read_feed(conn, STORE, position, 7, flt)
+            if not page:
+                break
+            ours = await read_batch(conn, STORE, position, len(page))
+            assert ours == page
+            assert [e.sealed for e in ours] == [e.sealed for e in page]
+            position, pages = position_of(page[-1]), pages + 1
+    assert pages >= 2  # two walks hold more than one page
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_catching_every_shelter_up_at_once_counts_each_event_once(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, concurrency: int
+) -> None:
+    """Shelters caught up side by side each reach their new cases, and every checkpoint
+    counts the events up to it exactly once."""
+    deps = await _deps(app_engine)
+    cases = [await _walk(deps, slug) for slug in ("moviera", "blijf-groep", "het-kopland")]
+    await catch_up_all(app_engine, STORE, concurrency=concurrency)
+    rows = await _rows(admin_engine, "case_id = ANY(:ids)", ids=cases)
+    projected = sorted((dict(zip(REPORT_COLUMNS, r, strict=True)) for r in rows), key=_case)
+    assert projected == await _folded(admin_engine, sorted(cases))
+    for tenant in (t.id for t in deps.tenants.values() if t.kind == "shelter"):
+        counted = await _checkpoint(admin_engine, tenant)
+        assert counted is not None
+        assert counted[0] == counted[1]

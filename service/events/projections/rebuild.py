@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import operator
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -33,6 +34,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.events.bulk_read import JSON_TEXT_COLUMNS, collector_paused, recorded_rows
 from service.events.projections import return_cases, timeline
 from service.events.sealing import PersonalCipher
 from service.events.store import EventStore
@@ -44,13 +46,6 @@ SUFFIX = "__rebuild"
 # Rows fetched per round trip of the server-side cursor, and events folded per write.
 CURSOR_PREFETCH = 5_000
 BATCH_EVENTS = 5_000
-# ``COLUMNS`` of the store, with the three JSON columns read as one JSON text (decoded with
-# one ``json.loads`` per row instead of three passes through the driver's JSONB codec).
-_COLUMNS = (
-    "global_position, tenant_id, stream_id, stream_type, version, event_type, schema_version, "
-    "json_build_array(payload, personal, metadata)::text, occurred_at, recorded_at, "
-    "transaction_id::text::bigint"
-)
 # Streams whose latest version differs from the rebuilt row (constant names only).
 _MOVED = (
     "SELECT e.stream_id FROM events e WHERE e.stream_type = 'ReturnCase' AND e.tenant_id = :t "
@@ -141,14 +136,18 @@ def _bulk_json(rows: Sequence[dict[str, Any]]) -> str:
 
 
 _JSONB = frozenset({"personal", "referrals", "consents"})
+# A row's values in the table's column order (one C call), and where its JSONB columns are.
+_VALUES = operator.itemgetter(*return_cases.COLUMNS)
+_JSONB_AT = tuple(i for i, c in enumerate(return_cases.COLUMNS) if c in _JSONB)
 
 
 def _copy_record(row: dict[str, Any]) -> tuple[Any, ...]:
     """A ``return_cases`` row as a COPY record; JSONB columns as their JSON text."""
-    return tuple(
-        _dumps(row[c]) if c in _JSONB and row[c] is not None else row[c]
-        for c in return_cases.COLUMNS
-    )
+    values = list(_VALUES(row))
+    for i in _JSONB_AT:
+        if values[i] is not None:
+            values[i] = _dumps(values[i])
+    return tuple(values)
 
 
 def _dumps(value: Any) -> str:
@@ -208,27 +207,28 @@ async def _stream_batches(
     """
     # The tenant filter matters for an owner that bypasses RLS (a superuser): without it
     # every tenant's pass would fold the whole log.
-    sql = f"SELECT {_COLUMNS} FROM events WHERE stream_type = 'ReturnCase' AND tenant_id = $1"  # noqa: S608 (constants)
+    sql = (
+        f"SELECT {JSON_TEXT_COLUMNS} FROM events "  # noqa: S608 (constants)
+        "WHERE stream_type = 'ReturnCase' AND tenant_id = $1"
+    )
     args: list[Any] = [tenant_id]
     if stream_ids is not None:
         sql += " AND stream_id = ANY($2::uuid[])"
         args.append(list(stream_ids))
     sql += " ORDER BY stream_id, version"
     driver = await _driver(conn)
-    loads = json.loads
     pending: list[RecordedEvent] = []
-    last: uuid.UUID | None = None
-    async for row in driver.cursor(sql, *args, prefetch=CURSOR_PREFETCH):
-        if row[2] != last and len(pending) >= batch_events:
-            yield await _opened(conn, store, pending)
-            pending = []
-        last = row[2]
-        payload, personal, metadata = loads(row[7])
-        pending.append(
-            store.recorded(
-                (*row[:7], payload, personal, metadata, row[8], row[9], row[10])  # as COLUMNS
-            )
-        )
+    cursor = await driver.cursor(sql, *args)
+    while True:
+        # One round trip per chunk, decoded as a whole (``recorded_rows``).
+        chunk = recorded_rows(store, await cursor.fetch(CURSOR_PREFETCH))
+        if not chunk:
+            break
+        for event in chunk:
+            if len(pending) >= batch_events and event.stream_id != pending[-1].stream_id:
+                yield await _opened(conn, store, pending)
+                pending = []
+            pending.append(event)
     if pending:
         yield await _opened(conn, store, pending)
 
@@ -249,11 +249,13 @@ async def _fold(
     cipher: PersonalCipher | None,
 ) -> tuple[list[dict[str, Any]], list[list[Any]]]:
     """The read-model rows (personal fields sealed) and the timeline's columns of ``streams``."""
-    rows = [return_cases.case_row(stream) for stream in streams.values()]
+    with collector_paused():
+        rows = [return_cases.case_row(stream) for stream in streams.values()]
     if cipher is not None:
         rows = await return_cases.seal_personal_rows(conn, cipher, rows)
-    events = [e for stream in streams.values() for e in stream]
-    return rows, timeline.entry_columns(events)
+    with collector_paused():
+        events = [e for stream in streams.values() for e in stream]
+        return rows, timeline.entry_columns(events)
 
 
 async def _copy(
@@ -261,15 +263,19 @@ async def _copy(
 ) -> None:
     """Write a batch into the bare copies (no row-level security yet) with binary COPY."""
     if rows:
+        with collector_paused():
+            records = [_copy_record(row) for row in rows]
         await driver.copy_records_to_table(
             f"return_cases{suffix}",
-            records=[_copy_record(row) for row in rows],
+            records=records,
             columns=return_cases.COLUMNS,
         )
     if columns[0]:
+        with collector_paused():
+            entries = list(zip(*columns, strict=True))
         await driver.copy_records_to_table(
             f"case_timeline{suffix}",
-            records=list(zip(*columns, strict=True)),
+            records=entries,
             columns=timeline.COLUMNS,
         )
 
