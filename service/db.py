@@ -317,6 +317,15 @@ _SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
 
 
 _ENGINE_LOG = logging.getLogger("sqlalchemy.engine.Engine")
+# How the adapter would begin a transaction at each of its isolation settings (``None``: the
+# server's default; a pooled connection that once ran in AUTOCOMMIT comes back at the dialect's
+# default, "read_committed"). Other settings (autocommit) begin the adapter's own way.
+_BEGIN: dict[str | None, str] = {
+    None: "BEGIN",
+    "read_committed": "BEGIN ISOLATION LEVEL READ COMMITTED",
+    "repeatable_read": "BEGIN ISOLATION LEVEL REPEATABLE READ",
+    "serializable": "BEGIN ISOLATION LEVEL SERIALIZABLE",
+}
 
 
 class _Driver:
@@ -364,12 +373,14 @@ class _Driver:
         without parameters) in one round trip, as one simple query.
 
         The transaction is registered with the driver and with SQLAlchemy's adapter as if they
-        had begun it. Where they would begin it some other way (an isolation level), they do,
-        and the setting and ``setup`` follow in statements of their own.
+        had begun it, at the adapter's isolation level. Where they would begin it some other
+        way (autocommit, read-only, deferrable), they do, and the setting and ``setup`` follow
+        in statements of their own.
         """
         adapted, raw = self._adapted, self._adapted._connection
-        plain = adapted.isolation_level is None and not (adapted.readonly or adapted.deferrable)
-        if not plain or adapted._transaction is not None or raw._top_xact is not None:
+        begin = _BEGIN.get(adapted.isolation_level)
+        plain = not (adapted.readonly or adapted.deferrable)
+        if begin is None or not plain or adapted._transaction is not None or raw._top_xact:
             if adapted._transaction is None:
                 await adapted._start_transaction()
             if tenant_id is not None:
@@ -377,16 +388,16 @@ class _Driver:
             if setup is not None:
                 await self._run("execute", setup, ())
             return
-        sql = "BEGIN"
+        sql = begin
         if tenant_id is not None:
             canonical = uuid.UUID(str(tenant_id))  # hex digits and dashes only: a safe literal
-            sql = f"BEGIN; SELECT set_config('app.tenant_id', '{canonical}', true)"
+            sql = f"{sql}; SELECT set_config('app.tenant_id', '{canonical}', true)"
         if setup is not None:
             sql = f"{sql}; {setup}"
-        if sql != "BEGIN":
+        if sql != begin:
             self._observed(sql, ())
         try:
-            xact = raw.transaction()
+            xact = raw.transaction(isolation=adapted.isolation_level)
             # As asyncpg's own start: if this fails or is cancelled, the connection keeps the
             # transaction marked, and the pool never hands it out again (create_app_engine).
             raw._top_xact = xact

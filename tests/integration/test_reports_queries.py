@@ -7,6 +7,7 @@ same figures the aggregate function gives when called part by part.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,11 +15,12 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.db import tenant_transaction
+from service.db import create_app_engine, tenant_transaction
 from service.reports import queries
 from service.reports.caseload import canonical
 from service.reports.model import Dimension
 from service.reports.periods import parse_period
+from tests.conftest import Database
 
 D = Dimension
 PERIOD = parse_period(year=2047)  # a year no other test writes cases in
@@ -57,7 +59,7 @@ async def test_a_caseload_report_reads_in_one_statement_after_the_role_switch(
         await queries.caseload_report(app_engine, 5, PERIOD, group_by)
     mine = [s for s in seen if "report_caseload_counts" in s or "_reports'" in s]
     assert len(mine) == 2
-    assert mine[0].startswith("BEGIN;")
+    assert mine[0].startswith("BEGIN")
     assert "set_config('role', current_user || '_reports', true)" in mine[0]
     assert mine[1].count("report_caseload_counts") == 3  # the counts, the two countries' totals
     assert "FROM tenants" in mine[1]
@@ -106,3 +108,27 @@ async def test_the_one_statement_gives_what_the_aggregate_function_gives_part_by
     assert rare == {D.COUNTRY_OF_ORIGIN: {"MN"}}
     assert set(values[D.COUNTRY_OF_ORIGIN]) == {"MN", "RO"}
     assert list(values[D.SHELTER]) == sorted(shelters)
+
+
+async def test_a_connection_back_from_autocommit_still_begins_in_one_round_trip(
+    database: Database,
+) -> None:
+    engine = create_app_engine(database.app_url, 1)  # one connection: the same one each time
+    try:
+        async with engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("SELECT 1"))
+        with statements(engine) as seen:
+            async with tenant_transaction(engine, uuid.uuid4()) as conn:
+                level = await conn.scalar(text("SHOW transaction_isolation"))
+                role = await conn.scalar(text("SELECT current_user"))
+        assert level == "read committed"
+        assert role == "safe_future_app"
+        assert seen[0].startswith("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT set_config(")
+        with statements(engine) as seen:
+            await queries.caseload_report(engine, 5, PERIOD, (D.SHELTER,))
+        mine = [s for s in seen if "report_caseload_counts" in s or "_reports'" in s]
+        assert len(mine) == 2
+        assert mine[0].startswith("BEGIN ISOLATION LEVEL READ COMMITTED;")
+    finally:
+        await engine.dispose()
