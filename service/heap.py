@@ -9,7 +9,8 @@ request and every delivery for seconds (``docs/performance.md``).
 These objects live as long as their sockets. ``gc.freeze()`` moves every object tracked now
 into a permanent generation that collections skip: the service freezes once after start-up
 (its modules, schema and caches) and again each time the number of open subscriptions has
-grown by a quarter above a floor, so a full collection walks only what came after. Objects
+grown by a quarter above a floor, and after every full collection while it is above that
+floor, so a full collection walks only what came after. Objects
 frozen are still freed as soon as nothing refers to them; only reference cycles among them
 wait, so when the subscriptions fall below half of what was frozen, the permanent generation
 is handed back (``gc.unfreeze()``) and the next full collection takes what has since died;
@@ -64,7 +65,25 @@ class SubscriptionHeap:
             return "unfreeze"
         return None
 
+    def after_collection(self, phase: str, info: dict[str, int]) -> None:
+        """A ``gc.callbacks`` hook: what survived a full collection while many subscriptions
+        are open is frozen at once, so the next full collection walks only what came after
+        (otherwise, with little left unfrozen, full collections come often and each walks
+        everything allocated since the last freeze)."""
+        if phase == "stop" and info.get("generation") == 2:
+            open_now = self._subscriptions()
+            if open_now >= self.floor:
+                gc.freeze()
+                self.frozen_at = max(self.frozen_at, open_now)
+
     async def run(self, stop: asyncio.Event) -> None:
+        gc.callbacks.append(self.after_collection)
+        try:
+            await self._check_until(stop)
+        finally:
+            gc.callbacks.remove(self.after_collection)
+
+    async def _check_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), self.every)

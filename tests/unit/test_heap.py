@@ -49,3 +49,22 @@ def test_the_heap_is_handed_back_when_fewer_than_half_remain(unfrozen: None) -> 
     assert heap.check() is None
     open_now[0] = 124
     assert heap.check() == "freeze"
+
+
+def test_what_survives_a_full_collection_with_many_subscriptions_open_is_frozen(
+    unfrozen: None,
+) -> None:
+    open_now = [50]
+    heap = SubscriptionHeap(lambda: open_now[0], floor=100)
+    gc.callbacks.append(heap.after_collection)
+    try:
+        gc.collect()
+        assert gc.get_freeze_count() == 0  # below the floor: nothing frozen
+        open_now[0] = 150
+        gc.collect(1)
+        assert gc.get_freeze_count() == 0  # only a full collection's survivors
+        gc.collect()
+        assert gc.get_freeze_count() > 0
+        assert heap.frozen_at == 150
+    finally:
+        gc.callbacks.remove(heap.after_collection)
