@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -158,6 +159,7 @@ def create_app(
                 await rotation
             if heap is not None:
                 await heap
+                gc.unfreeze()  # what was frozen is collected normally after a stop
             await announcer.close()
             if reports is not None:
                 await reports.stop()
