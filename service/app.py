@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from service.graphiql import graphiql_routes
 from service.graphql_view import SafeFutureGraphQL
 from service.handlers.return_case import Dependencies
 from service.health import healthz, metrics, readyz
+from service.heap import SubscriptionHeap, freeze_after_start_up
 from service.integrators.clients import is_active
 from service.integrators.oauth import token_endpoint
 from service.observability import Metrics
@@ -77,6 +79,7 @@ def create_app(
         # Commits wake this process's feed and reports at once, other processes by NOTIFY.
         announcer = CommitAnnouncer(lambda: asyncpg.connect(listen_dsn))
         rotation: asyncio.Task[None] | None = None
+        heap: asyncio.Task[None] | None = None
         stop_rotation = asyncio.Event()
 
         async def client_active(tenant: Tenant, client_id: str) -> bool:
@@ -143,11 +146,20 @@ def create_app(
                     stop=stop_rotation,
                 )
             )
+            # Full collections walk only what came after start-up and the open subscriptions
+            # (service.heap).
+            freeze_after_start_up()
+            heap = asyncio.create_task(
+                SubscriptionHeap(lambda: feed.subscriber_count).run(stop_rotation)
+            )
             yield
         finally:
             stop_rotation.set()
             if rotation is not None:
                 await rotation
+            if heap is not None:
+                await heap
+                gc.unfreeze()  # what was frozen is collected normally after a stop
             await announcer.close()
             if reports is not None:
                 await reports.stop()

@@ -148,6 +148,57 @@ async def is_held_back(
     )
 
 
+async def read_live(
+    conn: AsyncConnection,
+    store: EventStore,
+    tenant_id: uuid.UUID,
+    after: FeedPosition,
+    limit: int,
+) -> tuple[list[RecordedEvent], bool]:
+    """``read_feed`` of return cases and ``is_held_back`` in two round trips, for live feeds.
+
+    ``conn`` is in autocommit and serves nothing else: the first statement sets the tenant
+    for its session (read by row-level security) and reads the horizon, the second, whose
+    snapshot is later, reads the events below it and whether a committed event at or beyond
+    it is held back. Within one snapshot every event after ``after`` below the horizon is in
+    the batch when it is not full, so an event beyond the batch is one the horizon holds back:
+    the same answer as ``is_held_back`` after the batch's last pair. Without transactions
+    (``BEGIN``, ``COMMIT``) and a pool checkout per look, a live event reaches the fan-out in
+    two round trips instead of six.
+    """
+    row = (
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :tenant, false), events_horizon()::text"),
+            {"tenant": str(tenant_id)},
+        )
+    ).one()
+    if row[0] != str(tenant_id):  # pragma: no cover - set_config returns what it set
+        raise RuntimeError("the live reader's tenant was not set")
+    after_pair = "(transaction_id, global_position) > (CAST(:tx AS text)::xid8, :pos)"
+    sql = (
+        f"SELECT {COLUMNS}, (SELECT 1 FROM events WHERE {after_pair} "  # noqa: S608
+        "AND transaction_id >= CAST(:horizon AS text)::xid8 AND stream_type = :stream_type "
+        "ORDER BY transaction_id, global_position LIMIT 1) IS NOT NULL "
+        f"FROM events WHERE {_HORIZON} AND {after_pair} AND stream_type = :stream_type "
+        "ORDER BY transaction_id, global_position LIMIT :limit"
+    )
+    params: dict[str, Any] = {
+        "horizon": row[1],
+        "tx": str(after.transaction_id),
+        "pos": after.global_position,
+        "stream_type": ALL.stream_type,
+        "limit": limit,
+    }
+    rows = list(await conn.execute(text(sql), params))
+    batch = [store.recorded(r) for r in rows]
+    if len(batch) == limit:
+        return batch, False
+    if rows:
+        return batch, bool(rows[-1][13])
+    # Nothing below the horizon: is anything committed held back behind it?
+    return batch, await is_held_back(conn, after)
+
+
 async def _horizon_end(conn: AsyncConnection) -> FeedPosition:
     row = (
         await conn.execute(
@@ -262,6 +313,9 @@ class FeedHub:
         self._client_active = client_active
         self.revocation_recheck_seconds = revocation_recheck_seconds
         self._recheck_task: asyncio.Task[None] | None = None
+        # Live feeds read on one connection of their own (``read_live``), one feed at a time.
+        self._reader: AsyncConnection | None = None
+        self._reader_lock = asyncio.Lock()
 
     @property
     def subscriber_count(self) -> int:
@@ -332,6 +386,7 @@ class FeedHub:
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
+        await self._release_reader()
 
     def _on_event(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -394,14 +449,44 @@ class FeedHub:
             else:
                 timeout, pause = self.safety_poll_seconds, HELD_BACK_FIRST_PAUSE
         self._feeds.pop(feed.tenant_id, None)
+        if not self._feeds:
+            async with self._reader_lock:
+                if not self._feeds:
+                    await self._release_reader()
+
+    async def _live_reader(self) -> AsyncConnection:
+        """The connection the live feeds read on, taken from the pool while any is live."""
+        if self._reader is None:
+            conn = await self._engine.connect()
+            try:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            except BaseException:
+                await conn.close()
+                raise
+            self._reader = conn
+        return self._reader
+
+    async def _release_reader(self) -> None:
+        """Closes the live reader's connection: it carries a tenant in its session, so it is
+        never handed back to the pool for other work."""
+        conn, self._reader = self._reader, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def _catch_up(self, feed: _TenantFeed) -> bool:
         while True:
-            async with tenant_transaction(self._engine, feed.tenant_id) as conn:
-                batch = await read_feed(conn, self._store, feed.position, self.batch_size)
-                held_back = len(batch) < self.batch_size and await is_held_back(
-                    conn, position_of(batch[-1]) if batch else feed.position
-                )
+            async with self._reader_lock:
+                conn = await self._live_reader()
+                try:
+                    batch, held_back = await read_live(
+                        conn, self._store, feed.tenant_id, feed.position, self.batch_size
+                    )
+                except BaseException:
+                    await self._release_reader()
+                    raise
             for event in batch:
                 feed.position = position_of(event)
                 self._dispatch(feed, event)

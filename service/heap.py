@@ -1,0 +1,98 @@
+"""Keeping CPython's full garbage collections short while many subscriptions are open.
+
+A full (oldest-generation) collection walks every tracked object the process holds and stops
+the event loop for as long: ~1 s per million objects on the machines the bench runs on. An
+open subscription holds a few hundred objects (its protocol, handler, task and generators), so
+10,000 of them put ~3 million objects on the heap and each full collection would stop every
+request and every delivery for seconds (``docs/performance.md``).
+
+These objects live as long as their sockets. ``gc.freeze()`` moves every object tracked now
+into a permanent generation that collections skip: the service freezes once after start-up
+(its modules, schema and caches) and again each time the number of open subscriptions has
+grown by a quarter above a floor, and after every full collection while it is above that
+floor, so a full collection walks only what came after. Objects
+frozen are still freed as soon as nothing refers to them; only reference cycles among them
+wait, so when the subscriptions fall below half of what was frozen, the permanent generation
+is handed back (``gc.unfreeze()``) and the next full collection takes what has since died;
+it is frozen again once the count has grown by a quarter from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger("service.heap")
+
+FREEZE_FROM_SUBSCRIPTIONS = 1000
+CHECK_SECONDS = 2.0
+
+
+def freeze_after_start_up() -> None:
+    """Collect once, then leave what start-up built (modules, schema, caches) out of every
+    later collection. Called from the service's start-up, not at import."""
+    gc.collect()
+    gc.freeze()
+
+
+class SubscriptionHeap:
+    """Freezes the heap as subscriptions accumulate, unfreezes it when most have gone."""
+
+    def __init__(
+        self,
+        subscriptions: Callable[[], int],
+        *,
+        floor: int = FREEZE_FROM_SUBSCRIPTIONS,
+        every: float = CHECK_SECONDS,
+    ) -> None:
+        self._subscriptions = subscriptions
+        self.floor = floor
+        self.every = every
+        self.frozen_at = 0  # subscriptions open at the last freeze (0: none frozen since)
+
+    def check(self) -> str | None:
+        """Freeze or unfreeze if the count calls for it; returns what was done, if anything."""
+        open_now = self._subscriptions()
+        if open_now >= max(self.floor, self.frozen_at + self.frozen_at // 4 + 1):
+            gc.freeze()
+            self.frozen_at = open_now
+            return "freeze"
+        if self.frozen_at and open_now < self.frozen_at // 2:
+            gc.unfreeze()  # the next full collection takes the cycles that died meanwhile
+            self.frozen_at = open_now  # freeze again only after a quarter more
+            return "unfreeze"
+        return None
+
+    def after_collection(self, phase: str, info: dict[str, int]) -> None:
+        """A ``gc.callbacks`` hook: what survived a full collection while many subscriptions
+        are open is frozen at once, so the next full collection walks only what came after
+        (otherwise, with little left unfrozen, full collections come often and each walks
+        everything allocated since the last freeze)."""
+        if phase == "stop" and info.get("generation") == 2:
+            open_now = self._subscriptions()
+            if open_now >= self.floor:
+                gc.freeze()
+                self.frozen_at = max(self.frozen_at, open_now)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        gc.callbacks.append(self.after_collection)
+        try:
+            await self._check_until(stop)
+        finally:
+            gc.callbacks.remove(self.after_collection)
+
+    async def _check_until(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), self.every)
+            except TimeoutError:
+                done = self.check()
+                if done is not None:
+                    log.info(
+                        "heap %s at %d subscriptions (%d objects frozen)",
+                        done,
+                        self._subscriptions(),
+                        gc.get_freeze_count(),
+                    )

@@ -1,0 +1,70 @@
+"""The heap policy: freeze as subscriptions accumulate, hand the heap back when most have gone."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from service.heap import SubscriptionHeap
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_the_heap_is_frozen_from_the_floor_and_again_after_a_quarter_more(unfrozen: None) -> None:
+    open_now = [10]
+    heap = SubscriptionHeap(lambda: open_now[0], floor=100)
+    assert heap.check() is None
+    assert gc.get_freeze_count() == 0
+
+    open_now[0] = 100
+    assert heap.check() == "freeze"
+    assert gc.get_freeze_count() > 0
+
+    open_now[0] = 125  # a quarter more is not yet more than a quarter
+    assert heap.check() is None
+    open_now[0] = 126
+    assert heap.check() == "freeze"
+
+
+def test_the_heap_is_handed_back_when_fewer_than_half_remain(unfrozen: None) -> None:
+    open_now = [200]
+    heap = SubscriptionHeap(lambda: open_now[0], floor=100)
+    assert heap.check() == "freeze"
+
+    open_now[0] = 100
+    assert heap.check() is None
+    open_now[0] = 99
+    assert heap.check() == "unfreeze"
+    assert gc.get_freeze_count() == 0
+
+    # Frozen again only once the count has grown by a quarter from where it was handed back.
+    open_now[0] = 110
+    assert heap.check() is None
+    open_now[0] = 124
+    assert heap.check() == "freeze"
+
+
+def test_what_survives_a_full_collection_with_many_subscriptions_open_is_frozen(
+    unfrozen: None,
+) -> None:
+    open_now = [50]
+    heap = SubscriptionHeap(lambda: open_now[0], floor=100)
+    gc.callbacks.append(heap.after_collection)
+    try:
+        gc.collect()
+        assert gc.get_freeze_count() == 0  # below the floor: nothing frozen
+        open_now[0] = 150
+        gc.collect(1)
+        assert gc.get_freeze_count() == 0  # only a full collection's survivors
+        gc.collect()
+        assert gc.get_freeze_count() > 0
+        assert heap.frozen_at == 150
+    finally:
+        gc.callbacks.remove(heap.after_collection)
