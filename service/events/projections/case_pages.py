@@ -135,7 +135,6 @@ LEAVES: dict[str, dict[str, str]] = {
         "summary": "t.summary",
     },
 }
-PAGE_INFO_LEAVES = ("has_next_page", "end_cursor")
 # Nested selections by level, and the level they lead to.
 NESTED: dict[str, dict[str, str]] = {
     "connection": {"edges": "edge", "page_info": "page_info"},
