@@ -473,9 +473,19 @@ async def test_another_shelters_cases_never_appear_through_compiled_pages(
     assert len(seen[SHELTER]) == 12
     assert len(seen[OTHER]) == 4
     assert not seen[SHELTER] & seen[OTHER]
-    # The other shelter's cursor shows nothing of this shelter's cases either.
-    body = await as_org(OTHER).execute(BENCH_QUERY, {"first": MAX_PAGE})
-    assert {e["node"]["id"] for e in body["data"]["returnCases"]["edges"]}.isdisjoint(seen[SHELTER])
+    # A cursor from this shelter's pages, sent by the other shelter through the compiled
+    # path: it only places the page; every case on it is the other shelter's own.
+    first = await as_org(SHELTER).execute(BENCH_QUERY, {"first": 2})
+    cursor = first["data"]["returnCases"]["pageInfo"]["endCursor"]
+    query = (
+        "query($first: Int!, $after: String) { returnCases(first: $first, after: $after) "
+        "{ edges { node { id timeline { version } } } } }"
+    )
+    compiled, reference = await _both(app, query, {"first": MAX_PAGE, "after": cursor}, OTHER)
+    assert compiled is not None
+    _same(compiled, reference)
+    edges = json.loads(compiled)["returnCases"]["edges"]
+    assert {e["node"]["id"] for e in edges}.isdisjoint(seen[SHELTER])
 
 
 async def test_a_compiled_page_costs_four_statements_on_one_connection_at_every_size(
