@@ -21,8 +21,10 @@ meanwhile) and the collector runs again as usual after it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import json
+import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -67,3 +69,17 @@ def recorded_rows(store: EventStore, rows: Iterable[Any]) -> list[RecordedEvent]
     collector paused."""
     with collector_paused():
         return [recorded(store, row) for row in rows]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def compact_json(value: Any) -> str:
+    """``value`` as compact JSON text for a bulk statement or a COPY record (dates in ISO
+    form, UUIDs as text)."""
+    return json.dumps(value, default=_json_default, separators=(",", ":"))

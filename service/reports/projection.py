@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,7 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.db import create_app_engine, driver, tenant_transaction
 from service.domain.errors import InvalidEventSequence
 from service.domain.return_case import EVENT_TYPES
-from service.events.bulk_read import JSON_TEXT_COLUMNS, collector_paused, recorded, recorded_rows
+from service.events.bulk_read import (
+    JSON_TEXT_COLUMNS,
+    collector_paused,
+    compact_json,
+    recorded,
+    recorded_rows,
+)
 from service.events.cursor import START, FeedPosition
 from service.events.feed import horizon, is_held_back, position_of
 from service.events.store import EVENTS_CHANNEL, EventStore
@@ -240,16 +244,6 @@ async def _whole_in_batch(
     return whole, sorted(set(by_stream) - set(whole))
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.date | uuid.UUID):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _rows_json(rows: Sequence[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=_json_default, separators=(",", ":"))
-
-
 def _version(event: RecordedEvent) -> int:
     return event.version
 
@@ -268,7 +262,7 @@ async def _apply(
     if partial:
         rows += await _rows(conn, store, partial)
     if rows:
-        await conn.execute(_UPSERT_MANY, {"rows": _rows_json(rows)})
+        await conn.execute(_UPSERT_MANY, {"rows": compact_json(rows)})
     if any(e.event_type == "ReturnCaseTransferred" for e in batch):
         # A case transferred to another shelter is counted there: its row goes here.
         kept = [row["case_id"] for row in rows]
@@ -364,7 +358,7 @@ async def rebuild_tenant(
         await conn.execute(text("DELETE FROM report_cases WHERE tenant_id = :t"), {"t": tenant_id})
         values = list(rows.values())
         for start in range(0, len(values), 1000):
-            await conn.execute(_UPSERT_MANY, {"rows": _rows_json(values[start : start + 1000])})
+            await conn.execute(_UPSERT_MANY, {"rows": compact_json(values[start : start + 1000])})
         await conn.execute(
             _SET_CHECKPOINT,
             {

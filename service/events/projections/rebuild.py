@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import json
 import logging
 import operator
 import re
@@ -34,7 +32,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.events.bulk_read import JSON_TEXT_COLUMNS, collector_paused, recorded_rows
+from service.events.bulk_read import (
+    JSON_TEXT_COLUMNS,
+    collector_paused,
+    compact_json,
+    recorded_rows,
+)
 from service.events.projections import return_cases, timeline
 from service.events.sealing import PersonalCipher
 from service.events.store import EventStore
@@ -122,19 +125,6 @@ async def _finish_beside(conn: AsyncConnection, role: str) -> None:
     await conn.execute(text(f'GRANT SELECT, INSERT ON case_timeline{SUFFIX} TO "{role}"'))
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _bulk_json(rows: Sequence[dict[str, Any]]) -> str:
-    """Rows as one JSON array for ``jsonb_populate_recordset`` (one statement per batch)."""
-    return json.dumps(rows, default=_json_default, separators=(",", ":"))
-
-
 _JSONB = frozenset({"personal", "referrals", "consents"})
 # A row's values in the table's column order (one C call), and where its JSONB columns are.
 _VALUES = operator.itemgetter(*return_cases.COLUMNS)
@@ -146,12 +136,8 @@ def _copy_record(row: dict[str, Any]) -> tuple[Any, ...]:
     values = list(_VALUES(row))
     for i in _JSONB_AT:
         if values[i] is not None:
-            values[i] = _dumps(values[i])
+            values[i] = compact_json(values[i])
     return tuple(values)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
 def _bulk_upsert(suffix: str) -> str:
@@ -295,7 +281,7 @@ async def _write(
         list(streams),
     )
     rows, columns = await _fold(conn, streams, cipher)
-    await driver.execute(_bulk_upsert(suffix), _bulk_json(rows))
+    await driver.execute(_bulk_upsert(suffix), compact_json(rows))
     await driver.execute(_bulk_timeline(suffix), *columns)
 
 
