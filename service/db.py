@@ -18,6 +18,7 @@ import os
 import secrets
 import sys
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 import asyncpg
 from asyncpg.transaction import TransactionState
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -225,6 +226,9 @@ def create_app_engine(url: URL, pool_size: int) -> AsyncEngine:
     """
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
     event.listen(engine.sync_engine.pool, "checkout", _refuse_left_in_transaction)
+    idle = _Idle(pool_size, engine.sync_engine)
+    _IDLE[engine.sync_engine] = idle
+    event.listen(engine.sync_engine, "engine_disposed", idle.drop_all)
     return engine
 
 
@@ -237,11 +241,79 @@ def _refuse_left_in_transaction(_dbapi_connection: Any, record: Any, _proxy: Any
     such connections by chance; this check costs no round trip. The pool replaces the
     connection (``DisconnectionError``) and checks out another.
     """
-    raw = record.driver_connection
-    if raw is not None and (
-        raw.is_closed() or raw.is_in_transaction() or raw._top_xact is not None
-    ):
+    if _left_unusable(record.driver_connection):
         raise DisconnectionError("connection closed or left inside a transaction")
+
+
+def _left_unusable(raw: Any) -> bool:
+    """Whether an asyncpg connection is closed or still (or half) inside a transaction."""
+    return raw is not None and (
+        raw.is_closed() or raw.is_in_transaction() or raw._top_xact is not None
+    )
+
+
+class _Idle:
+    """Connections of an engine made by ``create_app_engine`` kept between tenant transactions.
+
+    A ``tenant_transaction`` that committed keeps its connection here, checked out of the pool
+    (at most ``pool_size`` of them, the most recent used first), and the next one takes it
+    without a pool checkout and checkin (each a greenlet switch, the pool's events and its
+    reset). Whatever the pool would refuse is never taken again and goes back through the pool:
+    a connection closed, invalidated (or older than an invalidation of the whole pool), left
+    inside a transaction, or given execution options of its own (an isolation level). A rolled
+    back transaction returns its connection to the pool as before. Disposing of the engine
+    closes the connections kept here (``drop_all``).
+    """
+
+    __slots__ = ("_cap", "_kept", "_options")
+
+    def __init__(self, cap: int, engine: Engine) -> None:
+        self._cap = cap
+        self._options = engine._execution_options  # not the engine: it keys ``_IDLE`` weakly
+        self._kept: list[AsyncConnection] = []
+
+    def _usable(self, conn: AsyncConnection) -> bool:
+        sync = conn.sync_connection
+        if sync is None or sync.closed or sync.invalidated or sync.in_transaction():
+            return False
+        if sync._execution_options is not self._options:
+            return False
+        fairy = sync.connection
+        record = fairy._connection_record
+        return (
+            record is not None
+            and not record._is_hard_or_soft_invalidated()
+            and not _left_unusable(fairy.driver_connection)
+        )
+
+    async def take(self) -> AsyncConnection | None:
+        """A kept connection still fit for a transaction, or ``None``."""
+        while self._kept:
+            conn = self._kept.pop()
+            if self._usable(conn):
+                return conn
+            await conn.close()
+        return None
+
+    def keep(self, conn: AsyncConnection) -> bool:
+        """Keep ``conn`` for the next transaction, if it is fit and there is room."""
+        if len(self._kept) >= self._cap or not self._usable(conn):
+            return False
+        self._kept.append(conn)
+        return True
+
+    def drop_all(self, _engine: Engine) -> None:
+        """Close the kept connections (the engine was disposed of; this runs in its greenlet)."""
+        kept, self._kept = self._kept, []
+        for conn in kept:
+            sync = conn.sync_connection
+            if sync is not None and not sync.closed:
+                with contextlib.suppress(Exception):
+                    sync.invalidate()
+                sync.close()
+
+
+_IDLE: weakref.WeakKeyDictionary[Engine, _Idle] = weakref.WeakKeyDictionary()
 
 
 _AFTER_COMMIT = "safe_future.after_commit"
@@ -278,37 +350,47 @@ async def tenant_transaction(
     empty and every tenant-owned table shows no rows. Callbacks registered with
     ``after_commit`` run after the commit succeeded.
 
+    On the service's engine (``create_app_engine``) a committed transaction's connection is
+    kept for the next one (``_Idle``) instead of going back through the pool.
+
     ``BEGIN`` and the setting go in one round trip, and ``BEGIN``/``COMMIT`` through the
     driver (``_Driver.begin``/``end``): SQLAlchemy's statements inside run in this transaction
     as in one it began itself, and a savepoint (``begin_nested``) works as usual. ``setup``, a
     fixed statement without parameters (never built from input), rides on the same round trip.
     """
     pending: list[Callable[[], object]] = []
-    async with engine.connect() as conn:
-        info = conn.info  # not read again: an invalidated connection would need a round trip
-        info[_AFTER_COMMIT] = pending
-        info[_MEMO] = {}
+    idle = _IDLE.get(engine.sync_engine)
+    conn = None if idle is None else await idle.take()
+    if conn is None:
+        conn = await engine.connect()
+    committed = False
+    info = conn.info  # not read again: an invalidated connection would need a round trip
+    info[_AFTER_COMMIT] = pending
+    info[_MEMO] = {}
+    try:
+        raw = await driver(conn)
+        # SQLAlchemy's own transaction, begun and ended without I/O (its asyncpg dialect
+        # begins lazily, and ends nothing once the driver has): ``conn.rollback()`` and
+        # ``begin_nested`` inside the block work as in any SQLAlchemy transaction.
+        assert conn.sync_connection is not None
+        outer = conn.sync_connection.begin()
+        await raw.begin(tenant_id, setup)
         try:
-            raw = await driver(conn)
-            # SQLAlchemy's own transaction, begun and ended without I/O (its asyncpg dialect
-            # begins lazily, and ends nothing once the driver has): ``conn.rollback()`` and
-            # ``begin_nested`` inside the block work as in any SQLAlchemy transaction.
-            assert conn.sync_connection is not None
-            outer = conn.sync_connection.begin()
-            await raw.begin(tenant_id, setup)
-            try:
-                yield conn
-            except BaseException:
-                await raw.end(commit=False)
-                if outer.is_active:
-                    outer.rollback()
-                raise
-            await raw.end(commit=True)
+            yield conn
+        except BaseException:
+            await raw.end(commit=False)
             if outer.is_active:
-                outer.commit()
-        finally:
-            info.pop(_AFTER_COMMIT, None)
-            info.pop(_MEMO, None)
+                outer.rollback()
+            raise
+        await raw.end(commit=True)
+        if outer.is_active:
+            outer.commit()
+        committed = True
+    finally:
+        info.pop(_AFTER_COMMIT, None)
+        info.pop(_MEMO, None)
+        if not (committed and idle is not None and idle.keep(conn)):
+            await conn.__aexit__(None, None, None)  # closed as ``async with`` closes it
     for callback in pending:
         callback()
 

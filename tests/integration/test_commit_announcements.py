@@ -206,7 +206,8 @@ async def test_a_commit_whose_announcement_was_lost_reaches_other_processes_by_t
 
 
 async def _backend_pid(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
+    """The backend of the connection the next command takes (the one the last kept)."""
+    async with db.tenant_transaction(engine, None) as conn:
         return int(await conn.scalar(text("SELECT pg_backend_pid()")))
 
 
@@ -234,13 +235,16 @@ async def test_a_connection_left_inside_a_transaction_is_never_handed_out_again(
     engine = db.create_app_engine(database.app_url, 1)
     try:
         deps = Dependencies(engine=engine, store=_store(None), tenants={})
-        case_id = await open_case(deps, caseworker)
         # As a request cancelled during its BEGIN leaves it: the driver thinks a transaction
-        # is open; the pool knows nothing of it.
+        # is open; the pool knows nothing of it. (Marked before any command, so that the pool
+        # holds it and no kept connection stands in front of it.)
         async with engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw is not None
             await raw.transaction().start()
+            marked = raw.get_server_pid()
+        case_id = await open_case(deps, caseworker)
+        assert await _backend_pid(engine) != marked
         version = await record_conversation(deps, caseworker, case_id, 1)
         async with admin_engine.connect() as conn:
             stored = await conn.scalar(
