@@ -78,8 +78,8 @@ FULL = Plan(
 )
 QUICK = Plan(
     cases=5_000,
-    append_rounds=1,
-    append_seconds=3.0,
+    append_rounds=4,  # short rounds in turns: a burst of other load falls on both sides
+    append_seconds=1.0,
     append_max=5_000,
     read_rounds=1,
     read_seconds=4.0,
