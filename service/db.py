@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from asyncpg.pgproto.pgproto import UUID as PgUUID
 from asyncpg.transaction import TransactionState
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -287,10 +288,24 @@ class _Idle:
         )
 
     async def take(self) -> AsyncConnection | None:
-        """A kept connection still fit for a transaction, or ``None``."""
+        """A kept connection still fit for a transaction, or ``None``.
+
+        What ``keep`` checked cannot change while the connection waits here, except what the
+        server or another connection's failure does to it: its socket closed, or the whole
+        pool invalidated.
+        """
         while self._kept:
             conn = self._kept.pop()
-            if self._usable(conn):
+            sync = conn.sync_connection
+            assert sync is not None  # kept connections are open
+            fairy = sync.connection
+            record, raw = fairy._connection_record, fairy.driver_connection
+            if not (
+                record is None
+                or raw is None
+                or record._is_hard_or_soft_invalidated()
+                or raw.is_closed()
+            ):
                 return conn
             await conn.close()
         return None
@@ -410,6 +425,16 @@ _BEGIN: dict[str | None, str] = {
 }
 
 
+_UUID_TYPES = (uuid.UUID, PgUUID)  # the standard library's, and the driver's (as it reads one)
+
+
+def _literal(tenant_id: uuid.UUID) -> str:
+    """The tenant id as a safe SQL literal's text: hex digits and dashes only."""
+    if type(tenant_id) in _UUID_TYPES:  # their text is always the canonical form
+        return str(tenant_id)
+    return str(uuid.UUID(str(tenant_id)))
+
+
 class _Driver:
     """The asyncpg connection under an ``AsyncConnection``, inside its transaction.
 
@@ -472,8 +497,7 @@ class _Driver:
             return
         sql = begin
         if tenant_id is not None:
-            canonical = uuid.UUID(str(tenant_id))  # hex digits and dashes only: a safe literal
-            sql = f"{sql}; SELECT set_config('app.tenant_id', '{canonical}', true)"
+            sql = f"{sql}; SELECT set_config('app.tenant_id', '{_literal(tenant_id)}', true)"
         if setup is not None:
             sql = f"{sql}; {setup}"
         if sql != begin:

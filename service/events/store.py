@@ -50,7 +50,8 @@ EVENTS_CHANNEL = "safe_future_events"
 WRITER_BEGIN = text("SELECT events_writer_begin()")
 
 # The whole append in one statement and one round trip, whatever the number of events: the
-# version check, one row per event (from arrays, in order) and the stream's current version,
+# version check, one row per event (from arrays, in order; a single event from plain
+# parameters, which the driver encodes with less work) and the stream's current version,
 # which comes back even when nothing was inserted, so a conflict names it without another
 # query. ``events_writer_begin()`` (a filter, so it runs before any row and its identity value
 # are made) announces the transaction as an event writer before it takes a transaction id:
@@ -66,10 +67,8 @@ WITH cur AS (
 ), ins AS (
     INSERT INTO events (tenant_id, stream_id, stream_type, version, event_type, schema_version,
                         payload, personal, metadata, occurred_at)
-    SELECT $1, $2, $3, cur.v + e.ord, e.event_type, e.schema_version, e.payload, e.personal,
-           $9::jsonb, $10
-    FROM cur, unnest($4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
-         WITH ORDINALITY AS e(event_type, schema_version, payload, personal, ord)
+    SELECT $1, $2, $3, {values}, $9::jsonb, $10
+    FROM {source}
     WHERE events_writer_begin() AND cur.v = $8
     ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
     RETURNING version, global_position, recorded_at, transaction_id::text::bigint AS tx
@@ -78,11 +77,24 @@ SELECT cur.v AS current, ins.version, ins.global_position, ins.recorded_at, ins.
 FROM cur LEFT JOIN ins ON true
 ORDER BY ins.version
 """
-_APPEND_ANNOUNCED = _APPEND.format(notify="")
-_APPEND_NOTIFY = _APPEND.format(
-    notify=f",\n       CASE WHEN ins.version IS NOT NULL "
+_MANY = {
+    "values": "cur.v + e.ord, e.event_type, e.schema_version, e.payload, e.personal",
+    "source": "cur, unnest($4::text[], $5::int[], $6::jsonb[], $7::jsonb[])\n"
+    "         WITH ORDINALITY AS e(event_type, schema_version, payload, personal, ord)",
+}
+_ONE = {"values": "cur.v + 1, $4::text, $5::int, $6::jsonb, $7::jsonb", "source": "cur"}
+_NOTIFY = (
+    f",\n       CASE WHEN ins.version IS NOT NULL "
     f"THEN pg_notify('{EVENTS_CHANNEL}', $1::text) END"
 )
+# (one event?, announced after the commit?) -> statement
+_APPENDS = {
+    (one, announced): _APPEND.format(
+        **(_ONE if one else _MANY), notify="" if announced else _NOTIFY
+    )
+    for one in (True, False)
+    for announced in (True, False)
+}
 _CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
 
 COLUMNS = (
@@ -262,19 +274,35 @@ class EventStore:
             conn, functools.partial(self.announce, tenant_id)
         )
         raw = await driver(conn)
-        rows = await raw.fetch(
-            _APPEND_ANNOUNCED if announced else _APPEND_NOTIFY,
-            tenant_id,
-            stream_id,
-            stream_type,
-            [e[0] for e in encoded],
-            [e[1] for e in encoded],
-            [json.dumps(e[2]) for e in encoded],
-            [None if e[3] is None else json.dumps(e[3]) for e in encoded],
-            expected_version,
-            json.dumps(metadata.to_json()),
-            occurred_at,
-        )
+        if len(encoded) == 1:
+            ((kind, schema, payload, personal),) = encoded
+            rows = await raw.fetch(
+                _APPENDS[True, announced],
+                tenant_id,
+                stream_id,
+                stream_type,
+                kind,
+                schema,
+                json.dumps(payload),
+                None if personal is None else json.dumps(personal),
+                expected_version,
+                json.dumps(metadata.to_json()),
+                occurred_at,
+            )
+        else:
+            rows = await raw.fetch(
+                _APPENDS[False, announced],
+                tenant_id,
+                stream_id,
+                stream_type,
+                [e[0] for e in encoded],
+                [e[1] for e in encoded],
+                [json.dumps(e[2]) for e in encoded],
+                [None if e[3] is None else json.dumps(e[3]) for e in encoded],
+                expected_version,
+                json.dumps(metadata.to_json()),
+                occurred_at,
+            )
         inserted = [r for r in rows if r[1] is not None]
         if len(inserted) != len(events):
             current = int(rows[0][0])
