@@ -12,7 +12,7 @@ model column): a ciphertext moved elsewhere no longer opens.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,8 +50,11 @@ class PersonalCipher(Protocol):
         tenant_id: uuid.UUID,
         stream_id: uuid.UUID,
         parts: Sequence[tuple[str, JsonObject]],
+        *,
+        before_creating: Callable[[], Awaitable[object]] | None = None,
     ) -> list[JsonObject]:
-        """Seal ``(purpose, plaintext)`` parts with the client's key, creating it if need be."""
+        """Seal ``(purpose, plaintext)`` parts with the client's key, creating it if need be
+        (after awaiting ``before_creating()``, when given: only when the key is created)."""
         ...
 
     async def seal_streams(

@@ -263,10 +263,16 @@ class EventStore:
                 for i, enc in enumerate(encoded)
                 if enc[3] is not None
             ]
-            if personal_at:  # sealing may write a key: announce the writer before that
-                await conn.execute(WRITER_BEGIN)
+            if personal_at:
+                # Creating the client's key writes a row: the transaction is announced as an
+                # event writer before that write (before it takes a transaction id); with the
+                # key there already, the append's own statement announces it.
                 sealed = await self.cipher.seal_many(
-                    conn, tenant_id, stream_id, [(purpose, p) for _, purpose, p in personal_at]
+                    conn,
+                    tenant_id,
+                    stream_id,
+                    [(purpose, p) for _, purpose, p in personal_at],
+                    before_creating=functools.partial(conn.execute, WRITER_BEGIN),
                 )
                 for (i, _, _), envelope in zip(personal_at, sealed, strict=True):
                     encoded[i] = (*encoded[i][:3], envelope)

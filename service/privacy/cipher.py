@@ -29,7 +29,7 @@ import hmac
 import json
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,11 +243,21 @@ class PersonalDataCipher:
         return kek
 
     async def key_for(
-        self, conn: AsyncConnection, tenant_id: uuid.UUID, case_id: uuid.UUID, *, create: bool
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        case_id: uuid.UUID,
+        *,
+        create: bool,
+        before_creating: Callable[[], Awaitable[object]] | None = None,
     ) -> DataKey | None:
+        """The client's data key; with ``create``, made when there is none (after awaiting
+        ``before_creating()``, when given)."""
         key = (await self.keys(conn, [case_id], tenant_id)).get(case_id)
         if key is not None or not create:
             return key
+        if before_creating is not None:
+            await before_creating()
         key_id = uuid.uuid4()
         secret = os.urandom(DATA_KEY_BYTES)
         # Held until commit: the KEK read here stays current until the key row is committed.
@@ -270,10 +280,14 @@ class PersonalDataCipher:
         tenant_id: uuid.UUID,
         stream_id: uuid.UUID,
         parts: Sequence[tuple[str, JsonObject]],
+        *,
+        before_creating: Callable[[], Awaitable[object]] | None = None,
     ) -> list[JsonObject]:
         if not parts:
             return []
-        key = await self.key_for(conn, tenant_id, stream_id, create=True)
+        key = await self.key_for(
+            conn, tenant_id, stream_id, create=True, before_creating=before_creating
+        )
         assert key is not None
         return [key.seal(purpose, plaintext) for purpose, plaintext in parts]
 
