@@ -45,7 +45,6 @@ from service.reports.model import NO_FORM_RECORDED, NOT_CLOSED, NOT_DEPARTED, Ag
 from service.reports.periods import Period
 
 __all__ = [
-    "caseload_counts",
     "caseload_figures",
     "caseload_report",
     "domains",
@@ -67,9 +66,6 @@ async def report_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnecti
         yield conn
 
 
-_CASELOAD = text(
-    "SELECT v1, v2, v3, n FROM report_caseload_counts(CAST(:dims AS text[]), :first, :last)"
-)
 _INDICATORS = text(
     "SELECT shelter, intake_cases, discussed_within_14_days, with_partner_contact, "
     "consent_before_partner_contact, departures, departed_independent, departed_assisted, "
@@ -96,16 +92,6 @@ def domains(shelters: Sequence[str]) -> dict[Dimension, tuple[str, ...]]:
         Dimension.DEPARTURE_MODE: (*_values(v.DepartureMode), NOT_DEPARTED),
         Dimension.CLOSING_REASON: (*_values(v.ClosingReason), NOT_CLOSED),
     }
-
-
-async def caseload_counts(
-    conn: AsyncConnection, dims: Sequence[Dimension], first: dt.date, last: dt.date
-) -> dict[tuple[str, ...], int]:
-    """True counts of the months ``first``..``last``, keyed by the values of ``dims``."""
-    result = await conn.execute(
-        _CASELOAD, {"dims": [d.value for d in dims], "first": first, "last": last}
-    )
-    return {tuple(row[: len(dims)]): int(row[3]) for row in result}
 
 
 _Inputs = tuple[

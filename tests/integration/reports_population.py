@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.auth import Principal
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.handlers.return_case import Dependencies, handle
+from service.reports.model import Dimension
 from tests.preparation import ready_commands
 
 SHELTERS = (
@@ -373,3 +374,19 @@ def count(
             for key in itertools.product(*(case.values(d) for d in dimensions)):
                 counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+_CASELOAD = text(
+    "SELECT v1, v2, v3, n FROM report_caseload_counts(CAST(:dims AS text[]), :first, :last)"
+)
+
+
+async def caseload_counts(
+    conn: AsyncConnection, dims: Sequence[Dimension], first: dt.date, last: dt.date
+) -> dict[tuple[str, ...], int]:
+    """The report role's true counts of the months ``first``..``last``, keyed by the values of
+    ``dims``, straight from the aggregate function (in a ``report_transaction``)."""
+    result = await conn.execute(
+        _CASELOAD, {"dims": [d.value for d in dims], "first": first, "last": last}
+    )
+    return {tuple(row[: len(dims)]): int(row[3]) for row in result}

@@ -21,6 +21,7 @@ from service.reports.caseload import canonical
 from service.reports.model import Dimension
 from service.reports.periods import parse_period
 from tests.conftest import Database
+from tests.integration.reports_population import caseload_counts
 
 D = Dimension
 PERIOD = parse_period(year=2047)  # a year no other test writes cases in
@@ -92,8 +93,8 @@ async def test_the_one_statement_gives_what_the_aggregate_function_gives_part_by
     try:
         counts, rare, values = await queries._caseload_inputs(app_engine, k, PERIOD, dims)
         async with queries.report_transaction(app_engine) as conn:
-            expected = await queries.caseload_counts(conn, dims, PERIOD.first, PERIOD.last)
-            origin = await queries.caseload_counts(
+            expected = await caseload_counts(conn, dims, PERIOD.first, PERIOD.last)
+            origin = await caseload_counts(
                 conn, (D.COUNTRY_OF_ORIGIN,), PERIOD.first, PERIOD.last
             )
     finally:
