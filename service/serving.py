@@ -136,10 +136,8 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self.conn.send_text(data)
             self.transport.write(b"".join(self.conn.data_to_send()))
         else:  # one unmasked, unfragmented text frame, as the protocol object would write it
-            length = len(data)
-            header = bytes((0x81, length)) if length < 126 else _text_frame_header(length)
             # Past the high-water mark the transport calls pause_writing, which checks the bound.
-            self.transport.write(header + data)
+            self.transport.write(_text_frame_header(len(data)) + data)
         return True
 
     def _check_pending(self) -> None:
