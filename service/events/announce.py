@@ -66,23 +66,22 @@ class CommitAnnouncer:
         """Events of ``tenant_id`` committed: wake this process now, the others soon."""
         for wake in self._local:
             wake(tenant_id)
-        if self._connect is None or self._closed:
+        connect = self._connect
+        if connect is None or self._closed:
             return
         self._pending.add(tenant_id)
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._send_soon())
+            self._task = asyncio.get_running_loop().create_task(self._send_soon(connect))
 
-    async def _send_soon(self) -> None:
+    async def _send_soon(self, connect: Callable[[], Awaitable[Any]]) -> None:
         while self._pending and not self._closed:
             await asyncio.sleep(self.window)  # commits within the window share the NOTIFY
-            await self._send()
+            await self._send(connect)
 
-    async def _send(self) -> None:
+    async def _send(self, connect: Callable[[], Awaitable[Any]]) -> None:
+        """One statement NOTIFYs every pending tenant."""
         tenants, self._pending = sorted(str(t) for t in self._pending), set()
         if not tenants:
-            return
-        connect = self._connect
-        if connect is None:
             return
         for attempt in (1, 2):  # once more on a fresh connection if the old one died
             try:
@@ -92,12 +91,12 @@ class CommitAnnouncer:
                 self.notifications_sent += 1
                 return
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                await self._drop_connection()
+                self._drop_connection()
                 if attempt == 2:
                     # The other processes find these events at their next re-check.
                     log.warning("commit announcement not sent: %s", type(exc).__name__)
 
-    async def _drop_connection(self) -> None:
+    def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
@@ -110,7 +109,7 @@ class CommitAnnouncer:
             with contextlib.suppress(Exception):
                 await self._task
         if self._pending and self._connect is not None:
-            await self._send()
+            await self._send(self._connect)
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.close()
