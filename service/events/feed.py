@@ -236,6 +236,35 @@ class EventMemo:
         return len(self._values)
 
 
+class SharedWhileOpen:
+    """Values every open subscription asking with the same key shares (e.g. how a selection
+    renders an event), kept exactly while one of them is open: each subscription takes the
+    value with ``acquire`` and gives it back with ``release``; the last one out drops it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Hashable, list[Any]] = {}  # key -> [value, holders]
+
+    def acquire(self, key: Hashable, value: Any) -> Any:
+        """The value already shared under ``key``, else ``value``, now shared under it."""
+        entry = self._entries.get(key)
+        if entry is None:
+            self._entries[key] = [value, 1]
+            return value
+        entry[1] += 1
+        return entry[0]
+
+    def release(self, key: Hashable) -> None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del self._entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class SubscriptionClosed(Exception):
     """The server ended a subscription; ``reason`` says why, the cursor says where to resume."""
 
@@ -302,6 +331,8 @@ class FeedHub:
         self._feeds: dict[uuid.UUID, _TenantFeed] = {}
         # Built once per event for every subscriber that wants the same (service.schema.feed).
         self.memo = EventMemo(memo_entries)
+        # How each distinct subscription renders events, shared while any of them is open.
+        self.shapes = SharedWhileOpen()
         # Every open subscription of an integrator client, replaying or live: revocation
         # must reach it in both states.
         self._by_client: dict[str, set[_Subscriber]] = {}

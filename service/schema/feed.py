@@ -490,21 +490,17 @@ async def case_events_stream(
     ctx = info.context
     sink = FEED_SINK.get()
     raw_info = info._raw_info
+    shape_key: Hashable | None = None
     try:
         principal, with_personal = await _authorise(ctx)
         start = _start(ctx.cursors, after, principal.tenant_id)
         flt = _filter(ctx, event_types, case_id)
-        shape = _Shape(raw_info, principal.tenant_id, with_personal)
-        # Subscriptions of one shape share one ``_Shape`` (and its last payload).
-        shared_shape: _Shape | None = ctx.feed.memo.get(("shape", shape.key))
-        if shared_shape is None:
-            ctx.feed.memo.put(("shape", shape.key), shape)
-        else:
-            shape = shared_shape
+        own_shape = _Shape(raw_info, principal.tenant_id, with_personal)
+        # Subscriptions of one shape share one ``_Shape`` (and its last payload) while open.
+        shape = ctx.feed.shapes.acquire(own_shape.key, own_shape)
+        shape_key = shape.key
         direct = _direct(ctx, shape, raw_info, sink) if sink is not None else None
-        async for recorded, opened in _events(
-            ctx, principal, shape.personal, start, flt, direct
-        ):
+        async for recorded, opened in _events(ctx, principal, shape.personal, start, flt, direct):
             if sink is None:
                 yield _case_event(ctx, recorded, shape.personal)
                 continue
@@ -531,6 +527,9 @@ async def case_events_stream(
             extra={"request_id": ctx.request_id, "error_type": type(exc).__name__},
         )
         raise InternalError(ctx.request_id) from None
+    finally:
+        if shape_key is not None:
+            ctx.feed.shapes.release(shape_key)
 
 
 @strawberry.type(
