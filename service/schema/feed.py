@@ -319,7 +319,7 @@ class _Shape:
             self.operation_name,
             json.dumps(used, sort_keys=True, default=str),
         )
-        self.last: tuple[RecordedEvent, bytes] | None = None
+        self.last: tuple[RecordedEvent, _SharedPayload] | None = None
 
 
 class _PersonalField(Visitor):
@@ -390,16 +390,34 @@ async def _render(
     return _payload(ctx, result)
 
 
+class _SharedPayload:
+    """One event's ``next`` payload for one shape: the UTF-8 bytes the fan-out writes to
+    sockets, and the same as text for subscribers served through their queue, decoded once
+    for all of them."""
+
+    __slots__ = ("_text", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.data.decode()
+        return self._text
+
+
 def _shared(
     ctx: Context, shape: _Shape, info: GraphQLResolveInfo[Context], recorded: RecordedEvent
-) -> bytes | None:
+) -> _SharedPayload | None:
     """The payload every subscriber of this shape gets for ``recorded``, built once per event;
     None when it cannot be shared (execution reported errors, which name the request)."""
     last = shape.last
     if last is not None and last[0] is recorded:  # the fan-out hands one object to everyone
         return last[1]
     key = (shape.key, recorded.transaction_id, recorded.global_position)
-    shared: bytes | None = ctx.feed.memo.get(key)
+    shared: _SharedPayload | None = ctx.feed.memo.get(key)
     if shared is None:
         result = _execute(ctx, shape, info, _case_event(ctx, recorded, shape.personal))
         if inspect.isawaitable(result):  # no field of CaseEvent resolves asynchronously
@@ -408,7 +426,7 @@ def _shared(
             return None
         if result.errors:
             return None
-        shared = _payload(ctx, result).encode()
+        shared = _SharedPayload(_payload(ctx, result).encode())
         ctx.feed.memo.put(key, shared)
     shape.last = (recorded, shared)
     return shared
@@ -472,9 +490,9 @@ def _direct(
             return False  # opened and accounted for this subscriber alone, on the queue's path
         last = shape.last
         if last is not None and last[0] is recorded:  # every subscriber of the shape but one
-            return write(prefix + last[1] + b"}")
+            return write(prefix + last[1].data + b"}")
         shared = _shared(ctx, shape, info, recorded)
-        return shared is not None and write(prefix + shared + b"}")
+        return shared is not None and write(prefix + shared.data + b"}")
 
     return deliver
 
@@ -511,7 +529,7 @@ async def case_events_stream(
                     ctx, shape, raw_info, _case_event(ctx, recorded, shape.personal)
                 )
             else:
-                payload = shared.decode()
+                payload = shared.text
             try:
                 await sink.send(sink.prefix + payload + "}")
             except Exception:
