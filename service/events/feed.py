@@ -166,24 +166,25 @@ async def read_live(
     (``BEGIN``, ``COMMIT``) and a pool checkout per look, a live event reaches the fan-out in
     two round trips instead of six.
     """
-    row = (
+    current_horizon = (
         await conn.execute(
-            text("SELECT set_config('app.tenant_id', :tenant, false), events_horizon()::text"),
+            text(
+                "SELECT set_config('app.tenant_id', :tenant, false) AS tenant, "
+                "events_horizon()::text AS horizon"
+            ),
             {"tenant": str(tenant_id)},
         )
-    ).one()
-    if row[0] != str(tenant_id):  # pragma: no cover - set_config returns what it set
-        raise RuntimeError("the live reader's tenant was not set")
+    ).one().horizon
     after_pair = "(transaction_id, global_position) > (CAST(:tx AS text)::xid8, :pos)"
     sql = (
         f"SELECT {COLUMNS}, (SELECT 1 FROM events WHERE {after_pair} "  # noqa: S608
         "AND transaction_id >= CAST(:horizon AS text)::xid8 AND stream_type = :stream_type "
-        "ORDER BY transaction_id, global_position LIMIT 1) IS NOT NULL "
+        "ORDER BY transaction_id, global_position LIMIT 1) IS NOT NULL AS held_back "
         f"FROM events WHERE {_HORIZON} AND {after_pair} AND stream_type = :stream_type "
         "ORDER BY transaction_id, global_position LIMIT :limit"
     )
     params: dict[str, Any] = {
-        "horizon": row[1],
+        "horizon": current_horizon,
         "tx": str(after.transaction_id),
         "pos": after.global_position,
         "stream_type": ALL.stream_type,
@@ -194,7 +195,7 @@ async def read_live(
     if len(batch) == limit:
         return batch, False
     if rows:
-        return batch, bool(rows[-1][13])
+        return batch, bool(rows[-1].held_back)
     # Nothing below the horizon: is anything committed held back behind it?
     return batch, await is_held_back(conn, after)
 
