@@ -302,7 +302,8 @@ class _Subscriber:
 class _TenantFeed:
     tenant_id: uuid.UUID
     position: FeedPosition
-    subscribers: set[_Subscriber] = field(default_factory=set)
+    # In the order they joined: the fan-out serves the longest-waiting subscriber first.
+    subscribers: dict[_Subscriber, None] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -439,7 +440,7 @@ class FeedHub:
     def _revoke(self, client_id: str) -> None:
         for sub in self._by_client.pop(client_id, set()):
             for feed in self._feeds.values():
-                feed.subscribers.discard(sub)
+                feed.subscribers.pop(sub, None)
             sub.close("CREDENTIALS_REVOKED", "the integrator's credentials were revoked")
 
     async def _feed_for(self, tenant_id: uuid.UUID) -> _TenantFeed:
@@ -549,7 +550,7 @@ class FeedHub:
             try:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:
-                feed.subscribers.discard(sub)
+                feed.subscribers.pop(sub, None)
                 sub.close(
                     "SUBSCRIBER_TOO_SLOW",
                     "the subscriber fell behind; resubscribe with the last cursor it received",
@@ -590,6 +591,9 @@ class FeedHub:
         The subscriber joins the live fan-out only after a first replay has caught up, then
         replays once more from where it stood, so events written while it joined come from the
         log or the queue; the queue's copies at or before the last delivered pair are skipped.
+        A subscriber resuming at or after the pair the tenant's live feed last handed out
+        (e.g. an integrator reconnecting with its last cursor) has nothing to replay: it joins
+        at once, without reading the log, and skips the fan-out's events up to its cursor.
         """
         sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size), tenant_id, last=after)
         sub.direct = direct
@@ -606,18 +610,24 @@ class FeedHub:
             )
         feed: _TenantFeed | None = None
         try:
-            async for event in self._replay(tenant_id, sub.last, flt):
-                if sub.closed is not None:
-                    raise sub.closed
-                sub.last = position_of(event)
-                yield event
+            live = self._feeds.get(tenant_id)
+            if live is None or sub.last < live.position:
+                async for event in self._replay(tenant_id, sub.last, flt):
+                    if sub.closed is not None:
+                        raise sub.closed
+                    sub.last = position_of(event)
+                    yield event
             feed = await self._feed_for(tenant_id)
-            feed.subscribers.add(sub)
-            async for event in self._replay(tenant_id, sub.last, flt):
-                if sub.closed is not None:
-                    raise sub.closed
-                sub.last = position_of(event)
-                yield event
+            # Nothing between here and the join waits, so the fan-out has handed out exactly
+            # the events up to ``feed.position`` and will hand this subscriber every later one.
+            behind = sub.last < feed.position
+            feed.subscribers[sub] = None
+            if behind:
+                async for event in self._replay(tenant_id, sub.last, flt):
+                    if sub.closed is not None:
+                        raise sub.closed
+                    sub.last = position_of(event)
+                    yield event
             while True:
                 if sub.queue.empty() and sub.closed is None and direct is not None:
                     sub.direct_ok = True
@@ -637,6 +647,6 @@ class FeedHub:
                 if not subs:
                     self._by_client.pop(client_id, None)
             if feed is not None:
-                feed.subscribers.discard(sub)
+                feed.subscribers.pop(sub, None)
                 if not feed.subscribers:
                     feed.wake.set()  # lets its task see it is unused and end
