@@ -55,7 +55,7 @@ from service.errors import (
     Unauthenticated,
 )
 from service.events.cursor import START, CursorSealer, FeedPosition, InvalidCursor
-from service.events.feed import FeedFilter, SubscriptionClosed, position_of, read_feed
+from service.events.feed import ALL, FeedFilter, SubscriptionClosed, position_of, read_feed
 from service.events.types import RecordedEvent
 from service.integrators.clients import is_active
 from service.privacy import decrypt_personal
@@ -161,6 +161,8 @@ def _filter(
             raise BadUserInput("eventTypes must name known event types", field="eventTypes")
         types = frozenset(event_types)
     stream = from_global_id("ReturnCase", case_id, field="caseId") if case_id else None
+    if types is None and stream is None:
+        return ALL  # every case event: the fan-out needs no per-subscriber check
     return FeedFilter(event_types=types, stream_id=stream)
 
 
@@ -390,16 +392,29 @@ async def _render(
     return _payload(ctx, result)
 
 
+_MESSAGES_PER_PAYLOAD = 64  # distinct operation-id prefixes kept per shared payload
+
+
 class _SharedPayload:
     """One event's ``next`` payload for one shape: the UTF-8 bytes the fan-out writes to
     sockets, and the same as text for subscribers served through their queue, decoded once
     for all of them."""
 
-    __slots__ = ("_text", "data")
+    __slots__ = ("_messages", "_text", "data")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._text: str | None = None
+        self._messages: dict[bytes, bytes] = {}
+
+    def message(self, prefix: bytes) -> bytes:
+        """The whole message behind ``prefix``, built once per prefix."""
+        message = self._messages.get(prefix)
+        if message is None:
+            if len(self._messages) >= _MESSAGES_PER_PAYLOAD:
+                self._messages.clear()
+            message = self._messages[prefix] = prefix + self.data + b"}"
+        return message
 
     @property
     def text(self) -> str:
@@ -490,9 +505,12 @@ def _direct(
             return False  # opened and accounted for this subscriber alone, on the queue's path
         last = shape.last
         if last is not None and last[0] is recorded:  # every subscriber of the shape but one
-            return write(prefix + last[1].data + b"}")
-        shared = _shared(ctx, shape, info, recorded)
-        return shared is not None and write(prefix + shared.data + b"}")
+            shared: _SharedPayload | None = last[1]
+        else:
+            shared = _shared(ctx, shape, info, recorded)
+        # Subscribers whose operation ids are alike (most clients number theirs from 1)
+        # share the whole message too, so the transport can frame it once.
+        return shared is not None and write(shared.message(prefix))
 
     return deliver
 

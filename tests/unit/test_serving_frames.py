@@ -6,7 +6,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from service.serving import _text_frame_header
+from service.serving import _LastFrame, _text_frame_header
 
 
 def _parse(wire: bytes) -> Frame:
@@ -29,3 +29,13 @@ def test_a_direct_text_frame_carries_the_whole_message_at_every_length_boundary(
     data = b"x" * length
     frame = _parse(_text_frame_header(length) + data)
     assert (frame.opcode, frame.fin, frame.data) == (Opcode.TEXT, True, data)
+
+
+def test_a_message_written_to_many_sockets_is_framed_once_and_the_next_one_afresh() -> None:
+    first, second = b'{"id":"1","payload":1}', b'{"id":"1","payload":2}'
+    framed = _LastFrame.of(first)
+    assert _LastFrame.of(first) is framed  # the fan-out's same message: the same frame
+    assert _parse(framed).data == first
+    assert _parse(_LastFrame.of(second)).data == second  # same length, other bytes
+    copy = first[:1] + first[1:]
+    assert _parse(_LastFrame.of(copy)).data == first  # an equal copy, framed anew
