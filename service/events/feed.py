@@ -166,15 +166,14 @@ async def read_live(
     (``BEGIN``, ``COMMIT``) and a pool checkout per look, a live event reaches the fan-out in
     two round trips instead of six.
     """
-    current_horizon = (
-        await conn.execute(
-            text(
-                "SELECT set_config('app.tenant_id', :tenant, false) AS tenant, "
-                "events_horizon()::text AS horizon"
-            ),
-            {"tenant": str(tenant_id)},
-        )
-    ).one().horizon
+    tenant_and_horizon = await conn.execute(
+        text(
+            "SELECT set_config('app.tenant_id', :tenant, false) AS tenant, "
+            "events_horizon()::text AS horizon"
+        ),
+        {"tenant": str(tenant_id)},
+    )
+    current_horizon = tenant_and_horizon.one().horizon
     after_pair = "(transaction_id, global_position) > (CAST(:tx AS text)::xid8, :pos)"
     sql = (
         f"SELECT {COLUMNS}, (SELECT 1 FROM events WHERE {after_pair} "  # noqa: S608
@@ -530,7 +529,8 @@ class FeedHub:
         position = position_of(event)
         tx, pos = position.transaction_id, position.global_position
         for sub in list(feed.subscribers):
-            if not sub.flt.matches(event):
+            # The live feed reads only ALL's stream type: ALL takes every event it hands out.
+            if sub.flt is not ALL and not sub.flt.matches(event):
                 continue
             if sub.direct_ok and sub.direct is not None:
                 last = sub.last  # ``position <= last`` without building tuples
