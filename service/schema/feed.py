@@ -392,29 +392,26 @@ async def _render(
     return _payload(ctx, result)
 
 
-_MESSAGES_PER_PAYLOAD = 64  # distinct operation-id prefixes kept per shared payload
-
-
 class _SharedPayload:
     """One event's ``next`` payload for one shape: the UTF-8 bytes the fan-out writes to
     sockets, and the same as text for subscribers served through their queue, decoded once
     for all of them."""
 
-    __slots__ = ("_messages", "_text", "data")
+    __slots__ = ("_message", "_prefix", "_text", "data")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._text: str | None = None
-        self._messages: dict[bytes, bytes] = {}
+        self._prefix = b""
+        self._message = b""
 
     def message(self, prefix: bytes) -> bytes:
-        """The whole message behind ``prefix``, built once per prefix."""
-        message = self._messages.get(prefix)
-        if message is None:
-            if len(self._messages) >= _MESSAGES_PER_PAYLOAD:
-                self._messages.clear()
-            message = self._messages[prefix] = prefix + self.data + b"}"
-        return message
+        """The whole message behind ``prefix``. The last one is kept: subscribers whose
+        operation ids are alike (clients that number their operations from 1) follow one
+        another in the fan-out and share it, and the transport frames it once for all."""
+        if prefix != self._prefix or not self._message:
+            self._prefix, self._message = prefix, prefix + self.data + b"}"
+        return self._message
 
     @property
     def text(self) -> str:
@@ -508,8 +505,6 @@ def _direct(
             shared: _SharedPayload | None = last[1]
         else:
             shared = _shared(ctx, shape, info, recorded)
-        # Subscribers whose operation ids are alike (most clients number theirs from 1)
-        # share the whole message too, so the transport can frame it once.
         return shared is not None and write(shared.message(prefix))
 
     return deliver
