@@ -301,7 +301,7 @@ class _Subscriber:
 class _TenantFeed:
     tenant_id: uuid.UUID
     position: FeedPosition
-    # In the order they joined: the fan-out serves the longest-waiting subscriber first.
+    # In the order they joined: the fan-out serves first those that joined first.
     subscribers: dict[_Subscriber, None] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
