@@ -3,12 +3,21 @@
 One Python process cannot hold 10,000 ``websockets`` client connections cheaply, and the time
 it spends decoding 10,000 messages would be measured as the server's. So the subscribers are
 spread over worker processes (``PER_WORKER`` each, started with ``spawn``, on ``uvloop`` as
-the service runs); each worker speaks just enough WebSocket over plain protocols: the opening
-handshake, masked client frames (``websockets.frames``), ``graphql-transport-ws``
-(``connection_init``, ``subscribe``, answering pings), and for every ``next`` message it stamps
-the arrival (``time.perf_counter``: ``CLOCK_MONOTONIC``, one clock for every process of the
-machine) under the event's ``version`` without decoding the JSON. The bench process asks each
-worker for the arrivals of one version over a pipe.
+the service runs); each worker speaks just enough WebSocket over plain non-blocking sockets:
+the opening handshake, masked client frames (``websockets.frames``), ``graphql-transport-ws``
+(``connection_init``, ``subscribe``, answering pings), and for every ``next`` message it
+records two arrival times under the event's ``version`` without decoding the JSON:
+
+* ``received``: when the message reached the subscriber's socket, the kernel's receive
+  timestamp of its segment (``SO_TIMESTAMPNS``, read with ``recvmsg``);
+* ``arrivals``: when the worker's own Python got to it (``time.perf_counter`` as it reads).
+
+Both are on ``CLOCK_MONOTONIC`` (the kernel's stamp is on the real-time clock and is moved
+onto the monotonic one by the offset between the two read at the same moment), one clock for
+every process of the machine. The second also holds the worker's own scheduling: with
+thousands of subscribers in a few processes on a small machine, a worker that is still reading
+the sockets before a socket stamps that socket's message late, although the message was
+there. The bench process asks each worker for the times of one version over a pipe.
 """
 
 from __future__ import annotations
@@ -21,36 +30,40 @@ import math
 import multiprocessing
 import os
 import re
+import socket
+import struct
 import time
 from collections import defaultdict
 from multiprocessing.connection import Connection
-from typing import Any, cast
+from typing import Any
 
 from websockets.frames import Frame, Opcode
 
 PER_WORKER = 1000
 OPEN_PARALLEL = 50
 _VERSION = re.compile(rb'"version": ?(\d+)')
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; not named in every Python
+_ANCILLARY = socket.CMSG_SPACE(16)  # one struct timespec
+_TIMESPEC = struct.Struct("@qq")
 
 
 def _frame(data: bytes, opcode: Opcode = Opcode.TEXT) -> bytes:
     return Frame(opcode, data).serialize(mask=True)
 
 
-class _Subscriber(asyncio.Protocol):
-    """One WebSocket subscribed to ``caseEvents``; arrivals go to its worker."""
+class _Subscriber:
+    """One WebSocket subscribed to ``caseEvents`` on a non-blocking socket; arrivals go to its
+    worker."""
 
-    def __init__(self, worker: _Worker) -> None:
+    def __init__(self, worker: _Worker, sock: socket.socket) -> None:
         self.worker = worker
-        self.transport: asyncio.Transport | None = None
+        self.sock = sock
         self.buffer = bytearray()
         self.upgraded = False
+        self.closed = False
         self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         key = base64.b64encode(os.urandom(16)).decode()
-        self.transport.write(
+        self._write(
             (
                 f"GET /graphql HTTP/1.1\r\nHost: {self.worker.host}:{self.worker.port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -59,18 +72,45 @@ class _Subscriber(asyncio.Protocol):
             ).encode()
         )
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def _write(self, data: bytes) -> None:
+        # A few hundred bytes into an empty send buffer: the kernel takes them whole.
+        self.sock.sendall(data)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self._write(_frame(json.dumps(message).encode()))
+
+    def readable(self) -> None:
+        """The socket has data: read it with the kernel's receive timestamp."""
+        arrived = time.perf_counter()
+        try:
+            data, ancillary, _flags, _address = self.sock.recvmsg(65536, _ANCILLARY)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data, ancillary = b"", []
+        if not data:
+            self.lost()
+            return
+        received = arrived
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+                # Real-time clock -> the monotonic clock every process reads.
+                received = seconds + nanoseconds * 1e-9 - (time.time() - time.perf_counter())
+        self.data_received(data, arrived, received)
+
+    def lost(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        self.sock.close()
         if not self.subscribed.done():
             self.subscribed.set_exception(ConnectionError("closed while subscribing"))
         elif not self.worker.closing:
             self.worker.errors.append("connection lost")
 
-    def _send(self, message: dict[str, Any]) -> None:
-        assert self.transport is not None
-        self.transport.write(_frame(json.dumps(message).encode()))
-
-    def data_received(self, data: bytes) -> None:
-        arrived = time.perf_counter()
+    def data_received(self, data: bytes, arrived: float, received: float) -> None:
         self.buffer += data
         if not self.upgraded:
             end = self.buffer.find(b"\r\n\r\n")
@@ -106,21 +146,20 @@ class _Subscriber(asyncio.Protocol):
             payload = bytes(buffer[start : start + length])
             del buffer[: start + length]
             if opcode == Opcode.TEXT:
-                self._text(payload, arrived)
+                self._text(payload, arrived, received)
             elif opcode == Opcode.PING:
-                assert self.transport is not None
-                self.transport.write(_frame(payload, Opcode.PONG))
+                self._write(_frame(payload, Opcode.PONG))
             elif opcode == Opcode.CLOSE:
                 self.worker.errors.append(f"closed by the server: {payload[:80]!r}")
 
-    def _text(self, payload: bytes, arrived: float) -> None:
+    def _text(self, payload: bytes, arrived: float, received: float) -> None:
         if b'"next"' in payload and b'"errors"' not in payload:
             match = self.worker.match
             if match is not None and match not in payload:
                 return  # another case's event: not timed
             found = _VERSION.search(payload)
             if found is not None:
-                self.worker.arrived(int(found.group(1)), arrived)
+                self.worker.arrived(int(found.group(1)), arrived, received)
                 return
         if b'"connection_ack"' in payload:
             self._send(
@@ -155,20 +194,36 @@ class _Worker:
         self.match = match
         self.subscribers: list[_Subscriber] = []
         self.arrivals: dict[int, list[float]] = defaultdict(list)
+        self.received: dict[int, list[float]] = defaultdict(list)
         self.waiting: dict[int, asyncio.Event] = {}
         self.errors: list[str] = []
         self.closing = False
 
-    def arrived(self, version: int, at: float) -> None:
+    def arrived(self, version: int, at: float, received: float) -> None:
         got = self.arrivals[version]
         got.append(at)
+        self.received[version].append(received)
         if len(got) >= len(self.subscribers) and version in self.waiting:
             self.waiting[version].set()
 
     async def _one(self) -> None:
         loop = asyncio.get_running_loop()
-        _, sub = await loop.create_connection(lambda: _Subscriber(self), self.host, self.port)
-        await asyncio.wait_for(sub.subscribed, 120)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            await loop.sock_connect(sock, (self.host, self.port))
+        except BaseException:
+            sock.close()
+            raise
+        sub = _Subscriber(self, sock)
+        loop.add_reader(sock.fileno(), sub.readable)
+        try:
+            await asyncio.wait_for(sub.subscribed, 120)
+        except BaseException:
+            sub.lost()
+            raise
         self.subscribers.append(sub)
 
     async def open(self) -> tuple[int, list[str]]:
@@ -181,18 +236,17 @@ class _Worker:
             failures += [repr(e)[:200] for e in done if isinstance(e, BaseException)]
         return len(self.subscribers), failures[:3]
 
-    async def wait(self, version: int, seconds: float) -> list[float]:
+    async def wait(self, version: int, seconds: float) -> tuple[list[float], list[float]]:
         event = self.waiting.setdefault(version, asyncio.Event())
         if len(self.arrivals[version]) < len(self.subscribers):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), seconds)
-        return list(self.arrivals.pop(version, []))
+        return list(self.arrivals.pop(version, [])), list(self.received.pop(version, []))
 
     def close(self) -> None:
         self.closing = True
         for sub in self.subscribers:
-            if sub.transport is not None:
-                sub.transport.close()
+            sub.lost()
 
 
 async def _serve(pipe: Connection, worker: _Worker) -> None:
@@ -204,7 +258,8 @@ async def _serve(pipe: Connection, worker: _Worker) -> None:
         if command[0] == "open":
             pipe.send(("opened", *(await worker.open())))
         elif command[0] == "wait":
-            pipe.send(("arrived", await worker.wait(command[1], command[2]), worker.errors[:3]))
+            arrivals, received = await worker.wait(command[1], command[2])
+            pipe.send(("arrived", arrivals, worker.errors[:3], received))
         elif command[0] == "close":
             worker.close()
             await asyncio.sleep(0.5)
@@ -239,7 +294,10 @@ class ClientPool:
         self.match = match
         self.pipes: list[Connection] = []
         self.processes: list[Any] = []
+        # By version: when each subscriber's worker read the message, and when it reached the
+        # subscriber's socket (the kernel's receive timestamp; see the module's doc).
         self.arrivals: dict[int, list[float]] = defaultdict(list)
+        self.received: dict[int, list[float]] = defaultdict(list)
         self.errors: list[str] = []
         self.expected = 0
 
@@ -285,6 +343,7 @@ class ClientPool:
         )
         for reply in replies:
             self.arrivals[version] += reply[1]
+            self.received[version] += reply[3]
             self.errors += [e for e in reply[2] if e not in self.errors][:3]
         return len(self.arrivals[version]) >= self.expected
 

@@ -45,7 +45,7 @@ from service.privacy.rotation import (
     run_rotation_schedule,
 )
 from service.reports.http import routes as report_routes
-from service.reports.projection import ReportProjection, start_report_projection
+from service.reports.projection import ReportProjection
 from service.schema.ids import to_global_id
 from service.security_headers import SecurityHeaders
 from service.socialmap.http import routes as socialmap_routes
@@ -116,21 +116,25 @@ def create_app(
                 ),
             )
             app.state.cursors = CursorSealer(signing_key)
+
             async def subscriber_active(tenant_id: uuid.UUID, client_id: str) -> bool:
                 async with tenant_transaction(engine, tenant_id) as conn:
                     return await is_active(conn, client_id)
 
+            # LISTEN connections skip the NOTIFYs this process sent: its readers were called.
+            listen = announcer.listener(listen_dsn)
             feed = FeedHub(
                 engine,
                 store,
-                lambda: asyncpg.connect(listen_dsn),
+                listen,
                 client_active=subscriber_active,
                 revocation_recheck_seconds=settings.revocation_recheck_seconds,
             )
             await feed.start()
             app.state.feed = feed
             announcer.on_commit(feed.wake)
-            reports = await start_report_projection(engine, store, listen_dsn)
+            reports = ReportProjection(engine, store, listen)
+            await reports.start()
             announcer.on_commit(reports.wake)
             metrics_.track_subscriptions(lambda: feed.subscriber_count if feed else 0)
             await ensure_first_kek(engine, cipher.keks)

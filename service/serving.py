@@ -101,6 +101,21 @@ def _text_frame_header(length: int) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, length)
 
 
+class _LastFrame:
+    """The frame of the last message written straight to a socket: the feed's fan-out writes
+    one message object to every subscriber that shares it, so it is framed once."""
+
+    data: bytes | None = None
+    frame: bytes = b""
+
+    @classmethod
+    def of(cls, data: bytes) -> bytes:
+        if data is not cls.data:  # holding ``data`` keeps its identity from being reused
+            cls.frame = _text_frame_header(len(data)) + data
+            cls.data = data
+        return cls.frame
+
+
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol that closes a peer which stops reading, and lets the feed
     write a message without an ASGI round trip."""
@@ -136,10 +151,8 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self.conn.send_text(data)
             self.transport.write(b"".join(self.conn.data_to_send()))
         else:  # one unmasked, unfragmented text frame, as the protocol object would write it
-            length = len(data)
-            header = bytes((0x81, length)) if length < 126 else _text_frame_header(length)
             # Past the high-water mark the transport calls pause_writing, which checks the bound.
-            self.transport.write(header + data)
+            self.transport.write(_LastFrame.of(data))
         return True
 
     def _check_pending(self) -> None:

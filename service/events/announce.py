@@ -11,6 +11,12 @@ after the commit (``service.db.after_commit``), and:
   sent from a connection of the announcer's own, outside every writer's transaction, at most
   once per ``window`` seconds for all the commits of that window.
 
+A process's own NOTIFYs also reach its own LISTEN connections, which would wake its readers a
+second time for commits they were already called about. LISTEN connections opened through
+``CommitAnnouncer.listener`` drop the notifications sent from the announcer's connection
+(PostgreSQL names the notifying backend's pid with each one); those of other processes (other
+backends) still wake this process.
+
 Nothing depends on a notification arriving: readers read the log by position. A process killed
 between a commit and its NOTIFY (or a NOTIFY lost with the announcer's connection) delays the
 other processes' subscribers until their periodic re-check (``FeedHub.safety_poll_seconds``,
@@ -36,6 +42,20 @@ DEFAULT_WINDOW_SECONDS = 0.005
 _NOTIFY = "SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t"
 
 
+class ListenConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A LISTEN connection that drops the commit announcements its own process sent: the
+    process's readers were woken by a call already (``CommitAnnouncer.listener`` opens it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent_here: Callable[[int], bool] = lambda _pid: False
+
+    def _process_notification(self, pid: int, channel: str, payload: str) -> None:
+        if channel == EVENTS_CHANNEL and self.sent_here(pid):
+            return
+        super()._process_notification(pid, channel, payload)
+
+
 class CommitAnnouncer:
     """One per process: announces the tenants whose events committed.
 
@@ -57,6 +77,22 @@ class CommitAnnouncer:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.notifications_sent = 0  # statements sent (each announces one or more tenants)
+        # The PostgreSQL backend the NOTIFYs go out from while its connection is open.
+        self.backend_pid: int | None = None
+
+    def sent_here(self, pid: int) -> bool:
+        """Was a notification from backend ``pid`` sent by this announcer?"""
+        return pid == self.backend_pid
+
+    def listener(self, dsn: str) -> Callable[[], Awaitable[ListenConnection]]:
+        """Opens LISTEN connections to ``dsn`` that skip this announcer's own notifications."""
+
+        async def connect() -> ListenConnection:
+            conn: ListenConnection = await asyncpg.connect(dsn, connection_class=ListenConnection)
+            conn.sent_here = self.sent_here
+            return conn
+
+        return connect
 
     def on_commit(self, wake: Callable[[uuid.UUID], object]) -> None:
         """Call ``wake(tenant_id)`` in this process after every announced commit."""
@@ -66,39 +102,45 @@ class CommitAnnouncer:
         """Events of ``tenant_id`` committed: wake this process now, the others soon."""
         for wake in self._local:
             wake(tenant_id)
-        if self._connect is None or self._closed:
+        connect = self._connect
+        if connect is None or self._closed:
             return
         self._pending.add(tenant_id)
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._send_soon())
+            self._task = asyncio.get_running_loop().create_task(self._send_soon(connect))
 
-    async def _send_soon(self) -> None:
+    async def _send_soon(self, connect: Callable[[], Awaitable[Any]]) -> None:
         while self._pending and not self._closed:
             await asyncio.sleep(self.window)  # commits within the window share the NOTIFY
-            await self._send()
+            await self._send(connect)
 
-    async def _send(self) -> None:
+    async def _send(self, connect: Callable[[], Awaitable[Any]]) -> None:
+        """One statement NOTIFYs every pending tenant."""
         tenants, self._pending = sorted(str(t) for t in self._pending), set()
         if not tenants:
-            return
-        connect = self._connect
-        if connect is None:
             return
         for attempt in (1, 2):  # once more on a fresh connection if the old one died
             try:
                 if self._conn is None or self._conn.is_closed():
                     self._conn = await connect()
+                    self._conn.add_termination_listener(self._lost)
+                    self.backend_pid = self._conn.get_server_pid()
                 await self._conn.execute(_NOTIFY, EVENTS_CHANNEL, tenants)
                 self.notifications_sent += 1
                 return
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                await self._drop_connection()
+                self._drop_connection()
                 if attempt == 2:
                     # The other processes find these events at their next re-check.
                     log.warning("commit announcement not sent: %s", type(exc).__name__)
 
-    async def _drop_connection(self) -> None:
+    def _lost(self, conn: Any) -> None:
+        if conn is self._conn:
+            self.backend_pid = None
+
+    def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
+        self.backend_pid = None  # its backend is gone: the pid may be another's soon
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.terminate()
@@ -110,7 +152,7 @@ class CommitAnnouncer:
             with contextlib.suppress(Exception):
                 await self._task
         if self._pending and self._connect is not None:
-            await self._send()
+            await self._send(self._connect)
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.close()

@@ -166,24 +166,24 @@ async def read_live(
     (``BEGIN``, ``COMMIT``) and a pool checkout per look, a live event reaches the fan-out in
     two round trips instead of six.
     """
-    row = (
-        await conn.execute(
-            text("SELECT set_config('app.tenant_id', :tenant, false), events_horizon()::text"),
-            {"tenant": str(tenant_id)},
-        )
-    ).one()
-    if row[0] != str(tenant_id):  # pragma: no cover - set_config returns what it set
-        raise RuntimeError("the live reader's tenant was not set")
+    tenant_and_horizon = await conn.execute(
+        text(
+            "SELECT set_config('app.tenant_id', :tenant, false) AS tenant, "
+            "events_horizon()::text AS horizon"
+        ),
+        {"tenant": str(tenant_id)},
+    )
+    current_horizon = tenant_and_horizon.one().horizon
     after_pair = "(transaction_id, global_position) > (CAST(:tx AS text)::xid8, :pos)"
     sql = (
         f"SELECT {COLUMNS}, (SELECT 1 FROM events WHERE {after_pair} "  # noqa: S608
         "AND transaction_id >= CAST(:horizon AS text)::xid8 AND stream_type = :stream_type "
-        "ORDER BY transaction_id, global_position LIMIT 1) IS NOT NULL "
+        "ORDER BY transaction_id, global_position LIMIT 1) IS NOT NULL AS held_back "
         f"FROM events WHERE {_HORIZON} AND {after_pair} AND stream_type = :stream_type "
         "ORDER BY transaction_id, global_position LIMIT :limit"
     )
     params: dict[str, Any] = {
-        "horizon": row[1],
+        "horizon": current_horizon,
         "tx": str(after.transaction_id),
         "pos": after.global_position,
         "stream_type": ALL.stream_type,
@@ -194,7 +194,7 @@ async def read_live(
     if len(batch) == limit:
         return batch, False
     if rows:
-        return batch, bool(rows[-1][13])
+        return batch, bool(rows[-1].held_back)
     # Nothing below the horizon: is anything committed held back behind it?
     return batch, await is_held_back(conn, after)
 
@@ -236,6 +236,35 @@ class EventMemo:
         return len(self._values)
 
 
+class SharedWhileOpen:
+    """Values every open subscription asking with the same key shares (e.g. how a selection
+    renders an event), kept exactly while one of them is open: each subscription takes the
+    value with ``acquire`` and gives it back with ``release``; the last one out drops it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Hashable, list[Any]] = {}  # key -> [value, holders]
+
+    def acquire(self, key: Hashable, value: Any) -> Any:
+        """The value already shared under ``key``, else ``value``, now shared under it."""
+        entry = self._entries.get(key)
+        if entry is None:
+            self._entries[key] = [value, 1]
+            return value
+        entry[1] += 1
+        return entry[0]
+
+    def release(self, key: Hashable) -> None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del self._entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class SubscriptionClosed(Exception):
     """The server ended a subscription; ``reason`` says why, the cursor says where to resume."""
 
@@ -272,7 +301,8 @@ class _Subscriber:
 class _TenantFeed:
     tenant_id: uuid.UUID
     position: FeedPosition
-    subscribers: set[_Subscriber] = field(default_factory=set)
+    # In the order they joined: the fan-out serves first those that joined first.
+    subscribers: dict[_Subscriber, None] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -302,6 +332,8 @@ class FeedHub:
         self._feeds: dict[uuid.UUID, _TenantFeed] = {}
         # Built once per event for every subscriber that wants the same (service.schema.feed).
         self.memo = EventMemo(memo_entries)
+        # How each distinct subscription renders events, shared while any of them is open.
+        self.shapes = SharedWhileOpen()
         # Every open subscription of an integrator client, replaying or live: revocation
         # must reach it in both states.
         self._by_client: dict[str, set[_Subscriber]] = {}
@@ -407,7 +439,7 @@ class FeedHub:
     def _revoke(self, client_id: str) -> None:
         for sub in self._by_client.pop(client_id, set()):
             for feed in self._feeds.values():
-                feed.subscribers.discard(sub)
+                feed.subscribers.pop(sub, None)
             sub.close("CREDENTIALS_REVOKED", "the integrator's credentials were revoked")
 
     async def _feed_for(self, tenant_id: uuid.UUID) -> _TenantFeed:
@@ -497,7 +529,8 @@ class FeedHub:
         position = position_of(event)
         tx, pos = position.transaction_id, position.global_position
         for sub in list(feed.subscribers):
-            if not sub.flt.matches(event):
+            # The live feed reads only ALL's stream type: ALL takes every event it hands out.
+            if sub.flt is not ALL and not sub.flt.matches(event):
                 continue
             if sub.direct_ok and sub.direct is not None:
                 last = sub.last  # ``position <= last`` without building tuples
@@ -517,7 +550,7 @@ class FeedHub:
             try:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:
-                feed.subscribers.discard(sub)
+                feed.subscribers.pop(sub, None)
                 sub.close(
                     "SUBSCRIBER_TOO_SLOW",
                     "the subscriber fell behind; resubscribe with the last cursor it received",
@@ -558,6 +591,9 @@ class FeedHub:
         The subscriber joins the live fan-out only after a first replay has caught up, then
         replays once more from where it stood, so events written while it joined come from the
         log or the queue; the queue's copies at or before the last delivered pair are skipped.
+        A subscriber resuming at or after the pair the tenant's live feed last handed out
+        (e.g. an integrator reconnecting with its last cursor) has nothing to replay: it joins
+        at once, without reading the log, and skips the fan-out's events up to its cursor.
         """
         sub = _Subscriber(flt, client_id, asyncio.Queue(self.queue_size), tenant_id, last=after)
         sub.direct = direct
@@ -574,18 +610,24 @@ class FeedHub:
             )
         feed: _TenantFeed | None = None
         try:
-            async for event in self._replay(tenant_id, sub.last, flt):
-                if sub.closed is not None:
-                    raise sub.closed
-                sub.last = position_of(event)
-                yield event
+            live = self._feeds.get(tenant_id)
+            if live is None or sub.last < live.position:
+                async for event in self._replay(tenant_id, sub.last, flt):
+                    if sub.closed is not None:
+                        raise sub.closed
+                    sub.last = position_of(event)
+                    yield event
             feed = await self._feed_for(tenant_id)
-            feed.subscribers.add(sub)
-            async for event in self._replay(tenant_id, sub.last, flt):
-                if sub.closed is not None:
-                    raise sub.closed
-                sub.last = position_of(event)
-                yield event
+            # Nothing between here and the join waits, so the fan-out has handed out exactly
+            # the events up to ``feed.position`` and will hand this subscriber every later one.
+            behind = sub.last < feed.position
+            feed.subscribers[sub] = None
+            if behind:
+                async for event in self._replay(tenant_id, sub.last, flt):
+                    if sub.closed is not None:
+                        raise sub.closed
+                    sub.last = position_of(event)
+                    yield event
             while True:
                 if sub.queue.empty() and sub.closed is None and direct is not None:
                     sub.direct_ok = True
@@ -605,6 +647,6 @@ class FeedHub:
                 if not subs:
                     self._by_client.pop(client_id, None)
             if feed is not None:
-                feed.subscribers.discard(sub)
+                feed.subscribers.pop(sub, None)
                 if not feed.subscribers:
                     feed.wake.set()  # lets its task see it is unused and end

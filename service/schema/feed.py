@@ -55,7 +55,7 @@ from service.errors import (
     Unauthenticated,
 )
 from service.events.cursor import START, CursorSealer, FeedPosition, InvalidCursor
-from service.events.feed import FeedFilter, SubscriptionClosed, position_of, read_feed
+from service.events.feed import ALL, FeedFilter, SubscriptionClosed, position_of, read_feed
 from service.events.types import RecordedEvent
 from service.integrators.clients import is_active
 from service.privacy import decrypt_personal
@@ -161,6 +161,8 @@ def _filter(
             raise BadUserInput("eventTypes must name known event types", field="eventTypes")
         types = frozenset(event_types)
     stream = from_global_id("ReturnCase", case_id, field="caseId") if case_id else None
+    if types is None and stream is None:
+        return ALL  # every case event: the fan-out needs no per-subscriber check
     return FeedFilter(event_types=types, stream_id=stream)
 
 
@@ -319,7 +321,7 @@ class _Shape:
             self.operation_name,
             json.dumps(used, sort_keys=True, default=str),
         )
-        self.last: tuple[RecordedEvent, bytes] | None = None
+        self.last: tuple[RecordedEvent, _SharedPayload] | None = None
 
 
 class _PersonalField(Visitor):
@@ -390,16 +392,44 @@ async def _render(
     return _payload(ctx, result)
 
 
+class _SharedPayload:
+    """One event's ``next`` payload for one shape: the UTF-8 bytes the fan-out writes to
+    sockets, and the same as text for subscribers served through their queue, decoded once
+    for all of them."""
+
+    __slots__ = ("_message", "_prefix", "_text", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._text: str | None = None
+        self._prefix = b""
+        self._message = b""
+
+    def message(self, prefix: bytes) -> bytes:
+        """The whole message behind ``prefix``. The last one is kept: subscribers whose
+        operation ids are alike (clients that number their operations from 1) follow one
+        another in the fan-out and share it, and the transport frames it once for all."""
+        if prefix != self._prefix or not self._message:
+            self._prefix, self._message = prefix, prefix + self.data + b"}"
+        return self._message
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.data.decode()
+        return self._text
+
+
 def _shared(
     ctx: Context, shape: _Shape, info: GraphQLResolveInfo[Context], recorded: RecordedEvent
-) -> bytes | None:
+) -> _SharedPayload | None:
     """The payload every subscriber of this shape gets for ``recorded``, built once per event;
     None when it cannot be shared (execution reported errors, which name the request)."""
     last = shape.last
     if last is not None and last[0] is recorded:  # the fan-out hands one object to everyone
         return last[1]
     key = (shape.key, recorded.transaction_id, recorded.global_position)
-    shared: bytes | None = ctx.feed.memo.get(key)
+    shared: _SharedPayload | None = ctx.feed.memo.get(key)
     if shared is None:
         result = _execute(ctx, shape, info, _case_event(ctx, recorded, shape.personal))
         if inspect.isawaitable(result):  # no field of CaseEvent resolves asynchronously
@@ -408,7 +438,7 @@ def _shared(
             return None
         if result.errors:
             return None
-        shared = _payload(ctx, result).encode()
+        shared = _SharedPayload(_payload(ctx, result).encode())
         ctx.feed.memo.put(key, shared)
     shape.last = (recorded, shared)
     return shared
@@ -472,9 +502,10 @@ def _direct(
             return False  # opened and accounted for this subscriber alone, on the queue's path
         last = shape.last
         if last is not None and last[0] is recorded:  # every subscriber of the shape but one
-            return write(prefix + last[1] + b"}")
-        shared = _shared(ctx, shape, info, recorded)
-        return shared is not None and write(prefix + shared + b"}")
+            shared: _SharedPayload | None = last[1]
+        else:
+            shared = _shared(ctx, shape, info, recorded)
+        return shared is not None and write(shared.message(prefix))
 
     return deliver
 
@@ -490,21 +521,17 @@ async def case_events_stream(
     ctx = info.context
     sink = FEED_SINK.get()
     raw_info = info._raw_info
+    shape_key: Hashable | None = None
     try:
         principal, with_personal = await _authorise(ctx)
         start = _start(ctx.cursors, after, principal.tenant_id)
         flt = _filter(ctx, event_types, case_id)
-        shape = _Shape(raw_info, principal.tenant_id, with_personal)
-        # Subscriptions of one shape share one ``_Shape`` (and its last payload).
-        shared_shape: _Shape | None = ctx.feed.memo.get(("shape", shape.key))
-        if shared_shape is None:
-            ctx.feed.memo.put(("shape", shape.key), shape)
-        else:
-            shape = shared_shape
+        own_shape = _Shape(raw_info, principal.tenant_id, with_personal)
+        # Subscriptions of one shape share one ``_Shape`` (and its last payload) while open.
+        shape = ctx.feed.shapes.acquire(own_shape.key, own_shape)
+        shape_key = shape.key
         direct = _direct(ctx, shape, raw_info, sink) if sink is not None else None
-        async for recorded, opened in _events(
-            ctx, principal, shape.personal, start, flt, direct
-        ):
+        async for recorded, opened in _events(ctx, principal, shape.personal, start, flt, direct):
             if sink is None:
                 yield _case_event(ctx, recorded, shape.personal)
                 continue
@@ -515,7 +542,7 @@ async def case_events_stream(
                     ctx, shape, raw_info, _case_event(ctx, recorded, shape.personal)
                 )
             else:
-                payload = shared.decode()
+                payload = shared.text
             try:
                 await sink.send(sink.prefix + payload + "}")
             except Exception:
@@ -531,6 +558,9 @@ async def case_events_stream(
             extra={"request_id": ctx.request_id, "error_type": type(exc).__name__},
         )
         raise InternalError(ctx.request_id) from None
+    finally:
+        if shape_key is not None:
+            ctx.feed.shapes.release(shape_key)
 
 
 @strawberry.type(

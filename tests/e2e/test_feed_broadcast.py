@@ -7,6 +7,7 @@ tests hold that sharing never mixes shapes, ids or protocols up.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.conftest import TokenFactory
@@ -142,3 +143,26 @@ async def test_personal_parts_are_opened_and_recorded_only_for_a_subscription_se
     # One read, the subscription's that selected the personal part.
     (record,) = await read_log(admin, caseId=case["id"])
     assert record["fields"] == ["date_of_birth", "full_name", "notes"]
+
+
+async def test_a_shared_selection_is_kept_while_its_subscriptions_are_open_and_dropped_after(
+    as_org: Any, live_server: LiveServer, make_token: TokenFactory
+) -> None:
+    client = as_org("moviera")
+    case = (await open_case(client, pseudonym="Broadcast Shape Lifetime"))["case"]
+    token = make_token("moviera")
+    shapes = live_server.app.state.feed.shapes
+    before = len(shapes)
+    # A selection no other test uses, by two subscriptions on two sockets.
+    query = "subscription($caseId: ID) { lifetime: caseEvents(caseId: $caseId) { version } }"
+    async with feed_socket(live_server, token) as first, feed_socket(live_server, token) as other:
+        await subscribe(first, "one", case_id=case["id"], query=query)
+        await subscribe(other, "two", case_id=case["id"], query=query)
+        assert (await _by_operation(first, 1))["one"] == [{"lifetime": {"version": 1}}]
+        assert (await _by_operation(other, 1))["two"] == [{"lifetime": {"version": 1}}]
+        assert len(shapes) == before + 1  # one shape for both
+    for _ in range(200):  # the server ends the operations once the sockets are gone
+        if len(shapes) == before:
+            break
+        await asyncio.sleep(0.02)
+    assert len(shapes) == before

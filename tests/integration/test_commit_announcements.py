@@ -253,3 +253,34 @@ async def test_a_connection_left_inside_a_transaction_is_never_handed_out_again(
         assert stored == version == 2  # committed for everyone, not inside a stale transaction
     finally:
         await engine.dispose()
+
+
+async def test_a_process_hears_the_other_processes_commits_but_not_its_own_again(
+    database: Database, caseworker: Principal
+) -> None:
+    # Two processes' announcers; the first process's LISTEN connection is opened through its
+    # announcer, as the service opens the feed's and the report projection's.
+    ours = CommitAnnouncer(lambda: asyncpg.connect(_dsn(database)), window=0.01)
+    theirs = CommitAnnouncer(lambda: asyncpg.connect(_dsn(database)), window=0.01)
+    woken: list[uuid.UUID] = []
+    ours.on_commit(woken.append)
+    conn = await ours.listener(_dsn(database))()
+    heard = Listener(conn)
+    await conn.add_listener(EVENTS_CHANNEL, heard._on)
+    try:
+        own_tenant, their_tenant = caseworker.tenant_id, uuid.uuid4()
+        ours.committed(own_tenant)
+        theirs.committed(their_tenant)
+        for _ in range(200):  # both NOTIFYs sent, and the other process's heard
+            if ours.notifications_sent and theirs.notifications_sent and heard.payloads:
+                break
+            await asyncio.sleep(0.01)
+        # Both NOTIFYs are committed: a round trip on the listener delivers every one of them.
+        assert ours.backend_pid is not None
+        assert theirs.backend_pid != ours.backend_pid
+        assert await heard.settle() == [str(their_tenant)]
+        assert woken == [own_tenant]  # this process was woken once, by the call
+    finally:
+        await ours.close()
+        await theirs.close()
+        await conn.close()

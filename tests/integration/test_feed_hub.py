@@ -670,3 +670,47 @@ async def test_a_subscription_ends_when_its_token_expires_and_resumes_from_its_c
             assert [e.version for e in await take(resumed, 1)] == [version]
         finally:
             await resumed.aclose()
+
+
+async def test_a_subscriber_resuming_where_the_live_feed_stands_joins_without_reading_the_log(
+    hub_factory: Any, app_engine: AsyncEngine, writer: Dependencies, caseworker: Principal
+) -> None:
+    """An integrator reconnecting with its last cursor while the shelter's feed is live: no
+    replay (no read of the log), and every later event once, in order; one resuming from an
+    older cursor still gets what it missed from the log first."""
+    case_id = await open_case(writer, caseworker)
+    flt = FeedFilter(stream_id=case_id)
+    tenant = caseworker.tenant_id
+    async with hub_factory(safety_poll_seconds=NO_SAFETY_POLL) as hub:
+        first = hub.subscribe(tenant, START, flt)
+        try:
+            (opened,) = await take(first, 1)
+            pending = asyncio.ensure_future(anext(first))
+            await until(lambda: hub.subscriber_count == 1)
+            version = await record_conversation(writer, caseworker, case_id, 1)
+            live = await asyncio.wait_for(pending, WAIT)
+            assert live.version == version
+            with reads_of_the_log(app_engine) as reads:
+                resumed = hub.subscribe(tenant, position_of(live), flt)
+                resumed_next = asyncio.ensure_future(anext(resumed))
+                await until(lambda: hub.subscriber_count == 2)
+            assert reads.statements == []
+            older = hub.subscribe(tenant, position_of(opened), flt)
+            try:
+                assert [e.version for e in await take(older, 1)] == [live.version]
+                older_next = asyncio.ensure_future(anext(older))
+                await until(lambda: hub.subscriber_count == 3)
+                pending = asyncio.ensure_future(anext(first))
+                version = await record_conversation(writer, caseworker, case_id, version)
+                got = await asyncio.wait_for(
+                    asyncio.gather(pending, resumed_next, older_next), WAIT
+                )
+                assert [e.version for e in got] == [version] * 3
+                version = await record_conversation(writer, caseworker, case_id, version)
+                for stream in (first, resumed, older):
+                    assert [e.version for e in await take(stream, 1)] == [version]
+            finally:
+                await older.aclose()
+                await resumed.aclose()
+        finally:
+            await first.aclose()
