@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import gc
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -121,19 +121,25 @@ def create_app(
                 async with tenant_transaction(engine, tenant_id) as conn:
                     return await is_active(conn, client_id)
 
-            # LISTEN connections skip the NOTIFYs this process sent: its readers were called.
-            listen = announcer.listener(listen_dsn)
+            # The NOTIFYs this process sent are skipped: its readers were called already.
+            def listen() -> Awaitable[asyncpg.Connection]:
+                connecting: Awaitable[asyncpg.Connection] = asyncpg.connect(listen_dsn)
+                return connecting
+
             feed = FeedHub(
                 engine,
                 store,
                 listen,
                 client_active=subscriber_active,
                 revocation_recheck_seconds=settings.revocation_recheck_seconds,
+                own_notification=announcer.sent_here,
             )
             await feed.start()
             app.state.feed = feed
             announcer.on_commit(feed.wake)
-            reports = ReportProjection(engine, store, listen)
+            reports = ReportProjection(
+                engine, store, listen, own_notification=announcer.sent_here
+            )
             await reports.start()
             announcer.on_commit(reports.wake)
             metrics_.track_subscriptions(lambda: feed.subscriber_count if feed else 0)

@@ -12,10 +12,10 @@ after the commit (``service.db.after_commit``), and:
   once per ``window`` seconds for all the commits of that window.
 
 A process's own NOTIFYs also reach its own LISTEN connections, which would wake its readers a
-second time for commits they were already called about. LISTEN connections opened through
-``CommitAnnouncer.listener`` drop the notifications sent from the announcer's connection
-(PostgreSQL names the notifying backend's pid with each one); those of other processes (other
-backends) still wake this process.
+second time for commits they were already called about. Their listeners (the feed hub, the
+report projection, given ``CommitAnnouncer.sent_here``) drop the notifications sent from the
+announcer's connection (PostgreSQL names the notifying backend's pid with each one); those of
+other processes (other backends) still wake this process.
 
 Nothing depends on a notification arriving: readers read the log by position. A process killed
 between a commit and its NOTIFY (or a NOTIFY lost with the announcer's connection) delays the
@@ -40,20 +40,6 @@ log = logging.getLogger("service.feed")
 
 DEFAULT_WINDOW_SECONDS = 0.005
 _NOTIFY = "SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t"
-
-
-class ListenConnection(asyncpg.Connection):  # type: ignore[misc]
-    """A LISTEN connection that drops the commit announcements its own process sent: the
-    process's readers were woken by a call already (``CommitAnnouncer.listener`` opens it)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sent_here: Callable[[int], bool] = lambda _pid: False
-
-    def _process_notification(self, pid: int, channel: str, payload: str) -> None:
-        if channel == EVENTS_CHANNEL and self.sent_here(pid):
-            return
-        super()._process_notification(pid, channel, payload)
 
 
 class CommitAnnouncer:
@@ -83,16 +69,6 @@ class CommitAnnouncer:
     def sent_here(self, pid: int) -> bool:
         """Was a notification from backend ``pid`` sent by this announcer?"""
         return pid == self.backend_pid
-
-    def listener(self, dsn: str) -> Callable[[], Awaitable[ListenConnection]]:
-        """Opens LISTEN connections to ``dsn`` that skip this announcer's own notifications."""
-
-        async def connect() -> ListenConnection:
-            conn: ListenConnection = await asyncpg.connect(dsn, connection_class=ListenConnection)
-            conn.sent_here = self.sent_here
-            return conn
-
-        return connect
 
     def on_commit(self, wake: Callable[[uuid.UUID], object]) -> None:
         """Call ``wake(tenant_id)`` in this process after every announced commit."""

@@ -322,8 +322,12 @@ class FeedHub:
         client_active: Callable[[uuid.UUID, str], Awaitable[bool]] | None = None,
         revocation_recheck_seconds: float = 30.0,
         memo_entries: int = 4096,
+        own_notification: Callable[[int], bool] | None = None,
     ) -> None:
         self._engine = engine
+        # Notifications this process sent itself (by the notifying backend's pid): its own
+        # commits woke the feed by a call already (``CommitAnnouncer.sent_here``).
+        self._own_notification = own_notification
         self._store = store
         self._connect = connect
         self.queue_size = queue_size
@@ -420,7 +424,9 @@ class FeedHub:
                 await self._listener.close()
         await self._release_reader()
 
-    def _on_event(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_event(self, _conn: Any, pid: int, _channel: str, payload: str) -> None:
+        if self._own_notification is not None and self._own_notification(pid):
+            return
         try:
             tenant_id = uuid.UUID(payload)
         except ValueError:

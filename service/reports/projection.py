@@ -437,8 +437,11 @@ class ReportProjection:
         *,
         poll_seconds: float = 5.0,
         settle_seconds: float = SETTLE_SECONDS,
+        own_notification: Callable[[int], bool] | None = None,
     ) -> None:
         self._engine = engine
+        # Notifications this process sent itself (see ``FeedHub``): already woken by a call.
+        self._own_notification = own_notification
         self._store = store
         self._connect = connect
         self.poll_seconds = poll_seconds
@@ -478,7 +481,9 @@ class ReportProjection:
     def _on_listener_lost(self, _conn: Any) -> None:
         self._listener = None
 
-    def _on_event(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_event(self, _conn: Any, pid: int, _channel: str, payload: str) -> None:
+        if self._own_notification is not None and self._own_notification(pid):
+            return
         with contextlib.suppress(ValueError):
             self.wake(uuid.UUID(payload))
 

@@ -38,6 +38,7 @@ from service.events.feed import FeedFilter, FeedHub
 from service.events.store import EVENTS_CHANNEL, EventStore
 from service.events.types import EventRegistry, Metadata
 from service.handlers.return_case import Dependencies
+from service.reports.projection import ReportProjection
 from tests.conftest import Database
 from tests.integration.test_feed_hub import open_case, record_conversation, take
 
@@ -255,32 +256,53 @@ async def test_a_connection_left_inside_a_transaction_is_never_handed_out_again(
         await engine.dispose()
 
 
+class _RecordingProjection(ReportProjection):
+    """The report projection with its wake-ups recorded instead of acted on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.woken: list[uuid.UUID] = []
+
+    def wake(self, tenant_id: uuid.UUID) -> None:
+        self.woken.append(tenant_id)
+
+
 async def test_a_process_hears_the_other_processes_commits_but_not_its_own_again(
-    database: Database, caseworker: Principal
+    database: Database, app_engine: AsyncEngine, caseworker: Principal
 ) -> None:
-    # Two processes' announcers; the first process's LISTEN connection is opened through its
-    # announcer, as the service opens the feed's and the report projection's.
+    # Two processes' announcers; the first process's report projection listens as the
+    # service's does, told which notifications its own announcer sent.
     ours = CommitAnnouncer(lambda: asyncpg.connect(_dsn(database)), window=0.01)
     theirs = CommitAnnouncer(lambda: asyncpg.connect(_dsn(database)), window=0.01)
+    projection = _RecordingProjection(
+        app_engine,
+        _store(None),
+        lambda: asyncpg.connect(_dsn(database)),
+        poll_seconds=NO_SAFETY_POLL,
+        own_notification=ours.sent_here,
+    )
     woken: list[uuid.UUID] = []
     ours.on_commit(woken.append)
-    conn = await ours.listener(_dsn(database))()
-    heard = Listener(conn)
+    conn = await asyncpg.connect(_dsn(database))
+    heard = Listener(conn)  # hears every notification: both were sent
     await conn.add_listener(EVENTS_CHANNEL, heard._on)
+    await projection.start()
     try:
         own_tenant, their_tenant = caseworker.tenant_id, uuid.uuid4()
         ours.committed(own_tenant)
         theirs.committed(their_tenant)
-        for _ in range(200):  # both NOTIFYs sent, and the other process's heard
-            if ours.notifications_sent and theirs.notifications_sent and heard.payloads:
+        for _ in range(200):  # both NOTIFYs sent and heard
+            if len(heard.payloads) >= 2:
                 break
             await asyncio.sleep(0.01)
-        # Both NOTIFYs are committed: a round trip on the listener delivers every one of them.
         assert ours.backend_pid is not None
         assert theirs.backend_pid != ours.backend_pid
-        assert await heard.settle() == [str(their_tenant)]
+        assert sorted(await heard.settle()) == sorted([str(own_tenant), str(their_tenant)])
+        await asyncio.sleep(0.1)  # the projection's listener had the same time to hear them
+        assert projection.woken == [their_tenant]
         assert woken == [own_tenant]  # this process was woken once, by the call
     finally:
+        await projection.stop()
         await ours.close()
         await theirs.close()
         await conn.close()
