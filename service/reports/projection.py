@@ -326,10 +326,17 @@ async def catch_up_tenant(
     """
     applied, size = 0, batch_size
     while True:
-        async with tenant_transaction(engine, tenant_id) as conn:
-            batch, held_back = await project_next_batch(conn, store, tenant_id, size, projection)
-        applied += len(batch)
-        if len(batch) < size:
+        # The collector is paused over a batch's transaction (``collector_paused``): the batch
+        # is freed, by reference counting, before it resumes.
+        with collector_paused():
+            async with tenant_transaction(engine, tenant_id) as conn:
+                batch, held_back = await project_next_batch(
+                    conn, store, tenant_id, size, projection
+                )
+            count = len(batch)
+            del batch
+        applied += count
+        if count < size:
             return CatchUp(applied, held_back)
         size = max(size, min(size * 4, max_batch_size))
 

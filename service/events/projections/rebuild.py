@@ -292,31 +292,33 @@ async def _fill(
 
     Reading and folding run on one connection (in each tenant's transaction), the COPY of a
     batch on a second one while the next batch is read and folded: the database writes while
-    Python works. The copies commit once, at the end.
+    Python works. The copies commit once, at the end. The cyclic garbage collector stays
+    paused over the fill (``collector_paused``; the batches are freed by reference counting).
     """
     folded = 0
     pending: asyncio.Task[None] | None = None
     async with engine.begin() as writer:
         copier = await _driver(writer)
-        try:
-            for tenant_id in tenants:
-                async with engine.begin() as conn:
-                    await _set_tenant(conn, tenant_id)
-                    async for streams in _stream_batches(
-                        conn, store, tenant_id, None, batch_events
-                    ):
-                        rows, columns = await _fold(conn, streams, store.cipher)
-                        if pending is not None:
-                            await pending
-                        pending = asyncio.create_task(_copy(copier, rows, columns, SUFFIX))
-                        folded += sum(len(s) for s in streams.values())
-            if pending is not None:
-                await pending
-        finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+        with collector_paused():
+            try:
+                for tenant_id in tenants:
+                    async with engine.begin() as conn:
+                        await _set_tenant(conn, tenant_id)
+                        async for streams in _stream_batches(
+                            conn, store, tenant_id, None, batch_events
+                        ):
+                            rows, columns = await _fold(conn, streams, store.cipher)
+                            if pending is not None:
+                                await pending
+                            pending = asyncio.create_task(_copy(copier, rows, columns, SUFFIX))
+                            folded += sum(len(s) for s in streams.values())
+                if pending is not None:
                     await pending
+            finally:
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pending
     return folded
 
 
