@@ -12,11 +12,12 @@ import json
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import given
 
 from service.domain import return_case as rc
-from service.events.bulk_read import recorded
-from service.events.store import EventStore
+from service.events.bulk_read import JSON_TEXT_COLUMNS, _folded, recorded
+from service.events.store import COLUMNS, EventStore
 from service.events.types import EventRegistry
 from tests.unit.test_case_row_properties import received
 from tests.unit.test_return_case_properties import SETTINGS, histories, run
@@ -36,7 +37,12 @@ def assert_round_trips(events: list[Any]) -> None:
         assert REGISTRY.decode(kind, schema, stored_payload, stored_personal) == event
         row = (version, uuid.UUID(int=1), event.case_id, "ReturnCase", version, kind, schema,
                json.dumps([payload, personal, META]), AT, AT, version)  # fmt: skip
-        assert recorded(STORE, row).event == event
+        read = recorded(STORE, row)
+        assert read.event == event
+        # The same event as the store reads it from its own columns (three JSON values).
+        stored = (*row[:7], stored_payload, stored_personal, META, *row[8:])
+        assert read == STORE.recorded(stored)
+        assert read.metadata == STORE.recorded(stored).metadata
 
 
 @SETTINGS
@@ -50,3 +56,18 @@ def test_a_case_received_by_transfer_reads_back_from_its_stored_json(
     opened: rc.ReturnCaseReceivedByTransfer,
 ) -> None:
     assert_round_trips([opened])
+
+
+def test_the_bulk_columns_are_the_stores_with_its_json_parts_as_one_text() -> None:
+    store = [c.strip() for c in COLUMNS.split(",")]
+    joined = JSON_TEXT_COLUMNS.replace(", personal, metadata)", "|personal|metadata)")
+    bulk = [c.strip() for c in joined.split(",")]
+    at = store.index("payload")
+    assert bulk[:at] == store[:at]
+    assert bulk[at] == "json_build_array(payload|personal|metadata)::text"
+    assert bulk[at + 1 :] == store[at + 3 :]
+
+
+def test_store_columns_without_the_json_parts_side_by_side_are_refused() -> None:
+    with pytest.raises(ValueError, match="side by side"):
+        _folded("global_position, payload, personal, version, metadata")
