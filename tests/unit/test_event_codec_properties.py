@@ -7,10 +7,11 @@ the events themselves for every generated history, through the JSON text the log
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given
@@ -71,3 +72,24 @@ def test_the_bulk_columns_are_the_stores_with_its_json_parts_as_one_text() -> No
 def test_store_columns_without_the_json_parts_side_by_side_are_refused() -> None:
     with pytest.raises(ValueError, match="side by side"):
         _folded("global_position, payload, personal, version, metadata")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Checked:
+    """An event class that checks itself after ``__init__``: decoding must run the check."""
+
+    event_type: ClassVar[str] = "Checked"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            raise ValueError("a count is never negative")
+
+
+def test_an_event_class_that_checks_itself_is_built_through_its_init() -> None:
+    registry = EventRegistry([_Checked])
+    assert registry.decode("Checked", 1, {"count": 2}, None) == _Checked(2)
+    with pytest.raises(ValueError, match="never negative"):
+        registry.decode("Checked", 1, {"count": -1}, None)
