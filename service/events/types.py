@@ -21,6 +21,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 JsonObject = dict[str, Any]
+_T = typing.TypeVar("_T")
 Upcaster = Callable[[JsonObject, JsonObject | None], tuple[JsonObject, JsonObject | None]]
 
 
@@ -58,7 +59,8 @@ class Metadata:
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Metadata:
         try:
-            return cls(**raw)
+            # Straight into the slots (``slot_filler``), with ``__init__``'s own signature.
+            return _fill_metadata(**raw) if cls is Metadata else cls(**raw)
         except TypeError:  # a key this code does not know (written by a later version)
             return cls(**{k: v for k, v in raw.items() if k in _METADATA_NAMES})
 
@@ -221,6 +223,38 @@ def _builder(cls: type) -> Callable[[Callable[[str], Any]], Any]:
     exec(text, namespace)  # noqa: S102
     build: Callable[[Callable[[str], Any]], Any] = namespace["build"]
     return build
+
+
+@cache
+def slot_filler(cls: type[_T]) -> Callable[..., _T]:
+    """A function with the signature of ``cls``'s ``__init__`` that returns the same instance
+    ``cls(...)`` would: filled slot by slot where ``_fills_slots(cls)`` (a frozen dataclass's
+    ``__init__`` sets each field through ``object.__setattr__``), ``cls`` itself otherwise.
+    For readers that build many envelopes at once. The generated text holds only the class's
+    field names (identifiers)."""
+    fields = dataclasses.fields(typing.cast(Any, cls))
+    if not _fills_slots(cls) or any(f.default_factory is not dataclasses.MISSING for f in fields):
+        return cls
+    namespace: dict[str, Any] = {"_sf_cls": cls, "_sf_new": object.__new__}
+    params, body = [], []
+    for i, f in enumerate(fields):
+        namespace[f"_sf_set_{i}"] = cls.__dict__[f.name].__set__
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            namespace[f"_sf_default_{i}"] = f.default
+            params.append(f"{f.name}=_sf_default_{i}")
+        body.append(f"    _sf_set_{i}(_sf_self, {f.name})\n")
+    text = (
+        f"def fill({', '.join(params)}):\n    _sf_self = _sf_new(_sf_cls)\n"
+        f"{''.join(body)}    return _sf_self\n"
+    )
+    exec(text, namespace)  # noqa: S102
+    fill: Callable[..., _T] = namespace["fill"]
+    return fill
+
+
+_fill_metadata: Callable[..., Metadata] = slot_filler(Metadata)
 
 
 class EventRegistry:
