@@ -10,6 +10,7 @@ client's key (``seal_personal``), never plaintext; resolvers decrypt it when the
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import uuid
 from collections.abc import Sequence
@@ -40,6 +41,8 @@ _PERSONAL = ("full_name", "date_of_birth", "notes")
 
 
 def _value(v: Any) -> Any:
+    if isinstance(v, enum.Enum):  # its value as stored (``.value`` is a slower property)
+        return v._value_
     if isinstance(v, tuple):
         return [_value(x) for x in v]
     if hasattr(v, "value") and not isinstance(v, dt.date | uuid.UUID):
