@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,6 +15,7 @@ from service.auth import Principal
 from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
+from service.events.projections import rebuild
 from service.events.projections.rebuild import rebuild_cases
 from service.events.store import EventStore
 from service.events.types import EventRegistry
@@ -93,9 +95,16 @@ async def test_rebuilt_read_models_equal_the_live_ones_and_stay_protected(
 
 
 
+@pytest.mark.parametrize("tenants_at_once", [1, 3])
 async def test_a_rebuild_in_batches_of_single_streams_equals_the_live_read_models(
-    app_engine: AsyncEngine, admin_engine: AsyncEngine, cipher: PersonalDataCipher
+    app_engine: AsyncEngine,
+    admin_engine: AsyncEngine,
+    cipher: PersonalDataCipher,
+    monkeypatch: pytest.MonkeyPatch,
+    tenants_at_once: int,
 ) -> None:
+    # Tenants filled one at a time or side by side give the same read models.
+    monkeypatch.setattr(rebuild, "FILL_TENANTS", tenants_at_once)
     tenants = await load_tenants(app_engine)
     store = EventStore(EventRegistry(rc.EVENT_TYPES), cipher=cipher)
     deps = Dependencies(app_engine, store, tenants)

@@ -5,10 +5,10 @@ tables until the swap, which takes a brief exclusive lock:
 
 1. create bare ``<table>__rebuild`` copies (same columns, defaults and checks; no index, key,
    row-level security or grant yet, so nobody but the owner can reach them);
-2. fill them from the log, tenant by tenant (the log's RLS is forced even for the owner), in
-   bulk: the log is read through a server-side cursor (JSON columns decoded once per row),
-   every batch of whole streams is folded in one pass per stream (``case_row``) and written
-   with ``COPY`` (which row-level security would refuse);
+2. fill them from the log, tenant by tenant and a few tenants at once (the log's RLS is
+   forced even for the owner), in bulk: the log is read through a server-side cursor (JSON
+   columns decoded once per row), every batch of whole streams is folded in one pass per
+   stream (``case_row``) and written with ``COPY`` (which row-level security would refuse);
 3. give the copies the live tables' keys, indexes, foreign key, RLS policy (enabled and
    forced) and grants, built once over the filled tables;
 4. lock the live tables against writers, re-fold every stream that moved on while filling
@@ -26,7 +26,7 @@ import logging
 import operator
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -50,6 +50,8 @@ SUFFIX = "__rebuild"
 # Rows fetched per round trip of the server-side cursor, and events folded per write.
 CURSOR_PREFETCH = 5_000
 BATCH_EVENTS = 5_000
+# Tenants filled at once (each on three connections of its own: read, fold, copy).
+FILL_TENANTS = 3
 # Streams whose latest version differs from the rebuilt row (constant names only).
 _MOVED = (
     "SELECT e.stream_id FROM events e WHERE e.stream_type = 'ReturnCase' AND e.tenant_id = :t "
@@ -303,38 +305,60 @@ async def _fill(
 ) -> int:
     """Fill the bare copies from every tenant's log; returns the number of events folded.
 
+    Up to ``FILL_TENANTS`` tenants are filled at once (``_fill_tenants``), each taking the next
+    tenant when it is done: one tenant's statements (reads, key lookups, copies) overlap
+    another's Python work. The cyclic garbage collector stays paused over the fill
+    (``collector_paused``; the batches are freed by reference counting).
+    """
+    pending = iter(tenants)
+    folded: list[int] = []
+
+    async def fill() -> None:
+        folded.append(await _fill_tenants(engine, store, pending, batch_events))
+
+    with collector_paused():
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, min(FILL_TENANTS, len(tenants)))):
+                group.create_task(fill())
+    return sum(folded)
+
+
+async def _fill_tenants(
+    engine: AsyncEngine, store: EventStore, tenants: Iterator[uuid.UUID], batch_events: int
+) -> int:
+    """Fill the bare copies from the log of each tenant ``tenants`` yields (an iterator shared
+    with other fills); returns the number of events folded.
+
     Each tenant's rows are read on one connection, a batch ahead, and folded (keys looked up)
     on a second one, in that tenant's transactions; the COPY of a batch runs on a third while
     the next batch is read and folded: the database reads and writes while Python works. The
-    copies commit once, at the end. The cyclic garbage collector stays paused over the fill
-    (``collector_paused``; the batches are freed by reference counting).
+    copies commit once, at the end.
     """
     folded = 0
     pending: asyncio.Task[None] | None = None
     async with tenant_transaction(engine, None) as writer:
         copier = await _driver(writer)
-        with collector_paused():
-            try:
-                for tenant_id in tenants:
-                    async with (
-                        tenant_transaction(engine, tenant_id) as conn,
-                        tenant_transaction(engine, tenant_id) as reader,
+        try:
+            for tenant_id in tenants:
+                async with (
+                    tenant_transaction(engine, tenant_id) as conn,
+                    tenant_transaction(engine, tenant_id) as reader,
+                ):
+                    async for streams in _stream_batches(
+                        conn, store, tenant_id, None, batch_events, reader
                     ):
-                        async for streams in _stream_batches(
-                            conn, store, tenant_id, None, batch_events, reader
-                        ):
-                            rows, columns = await _fold(conn, streams, store.cipher)
-                            if pending is not None:
-                                await pending
-                            pending = asyncio.create_task(_copy(copier, rows, columns, SUFFIX))
-                            folded += sum(len(s) for s in streams.values())
-                if pending is not None:
+                        rows, columns = await _fold(conn, streams, store.cipher)
+                        if pending is not None:
+                            await pending
+                        pending = asyncio.create_task(_copy(copier, rows, columns, SUFFIX))
+                        folded += sum(len(s) for s in streams.values())
+            if pending is not None:
+                await pending
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
                     await pending
-            finally:
-                if pending is not None and not pending.done():
-                    pending.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await pending
     return folded
 
 
