@@ -302,13 +302,16 @@ async def project_next_batch(
     checkpoint (tests follow the feed under a name of their own).
     """
     position = await _lock(conn, tenant_id, projection)
-    batch = await read_batch(conn, store, position, batch_size)
-    end = position_of(batch[-1]) if batch else position
-    # Checked before writing: until its first write the transaction has no id, so it holds
-    # nobody's horizon back while it reads.
-    held_back = len(batch) < batch_size and await is_held_back(conn, end)
-    if batch:
-        await _apply(conn, store, tenant_id, batch, projection)
+    # The collector is paused while the batch is read and applied (``collector_paused``),
+    # once the lock is held: waiting for another runner's batch does not keep it paused.
+    with collector_paused():
+        batch = await read_batch(conn, store, position, batch_size)
+        end = position_of(batch[-1]) if batch else position
+        # Checked before writing: until its first write the transaction has no id, so it
+        # holds nobody's horizon back while it reads.
+        held_back = len(batch) < batch_size and await is_held_back(conn, end)
+        if batch:
+            await _apply(conn, store, tenant_id, batch, projection)
     return batch, held_back
 
 
@@ -329,15 +332,10 @@ async def catch_up_tenant(
     """
     applied, size = 0, batch_size
     while True:
-        # The collector is paused over a batch's transaction (``collector_paused``): the batch
-        # is freed, by reference counting, before it resumes.
-        with collector_paused():
-            async with tenant_transaction(engine, tenant_id) as conn:
-                batch, held_back = await project_next_batch(
-                    conn, store, tenant_id, size, projection
-                )
-            count = len(batch)
-            del batch
+        async with tenant_transaction(engine, tenant_id) as conn:
+            batch, held_back = await project_next_batch(conn, store, tenant_id, size, projection)
+        count = len(batch)
+        del batch  # freed now, by reference counting, not walked by the next collections
         applied += count
         if count < size:
             return CatchUp(applied, held_back)
