@@ -316,10 +316,13 @@ async def _fill(
     async def fill() -> None:
         folded.append(await _fill_tenants(engine, store, pending, batch_events))
 
-    with collector_paused():
-        async with asyncio.TaskGroup() as group:
-            for _ in range(max(1, min(FILL_TENANTS, len(tenants)))):
-                group.create_task(fill())
+    try:
+        with collector_paused():
+            async with asyncio.TaskGroup() as group:
+                for _ in range(max(1, min(FILL_TENANTS, len(tenants)))):
+                    group.create_task(fill())
+    except ExceptionGroup as failed:  # raised as one fill alone would raise it
+        raise failed.exceptions[0] from failed
     return sum(folded)
 
 
