@@ -93,3 +93,10 @@ def test_an_event_class_that_checks_itself_is_built_through_its_init() -> None:
     assert registry.decode("Checked", 1, {"count": 2}, None) == _Checked(2)
     with pytest.raises(ValueError, match="never negative"):
         registry.decode("Checked", 1, {"count": -1}, None)
+
+
+def test_a_bulk_row_whose_json_does_not_decode_is_refused_as_unreadable() -> None:
+    row = (1, uuid.UUID(int=1), uuid.UUID(int=2), "ReturnCase", 1, "ReturnCaseOpened", 1,
+           "}not json", AT, AT, 1)  # fmt: skip
+    with pytest.raises(ValueError, match="does not decode"):
+        recorded(STORE, row)
