@@ -546,6 +546,14 @@ class _Driver:
     async def fetchval(self, sql: str, *args: Any) -> Any:
         return await self._run("fetchval", sql, args)
 
+    @property
+    def connection(self) -> asyncpg.Connection:
+        """The asyncpg connection itself, in the same transaction, for what this class does
+        not wrap (a server-side cursor, ``COPY``): bulk work of tools such as the rebuild.
+        Its statements are neither observed nor translated."""
+        raw: asyncpg.Connection = self._adapted._connection
+        return raw
+
 
 def _raise_translated(sync_conn: Connection, adapted: Any, error: Exception, sql: str) -> None:
     try:
@@ -563,3 +571,9 @@ async def driver(conn: AsyncConnection) -> _Driver:
     else:
         fairy = await conn.get_raw_connection()
     return _Driver(conn, fairy.dbapi_connection)
+
+
+async def set_tenant(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
+    """Set ``app.tenant_id`` for the rest of ``conn``'s transaction, for a transaction that
+    goes from tenant to tenant (the rebuild's swap); ``tenant_transaction`` sets it for one."""
+    await (await driver(conn)).execute(_SET_TENANT, str(tenant_id))

@@ -221,21 +221,23 @@ async def _whole_in_batch(
     """Split the case streams ``batch`` touches: those it holds whole (folded from the batch
     alone) and the others (read again from the log, as before).
 
-    A stream is whole when the batch has it from version 1 without a gap up to the stream's
-    latest version in the log (one index lookup per batch): then reading the stream again
-    would return exactly these events. Any other stream (begun in an earlier batch, moved on
-    since, or holding an event the registry does not know) is read in full, so the rows are
-    the same as before; catching up a long log then reads each event about once.
+    A stream is whole when the batch has it from version 1 without a gap, in version order,
+    up to the stream's latest version in the log (one index lookup per batch): then reading
+    the stream again would return exactly these events. Any other stream (begun in an earlier
+    batch, moved on since, holding an event the registry does not know, or arriving out of
+    version order) is read in full, so the rows are the same as before; catching up a long log
+    then reads each event about once.
+
+    The feed's order (by transaction) almost always has a stream's events in version order,
+    and they are not sorted: a stream whose events arrive otherwise (a transaction that took
+    its id before the one that wrote the stream's previous version) is checked in the same
+    pass and read again in version order.
     """
     by_stream: dict[uuid.UUID, list[RecordedEvent]] = {}
     for e in batch:
         if e.stream_type == STREAM_TYPE:
             by_stream.setdefault(e.stream_id, []).append(e)
-    candidates: dict[uuid.UUID, list[RecordedEvent]] = {}
-    for sid, events in by_stream.items():
-        ordered = sorted(events, key=_version)  # already in order: one pass to check
-        if [e.version for e in ordered] == list(range(1, len(ordered) + 1)):
-            candidates[sid] = ordered
+    candidates = {sid: events for sid, events in by_stream.items() if _from_the_start(events)}
     latest: dict[uuid.UUID, int] = {}
     if candidates:
         result = await conn.execute(_LATEST, {"ids": list(candidates), "type": STREAM_TYPE})
@@ -244,8 +246,9 @@ async def _whole_in_batch(
     return whole, sorted(set(by_stream) - set(whole))
 
 
-def _version(event: RecordedEvent) -> int:
-    return event.version
+def _from_the_start(events: Sequence[RecordedEvent]) -> bool:
+    """Whether ``events`` are versions 1, 2, ... of their stream, in that order."""
+    return all(e.version == n for n, e in enumerate(events, start=1))
 
 
 async def _apply(
@@ -299,13 +302,16 @@ async def project_next_batch(
     checkpoint (tests follow the feed under a name of their own).
     """
     position = await _lock(conn, tenant_id, projection)
-    batch = await read_batch(conn, store, position, batch_size)
-    end = position_of(batch[-1]) if batch else position
-    # Checked before writing: until its first write the transaction has no id, so it holds
-    # nobody's horizon back while it reads.
-    held_back = len(batch) < batch_size and await is_held_back(conn, end)
-    if batch:
-        await _apply(conn, store, tenant_id, batch, projection)
+    # The collector is paused while the batch is read and applied (``collector_paused``),
+    # once the lock is held: waiting for another runner's batch does not keep it paused.
+    with collector_paused():
+        batch = await read_batch(conn, store, position, batch_size)
+        end = position_of(batch[-1]) if batch else position
+        # Checked before writing: until its first write the transaction has no id, so it
+        # holds nobody's horizon back while it reads.
+        held_back = len(batch) < batch_size and await is_held_back(conn, end)
+        if batch:
+            await _apply(conn, store, tenant_id, batch, projection)
     return batch, held_back
 
 
@@ -328,8 +334,10 @@ async def catch_up_tenant(
     while True:
         async with tenant_transaction(engine, tenant_id) as conn:
             batch, held_back = await project_next_batch(conn, store, tenant_id, size, projection)
-        applied += len(batch)
-        if len(batch) < size:
+        count = len(batch)
+        del batch  # freed now, by reference counting, not walked by the next collections
+        applied += count
+        if count < size:
             return CatchUp(applied, held_back)
         size = max(size, min(size * 4, max_batch_size))
 

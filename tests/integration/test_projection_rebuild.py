@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,9 +15,10 @@ from service.auth import Principal
 from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
+from service.events.projections import rebuild
 from service.events.projections.rebuild import rebuild_cases
 from service.events.store import EventStore
-from service.events.types import EventRegistry
+from service.events.types import EventRegistry, UnknownEventType
 from service.handlers.return_case import Dependencies, handle
 from service.privacy.cipher import PersonalDataCipher
 from tests.conftest import APP_ROLE
@@ -93,9 +95,16 @@ async def test_rebuilt_read_models_equal_the_live_ones_and_stay_protected(
 
 
 
+@pytest.mark.parametrize("tenants_at_once", [1, 3])
 async def test_a_rebuild_in_batches_of_single_streams_equals_the_live_read_models(
-    app_engine: AsyncEngine, admin_engine: AsyncEngine, cipher: PersonalDataCipher
+    app_engine: AsyncEngine,
+    admin_engine: AsyncEngine,
+    cipher: PersonalDataCipher,
+    monkeypatch: pytest.MonkeyPatch,
+    tenants_at_once: int,
 ) -> None:
+    # Tenants filled one at a time or side by side give the same read models.
+    monkeypatch.setattr(rebuild, "FILL_TENANTS", tenants_at_once)
     tenants = await load_tenants(app_engine)
     store = EventStore(EventRegistry(rc.EVENT_TYPES), cipher=cipher)
     deps = Dependencies(app_engine, store, tenants)
@@ -109,4 +118,24 @@ async def test_a_rebuild_in_batches_of_single_streams_equals_the_live_read_model
     folded = await rebuild_cases(admin_engine, deps.store, APP_ROLE, batch_events=1)
 
     assert folded >= 12
+    assert await _snapshot(admin_engine) == before
+
+
+async def test_a_rebuild_that_cannot_read_the_log_fails_with_its_error_and_keeps_the_live_models(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    tenants = await load_tenants(app_engine)
+    store = EventStore(EventRegistry(rc.EVENT_TYPES), cipher=cipher)
+    deps = Dependencies(app_engine, store, tenants)
+    principal = Principal("rebuilder", tenants["jade-zorggroep"], frozenset({"caseworker"}))
+    await _walk_a_case(deps, principal)
+    before = await _snapshot(admin_engine)
+    # A registry without the opening event: every tenant's fill meets a type it cannot read.
+    blind = EventStore(
+        EventRegistry([t for t in rc.EVENT_TYPES if t is not rc.ReturnCaseOpened]), cipher=cipher
+    )
+
+    with pytest.raises(UnknownEventType):
+        await rebuild_cases(admin_engine, blind, APP_ROLE)
+
     assert await _snapshot(admin_engine) == before

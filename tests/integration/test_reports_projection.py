@@ -30,6 +30,7 @@ from service.handlers.return_case import Dependencies, handle
 from service.reports.model import REPORT_COLUMNS, report_row
 from service.reports.projection import (
     PROJECTION,
+    _whole_in_batch,
     catch_up_all,
     catch_up_tenant,
     project_next_batch,
@@ -368,3 +369,22 @@ async def test_catching_every_shelter_up_at_once_counts_each_event_once(
         counted = await _checkpoint(admin_engine, tenant)
         assert counted is not None
         assert counted[0] == counted[1]
+
+
+async def test_a_stream_out_of_version_order_in_a_batch_is_read_again_not_folded_as_it_came(
+    app_engine: AsyncEngine,
+) -> None:
+    """The whole-in-batch check takes a stream's events in the order they came: versions 1, 2,
+    ... in that order up to the latest are folded from the batch; out of order or with a gap,
+    the stream is read again from the log (in version order)."""
+    deps = await _deps(app_engine)
+    case = await _walk(deps, "humanitas-pmw")
+    async with tenant_transaction(app_engine, deps.tenants["humanitas-pmw"].id) as conn:
+        stream = await STORE.read_stream(conn, case)
+        assert len(stream) > 2
+        in_order = await _whole_in_batch(conn, stream)
+        swapped = await _whole_in_batch(conn, [stream[1], stream[0], *stream[2:]])
+        gap = await _whole_in_batch(conn, [stream[0], *stream[2:]])
+    assert in_order == ({case: stream}, [])
+    assert swapped == ({}, [case])
+    assert gap == ({}, [case])

@@ -67,6 +67,7 @@ def assert_rows_follow_the_fold(events: Sequence[Event]) -> None:
         assert (row["departed_on"] is not None) == state.departed
         assert row["follow_up_count"] == state.follow_ups
         assert row["caseworker"] == state.caseworker
+        assert row["personal_data_erased"] == state.personal_data_erased
 
 
 @SETTINGS

@@ -7,16 +7,18 @@ the events themselves for every generated history, through the JSON text the log
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
+import pytest
 from hypothesis import given
 
 from service.domain import return_case as rc
-from service.events.bulk_read import recorded
-from service.events.store import EventStore
+from service.events.bulk_read import JSON_TEXT_COLUMNS, _folded, recorded
+from service.events.store import COLUMNS, EventStore
 from service.events.types import EventRegistry
 from tests.unit.test_case_row_properties import received
 from tests.unit.test_return_case_properties import SETTINGS, histories, run
@@ -36,7 +38,12 @@ def assert_round_trips(events: list[Any]) -> None:
         assert REGISTRY.decode(kind, schema, stored_payload, stored_personal) == event
         row = (version, uuid.UUID(int=1), event.case_id, "ReturnCase", version, kind, schema,
                json.dumps([payload, personal, META]), AT, AT, version)  # fmt: skip
-        assert recorded(STORE, row).event == event
+        read = recorded(STORE, row)
+        assert read.event == event
+        # The same event as the store reads it from its own columns (three JSON values).
+        stored = (*row[:7], stored_payload, stored_personal, META, *row[8:])
+        assert read == STORE.recorded(stored)
+        assert read.metadata == STORE.recorded(stored).metadata
 
 
 @SETTINGS
@@ -50,3 +57,46 @@ def test_a_case_received_by_transfer_reads_back_from_its_stored_json(
     opened: rc.ReturnCaseReceivedByTransfer,
 ) -> None:
     assert_round_trips([opened])
+
+
+def test_the_bulk_columns_are_the_stores_with_its_json_parts_as_one_text() -> None:
+    store = [c.strip() for c in COLUMNS.split(",")]
+    joined = JSON_TEXT_COLUMNS.replace(", personal, metadata)", "|personal|metadata)")
+    bulk = [c.strip() for c in joined.split(",")]
+    at = store.index("payload")
+    assert bulk[:at] == store[:at]
+    assert bulk[at] == "json_build_array(payload|personal|metadata)::text"
+    assert bulk[at + 1 :] == store[at + 3 :]
+
+
+def test_store_columns_without_the_json_parts_side_by_side_are_refused() -> None:
+    with pytest.raises(ValueError, match="side by side"):
+        _folded("global_position, payload, personal, version, metadata")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Checked:
+    """An event class that checks itself after ``__init__``: decoding must run the check."""
+
+    event_type: ClassVar[str] = "Checked"
+    schema_version: ClassVar[int] = 1
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            raise ValueError("a count is never negative")
+
+
+def test_an_event_class_that_checks_itself_is_built_through_its_init() -> None:
+    registry = EventRegistry([_Checked])
+    assert registry.decode("Checked", 1, {"count": 2}, None) == _Checked(2)
+    with pytest.raises(ValueError, match="never negative"):
+        registry.decode("Checked", 1, {"count": -1}, None)
+
+
+def test_a_bulk_row_whose_json_does_not_decode_is_refused_as_unreadable() -> None:
+    row = (1, uuid.UUID(int=1), uuid.UUID(int=2), "ReturnCase", 1, "ReturnCaseOpened", 1,
+           "}not json", AT, AT, 1)  # fmt: skip
+    with pytest.raises(ValueError, match="does not decode"):
+        recorded(STORE, row)

@@ -5,10 +5,10 @@ tables until the swap, which takes a brief exclusive lock:
 
 1. create bare ``<table>__rebuild`` copies (same columns, defaults and checks; no index, key,
    row-level security or grant yet, so nobody but the owner can reach them);
-2. fill them from the log, tenant by tenant (the log's RLS is forced even for the owner), in
-   bulk: the log is read through a server-side cursor (JSON columns decoded once per row),
-   every batch of whole streams is folded in one pass per stream (``case_row``) and written
-   with ``COPY`` (which row-level security would refuse);
+2. fill them from the log, tenant by tenant and a few tenants at once (the log's RLS is
+   forced even for the owner), in bulk: the log is read through a server-side cursor (JSON
+   columns decoded once per row), every batch of whole streams is folded in one pass per
+   stream (``case_row``) and written with ``COPY`` (which row-level security would refuse);
 3. give the copies the live tables' keys, indexes, foreign key, RLS policy (enabled and
    forced) and grants, built once over the filled tables;
 4. lock the live tables against writers, re-fold every stream that moved on while filling
@@ -26,12 +26,13 @@ import logging
 import operator
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.db import driver, set_tenant, tenant_transaction
 from service.events.bulk_read import (
     JSON_TEXT_COLUMNS,
     collector_paused,
@@ -49,6 +50,8 @@ SUFFIX = "__rebuild"
 # Rows fetched per round trip of the server-side cursor, and events folded per write.
 CURSOR_PREFETCH = 5_000
 BATCH_EVENTS = 5_000
+# Tenants filled at once (each on three connections of its own: read, fold, copy).
+FILL_TENANTS = 3
 # Streams whose latest version differs from the rebuilt row (constant names only).
 _MOVED = (
     "SELECT e.stream_id FROM events e WHERE e.stream_type = 'ReturnCase' AND e.tenant_id = :t "
@@ -60,10 +63,6 @@ _MOVED = (
 
 async def _tenants(conn: AsyncConnection) -> list[uuid.UUID]:
     return [r[0] for r in await conn.execute(text("SELECT id FROM tenants ORDER BY slug"))]
-
-
-async def _set_tenant(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
-    await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
 
 
 async def _create_beside(conn: AsyncConnection) -> None:
@@ -176,7 +175,7 @@ def _bulk_timeline(suffix: str) -> str:
 
 async def _driver(conn: AsyncConnection) -> Any:
     """The asyncpg connection under ``conn`` (same transaction), for cursors and bulk writes."""
-    return (await conn.get_raw_connection()).driver_connection
+    return (await driver(conn)).connection
 
 
 async def _stream_batches(
@@ -185,11 +184,15 @@ async def _stream_batches(
     tenant_id: uuid.UUID,
     stream_ids: Sequence[uuid.UUID] | None,
     batch_events: int,
+    reader: AsyncConnection | None = None,
 ) -> AsyncIterator[dict[uuid.UUID, list[RecordedEvent]]]:
     """A tenant's case streams, whole, in batches of about ``batch_events`` events.
 
     Rows come through a server-side cursor in stream order, so memory stays bounded by one
-    batch however long the log is; a stream is never split across batches.
+    batch however long the log is; a stream is never split across batches. The cursor runs on
+    ``reader`` if given (a transaction of the same tenant that nothing else uses meanwhile):
+    then the next rows are read while the caller works on this batch. Without it, on ``conn``,
+    which the caller may then use between batches.
     """
     # The tenant filter matters for an owner that bypasses RLS (a superuser): without it
     # every tenant's pass would fold the whole log.
@@ -202,21 +205,33 @@ async def _stream_batches(
         sql += " AND stream_id = ANY($2::uuid[])"
         args.append(list(stream_ids))
     sql += " ORDER BY stream_id, version"
-    driver = await _driver(conn)
+    cursor = await (await _driver(reader or conn)).cursor(sql, *args)
     pending: list[RecordedEvent] = []
-    cursor = await driver.cursor(sql, *args)
-    while True:
-        # One round trip per chunk, decoded as a whole (``recorded_rows``).
-        chunk = recorded_rows(store, await cursor.fetch(CURSOR_PREFETCH))
-        if not chunk:
-            break
-        for event in chunk:
-            if len(pending) >= batch_events and event.stream_id != pending[-1].stream_id:
-                yield await _opened(conn, store, pending)
-                pending = []
-            pending.append(event)
-    if pending:
-        yield await _opened(conn, store, pending)
+    ahead: asyncio.Future[list[Any]] | None = None
+    try:
+        while True:
+            if ahead is None:
+                rows = await cursor.fetch(CURSOR_PREFETCH)
+            else:
+                rows = await ahead
+            if reader is not None and rows:
+                ahead = asyncio.ensure_future(cursor.fetch(CURSOR_PREFETCH))
+            # One round trip per chunk, decoded as a whole (``recorded_rows``).
+            chunk = recorded_rows(store, rows)
+            if not chunk:
+                break
+            for event in chunk:
+                if len(pending) >= batch_events and event.stream_id != pending[-1].stream_id:
+                    yield await _opened(conn, store, pending)
+                    pending = []
+                pending.append(event)
+        if pending:
+            yield await _opened(conn, store, pending)
+    finally:
+        if ahead is not None and not ahead.done():
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ahead
 
 
 async def _opened(
@@ -290,20 +305,50 @@ async def _fill(
 ) -> int:
     """Fill the bare copies from every tenant's log; returns the number of events folded.
 
-    Reading and folding run on one connection (in each tenant's transaction), the COPY of a
-    batch on a second one while the next batch is read and folded: the database writes while
-    Python works. The copies commit once, at the end.
+    Up to ``FILL_TENANTS`` tenants are filled at once (``_fill_tenants``), each taking the next
+    tenant when it is done: one tenant's statements (reads, key lookups, copies) overlap
+    another's Python work. The cyclic garbage collector stays paused over the fill
+    (``collector_paused``; the batches are freed by reference counting).
+    """
+    pending = iter(tenants)
+    folded: list[int] = []
+
+    async def fill() -> None:
+        folded.append(await _fill_tenants(engine, store, pending, batch_events))
+
+    try:
+        with collector_paused():
+            async with asyncio.TaskGroup() as group:
+                for _ in range(max(1, min(FILL_TENANTS, len(tenants)))):
+                    group.create_task(fill())
+    except ExceptionGroup as failed:  # raised as one fill alone would raise it
+        raise failed.exceptions[0] from failed
+    return sum(folded)
+
+
+async def _fill_tenants(
+    engine: AsyncEngine, store: EventStore, tenants: Iterator[uuid.UUID], batch_events: int
+) -> int:
+    """Fill the bare copies from the log of each tenant ``tenants`` yields (an iterator shared
+    with other fills); returns the number of events folded.
+
+    Each tenant's rows are read on one connection, a batch ahead, and folded (keys looked up)
+    on a second one, in that tenant's transactions; the COPY of a batch runs on a third while
+    the next batch is read and folded: the database reads and writes while Python works. The
+    copies commit once, at the end.
     """
     folded = 0
     pending: asyncio.Task[None] | None = None
-    async with engine.begin() as writer:
+    async with tenant_transaction(engine, None) as writer:
         copier = await _driver(writer)
         try:
             for tenant_id in tenants:
-                async with engine.begin() as conn:
-                    await _set_tenant(conn, tenant_id)
+                async with (
+                    tenant_transaction(engine, tenant_id) as conn,
+                    tenant_transaction(engine, tenant_id) as reader,
+                ):
                     async for streams in _stream_batches(
-                        conn, store, tenant_id, None, batch_events
+                        conn, store, tenant_id, None, batch_events, reader
                     ):
                         rows, columns = await _fold(conn, streams, store.cipher)
                         if pending is not None:
@@ -336,7 +381,7 @@ async def rebuild_cases(
     async with engine.begin() as conn:
         await conn.execute(text("LOCK TABLE return_cases, case_timeline IN EXCLUSIVE MODE"))
         for tenant_id in tenants:
-            await _set_tenant(conn, tenant_id)
+            await set_tenant(conn, tenant_id)
             moved = [r[0] for r in await conn.execute(text(_MOVED), {"t": tenant_id})]
             if moved:
                 async for streams in _stream_batches(conn, store, tenant_id, moved, batch_events):

@@ -10,6 +10,7 @@ client's key (``seal_personal``), never plaintext; resolvers decrypt it when the
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import uuid
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.db import driver
 from service.domain.errors import InvalidEventSequence
-from service.domain.return_case import phase_of
+from service.domain.return_case import carries_personal_data, phase_of
 from service.domain.vocabulary import ReturnWish
 from service.events.sealing import READ_MODEL_PURPOSE, PersonalCipher, is_sealed
 from service.events.types import RecordedEvent
@@ -40,6 +41,8 @@ _PERSONAL = ("full_name", "date_of_birth", "notes")
 
 
 def _value(v: Any) -> Any:
+    if isinstance(v, enum.Enum):  # its value as stored (``.value`` is a slower property)
+        return v._value_
     if isinstance(v, tuple):
         return [_value(x) for x in v]
     if hasattr(v, "value") and not isinstance(v, dt.date | uuid.UUID):
@@ -99,7 +102,6 @@ def case_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
             row["personal"] = {
                 k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in personal.items()
             } or None
-            row["personal_data_erased"] = False
         elif kind == "ReturnCaseReceivedByTransfer":
             row["intake_date"] = e.intake_date
             for name in _PROFILE:
@@ -187,6 +189,11 @@ def case_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
         elif kind == "ClientPersonalDataErased":
             row["personal"] = None
             row["personal_data_erased"] = True
+            continue
+        # As the domain's fold: an event that carries personal data again (a profile with a
+        # name, a conversation's note) clears the erasure, so a later erasure is not a no-op.
+        if row["personal_data_erased"] and carries_personal_data(e):
+            row["personal_data_erased"] = False
     last = events[-1]
     row["version"] = last.version
     row["updated_at"] = last.recorded_at

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,6 +14,8 @@ from service.events.types import RecordedEvent
 
 
 def _v(value: Any) -> str:
+    if isinstance(value, enum.Enum):  # its value as stored (``.value`` is a slower property)
+        return str(value._value_)
     return str(getattr(value, "value", value))
 
 
