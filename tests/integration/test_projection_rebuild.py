@@ -139,3 +139,8 @@ async def test_a_rebuild_that_cannot_read_the_log_fails_with_its_error_and_keeps
         await rebuild_cases(admin_engine, blind, APP_ROLE)
 
     assert await _snapshot(admin_engine) == before
+    async with admin_engine.connect() as conn:  # no half-filled copy is left beside them
+        left = await conn.scalar(
+            text("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_\\_rebuild'")
+        )
+    assert left == 0

@@ -93,6 +93,12 @@ _INDEXES = text(
 _INDEX_HEAD = re.compile(r"^CREATE (UNIQUE )?INDEX \S+ ON \S+ ")
 
 
+async def _drop_beside(conn: AsyncConnection) -> None:
+    """Drop the copies of a rebuild that did not get as far as the swap."""
+    for table in ("case_timeline", "return_cases"):
+        await conn.execute(text(f"DROP TABLE IF EXISTS {table}{SUFFIX}"))
+
+
 async def _finish_beside(conn: AsyncConnection, role: str) -> None:
     """Give the filled copies the live tables' keys, indexes, foreign key, row-level security
     and grants (as the copies ``LIKE ... INCLUDING ALL`` made before the fill had them)."""
@@ -375,9 +381,15 @@ async def rebuild_cases(
     async with engine.begin() as conn:
         await _create_beside(conn)
         tenants = await _tenants(conn)
-    folded = await _fill(engine, store, tenants, batch_events)
-    async with engine.begin() as conn:
-        await _finish_beside(conn, role)
+    try:
+        folded = await _fill(engine, store, tenants, batch_events)
+        async with engine.begin() as conn:
+            await _finish_beside(conn, role)
+    except BaseException:
+        # The copies are not kept: filled in part, without row-level security yet.
+        async with engine.begin() as conn:
+            await _drop_beside(conn)
+        raise
     async with engine.begin() as conn:
         await conn.execute(text("LOCK TABLE return_cases, case_timeline IN EXCLUSIVE MODE"))
         for tenant_id in tenants:
