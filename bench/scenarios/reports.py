@@ -32,13 +32,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.common import Result, log
 from bench.database import BenchDatabase
 from service.domain.return_case import EVENT_TYPES
-from service.events.store import COLUMNS, EventStore
+from service.events.store import COLUMNS, FEED_ORDER, EventStore
 from service.events.types import EventRegistry
 from service.reports.projection import catch_up_all
 
 RAW_FEED_READ = (
     f"SELECT {COLUMNS} FROM events WHERE tenant_id = $1 AND stream_type = 'ReturnCase' "
-    "AND event_type = ANY($2::text[]) ORDER BY transaction_id, global_position"
+    f"AND event_type = ANY($2::text[]) ORDER BY {FEED_ORDER}"
 )
 
 

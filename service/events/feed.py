@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db import tenant_transaction
 from service.events.cursor import START, FeedPosition
-from service.events.store import COLUMNS, EVENTS_CHANNEL, EventStore
+from service.events.store import COLUMNS, EVENTS_CHANNEL, FEED_ORDER, EventStore
 from service.events.types import RecordedEvent
 
 log = logging.getLogger("service.feed")
@@ -118,7 +118,7 @@ async def read_feed(
         params["stream"] = flt.stream_id
     sql = (
         f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(where)} "  # noqa: S608
-        "ORDER BY transaction_id, global_position LIMIT :limit"
+        f"ORDER BY {FEED_ORDER} LIMIT :limit"
     )
     params["limit"] = limit
     return [store.recorded(row) for row in await conn.execute(text(sql), params)]
@@ -180,7 +180,7 @@ async def read_live(
         "AND transaction_id >= CAST(:horizon AS text)::xid8 AND stream_type = :stream_type "
         "ORDER BY transaction_id, global_position LIMIT 1) IS NOT NULL AS held_back "
         f"FROM events WHERE {_HORIZON} AND {after_pair} AND stream_type = :stream_type "
-        "ORDER BY transaction_id, global_position LIMIT :limit"
+        f"ORDER BY {FEED_ORDER} LIMIT :limit"
     )
     params: dict[str, Any] = {
         "horizon": current_horizon,
@@ -204,7 +204,8 @@ async def _horizon_end(conn: AsyncConnection) -> FeedPosition:
         await conn.execute(
             text(
                 "SELECT transaction_id::text::bigint, global_position FROM events "  # noqa: S608
-                f"WHERE {_HORIZON} ORDER BY transaction_id DESC, global_position DESC LIMIT 1"
+                f"WHERE {_HORIZON} "
+                "ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1"
             ),
             {"horizon": await horizon(conn)},
         )

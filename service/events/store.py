@@ -107,6 +107,11 @@ COLUMNS = (
     "global_position, tenant_id, stream_id, stream_type, version, event_type, schema_version, "
     "payload, personal, metadata, occurred_at, recorded_at, transaction_id::text::bigint"
 )
+# The feed's order, for statements that select ``COLUMNS``: qualified, because an output
+# column takes a bare name first, and ``COLUMNS``' last one is named ``transaction_id`` too
+# (the cast to bigint): ``ORDER BY transaction_id`` would sort on it, read and sort every
+# row of the tenant after the position instead of walking the ``events_feed`` index.
+FEED_ORDER = "events.transaction_id, events.global_position"
 
 
 _READ_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version"  # noqa: S608

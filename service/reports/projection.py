@@ -45,7 +45,7 @@ from service.events.bulk_read import (
 )
 from service.events.cursor import START, FeedPosition
 from service.events.feed import horizon, is_held_back, position_of
-from service.events.store import EVENTS_CHANNEL, EventStore
+from service.events.store import EVENTS_CHANNEL, FEED_ORDER, EventStore
 from service.events.types import EventRegistry, RecordedEvent, UnknownEventType
 from service.handlers.return_case import STREAM_TYPE
 from service.reports.model import REPORT_COLUMNS, report_row, transferred_out
@@ -101,7 +101,7 @@ _FEED_BATCH = (
     "WHERE transaction_id < $1::text::xid8 "
     "AND (transaction_id, global_position) > ($2::text::xid8, $3) "
     "AND stream_type = $4 AND event_type = ANY($5::text[]) "
-    "ORDER BY transaction_id, global_position LIMIT $6"
+    f"ORDER BY {FEED_ORDER} LIMIT $6"
 )
 _LATEST = text(
     "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY(:ids) "
