@@ -9,6 +9,7 @@ has no index that gives the order it asks for.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -57,6 +58,27 @@ async def _plan(conn: AsyncConnection, statement: str, parameters: Any) -> str:
     return "\n".join(r[0] for r in rows)
 
 
+async def _a_case(app_engine: AsyncEngine) -> uuid.UUID:
+    """A shelter with a case of two events; its id."""
+    tenants = await load_tenants(app_engine)
+    principal = Principal("plan-test", tenants[TENANT], frozenset({"caseworker"}))
+    deps = Dependencies(engine=app_engine, store=STORE, tenants=tenants)
+    case_id = await open_case(deps, principal)
+    await record_conversation(deps, principal, case_id, 1)
+    return principal.tenant_id
+
+
+async def _assert_index_order(conn: AsyncConnection, sent: list[tuple[str, Any]]) -> None:
+    """Every ordered statement ``sent`` plans as a walk of ``events_feed`` without a sort
+    (``conn`` has sorting disabled)."""
+    ordered = [(s, p) for s, p in sent if "ORDER BY" in s]
+    assert ordered, sent
+    for statement, parameters in ordered:
+        plan = await _plan(conn, statement, parameters)
+        assert "events_feed" in plan, plan
+        assert "Sort" not in plan, plan
+
+
 def _read_feed(conn: AsyncConnection) -> Awaitable[Any]:
     return read_feed(conn, STORE, START, 100)
 
@@ -69,45 +91,28 @@ def _read_batch(conn: AsyncConnection) -> Awaitable[Any]:
 async def test_a_feed_reader_walks_the_index_in_feed_order(
     app_engine: AsyncEngine, reader: Reader
 ) -> None:
-    tenants = await load_tenants(app_engine)
-    principal = Principal("plan-test", tenants[TENANT], frozenset({"caseworker"}))
-    deps = Dependencies(engine=app_engine, store=STORE, tenants=tenants)
-    case_id = await open_case(deps, principal)
-    await record_conversation(deps, principal, case_id, 1)
-    async with db.tenant_transaction(app_engine, principal.tenant_id) as conn:
+    tenant_id = await _a_case(app_engine)
+    async with db.tenant_transaction(app_engine, tenant_id) as conn:
         with _captured(app_engine) as sent:
             assert await reader(conn)  # the reader read something
-        ordered = [(s, p) for s, p in sent if "ORDER BY" in s]
-        assert ordered, sent
         await conn.execute(text("SET LOCAL enable_sort = off"))
-        for statement, parameters in ordered:
-            plan = await _plan(conn, statement, parameters)
-            assert "events_feed" in plan, plan
-            assert "Sort" not in plan, plan
+        await _assert_index_order(conn, sent)
 
 
 async def test_the_live_reader_walks_the_index_in_feed_order(
     app_engine: AsyncEngine, database: Any
 ) -> None:
-    tenants = await load_tenants(app_engine)
-    principal = Principal("plan-test", tenants[TENANT], frozenset({"caseworker"}))
-    deps = Dependencies(engine=app_engine, store=STORE, tenants=tenants)
-    await open_case(deps, principal)
+    tenant_id = await _a_case(app_engine)
     engine = db.create_app_engine(database.app_url, 1)
     try:
         async with engine.connect() as live:
             live = await live.execution_options(isolation_level="AUTOCOMMIT")
             with _captured(engine) as sent:
-                events, _ = await read_live(live, STORE, principal.tenant_id, START, 100)
+                events, _ = await read_live(live, STORE, tenant_id, START, 100)
             assert events
-            ordered = [(s, p) for s, p in sent if "ORDER BY" in s]
-            assert ordered, sent
             await live.execute(text("SET enable_sort = off"))
             try:
-                for statement, parameters in ordered:
-                    plan = await _plan(live, statement, parameters)
-                    assert "events_feed" in plan, plan
-                    assert "Sort" not in plan, plan
+                await _assert_index_order(live, sent)
             finally:
                 await live.invalidate()  # it carries a tenant in its session, as the feed's
     finally:

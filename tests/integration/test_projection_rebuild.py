@@ -50,15 +50,22 @@ async def _walk_a_case(deps: Dependencies, principal: Principal) -> uuid.UUID:
     return case_id
 
 
+async def _rebuilder(
+    app_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> tuple[Dependencies, Principal]:
+    """The command path with the app's cipher, and a case worker of one shelter."""
+    tenants = await load_tenants(app_engine)
+    store = EventStore(EventRegistry(rc.EVENT_TYPES), cipher=cipher)
+    principal = Principal("rebuilder", tenants["jade-zorggroep"], frozenset({"caseworker"}))
+    return Dependencies(app_engine, store, tenants), principal
+
+
 async def test_rebuilt_read_models_equal_the_live_ones_and_stay_protected(
     app_engine: AsyncEngine, admin_engine: AsyncEngine, cipher: PersonalDataCipher
 ) -> None:
-    tenants = await load_tenants(app_engine)
     # With the app's cipher: the rebuild opens every case's personal fields, also those the
     # app sealed, and seals them again in the rebuilt rows (byte for byte the same).
-    store = EventStore(EventRegistry(rc.EVENT_TYPES), cipher=cipher)
-    deps = Dependencies(app_engine, store, tenants)
-    principal = Principal("rebuilder", tenants["jade-zorggroep"], frozenset({"caseworker"}))
+    deps, principal = await _rebuilder(app_engine, cipher)
     for _ in range(3):
         await _walk_a_case(deps, principal)
     before = await _snapshot(admin_engine)
@@ -124,10 +131,7 @@ async def test_a_rebuild_in_batches_of_single_streams_equals_the_live_read_model
 async def test_a_rebuild_that_cannot_read_the_log_fails_with_its_error_and_keeps_the_live_models(
     app_engine: AsyncEngine, admin_engine: AsyncEngine, cipher: PersonalDataCipher
 ) -> None:
-    tenants = await load_tenants(app_engine)
-    store = EventStore(EventRegistry(rc.EVENT_TYPES), cipher=cipher)
-    deps = Dependencies(app_engine, store, tenants)
-    principal = Principal("rebuilder", tenants["jade-zorggroep"], frozenset({"caseworker"}))
+    deps, principal = await _rebuilder(app_engine, cipher)
     await _walk_a_case(deps, principal)
     before = await _snapshot(admin_engine)
     # A registry without the opening event: every tenant's fill meets a type it cannot read.
