@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.db import set_tenant
 from service.privacy.kek import (
     KEY_CREATION_LOCK,
     ROTATION_LOCK,
@@ -147,10 +148,6 @@ async def _tenants(engine: AsyncEngine) -> list[uuid.UUID]:
         return [r[0] for r in await conn.execute(text("SELECT id FROM tenants ORDER BY id"))]
 
 
-async def _set_tenant(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
-    await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
-
-
 _DESTROYED = text(
     "UPDATE key_encryption_keys SET state = 'destroyed', destroyed_at = now() WHERE kek_id = :k"
 )
@@ -223,7 +220,7 @@ async def _rewrap_tenant(
     skip: set[uuid.UUID] = set()
     while True:
         async with engine.begin() as conn:
-            await _set_tenant(conn, tenant_id)
+            await set_tenant(conn, tenant_id)
             rows = [
                 r
                 for r in await conn.execute(
@@ -264,7 +261,7 @@ async def _left_behind(engine: AsyncEngine, tenants: Sequence[uuid.UUID], curren
     left = 0
     for tenant_id in tenants:
         async with engine.begin() as conn:
-            await _set_tenant(conn, tenant_id)
+            await set_tenant(conn, tenant_id)
             left += int(
                 await conn.scalar(
                     text(
@@ -375,7 +372,7 @@ async def key_status(engine: AsyncEngine, ring: KekRing, max_age: dt.timedelta) 
     by_wrapping: dict[str, int] = {}
     for tenant_id in await _tenants(engine):
         async with engine.begin() as conn:
-            await _set_tenant(conn, tenant_id)
+            await set_tenant(conn, tenant_id)
             for row in await conn.execute(_COUNT_BY_WRAPPING, {"t": tenant_id}):
                 by_wrapping[row.master_key_id] = by_wrapping.get(row.master_key_id, 0) + row.n
     return KeyStatus(

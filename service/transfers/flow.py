@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.auth import Principal, Tenant
-from service.db import tenant_transaction
+from service.db import set_tenant, tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.domain.errors import CaseAlreadyExists, CaseNotFound, RuleViolation
@@ -44,10 +43,6 @@ TRANSFER_ACTOR = "transfer"
 class Outcome:
     offer: offers.OfferRow
     case_id: uuid.UUID | None
-
-
-async def _set_tenant(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
-    await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
 
 
 def _tenant_by_id(deps: Dependencies, tenant_id: uuid.UUID) -> Tenant:
@@ -292,7 +287,7 @@ async def decline_transfer(
             conn, offer_id, as_receiver=True, tenant_id=principal.tenant_id
         )
         sender = offer.sending_tenant_id
-        await _set_tenant(conn, sender)
+        await set_tenant(conn, sender)
         stream = await store.read_stream(conn, offer.sending_case_id)
         state = rc.fold(r.event for r in stream)
         command = tr.RecordTransferDeclined(
@@ -305,7 +300,7 @@ async def decline_transfer(
         )  # fmt: skip
         await offers.answer(conn, offer, "DECLINED", declined_on)
         await offers.destroy_key(conn, store.cipher, sender, offer_id)
-        await _set_tenant(conn, principal.tenant_id)
+        await set_tenant(conn, principal.tenant_id)
         answered = await offers.get(conn, offer_id)
     assert answered is not None
     return Outcome(answered, None)
@@ -341,7 +336,7 @@ async def accept_transfer(
         sender = offer.sending_tenant_id
         sender_slug = _tenant_by_id(deps, sender).slug
         # The sending side, in a transaction setting of the sending tenant.
-        await _set_tenant(conn, sender)
+        await set_tenant(conn, sender)
         stream = await store.read_stream(conn, offer.sending_case_id)
         state = rc.fold(r.event for r in stream)
         command = tr.CompleteTransfer(
@@ -358,7 +353,7 @@ async def accept_transfer(
         )  # fmt: skip
         await offers.destroy_key(conn, store.cipher, sender, offer_id)
         # The receiving side.
-        await _set_tenant(conn, principal.tenant_id)
+        await set_tenant(conn, principal.tenant_id)
         f = offer.facts
         birth = personal.get("date_of_birth")
         receive = tr.ReceiveTransferredCase(
