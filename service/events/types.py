@@ -195,32 +195,20 @@ def _fills_slots(cls: type) -> bool:
 @cache
 def _builder(cls: type) -> Callable[[Callable[[str], Any]], Any]:
     """A function that builds ``cls`` from a stored payload's ``get``: each field read and
-    converted in the order of ``__init__``, written out once per class (as ``dataclasses``
-    writes ``__init__``), so that decoding an event runs no loop and builds no argument list.
-    The generated text holds only the class's field names (identifiers) as string literals.
-
-    For a class whose instances are just their fields' values in slots (``_fills_slots``:
-    every event class), each value goes straight into its slot: a frozen dataclass's
-    ``__init__`` sets each field through ``object.__setattr__``, which took more than half
-    the time of building an event. The result is the same instance ``cls(...)`` returns.
+    converted in the order of ``__init__`` and handed to ``slot_filler(cls)`` (every event
+    class is filled slot by slot), written out once per class (as ``dataclasses`` writes
+    ``__init__``), so that decoding an event runs no loop and builds no argument list. The
+    generated text holds only the class's field names (identifiers) as string literals.
     """
-    namespace: dict[str, Any] = {"cls": cls, "new": object.__new__}
-    fast = _fills_slots(cls)
-    args, sets = [], []
+    namespace: dict[str, Any] = {"make": slot_filler(cls)}
+    args = []
     for i, (name, convert) in enumerate(_field_converters(cls)):
         value = f"get({name!r})"
         if convert is not None:
             namespace[f"convert_{i}"] = convert
             value = f"convert_{i}({value})"
         args.append(value)
-        if fast:
-            namespace[f"set_{i}"] = cls.__dict__[name].__set__
-            sets.append(f"    set_{i}(self, {value})\n")
-    if fast:
-        text = f"def build(get):\n    self = new(cls)\n{''.join(sets)}    return self\n"
-    else:
-        text = f"def build(get):\n    return cls({', '.join(args)})\n"
-    exec(text, namespace)  # noqa: S102
+    exec(f"def build(get):\n    return make({', '.join(args)})\n", namespace)  # noqa: S102
     build: Callable[[Callable[[str], Any]], Any] = namespace["build"]
     return build
 

@@ -73,8 +73,7 @@ async def _create_beside(conn: AsyncConnection) -> None:
     owner may fill them with ``COPY``; indexes and the foreign key are built once at the end
     instead of row by row.
     """
-    for table in ("case_timeline", "return_cases"):
-        await conn.execute(text(f"DROP TABLE IF EXISTS {table}{SUFFIX}"))
+    await _drop_beside(conn)  # a copy left by a rebuild that was killed
     for table in ("return_cases", "case_timeline"):
         await conn.execute(
             text(f"CREATE TABLE {table}{SUFFIX} (LIKE {table} INCLUDING ALL EXCLUDING INDEXES)")
