@@ -12,13 +12,14 @@ conversation -> ORIENTATION; else INTAKE.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import assert_never
 from uuid import UUID
 
 from service.domain.errors import InvalidEventSequence
+from service.domain.records import replacer
 from service.domain.return_case.events import (
     ArrivalArranged,
     BestInterestsAssessed,
@@ -251,6 +252,11 @@ class ReturnCase:
         return None
 
 
+# ``dataclasses.replace`` for case states, generated once: folding a stream copies the state
+# at every event (``service.domain.records``).
+_changed: Callable[..., ReturnCase] = replacer(ReturnCase)
+
+
 def phase_of(
     *,
     closed: bool,
@@ -315,7 +321,7 @@ def evolve(state: ReturnCase | None, event: Event) -> ReturnCase:
         erased = False
     else:
         erased = state.personal_data_erased
-    return replace(applied, version=state.version + 1, personal_data_erased=erased)
+    return _changed(applied, version=state.version + 1, personal_data_erased=erased)
 
 
 # A partner that accepts or completes a referral works with the data shared under the consent.
@@ -331,7 +337,7 @@ def _consent_used(
         else consent
         for consent in state.active_consents
     )
-    return replace(state, active_consents=consents)
+    return _changed(state, active_consents=consents)
 
 
 def fold(events: Iterable[Event]) -> ReturnCase | None:
@@ -353,26 +359,26 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 offered_on=event.offered_on,
                 shares_personal_data=event.shares_personal_data,
             )
-            return replace(state, pending_transfer=offer)
+            return _changed(state, pending_transfer=offer)
         case TransferOfferWithdrawn() | TransferOfferDeclined():
-            return replace(state, pending_transfer=None)
+            return _changed(state, pending_transfer=None)
         case ClientProfileUpdated():
-            return replace(state, birth_year=event.birth_year)
+            return _changed(state, birth_year=event.birth_year)
         case RiskAssessed():
-            return replace(
+            return _changed(
                 state,
                 risk_level=event.level,
                 risk_assessed_on=event.assessed_on,
                 risk_factors=event.factors,
             )
         case ReturnConversationRecorded():
-            return replace(
+            return _changed(
                 state,
                 return_conversations=state.return_conversations + 1,
                 latest_wish=event.wish,
             )
         case LegalPositionRecorded():
-            return replace(
+            return _changed(
                 state,
                 departure_obligation=event.departure_obligation,
                 departure_deadline=event.departure_deadline,
@@ -385,7 +391,7 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 given_on=event.given_on,
                 outside_eea=event.outside_eea,
             )
-            return replace(state, active_consents=(*state.active_consents, consent))
+            return _changed(state, active_consents=(*state.active_consents, consent))
         case ConsentWithdrawn():
             remaining = tuple(
                 consent
@@ -393,7 +399,7 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 if (consent.organisation_id, consent.purpose)
                 != (event.organisation_id, event.purpose)
             )
-            return replace(state, active_consents=remaining)
+            return _changed(state, active_consents=remaining)
         case PartnerOrganisationContacted():
             referral = Referral(
                 referral_id=event.referral_id,
@@ -404,7 +410,7 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 shares_personal_data=event.shares_personal_data,
                 status=ReferralStatus.REQUESTED,
             )
-            state = replace(state, referrals=(*state.referrals, referral))
+            state = _changed(state, referrals=(*state.referrals, referral))
             if event.shares_personal_data:
                 use = ConsentUse(event.event_type, event.contacted_on, event.referral_id)
                 state = _consent_used(state, event.organisation_id, event.purpose, use)
@@ -417,7 +423,7 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 else referral
                 for referral in state.referrals
             )
-            state = replace(state, referrals=referrals)
+            state = _changed(state, referrals=referrals)
             if (
                 changed is not None
                 and changed.shares_personal_data
@@ -427,9 +433,9 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 state = _consent_used(state, changed.organisation_id, changed.purpose, use)
             return state
         case ReturnSupportArranged():
-            return replace(state, return_support=(*state.return_support, event.kind))
+            return _changed(state, return_support=(*state.return_support, event.kind))
         case TravelDocumentRecorded():
-            return replace(
+            return _changed(
                 state,
                 travel_document=event.status,
                 travel_document_requested=state.travel_document_requested
@@ -443,7 +449,7 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 partner_organisation_id=event.partner_organisation_id,
                 goals=_goals(event),
             )
-            return replace(state, plan=plan)
+            return _changed(state, plan=plan)
         case ReintegrationPlanRevised():
             agreed_on = state.plan.agreed_on if state.plan is not None else event.revised_on
             plan = ReintegrationPlan(
@@ -453,9 +459,9 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 partner_organisation_id=event.partner_organisation_id,
                 goals=_goals(event),
             )
-            return replace(state, plan=plan)
+            return _changed(state, plan=plan)
         case DeparturePlanned():
-            return replace(
+            return _changed(
                 state,
                 planned_destination=event.destination_country,
                 planned_departure_on=event.planned_on,
@@ -466,17 +472,17 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 written_by=event.written_by,
                 risk_factors=event.risk_factors,
             )
-            return replace(state, safety_plan=safety_plan)
+            return _changed(state, safety_plan=safety_plan)
         case SafetyPlanApproved():
             if state.safety_plan is None:
                 raise InvalidEventSequence("A safety plan is approved only after it is written.")
             approved = replace(
                 state.safety_plan, approved_on=event.approved_on, approved_by=event.approved_by
             )
-            return replace(state, safety_plan=approved)
+            return _changed(state, safety_plan=approved)
         case ReturnHelpRefused():
             refusal = (event.refused_on, event.help_offered)
-            return replace(state, help_refusals=(*state.help_refusals, refusal))
+            return _changed(state, help_refusals=(*state.help_refusals, refusal))
         case ArrivalArranged():
             arrival = Arrival(
                 destination_country=event.destination_country,
@@ -485,58 +491,58 @@ def _apply(state: ReturnCase, event: Event) -> ReturnCase:
                 organisation_id=event.organisation_id,
                 arranged_on=event.arranged_on,
             )
-            return replace(state, arrival=arrival)
+            return _changed(state, arrival=arrival)
         case GuardianRecorded():
-            return replace(
+            return _changed(
                 state,
                 guardian_appointed_on=event.appointed_on,
                 guardian_organisation=event.guardian_organisation,
             )
         case BestInterestsAssessed():
-            return replace(
+            return _changed(
                 state,
                 best_interests_assessed_on=event.assessed_on,
                 return_in_best_interests=event.return_in_best_interests,
             )
         case FamilyAssessed():
-            return replace(
+            return _changed(
                 state, family_assessed_on=event.assessed_on, family_assessment=event.outcome
             )
         case EmergencyDepartureRecorded():
-            return replace(state, emergency_departure=True)
+            return _changed(state, emergency_departure=True)
         case DepartureRecorded():
             departure = Departure(
                 departed_on=event.departed_on,
                 mode=event.mode,
                 destination_country=event.destination_country,
             )
-            return replace(state, departure=departure)
+            return _changed(state, departure=departure)
         case FollowUpRecorded():
             contact = FollowUpContact(
                 contacted_on=event.contacted_on,
                 reached=event.reached,
                 escalation_needed=event.escalation_needed,
             )
-            return replace(
+            return _changed(
                 state,
                 follow_ups=state.follow_ups + 1,
                 follow_up_contacts=(*state.follow_up_contacts, contact),
             )
         case FollowUpEscalated():
-            return replace(state, escalations=(*state.escalations, event.escalated_on))
+            return _changed(state, escalations=(*state.escalations, event.escalated_on))
         case CaseworkerAssigned():
-            return replace(state, caseworker=event.caseworker)
+            return _changed(state, caseworker=event.caseworker)
         case ReturnCaseTransferred():
             closure = Closure(
                 reason=ClosingReason.TRANSFERRED,
                 closed_on=event.transferred_on,
                 transferred_to=event.to_organisation,
             )
-            return replace(state, closure=closure, pending_transfer=None)
+            return _changed(state, closure=closure, pending_transfer=None)
         case ReturnCaseClosed():
-            return replace(state, closure=Closure(reason=event.reason, closed_on=event.closed_on))
+            return _changed(state, closure=Closure(reason=event.reason, closed_on=event.closed_on))
         case ReturnCaseReopened():
-            return replace(state, closure=None)
+            return _changed(state, closure=None)
         case ClientPersonalDataErased():
             return state
         case _:
