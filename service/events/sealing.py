@@ -44,6 +44,16 @@ class SealedItem:
 class PersonalCipher(Protocol):
     """Per-client encryption of personal fields (see ``service.privacy.cipher``)."""
 
+    def stream_key_column(self, stream: str) -> str:
+        """A column expression for the statement that reads a stream: the key of the stream
+        that the parameter ``stream`` (such as ``$1``) names, or NULL. The store hands the
+        value to ``remember_key``, so opening the stream takes no query of its own."""
+        ...
+
+    def remember_key(self, conn: AsyncConnection, value: Any) -> None:
+        """Keep what ``stream_key_column`` read for the rest of ``conn``'s transaction."""
+        ...
+
     async def seal_many(
         self,
         conn: AsyncConnection,

@@ -114,9 +114,15 @@ COLUMNS = (
 FEED_ORDER = "events.transaction_id, events.global_position"
 
 
-_READ_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version"  # noqa: S608
+# A stream's reads. ``{key}`` is the cipher's column that reads the stream's key in the same
+# statement (``PersonalCipher.stream_key_column``), or NULL; it is the first column, so the
+# events' columns keep their places.
+_READ_STREAM = (
+    "SELECT {key}, " + COLUMNS + " FROM events WHERE stream_id = $1 ORDER BY version"  # noqa: S608
+)
+# Without events (a stream that does not exist yet) the one row still carries the key.
 _RECEIPT_AND_STREAM = (
-    "SELECT r.stream_id, r.command_type, r.fingerprint, r.result_version, "  # noqa: S608
+    "SELECT {key}, r.stream_id, r.command_type, r.fingerprint, r.result_version, "  # noqa: S608
     + ", ".join(f"e.{c.strip()}" for c in COLUMNS.split(","))
     + " FROM (SELECT 1) AS one"
     " LEFT JOIN command_receipts AS r ON r.idempotency_key = $2"
@@ -150,6 +156,9 @@ class EventStore:
         self._on_append = on_append
         self.cipher = cipher
         self.announce = announce
+        key = "NULL" if cipher is None else cipher.stream_key_column("$1")
+        self._read_stream = _READ_STREAM.format(key=key)
+        self._receipt_and_stream = _RECEIPT_AND_STREAM.format(key=key)
 
     def recorded(self, row: Any) -> RecordedEvent:
         """A stored row (selected as ``COLUMNS``) as a recorded event, upcast if need be.
@@ -196,8 +205,10 @@ class EventStore:
         return out
 
     async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
-        rows = await (await driver(conn)).fetch(_READ_STREAM, stream_id)
-        return await self.open(conn, [self.recorded(row) for row in rows])
+        rows = await (await driver(conn)).fetch(self._read_stream, stream_id)
+        if rows and self.cipher is not None:
+            self.cipher.remember_key(conn, rows[0][0])
+        return await self.open(conn, [self.recorded(tuple(row)[1:]) for row in rows])
 
     async def read_stream_after_receipt(
         self, conn: AsyncConnection, stream_id: uuid.UUID, key: str | None
@@ -205,15 +216,19 @@ class EventStore:
         """The receipt of idempotency ``key`` (if any) and the stream, in one round trip.
 
         A command looks for its receipt first and reads the stream unless it finds one: both
-        in one statement (with a receipt the events are not opened and not used).
+        in one statement (with a receipt the events are not opened and not used), with the
+        stream's key when there is a cipher (which the command needs to open the events, seal
+        new ones and fingerprint the request).
         """
         if key is None:
             return None, await self.read_stream(conn, stream_id)
-        rows = await (await driver(conn)).fetch(_RECEIPT_AND_STREAM, stream_id, key)
-        first = rows[0]  # the receipt's columns repeat on every row; at least one row
-        if first[0] is not None:
-            return Receipt(first[0], first[1], first[2], first[3]), []
-        events = [self.recorded(tuple(r)[4:]) for r in rows if r[4] is not None]
+        rows = await (await driver(conn)).fetch(self._receipt_and_stream, stream_id, key)
+        first = rows[0]  # the key's and receipt's columns repeat on every row; at least one
+        if self.cipher is not None:
+            self.cipher.remember_key(conn, first[0])
+        if first[1] is not None:
+            return Receipt(first[1], first[2], first[3], first[4]), []
+        events = [self.recorded(tuple(r)[5:]) for r in rows if r[5] is not None]
         return None, await self.open(conn, events)
 
     async def read_streams(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -139,6 +140,9 @@ _SELECT_KEYS = (
     "WHERE case_id = ANY($1::uuid[])"
 )
 _MEMO_KEYS = "data_keys"
+# Key rows read with a stream (``stream_key_column``), unwrapped when first used.
+_MEMO_ROWS = "data_key_rows"
+_KEY_ROW = ("tenant_id", "case_id", "key_id", "wrapped_key", "master_key_id")
 _INSERT_KEY = text(
     "INSERT INTO data_keys (tenant_id, case_id, key_id, wrapped_key, master_key_id) "
     "VALUES (:t, :c, :k, :w, :m) ON CONFLICT (tenant_id, case_id) DO NOTHING RETURNING key_id"
@@ -198,6 +202,12 @@ class PersonalDataCipher:
             return {}
         memo = self._memo(conn) if tenant_id is not None else {}
         found = {c: memo[(tenant_id, c)] for c in case_ids if (tenant_id, c) in memo}
+        rows = self._rows(conn) if tenant_id is not None else {}
+        for c in case_ids:
+            row = rows.pop((tenant_id, c), None)
+            if row is not None and c not in found:
+                with contextlib.suppress(KekUnavailable):  # read again below
+                    found[c] = memo[(tenant_id, c)] = self._unwrap(row)
         wanted = list({c for c in case_ids if c not in found})
         if not wanted:
             return found
@@ -218,6 +228,30 @@ class PersonalDataCipher:
             if tenant_id is not None and key is not None and key.tenant_id == tenant_id:
                 memo[(tenant_id, c)] = key
         return found
+
+    def stream_key_column(self, stream: str) -> str:
+        return (
+            f"(SELECT ROW({', '.join(f'k.{c}' for c in _KEY_ROW)}) "  # noqa: S608 (constants)
+            f"FROM data_keys AS k WHERE k.case_id = {stream})"
+        )
+
+    def remember_key(self, conn: AsyncConnection, value: Any) -> None:
+        """Keep a key row that ``stream_key_column`` read (row-level security showed it to the
+        transaction's tenant only) until ``keys`` first needs it; ``None`` keeps nothing."""
+        memo = transaction_memo(conn)
+        if value is None or memo is None:
+            return
+        row = dict(zip(_KEY_ROW, value, strict=True))
+        rows: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = memo.setdefault(_MEMO_ROWS, {})
+        rows[(row["tenant_id"], row["case_id"])] = row
+
+    @staticmethod
+    def _rows(conn: AsyncConnection) -> dict[tuple[uuid.UUID | None, uuid.UUID], Any]:
+        memo = transaction_memo(conn)
+        if memo is None:
+            return {}
+        rows: dict[tuple[uuid.UUID | None, uuid.UUID], Any] = memo.get(_MEMO_ROWS, {})
+        return rows
 
     @staticmethod
     def _memo(conn: AsyncConnection) -> dict[tuple[uuid.UUID | None, uuid.UUID], DataKey]:
@@ -389,5 +423,6 @@ class PersonalDataCipher:
         self, conn: AsyncConnection, tenant_id: uuid.UUID, stream_id: uuid.UUID
     ) -> bool:
         self._memo(conn).pop((tenant_id, stream_id), None)
+        self._rows(conn).pop((tenant_id, stream_id), None)
         gone: Any = await conn.scalar(_FORGET, {"t": tenant_id, "c": stream_id})
         return gone is not None

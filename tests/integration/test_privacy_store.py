@@ -156,6 +156,46 @@ async def test_the_service_reads_the_personal_fields_with_the_clients_key(
     }
 
 
+async def test_a_stream_is_read_with_its_key_in_one_statement(deps: Dependencies) -> None:
+    case_id, s = await walk(deps)
+    tenant = deps.tenants[SLUG].id
+    async with tenant_transaction(deps.engine, tenant) as conn:
+        with statements(deps.engine) as seen:
+            stream = await deps.store.read_stream(conn, case_id)
+            secret = await deps.store.cipher.client_secret(  # type: ignore[union-attr]
+                conn, tenant, case_id, "a purpose", create=False
+            )
+    assert len(seen) == 1  # the events and the key; opening and deriving ask nothing more
+    assert [r.event.notes for r in stream] == [
+        s["opening_notes"], s["talk_notes"], s["risk_notes"],
+    ]  # fmt: skip
+    assert secret is not None
+
+    # A command: its receipt, the stream and the key in one statement, then the append.
+    command = rc.AssessRisk(case_id, dt.date(2026, 2, 5), v.RiskLevel.LOW, (), "calmer now")
+    with statements(deps.engine) as seen:
+        await handle(
+            deps, worker(deps), command, expected_version=3,
+            idempotency_key=f"key-{uuid.uuid4()}", request_id="privacy-test",
+        )  # fmt: skip
+    assert not [sql for sql in seen if "FROM data_keys WHERE" in sql]
+
+
+async def test_another_shelters_stream_brings_no_key_along(deps: Dependencies) -> None:
+    case_id, _ = await walk(deps)
+    other = next(t for slug, t in deps.tenants.items() if slug != SLUG and t.kind == "shelter")
+    async with tenant_transaction(deps.engine, other.id) as conn:
+        assert await deps.store.read_stream(conn, case_id) == []
+        receipt, stream = await deps.store.read_stream_after_receipt(conn, case_id, "any-key")
+        assert (receipt, stream) == (None, [])
+        with statements(deps.engine) as seen:
+            secret = await deps.store.cipher.client_secret(  # type: ignore[union-attr]
+                conn, other.id, case_id, "a purpose", create=False
+            )
+    assert secret is None
+    assert len(seen) == 1  # nothing was remembered: the key was looked up, and not found
+
+
 async def test_decrypt_personal_opens_a_batch_of_many_streams_with_one_key_query(
     deps: Dependencies,
 ) -> None:
