@@ -3,11 +3,12 @@
 ``handle`` is the only way a return case changes. It runs in one tenant transaction:
 
 1. an idempotency key that was seen before returns the first result and appends nothing;
-2. the stream is read and folded into the current state;
-3. ``expected_version`` must equal the stream's version (else ``Conflict``);
-4. ``decide`` turns the command into events or refuses it (``BadUserInput`` naming the rule);
-5. the events are appended and the inline projections updated;
-6. the idempotency receipt is stored.
+2. checks that need more than the case's events (``PRE_CHECKS``: the social map) run;
+3. the stream is read and folded into the current state;
+4. ``expected_version`` must equal the stream's version (else ``Conflict``);
+5. ``decide`` turns the command into events or refuses it (``BadUserInput`` naming the rule);
+6. the events are appended and the inline projections updated;
+7. the idempotency receipt is stored.
 
 Any failure rolls the whole transaction back: a refused command leaves no trace.
 """
@@ -156,7 +157,9 @@ async def _fingerprint_secret(
     return secret, secret is None
 
 
-async def _check_transfer(deps: Dependencies, principal: Principal, command: Any) -> Any:
+async def _check_transfer(
+    deps: Dependencies, principal: Principal, command: Any, conn: AsyncConnection
+) -> Any:
     target = deps.tenants.get(command.to_organisation)
     if target is None or target.kind != "shelter":
         raise BadUserInput(
@@ -172,22 +175,11 @@ async def _check_transfer(deps: Dependencies, principal: Principal, command: Any
 COUNTRY_FROM_SOCIAL_MAP = ""
 
 
-async def _check_partner(deps: Dependencies, principal: Principal, command: Any) -> Any:
+async def _check_partner(
+    deps: Dependencies, principal: Principal, command: Any, conn: AsyncConnection
+) -> Any:
     """The partner must be on the social map and active; its country is the map's."""
-    async with deps.engine.connect() as conn:
-        organisation = await socialmap_repository.get(conn, command.organisation_id)
-    if organisation is None:
-        raise BadUserInput(
-            "the organisation is not on the social map",
-            rule="UNKNOWN_ORGANISATION",
-            field="organisationId",
-        )
-    if not organisation.active:
-        raise BadUserInput(
-            "the organisation was retired from the social map",
-            rule="ORGANISATION_RETIRED",
-            field="organisationId",
-        )
+    organisation = await _require_on_map(conn, command.organisation_id, "organisationId")
     return dataclasses.replace(command, organisation_country=organisation.data.country)
 
 
@@ -203,10 +195,14 @@ def require_role(principal: Principal, command_type: type) -> None:
 
 
 async def _require_on_map(
-    deps: Dependencies, organisation_id: uuid.UUID, field: str
+    conn: AsyncConnection, organisation_id: uuid.UUID, field: str
 ) -> Organisation:
-    async with deps.engine.connect() as conn:
-        organisation = await socialmap_repository.get(conn, organisation_id)
+    organisation = await socialmap_repository.get(conn, organisation_id)
+    return _on_map(organisation, field)
+
+
+def _on_map(organisation: Organisation | None, field: str) -> Organisation:
+    """``organisation``, unless it is missing from the social map or retired from it."""
     if organisation is None:
         raise BadUserInput(
             "the organisation is not on the social map", rule="UNKNOWN_ORGANISATION", field=field
@@ -220,19 +216,26 @@ async def _require_on_map(
     return organisation
 
 
-async def _check_receiver(deps: Dependencies, principal: Principal, command: Any) -> Any:
+async def _check_receiver(
+    deps: Dependencies, principal: Principal, command: Any, conn: AsyncConnection
+) -> Any:
     """A receiving partner organisation must be on the map; its country is the map's."""
     if command.organisation_id is None:
         return command
-    organisation = await _require_on_map(deps, command.organisation_id, "organisationId")
+    organisation = await _require_on_map(conn, command.organisation_id, "organisationId")
     return dataclasses.replace(command, organisation_country=organisation.data.country)
 
 
-async def _check_plan(deps: Dependencies, principal: Principal, command: Any) -> Any:
-    """The plan's partner and every responsible organisation must be on the map."""
-    await _require_on_map(deps, command.partner_organisation_id, "partnerOrganisationId")
-    for organisation_id in {o for o in command.goal_responsible_organisation_ids if o}:
-        await _require_on_map(deps, organisation_id, "goals")
+async def _check_plan(
+    deps: Dependencies, principal: Principal, command: Any, conn: AsyncConnection
+) -> Any:
+    """The plan's partner and every responsible organisation must be on the map (all read in
+    one statement; the partner is checked first)."""
+    goals = [o for o in dict.fromkeys(command.goal_responsible_organisation_ids) if o]
+    found = await socialmap_repository.get_many(conn, [command.partner_organisation_id, *goals])
+    _on_map(found.get(command.partner_organisation_id), "partnerOrganisationId")
+    for organisation_id in goals:
+        _on_map(found.get(organisation_id), "goals")
     return command
 
 
@@ -252,10 +255,12 @@ def _fill_from_principal(principal: Principal, command: Any) -> Any:
 
 
 
-PreCheck = Callable[[Dependencies, Principal, Any], Awaitable[Any]]
+PreCheck = Callable[[Dependencies, Principal, Any, AsyncConnection], Awaitable[Any]]
 
 # Checks that need more than the case's own events, by command type. Each returns the command
-# to run (the same, or with fields the server fills in).
+# to run (the same, or with fields the server fills in). They run in the command's transaction
+# after its receipt was looked for: a repeat of a request that succeeded is answered as then,
+# even when the check would now refuse it (say, the partner organisation was retired since).
 PRE_CHECKS: dict[type, PreCheck] = {
     rc.TransferCase: _check_transfer,
     rc.ContactPartnerOrganisation: _check_partner,
@@ -280,17 +285,6 @@ async def handle(
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise BadUserInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")
     command = _fill_from_principal(principal, command)
-    pre_check = PRE_CHECKS.get(type(command))
-    if pre_check is not None:
-        try:
-            command = await pre_check(deps, principal, command)
-        except BadUserInput:
-            # A repeat of a request that succeeded before is answered as then, even when the
-            # check would now refuse it (say, the partner organisation was retired meanwhile).
-            receipt = await _find_receipt(deps, principal, idempotency_key)
-            if receipt is None:
-                raise
-            return await _replay(deps, principal, receipt, command)
     try:
         for attempt in range(1, CONNECTION_ATTEMPTS + 1):
             try:
@@ -315,15 +309,6 @@ async def handle(
         if receipt is None:
             raise
         return await _replay(deps, principal, receipt, command)
-
-
-async def _find_receipt(
-    deps: Dependencies, principal: Principal, idempotency_key: str | None
-) -> Receipt | None:
-    if idempotency_key is None:
-        return None
-    async with tenant_transaction(deps.engine, principal.tenant_id) as conn:
-        return await deps.store.find_receipt(conn, idempotency_key)
 
 
 async def _replay(
@@ -375,6 +360,9 @@ async def _decide_and_append(
         )
         if receipt is not None:
             return await _replay(deps, principal, receipt, command, conn)
+        pre_check = PRE_CHECKS.get(type(command))
+        if pre_check is not None:
+            command = await pre_check(deps, principal, command, conn)
         state = rc.fold(r.event for r in stream)
         current = state.version if state is not None else 0
         if current != expected_version:

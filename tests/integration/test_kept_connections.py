@@ -15,6 +15,7 @@ reaches the next one, and that a connection the pool would refuse is never taken
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,7 +25,15 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import db
+from service.app import load_tenants
+from service.auth import Principal
+from service.domain import return_case as rc
+from service.domain import vocabulary as v
+from service.events.store import EventStore
+from service.events.types import EventRegistry
+from service.handlers.return_case import Dependencies, handle
 from tests.conftest import Database
+from tests.integration.reports_population import partner_organisations
 
 PID = text("SELECT pg_backend_pid()")
 SETTING = text("SELECT current_setting('app.tenant_id', true)")
@@ -128,3 +137,25 @@ async def test_disposing_of_the_engine_closes_the_kept_connections(
                 break
             await asyncio.sleep(0.02)
     assert alive == 0
+
+
+async def test_a_command_that_checks_the_social_map_runs_on_its_one_connection(
+    engine: AsyncEngine,
+) -> None:
+    tenants = await load_tenants(engine)
+    deps = Dependencies(engine, EventStore(EventRegistry(rc.EVENT_TYPES)), tenants)
+    principal = Principal("connection-tester", tenants["jade-zorggroep"], frozenset({"caseworker"}))
+    country, partner = sorted((await partner_organisations(engine)).items())[0]
+    case_id = uuid.uuid4()
+    opening = rc.OpenReturnCase(
+        case_id, dt.date(2026, 2, 1), "P-connections", v.Gender.FEMALE, 1990, country, country,
+        ("en",), (v.ExploitationForm.FORCED_BEGGING,),
+    )  # fmt: skip
+    await handle(deps, principal, opening, expected_version=0, idempotency_key=None,
+                 request_id="connections")  # fmt: skip
+    checkouts = _count_checkouts(engine)
+    consent = rc.GiveConsent(case_id, partner, "", v.ConsentPurpose.REFERRAL, dt.date(2026, 2, 2))
+    result = await handle(deps, principal, consent, expected_version=1, idempotency_key="c-1",
+                          request_id="connections")  # fmt: skip
+    assert result.version == 2
+    assert checkouts == [0]  # the check read the social map in the command's transaction
