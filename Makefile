@@ -37,6 +37,7 @@ test: install conformance lint typecheck
 
 lint: install
 	$(BIN)/ruff check service tests migrations bench
+	$(BIN)/ruff format --check service tests migrations bench
 	$(BIN)/lint-imports
 
 typecheck: install

@@ -137,9 +137,7 @@ def create_app(
             await feed.start()
             app.state.feed = feed
             announcer.on_commit(feed.wake)
-            reports = ReportProjection(
-                engine, store, listen, own_notification=announcer.sent_here
-            )
+            reports = ReportProjection(engine, store, listen, own_notification=announcer.sent_here)
             await reports.start()
             announcer.on_commit(reports.wake)
             metrics_.track_subscriptions(lambda: feed.subscriber_count if feed else 0)

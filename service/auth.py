@@ -307,9 +307,7 @@ class TokenVerifier:
             # Only the service's own integrator tokens carry a client id; revocation checks it.
             if not isinstance(client_id, str):
                 raise Unauthenticated("the token names no integrator client")
-            if self._client_active is not None and not await self._client_active(
-                tenant, client_id
-            ):
+            if self._client_active is not None and not await self._client_active(tenant, client_id):
                 raise Unauthenticated("the integrator's credentials were revoked")
             return Principal(
                 subject=str(claims["sub"]),

@@ -148,6 +148,8 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     if token is not None and len(token) < 24:
         raise ConfigError("SAFE_FUTURE_METRICS_TOKEN must be at least 24 characters")
     return token
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw == "":
@@ -203,9 +205,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwks_min_refresh_seconds=_int(env, "SAFE_FUTURE_JWKS_MIN_REFRESH_SECONDS", 10, 0, 3600),
         jwt_algorithms=algorithms,
         jwt_leeway_seconds=_int(env, "SAFE_FUTURE_JWT_LEEWAY_SECONDS", 30, 0, 300),
-        revocation_recheck_seconds=_int(
-            env, "SAFE_FUTURE_REVOCATION_RECHECK_SECONDS", 30, 1, 3600
-        ),
+        revocation_recheck_seconds=_int(env, "SAFE_FUTURE_REVOCATION_RECHECK_SECONDS", 30, 1, 3600),
         jwt_max_lifetime_seconds=_int(
             env, "SAFE_FUTURE_JWT_MAX_LIFETIME_SECONDS", 86400, 60, 30 * 86400
         ),

@@ -499,6 +499,7 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             return json.loads(data)
         except RecursionError:
             raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL page: assets from this origin, a strict Content-Security-Policy."""
         return graphiql_page(request)

@@ -137,14 +137,11 @@ def upgrade() -> None:
         """
     )
     op.execute(
-        "CREATE INDEX social_map_suggestions_queue ON social_map_suggestions "
-        "(status, suggested_at)"
+        "CREATE INDEX social_map_suggestions_queue ON social_map_suggestions (status, suggested_at)"
     )
     enable_tenant_rls("social_map_suggestions")
     editor = "current_setting('app.social_map_editor', true) = 'on'"
-    op.execute(
-        f"CREATE POLICY editors_read ON social_map_suggestions FOR SELECT USING ({editor})"
-    )
+    op.execute(f"CREATE POLICY editors_read ON social_map_suggestions FOR SELECT USING ({editor})")
     op.execute(
         f"CREATE POLICY editors_decide ON social_map_suggestions FOR UPDATE "
         f"USING ({editor}) WITH CHECK ({editor})"

@@ -90,8 +90,7 @@ _MANY = {
 }
 _ONE = {"values": "cur.v + 1, $4::text, $5::int, $6::jsonb, $7::jsonb", "source": "cur"}
 _NOTIFY = (
-    f",\n       CASE WHEN ins.version IS NOT NULL "
-    f"THEN pg_notify('{EVENTS_CHANNEL}', $1::text) END"
+    f",\n       CASE WHEN ins.version IS NOT NULL THEN pg_notify('{EVENTS_CHANNEL}', $1::text) END"
 )
 # (one event?, announced after the commit?) -> statement
 _APPENDS = {

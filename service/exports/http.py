@@ -48,8 +48,6 @@ CASES = text(
 PERSONAL_NAMES = {"full_name": "fullName", "date_of_birth": "dateOfBirth"}
 
 
-
-
 def require_export_access(principal: Principal) -> None:
     if principal.organisation.kind != "shelter" or "tenant-admin" not in principal.roles:
         raise Forbidden("only a shelter's tenant admins export its cases")
@@ -91,9 +89,7 @@ async def _open_and_log(
     deps: Any, principal: Principal, rows: list[dict[str, Any]], request_id: str
 ) -> dict[uuid.UUID, dict[str, Any] | None]:
     sealed = [
-        (r["case_id"], r["personal"])
-        for r in rows
-        if r["personal"] and is_sealed(r["personal"])
+        (r["case_id"], r["personal"]) for r in rows if r["personal"] and is_sealed(r["personal"])
     ]
     if not sealed:
         return {}

@@ -254,7 +254,6 @@ def _fill_from_principal(principal: Principal, command: Any) -> Any:
     return command
 
 
-
 PreCheck = Callable[[Dependencies, Principal, Any, AsyncConnection], Awaitable[Any]]
 
 # Checks that need more than the case's own events, by command type. Each returns the command

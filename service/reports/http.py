@@ -27,7 +27,6 @@ from service.reports.periods import InvalidPeriod, Period, parse_period
 __all__ = ["routes"]
 
 
-
 async def _analyst(request: Request) -> Principal:
     principal = await request_principal(request)
     require_report_access(principal)

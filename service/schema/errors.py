@@ -46,9 +46,9 @@ def format_error(
     code = error_code(error)
     original = error.original_error
     # graphql-core's own messages quote the request's values: they are cut (see redaction).
-    formatted: dict[str, Any] = {"message": public_message(
-        error.message, suggestions=suggestions, enum_values=enum_values
-    )}
+    formatted: dict[str, Any] = {
+        "message": public_message(error.message, suggestions=suggestions, enum_values=enum_values)
+    }
     extensions: dict[str, Any] = {"code": code}
     rule = (error.extensions or {}).get("rule")
     if isinstance(rule, str):

@@ -436,4 +436,3 @@ def from_json(raw: Mapping[str, Any]) -> Graph:
         for e in raw["edges"]
     )
     return Graph(raw["start"], steps, edges)
-

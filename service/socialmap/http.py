@@ -32,8 +32,6 @@ __all__ = ["routes"]
 _MAX_VALUES = 20
 
 
-
-
 def _values(request: Request, name: str) -> list[str]:
     values = [v.strip() for v in request.query_params.getlist(name)]
     if len(values) > _MAX_VALUES or any(unstorable(v) or len(v) > 100 for v in values):
@@ -108,9 +106,7 @@ async def _geojson(request: Request, id_of: Callable[[uuid.UUID], str]) -> Respo
         return json_error(exc)
     async with state.deps.engine.connect() as conn:
         found = await repository.located(conn, flt)
-    body = geojson.feature_collection(
-        ((o, id_of(o.id)) for o in found), today, months
-    )
+    body = geojson.feature_collection(((o, id_of(o.id)) for o in found), today, months)
     return Response(json.dumps(body, ensure_ascii=False), media_type=geojson.MEDIA_TYPE)
 
 

@@ -112,9 +112,7 @@ def _mechanism(row: Any) -> Mechanism:
     )
 
 
-async def get(
-    conn: AsyncConnection, country: str, *, for_update: bool = False
-) -> Mechanism | None:
+async def get(conn: AsyncConnection, country: str, *, for_update: bool = False) -> Mechanism | None:
     lock = " FOR UPDATE" if for_update else ""
     row = (
         await conn.execute(
@@ -188,9 +186,7 @@ def mechanism_params(
     }
 
 
-async def create(
-    conn: AsyncConnection, country: str, data: MechanismData, actor: Actor
-) -> None:
+async def create(conn: AsyncConnection, country: str, data: MechanismData, actor: Actor) -> None:
     await conn.execute(CREATE, mechanism_params(country, data, actor))
 
 
@@ -256,8 +252,15 @@ async def changes(conn: AsyncConnection, country: str) -> list[MechanismChange]:
     )
     return [
         MechanismChange(
-            r.country, r.version, ChangeKind(r.change), r.actor, r.actor_organisation,
-            r.changed_at, r.reason, r.suggestion_id, r.snapshot,
+            r.country,
+            r.version,
+            ChangeKind(r.change),
+            r.actor,
+            r.actor_organisation,
+            r.changed_at,
+            r.reason,
+            r.suggestion_id,
+            r.snapshot,
         )
         for r in rows
     ]

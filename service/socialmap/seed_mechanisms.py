@@ -36,8 +36,7 @@ BENELUX = SourceRef(
     CONSULTED,
 )
 NIDOS = SourceRef(
-    "Public information of Nidos on the guardianship of unaccompanied minors in the "
-    "Netherlands",
+    "Public information of Nidos on the guardianship of unaccompanied minors in the Netherlands",
     None,
     CONSULTED,
 )
@@ -351,4 +350,3 @@ def referral_mechanisms(org: dict[str, uuid.UUID]) -> dict[str, MechanismData]:
             _hungary(),
         ),
     }  # fmt: skip
-

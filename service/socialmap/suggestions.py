@@ -183,8 +183,14 @@ async def suggest(
                 ":org, :country, :step, :proposal, :reason, :by)"
             ).bindparams(bindparam("proposal", type_=JSONB)),
             {
-                "t": tenant_id, "id": suggestion_id, "kind": kind.value, "org": organisation_id,
-                "country": country, "step": step_key, "proposal": stored, "reason": why,
+                "t": tenant_id,
+                "id": suggestion_id,
+                "kind": kind.value,
+                "org": organisation_id,
+                "country": country,
+                "step": step_key,
+                "proposal": stored,
+                "reason": why,
                 "by": principal.subject,
             },
         )
@@ -192,9 +198,7 @@ async def suggest(
 
 
 async def _get(conn: AsyncConnection, suggestion_id: uuid.UUID) -> Suggestion:
-    row = (
-        await conn.execute(text(f"{_SELECT} WHERE s.id = :id"), {"id": suggestion_id})
-    ).first()
+    row = (await conn.execute(text(f"{_SELECT} WHERE s.id = :id"), {"id": suggestion_id})).first()
     if row is None:
         raise NotFound("suggestion not found")
     return _row(row)
@@ -268,16 +272,18 @@ async def _decide(
             "applied_version = :version WHERE id = :id AND status = 'PENDING'"
         ),
         {
-            "status": status.value, "by": actor.subject, "org": actor.organisation,
-            "reason": reason, "version": applied_version, "id": suggestion_id,
+            "status": status.value,
+            "by": actor.subject,
+            "org": actor.organisation,
+            "reason": reason,
+            "version": applied_version,
+            "id": suggestion_id,
         },
     )
     return await _get(conn, suggestion_id)
 
 
-async def _apply(
-    conn: AsyncConnection, found: Suggestion, actor: Actor, today: dt.date
-) -> int:
+async def _apply(conn: AsyncConnection, found: Suggestion, actor: Actor, today: dt.date) -> int:
     """Apply an accepted suggestion to the shared map; the version it made."""
     if found.kind is SuggestionKind.NEW_ORGANISATION:
         data, problems = model.validate(found.proposal, today)
@@ -351,4 +357,3 @@ async def reject(
     async with _editor_transaction(engine) as conn:
         await _pending(conn, suggestion_id)
         return await _decide(conn, suggestion_id, SuggestionStatus.REJECTED, actor, why, None)
-

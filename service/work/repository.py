@@ -94,7 +94,6 @@ class StateCache:
             self._states.popitem(last=False)
 
 
-
 async def states(
     conn: AsyncConnection,
     store: EventStore,

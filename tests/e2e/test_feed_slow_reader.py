@@ -52,9 +52,7 @@ class _SmallBuffers(GuardedWebSocketProtocol):
 
 
 @pytest.fixture(scope="module")
-async def small_buffers_server(
-    settings: Settings, database: Database
-) -> AsyncIterator[LiveServer]:
+async def small_buffers_server(settings: Settings, database: Database) -> AsyncIterator[LiveServer]:
     application = create_app(settings, database.app_url)
     config = server_config(
         application, "127.0.0.1", 0, ws=_SmallBuffers, log_level="warning", lifespan="on"

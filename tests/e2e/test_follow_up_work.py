@@ -89,9 +89,7 @@ async def due(client: GraphQLClient, before: str, case: dict[str, Any]) -> list[
     ]
 
 
-async def work(
-    client: GraphQLClient, *, leave_out: tuple[str, ...] = ()
-) -> list[tuple[Any, ...]]:
+async def work(client: GraphQLClient, *, leave_out: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
     body = await client.execute(MY_WORK)
     assert "errors" not in body, body
     return [

@@ -62,9 +62,7 @@ def assert_standard(record: dict[str, Any]) -> None:
         assert_standard(nested)
 
 
-async def population(
-    client: GraphQLClient, rng: random.Random, n: int
-) -> list[tuple[Person, str]]:
+async def population(client: GraphQLClient, rng: random.Random, n: int) -> list[tuple[Person, str]]:
     """``n`` cases with varied facts; each person with the case's id."""
     people = []
     for _ in range(n):
@@ -130,9 +128,7 @@ async def test_the_export_uses_only_the_standards_names_and_is_pseudonymous(
     statuses = {r["cas_Status"] for r in body["cases"]}
     assert {"Active", "Closed"} <= statuses
     ours = {case_id for _, case_id in people}
-    referred = [
-        r for r in body["cases"] if r["cas_ReferredOrganisation"] and r["caseId"] in ours
-    ]
+    referred = [r for r in body["cases"] if r["cas_ReferredOrganisation"] and r["caseId"] in ours]
     assert referred
     for record in referred:
         names = {o["org_Name"] for o in record["organisations"]}
@@ -151,8 +147,11 @@ async def test_the_csv_export_has_one_row_per_case_and_joins_lists(
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == len(as_json)
-    assert set(rows[0]) == {"caseId"} | (STANDARD_FIELDS - {"prs_FirstName", "prs_Birthdate"}
-                                        - {n for n in STANDARD_FIELDS if n.startswith("org_")})
+    assert set(rows[0]) == {"caseId"} | (
+        STANDARD_FIELDS
+        - {"prs_FirstName", "prs_Birthdate"}
+        - {n for n in STANDARD_FIELDS if n.startswith("org_")}
+    )
     by_id = {r["caseId"]: r for r in rows}
     for record in as_json:
         row = by_id[record["caseId"]]

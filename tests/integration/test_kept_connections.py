@@ -87,9 +87,12 @@ async def test_the_tenant_setting_does_not_outlive_its_transaction(
     async with db.tenant_transaction(engine, second) as conn:
         assert await conn.scalar(PID) == pid
         assert await conn.scalar(SETTING) == str(second)
-        assert await conn.scalar(
-            text("SELECT count(*) FROM return_cases WHERE tenant_id <> :t"), {"t": second}
-        ) == 0
+        assert (
+            await conn.scalar(
+                text("SELECT count(*) FROM return_cases WHERE tenant_id <> :t"), {"t": second}
+            )
+            == 0
+        )
 
 
 async def test_a_rolled_back_transaction_hands_its_connection_back_to_the_pool(

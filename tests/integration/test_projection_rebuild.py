@@ -101,7 +101,6 @@ async def test_rebuilt_read_models_equal_the_live_ones_and_stay_protected(
     assert (version, entries) == (6, 6)  # opening, wish, three preparations, departure
 
 
-
 @pytest.mark.parametrize("tenants_at_once", [1, 3])
 async def test_a_rebuild_in_batches_of_single_streams_equals_the_live_read_models(
     app_engine: AsyncEngine,

@@ -94,9 +94,7 @@ async def test_the_one_statement_gives_what_the_aggregate_function_gives_part_by
         counts, rare, values = await queries._caseload_inputs(app_engine, k, PERIOD, dims)
         async with queries.report_transaction(app_engine) as conn:
             expected = await caseload_counts(conn, dims, PERIOD.first, PERIOD.last)
-            origin = await caseload_counts(
-                conn, (D.COUNTRY_OF_ORIGIN,), PERIOD.first, PERIOD.last
-            )
+            origin = await caseload_counts(conn, (D.COUNTRY_OF_ORIGIN,), PERIOD.first, PERIOD.last)
     finally:
         async with admin_engine.begin() as conn:
             await conn.execute(

@@ -84,7 +84,6 @@ def test_closings_include_transfers_and_the_reopening_that_ended_them() -> None:
     ]
 
 
-
 def test_the_record_holds_no_personal_value() -> None:
     record = record_of(
         RiskAssessed(CASE, date(2026, 1, 2), v.RiskLevel.HIGH, (v.RiskFactor.DEBTS,), "secret"),

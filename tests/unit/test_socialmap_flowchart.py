@@ -142,9 +142,7 @@ def test_every_route_walks_arrows_that_hold_and_stops_where_none_does(
     for here, there in itertools.pairwise(route):
         assert any(e.source == here and e.target == there for e in chart.edges)
     last = route[-1]
-    assert not [
-        e for e in chart.edges if e.source == last and flowchart._holds(e.condition, facts)
-    ]
+    assert not [e for e in chart.edges if e.source == last and flowchart._holds(e.condition, facts)]
 
 
 def test_coordinates_come_both_or_neither_and_within_range() -> None:

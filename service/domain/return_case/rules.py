@@ -68,8 +68,7 @@ RULES: Mapping[str, str] = MappingProxyType(
             "departure deadline may."
         ),
         "PSEUDONYM_NOT_VISIBLE": (
-            "The pseudonym must contain visible characters and no bidirectional control "
-            "characters."
+            "The pseudonym must contain visible characters and no bidirectional control characters."
         ),
         "DATE_BEFORE_CLOSING": "A case cannot be reopened before the date it was closed.",
         "USE_TRANSFER": (

@@ -273,9 +273,7 @@ async def upsert_returning(
     """Write ``row`` (as ``upsert``) and the timeline ``entries`` (``timeline.entry``), and
     return the row as stored, in one round trip on the driver connection (the command
     path's hot statement)."""
-    values = [
-        json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS
-    ]
+    values = [json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS]
     columns = [[e[c] for e in entries] for c, _ in _TIMELINE_TYPES]
     stored = await (await driver(conn)).fetchrow(_UPSERT_RETURNING, *values, *columns)
     assert stored is not None  # an upsert always returns its row

@@ -280,41 +280,41 @@ class Mutation:
     confirm_organisation: OrganisationPayload = strawberry.mutation(
         description="Social-map editors: confirm that an organisation is still right; only its "
         "last-verified date changes (a CONFIRMED history entry).",
-        resolver=confirm_organisation
+        resolver=confirm_organisation,
     )
     create_referral_mechanism: ReferralMechanismPayload = strawberry.mutation(
         description="Social-map editors: add a country's national referral mechanism as a "
         "flowchart (steps with sources, arrows with conditions), at version 1.",
-        resolver=create_referral_mechanism
+        resolver=create_referral_mechanism,
     )
     update_referral_mechanism: ReferralMechanismPayload = strawberry.mutation(
         description="Social-map editors: revise a referral mechanism; a new flowchart is given "
         "whole. Every version stays in referralMechanismHistory.",
-        resolver=update_referral_mechanism
+        resolver=update_referral_mechanism,
     )
     retire_referral_mechanism: ReferralMechanismPayload = strawberry.mutation(
         description="Social-map editors: retire a referral mechanism with a reason; it stays "
         "readable but gives no routes.",
-        resolver=retire_referral_mechanism
+        resolver=retire_referral_mechanism,
     )
     confirm_referral_mechanism: ReferralMechanismPayload = strawberry.mutation(
         description="Social-map editors: confirm that a mechanism is still right; only its "
         "last-verified date changes.",
-        resolver=confirm_referral_mechanism
+        resolver=confirm_referral_mechanism,
     )
     suggest_social_map_change: SocialMapSuggestionPayload = strawberry.mutation(
         description="Any user of a shelter: suggest a correction of an organisation, a new "
         "organisation or a correction of a mechanism step, with a reason. Only your "
         "shelter and CoMensha's editors see it.",
-        resolver=suggest_social_map_change
+        resolver=suggest_social_map_change,
     )
     accept_social_map_suggestion: SocialMapSuggestionPayload = strawberry.mutation(
         description="Social-map editors: apply a pending suggestion as a versioned change that "
         "credits it.",
-        resolver=accept_social_map_suggestion
+        resolver=accept_social_map_suggestion,
     )
     reject_social_map_suggestion: SocialMapSuggestionPayload = strawberry.mutation(
         description="Social-map editors: decline a pending suggestion with a reason the suggesting "
         "shelter sees.",
-        resolver=reject_social_map_suggestion
+        resolver=reject_social_map_suggestion,
     )

@@ -38,8 +38,7 @@ class RecordFollowUpInput(CaseCommandInput):
     )
     notes: str | None = strawberry.field(
         default=None,
-        description="What was found (at most 4000 characters). Personal data: encrypted, "
-        "erasable.",
+        description="What was found (at most 4000 characters). Personal data: encrypted, erasable.",
     )
     reached_parties: list[v.ReachedParty] | None = strawberry.field(
         default=None,

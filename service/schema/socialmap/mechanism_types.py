@@ -224,7 +224,10 @@ class ReferralMechanismChange:
                 else None
             ),
             mechanism=ReferralMechanism.of_data(
-                change.country, change.version, data, change.change is not sv.ChangeKind.RETIRED,
+                change.country,
+                change.version,
+                data,
+                change.change is not sv.ChangeKind.RETIRED,
                 change.reason if change.change is sv.ChangeKind.RETIRED else None,
                 change.changed_at,
             ),

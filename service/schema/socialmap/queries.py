@@ -349,8 +349,7 @@ async def stale_social_map_entries(info: Info) -> StaleSocialMapEntries:
         (
             m
             for m in every
-            if m.active
-            and (m.data.last_verified_on is None or m.data.last_verified_on < cutoff)
+            if m.active and (m.data.last_verified_on is None or m.data.last_verified_on < cutoff)
         ),
         key=lambda m: (m.data.last_verified_on or dt.date.min, m.country),
     )

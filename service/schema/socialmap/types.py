@@ -98,8 +98,7 @@ describe_values(
         "CREATED": "The organisation was added.",
         "UPDATED": "Some of its details changed.",
         "RETIRED": "It was retired.",
-        "CONFIRMED": "An editor checked it and found it right: only the verification date "
-        "changed.",
+        "CONFIRMED": "An editor checked it and found it right: only the verification date changed.",
     },
 )
 describe_values(
