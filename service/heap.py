@@ -13,8 +13,12 @@ grown by a quarter above a floor, and after every full collection while it is ab
 floor, so a full collection walks only what came after. Objects
 frozen are still freed as soon as nothing refers to them; only reference cycles among them
 wait, so when the subscriptions fall below half of what was frozen, the permanent generation
-is handed back (``gc.unfreeze()``) and the next full collection takes what has since died;
-it is frozen again once the count has grown by a quarter from there.
+is handed back (``gc.unfreeze()``), collected at once, and what survives is frozen again, as
+after start-up. The one full collection that takes the closed subscriptions' cycles happens
+then, when they went, and not later in the middle of other work; and the start-up heap does
+not stay in the collections' walk afterwards (handed back and left there, it was walked by
+every later full collection until the count reached the floor again). The next freeze comes
+once the count has grown by a quarter from there.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Callable
 
 log = logging.getLogger("service.heap")
@@ -51,6 +56,7 @@ class SubscriptionHeap:
         self.floor = floor
         self.every = every
         self.frozen_at = 0  # subscriptions open at the last freeze (0: none frozen since)
+        self.last_collection_seconds = 0.0  # of the full collection at the last unfreeze
 
     def check(self) -> str | None:
         """Freeze or unfreeze if the count calls for it; returns what was done, if anything."""
@@ -60,7 +66,11 @@ class SubscriptionHeap:
             self.frozen_at = open_now
             return "freeze"
         if self.frozen_at and open_now < self.frozen_at // 2:
-            gc.unfreeze()  # the next full collection takes the cycles that died meanwhile
+            started = time.perf_counter()
+            gc.unfreeze()
+            gc.collect()  # the cycles that died while frozen
+            gc.freeze()
+            self.last_collection_seconds = time.perf_counter() - started
             self.frozen_at = open_now  # freeze again only after a quarter more
             return "unfreeze"
         return None
@@ -91,8 +101,11 @@ class SubscriptionHeap:
                 done = self.check()
                 if done is not None:
                     log.info(
-                        "heap %s at %d subscriptions (%d objects frozen)",
+                        "heap %s at %d subscriptions (%d objects frozen%s)",
                         done,
                         self._subscriptions(),
                         gc.get_freeze_count(),
+                        f", collected in {self.last_collection_seconds:.3f} s"
+                        if done == "unfreeze"
+                        else "",
                     )

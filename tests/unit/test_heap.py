@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -33,16 +34,34 @@ def test_the_heap_is_frozen_from_the_floor_and_again_after_a_quarter_more(unfroz
     assert heap.check() == "freeze"
 
 
-def test_the_heap_is_handed_back_when_fewer_than_half_remain(unfrozen: None) -> None:
+class _Cycle:
+    """An object in a reference cycle with itself: only a collection frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_when_fewer_than_half_remain_the_dead_are_collected_and_the_rest_frozen_again(
+    unfrozen: None,
+) -> None:
     open_now = [200]
     heap = SubscriptionHeap(lambda: open_now[0], floor=100)
+    closed = _Cycle()  # a subscription's objects: frozen with the heap, then closed
+    gone = weakref.ref(closed)
+    kept = _Cycle()
     assert heap.check() == "freeze"
+    del closed
+    gc.collect()
+    assert gone() is not None  # frozen: no collection walks it
 
     open_now[0] = 100
     assert heap.check() is None
     open_now[0] = 99
     assert heap.check() == "unfreeze"
-    assert gc.get_freeze_count() == 0
+    assert gone() is None  # collected when the subscriptions went
+    assert kept.me is kept
+    assert gc.get_freeze_count() > 0  # what survived is out of the walk again
+    assert heap.last_collection_seconds > 0
 
     # Frozen again only once the count has grown by a quarter from where it was handed back.
     open_now[0] = 110
