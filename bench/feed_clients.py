@@ -34,6 +34,7 @@ import socket
 import struct
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -63,9 +64,10 @@ class _Subscriber:
         self.closed = False
         self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         key = base64.b64encode(os.urandom(16)).decode()
+        target = worker.target
         self._write(
             (
-                f"GET /graphql HTTP/1.1\r\nHost: {self.worker.host}:{self.worker.port}\r\n"
+                f"GET /graphql HTTP/1.1\r\nHost: {target.host}:{target.port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
                 "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
@@ -125,7 +127,7 @@ class _Subscriber:
             self._send(
                 {
                     "type": "connection_init",
-                    "payload": {"Authorization": f"Bearer {self.worker.token}"},
+                    "payload": {"Authorization": f"Bearer {self.worker.target.token}"},
                 }
             )
         buffer = self.buffer
@@ -154,7 +156,7 @@ class _Subscriber:
 
     def _text(self, payload: bytes, arrived: float, received: float) -> None:
         if b'"next"' in payload and b'"errors"' not in payload:
-            match = self.worker.match
+            match = self.worker.target.match
             if match is not None and match not in payload:
                 return  # another case's event: not timed
             found = _VERSION.search(payload)
@@ -167,8 +169,8 @@ class _Subscriber:
                     "id": "1",
                     "type": "subscribe",
                     "payload": {
-                        "query": self.worker.query,
-                        "variables": {"after": self.worker.after},
+                        "query": self.worker.target.query,
+                        "variables": {"after": self.worker.target.after},
                     },
                 }
             )
@@ -178,20 +180,23 @@ class _Subscriber:
         self.worker.errors.append(payload[:300].decode("utf-8", "replace"))
 
 
+@dataclass(frozen=True)
+class _Target:
+    """Where a worker's subscribers connect, as whom, and what they subscribe to; with
+    ``match``, only messages holding those bytes are timed."""
+
+    host: str
+    port: int
+    token: str
+    after: str
+    query: str
+    match: bytes | None
+
+
 class _Worker:
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        token: str,
-        after: str,
-        query: str,
-        count: int,
-        match: bytes | None,
-    ) -> None:
-        self.host, self.port, self.token, self.after, self.query = host, port, token, after, query
+    def __init__(self, target: _Target, count: int) -> None:
+        self.target = target
         self.count = count
-        self.match = match
         self.subscribers: list[_Subscriber] = []
         self.arrivals: dict[int, list[float]] = defaultdict(list)
         self.received: dict[int, list[float]] = defaultdict(list)
@@ -213,7 +218,7 @@ class _Worker:
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            await loop.sock_connect(sock, (self.host, self.port))
+            await loop.sock_connect(sock, (self.target.host, self.target.port))
         except BaseException:
             sock.close()
             raise
@@ -267,20 +272,11 @@ async def _serve(pipe: Connection, worker: _Worker) -> None:
             return
 
 
-def _worker_main(
-    pipe: Connection,
-    host: str,
-    port: int,
-    token: str,
-    after: str,
-    query: str,
-    count: int,
-    match: bytes | None,
-) -> None:
+def _worker_main(pipe: Connection, target: _Target, count: int) -> None:
     import uvloop  # as the service runs: the clients' own overhead stays small
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_serve(pipe, _Worker(host, port, token, after, query, count, match)))
+        runner.run(_serve(pipe, _Worker(target, count)))
 
 
 class ClientPool:
@@ -290,8 +286,7 @@ class ClientPool:
     def __init__(
         self, port: int, token: str, after: str, query: str, match: bytes | None = None
     ) -> None:
-        self.port, self.token, self.after, self.query = port, token, after, query
-        self.match = match
+        self.target = _Target("127.0.0.1", port, token, after, query, match)
         self.pipes: list[Connection] = []
         self.processes: list[Any] = []
         # By version: when each subscriber's worker read the message, and when it reached the
@@ -313,16 +308,7 @@ class ClientPool:
             mine, theirs = context.Pipe()
             process = context.Process(
                 target=_worker_main,
-                args=(
-                    theirs,
-                    "127.0.0.1",
-                    self.port,
-                    self.token,
-                    self.after,
-                    self.query,
-                    share,
-                    self.match,
-                ),
+                args=(theirs, self.target, share),
                 daemon=True,
             )
             process.start()

@@ -24,6 +24,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
+from bench.scenarios.read import QUERY as BENCH_QUERY
+from bench.scenarios.read import SIMPLE_QUERY
 from service.auth import Principal
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
@@ -42,23 +44,6 @@ OTHER = "het-kopland"
 COUNTRY = "MW"  # no other test opens cases with this country of origin
 MAX_PAGE = 50  # the tests' SAFE_FUTURE_MAX_PAGE_SIZE (the service's default is 100)
 PARTNERS = ("demo-lagos-network", "demo-kyiv", "payoke")
-BENCH_QUERY = """
-query Cases($first: Int!) {
-  returnCases(first: $first) {
-    edges { cursor node {
-      id version phase countryOfOrigin intakeDate
-      partnerOrganisations { id name country }
-      timeline { version }
-    } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-SIMPLE_QUERY = """
-query Simple($first: Int!) {
-  returnCases(first: $first) { edges { node { id version phase } } }
-}
-"""
 
 
 @pytest.fixture(scope="module", autouse=True)
