@@ -63,6 +63,18 @@ async def _click(page: Page, selector: str) -> None:
     await page.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
 
 
+async def _run(page: Page, what: str) -> str:
+    """Clear the response pane, press the execute button and wait for the answer's text."""
+    await page.evaluate(f"{_editor('.graphiql-response')}.setValue('')")
+    await _click(page, ".graphiql-execute-button")
+    text: str = await page.wait_for(
+        f"(() => {{ const v = {_editor('.graphiql-response')}.getValue();"
+        " return v.includes('\"data\"') || v.includes('\"errors\"') ? v : null; })()",
+        what,
+    )
+    return text
+
+
 async def _click_text(page: Page, selector: str, text: str) -> None:
     """Click the first element matching ``selector`` whose text is ``text``."""
     find = (
@@ -138,14 +150,7 @@ async def test_graphiql_runs_offline_with_a_token_and_shows_the_schema(
         await _type_into(page, ".graphiql-query-editor", QUERY)
         response: dict[str, Any] = {}
         for _ in range(3):
-            await page.evaluate(f"{_editor('.graphiql-response')}.setValue('')")
-            await _click(page, ".graphiql-execute-button")
-            response_text = await page.wait_for(
-                f"(() => {{ const v = {_editor('.graphiql-response')}.getValue();"
-                " return v.includes('\"data\"') || v.includes('\"errors\"') ? v : null; })()",
-                "the query's response",
-            )
-            response = json.loads(response_text)
+            response = json.loads(await _run(page, "the query's response"))
             if response.get("errors") is None:
                 break
             await asyncio.sleep(0.5)
@@ -168,13 +173,7 @@ async def test_graphiql_runs_offline_with_a_token_and_shows_the_schema(
             f'subscription {{ caseEvents(caseId: "{case_id}") {{ caseId eventType }} }}',
         )  # fmt: skip
         await asyncio.sleep(1)  # GraphiQL parses the edited document after a pause in typing
-        await page.evaluate(f"{_editor('.graphiql-response')}.setValue('')")
-        await _click(page, ".graphiql-execute-button")
-        event_text = await page.wait_for(
-            f"(() => {{ const v = {_editor('.graphiql-response')}.getValue();"
-            " return v.includes('\"data\"') || v.includes('\"errors\"') ? v : null; })()",
-            "the subscription's first event",
-        )
+        event_text = await _run(page, "the subscription's first event")
         assert (json.loads(event_text).get("data") or {}).get("caseEvents") == {
             "caseId": case_id, "eventType": "ReturnCaseOpened",
         }, event_text  # fmt: skip
