@@ -6,8 +6,8 @@ fields that is most of what folding an event costs, and a command folds its whol
 ``replacer(cls)`` writes, once per class, a function that takes the changed fields as
 keywords and fills a new instance slot by slot from them and the old one. The instance equals
 the one ``dataclasses.replace`` makes, field for field; a class where filling slots would
-skip work its ``__init__`` does (``__post_init__``, fields outside ``__init__``, no slots)
-gets ``dataclasses.replace`` itself.
+skip work its ``__init__`` does (an ``__init__`` of its own, ``__post_init__``, fields
+outside ``__init__``, no slots; ``fills_slots``) gets ``dataclasses.replace`` itself.
 """
 
 from __future__ import annotations
@@ -31,23 +31,31 @@ class _Unchanged:
 _UNCHANGED = _Unchanged()
 
 
-def _fills_slots(cls: type) -> bool:
-    if not (dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen):  # type: ignore[attr-defined]
-        return False
-    fields = dataclasses.fields(cls)
-    slots = set(getattr(cls, "__slots__", ()))
-    return (
-        not hasattr(cls, "__post_init__")
-        and all(f.init and f.name in slots for f in fields)
-        and all(isinstance(cls.__dict__.get(f.name), _SLOT_TYPE) for f in fields)
-    )
-
-
 class _Probe:
     __slots__ = ("slot",)
 
 
 _SLOT_TYPE = type(_Probe.__dict__["slot"])  # the member descriptor a slot is
+
+
+def fills_slots(cls: type) -> bool:
+    """Whether an instance of ``cls`` is exactly its fields' values in its slots, so that
+    setting each slot builds what ``__init__`` would: a dataclass with slots and the
+    ``__init__`` that ``dataclasses`` wrote, no ``__post_init__``, every field an argument of
+    ``__init__`` and held in a slot of the class itself. (``service.events.types.slot_filler``
+    builds decoded events on the same condition.)"""
+    if not dataclasses.is_dataclass(cls):
+        return False
+    init = getattr(cls, "__init__", None)
+    return (
+        "__slots__" in cls.__dict__
+        and not hasattr(cls, "__post_init__")
+        and getattr(getattr(init, "__code__", None), "co_filename", None) == "<string>"
+        and all(
+            f.init and isinstance(cls.__dict__.get(f.name), _SLOT_TYPE)
+            for f in dataclasses.fields(cls)
+        )
+    )
 
 
 def replacer(cls: type[_T]) -> Callable[..., _T]:
@@ -56,7 +64,7 @@ def replacer(cls: type[_T]) -> Callable[..., _T]:
     The generated text holds only the class's field names (identifiers). Another class's
     instance, or an unknown keyword, raises ``TypeError`` as ``dataclasses.replace`` does.
     """
-    if not _fills_slots(cls):
+    if not fills_slots(cls):
 
         def replace(obj: _T, /, **changes: Any) -> _T:
             if type(obj) is not cls:

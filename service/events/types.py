@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
+from service.domain.records import fills_slots
+
 JsonObject = dict[str, Any]
 _T = typing.TypeVar("_T")
 Upcaster = Callable[[JsonObject, JsonObject | None], tuple[JsonObject, JsonObject | None]]
@@ -178,20 +180,6 @@ def _field_converters(cls: type) -> tuple[tuple[str, Callable[[Any], Any] | None
     return tuple(out)
 
 
-def _fills_slots(cls: type) -> bool:
-    """Whether an instance of ``cls`` is exactly its fields' values in its slots: a dataclass
-    with slots and the ``__init__`` that ``dataclasses`` wrote, no ``__post_init__``, every
-    field an argument of ``__init__``."""
-    init = getattr(cls, "__init__", None)
-    return (
-        dataclasses.is_dataclass(cls)
-        and "__slots__" in cls.__dict__
-        and not hasattr(cls, "__post_init__")
-        and getattr(getattr(init, "__code__", None), "co_filename", None) == "<string>"
-        and all(f.init and f.name in cls.__dict__ for f in dataclasses.fields(cls))
-    )
-
-
 @cache
 def _builder(cls: type) -> Callable[[Callable[[str], Any]], Any]:
     """A function that builds ``cls`` from a stored payload's ``get``: each field read and
@@ -216,12 +204,12 @@ def _builder(cls: type) -> Callable[[Callable[[str], Any]], Any]:
 @cache
 def slot_filler(cls: type[_T]) -> Callable[..., _T]:
     """A function with the signature of ``cls``'s ``__init__`` that returns the same instance
-    ``cls(...)`` would: filled slot by slot where ``_fills_slots(cls)`` (a frozen dataclass's
+    ``cls(...)`` would: filled slot by slot where ``fills_slots(cls)`` (a frozen dataclass's
     ``__init__`` sets each field through ``object.__setattr__``), ``cls`` itself otherwise.
     For readers that build many envelopes at once. The generated text holds only the class's
     field names (identifiers)."""
     fields = dataclasses.fields(typing.cast(Any, cls))
-    if not _fills_slots(cls) or any(f.default_factory is not dataclasses.MISSING for f in fields):
+    if not fills_slots(cls) or any(f.default_factory is not dataclasses.MISSING for f in fields):
         return cls
     namespace: dict[str, Any] = {"_sf_cls": cls, "_sf_new": object.__new__}
     params, body = [], []

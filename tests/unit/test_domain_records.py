@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.domain.records import replacer
+from service.domain.records import fills_slots, replacer
 from service.domain.return_case import ReturnCase
 from service.domain.return_case.state import Consent
 from service.domain.vocabulary import ConsentPurpose
@@ -68,3 +68,18 @@ def test_a_class_that_checks_itself_is_copied_through_its_init() -> None:
     assert replace_checked(Checked(1, 5), low=3) == Checked(3, 5)
     with pytest.raises(ValueError, match="low above high"):
         replace_checked(Checked(1, 5), low=9)
+
+
+def test_a_class_with_an_init_of_its_own_is_copied_through_it() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True, init=False)
+    class Normalised:
+        value: int
+
+        def __init__(self, value: int) -> None:
+            object.__setattr__(self, "value", abs(value))
+
+    assert replacer(Normalised)(Normalised(1), value=-3).value == 3
+
+
+def test_case_states_are_copied_slot_by_slot() -> None:
+    assert fills_slots(ReturnCase)
