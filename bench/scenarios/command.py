@@ -33,7 +33,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import Budget, MemorySampler, Result, latency_summary, log, run_workers
+from bench.common import (
+    Budget,
+    MemorySampler,
+    Result,
+    latency_summary,
+    log,
+    proc_cpu_seconds,
+    run_workers,
+)
 from bench.database import BenchDatabase
 from bench.http import GraphQL
 from bench.scenarios.append import _stream
@@ -362,16 +370,20 @@ async def run(
     await run_workers(CLIENTS, worker, warm)
     floors = [await raw_floor(bench_db, seconds=seconds / 2, max_requests=max_requests // 2)]
     service.profile_on()
+    cpu_before = proc_cpu_seconds(service.pid)
     with MemorySampler(service.pid) as sampler:
         budget = await run_workers(CLIENTS, worker, Budget(max_requests, seconds))
+    cpu = proc_cpu_seconds(service.pid) - cpu_before
     service.profile_off()
     floors.append(await raw_floor(bench_db, seconds=seconds / 2, max_requests=max_requests // 2))
     rate = budget.rate
     floor_rate = sum(f.completed for f in floors) / sum(f.elapsed for f in floors)
     ratio = rate / floor_rate if floor_rate else 0.0
+    cpu_ms = 1000 * cpu / budget.completed if budget.completed else 0.0
     log(
         f"command: {budget.completed} mutations in {budget.elapsed:.1f} s ({rate:.1f}/s), "
-        f"{budget.errors} errors; raw command floor {floor_rate:.1f}/s (ratio {ratio:.2f})"
+        f"{budget.errors} errors; raw command floor {floor_rate:.1f}/s (ratio {ratio:.2f}); "
+        f"service CPU {cpu_ms:.2f} ms per mutation ({cpu / budget.elapsed:.2f} of a core)"
     )
     summary = latency_summary(budget.latencies)
     floor_summary = latency_summary([x for f in floors for x in f.latencies])
@@ -393,6 +405,8 @@ async def run(
                     "rates": [round(f.rate, 1) for f in floors],
                 },
                 "mutations": {**summary, "errors": budget.errors},
+                "service_cpu_ms_per_mutation": round(cpu_ms, 3),
+                "service_cores": round(cpu / budget.elapsed, 3) if budget.elapsed else 0.0,
             },
         ),
         Result(
