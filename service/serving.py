@@ -1,8 +1,9 @@
 """How the API is served: uvicorn with limits and timeouts a hostile client cannot outlast.
 
-* HTTP/1.1 through h11 (not httptools, which has no limit on header size): a request's
-  headers may take at most ``MAX_HEADER_BYTES`` (an 8 MB ``Authorization`` header is refused
-  with 400 after the first 16 KiB, never buffered in full);
+* HTTP/1.1 through httptools (llhttp), with a limit of our own on header size, which
+  llhttp does not have: a request's headers may take at most ``MAX_HEADER_BYTES`` (an 8 MB
+  ``Authorization`` header is refused with 400 after the first 16 KiB and at most one read
+  beyond, never buffered in full);
 * a connection has ``REQUEST_READ_SECONDS`` to deliver a whole request, headers and body,
   from the moment it opens or its previous response ends; idle or half-sent connections
   (slowloris) are closed after that. Between requests, keep-alive lasts ``KEEP_ALIVE_SECONDS``;
@@ -26,10 +27,9 @@ import asyncio
 import struct
 from typing import Any
 
-import h11
 import uvicorn
 from starlette.types import ASGIApp
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
@@ -48,14 +48,19 @@ TOO_SLOW_REASON = "SUBSCRIBER_TOO_SLOW"
 DIRECT_TEXT_EXTENSION = "safe_future.websocket.send_text_now"
 
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for reading each whole request."""
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a bound on a request's header bytes and a deadline
+    for reading each whole request."""
 
     request_read_seconds = REQUEST_READ_SECONDS
+    max_header_bytes = MAX_HEADER_BYTES
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._read_deadline: asyncio.TimerHandle | None = None
+        self._in_headers = True  # the next bytes belong to a request's head
+        self._head_bytes = 0
+        self._unanswered = 0  # whole requests received and not yet answered
         self._arm()
 
     def _arm(self) -> None:
@@ -70,22 +75,46 @@ class GuardedH11Protocol(H11Protocol):
 
     def _too_slow(self) -> None:
         self._read_deadline = None
-        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
-            self.transport.close()
+        if not self._unanswered and not self.transport.is_closing():
+            self.transport.close()  # idle, or a request still arriving
 
     def data_received(self, data: bytes) -> None:
+        # Until its head is complete, every byte a request sends belongs to its head; the
+        # parser keeps an unfinished header's bytes, so the count stops it after one read.
+        if self._in_headers:
+            self._head_bytes += len(data)
         super().data_received(data)
-        if self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
+        if (
+            self._in_headers
+            and self._head_bytes > self.max_header_bytes
+            and not self.transport.is_closing()
+        ):
+            self.send_400_response("Request header fields too large.")
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._unanswered += 1
+        self._in_headers = True
+        self._head_bytes = 0
+        if self._unanswered:
             self._disarm()  # the whole request is in
+        # else it was answered before its body was in (413), and the deadline armed then
+        # runs on for the next request
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
+        self._unanswered = max(0, self._unanswered - 1)
         super().on_response_complete()
         if not self.transport.is_closing():
             self._arm()
 
-    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+    def handle_websocket_upgrade(self) -> None:
         self._disarm()
-        super().handle_websocket_upgrade(event)
+        super().handle_websocket_upgrade()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -202,8 +231,7 @@ def server_config(app: ASGIApp, host: str, port: int, **overrides: Any) -> uvico
     options: dict[str, Any] = {
         "host": host,
         "port": port,
-        "http": GuardedH11Protocol,
-        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "http": GuardedHttpProtocol,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "ws": GuardedWebSocketProtocol,
         "ws_max_size": MAX_WS_MESSAGE_BYTES,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import uvicorn
 
 from service.app import create_app
 from service.config import Settings
-from service.serving import GuardedH11Protocol, server_config
+from service.serving import MAX_HEADER_BYTES, GuardedHttpProtocol, server_config
 from tests.conftest import Database, TokenFactory
 from tests.e2e.conftest import LiveServer, codes
 from tests.e2e.test_guards import production  # noqa: F401  (a fixture)
@@ -21,7 +22,7 @@ from tests.e2e.test_guards import production  # noqa: F401  (a fixture)
 METRICS_TOKEN = "metrics-" + "k" * 32
 
 
-class _QuickDeadline(GuardedH11Protocol):
+class _QuickDeadline(GuardedHttpProtocol):
     request_read_seconds = 0.5
 
 
@@ -81,6 +82,71 @@ async def test_an_oversized_authorization_header_is_refused_before_it_is_read(
     await writer.drain()
     answer = await _closed_by_server(reader)
     assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    writer.close()
+
+
+async def test_a_head_trickled_past_the_limit_is_refused(live_server: LiveServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", live_server.port)
+    writer.write(b"POST /graphql HTTP/1.1\r\nHost: x\r\n")
+    sent, n = 0, 0
+    while sent <= MAX_HEADER_BYTES:  # 1 KiB header lines in separate reads, to just past it
+        line = b"X-Pad-%d: %s\r\n" % (n, b"p" * 1024)
+        writer.write(line)
+        await writer.drain()
+        sent, n = sent + len(line), n + 1
+        await asyncio.sleep(0.01)
+    answer = await _closed_by_server(reader)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    writer.close()
+
+
+async def test_a_body_larger_than_the_head_limit_sent_with_its_head_is_read(
+    live_server: LiveServer,
+) -> None:
+    body = json.dumps({"query": "{ me { subject } }", "extensions": {"pad": "x" * 40_000}})
+    reader, writer = await asyncio.open_connection("127.0.0.1", live_server.port)
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    writer.write(head + body[:30_000].encode())  # the head and 30 KiB of body in one read
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    writer.write(body[30_000:].encode())
+    await writer.drain()
+    answer = await _closed_by_server(reader)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:100]  # the app read it: no token
+    assert b"UNAUTHENTICATED" in answer
+    writer.close()
+
+
+async def test_pipelined_requests_are_each_answered(live_server: LiveServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", live_server.port)
+    writer.write(
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    await writer.drain()
+    answer = await _closed_by_server(reader)
+    assert answer.count(b"HTTP/1.1 200") == 2, answer[:300]
+    writer.close()
+
+
+async def test_a_connection_answered_before_its_body_came_must_send_the_next_in_time(
+    quick_server: int, settings: Settings
+) -> None:
+    size = settings.max_body_bytes + 1
+    reader, writer = await asyncio.open_connection("127.0.0.1", quick_server)
+    writer.write(
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % size
+    )
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
+    assert head.startswith(b"HTTP/1.1 413"), head[:100]
+    writer.write(b"x" * size)  # the body it declared, then nothing more
+    await writer.drain()
+    await _closed_by_server(reader)
     writer.close()
 
 
