@@ -20,6 +20,7 @@ from service.schema.errors import log_errors
 from service.schema.extensions import OperationMetrics
 from service.schema.feed import Subscription
 from service.schema.guards import PreparedDocument
+from service.schema.inputs import compile_inputs
 from service.schema.limits import MAX_DEPTH, document_limits
 from service.schema.mutations import Mutation
 from service.schema.privacy import PersonalDataAccessLog
@@ -69,6 +70,7 @@ def build_schema(*, production: bool = False, max_depth: int = MAX_DEPTH) -> Sch
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
     schema.hide_suggestions = production
+    compile_inputs(schema)
     schema.extra_rules = (*rules, *((NoSchemaIntrospectionCustomRule,) if production else ()))
     return schema
 
