@@ -71,6 +71,9 @@ class Measure:
     fields: int = 0
     cost: int = 0
     aliases: int = 0
+    # Whether a variable's value (``first``) counted: if not, the same document measures
+    # the same with any variables.
+    read_variables: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,7 @@ class _Walker:
         self.measured: dict[str, _Size] = {}
         self.measuring: set[str] = set()
         self.total_fields = 0
+        self.read_variables = False
 
     def _type(self, name: str | None) -> GraphQLNamedType | None:
         if self.schema is None or name is None or name.startswith("__"):
@@ -129,10 +133,10 @@ class _Walker:
                 count = default if isinstance(default, int) else self.page
             elif isinstance(first.value, IntValueNode):
                 count = int(first.value.value)
-            elif isinstance(first.value, VariableNode) and _whole(
-                given := self.variables.get(first.value.name.value)
-            ):
-                count = int(given)  # type: ignore[call-overload]
+            elif isinstance(first.value, VariableNode):
+                self.read_variables = True
+                given = self.variables.get(first.value.name.value)
+                count = int(given) if _whole(given) else self.page  # type: ignore[call-overload]
             else:
                 count = self.page
             return max(1, min(count, self.page)), named
@@ -283,4 +287,5 @@ def _measure(walker: _Walker, document: DocumentNode, schema: GraphQLSchema | No
             walker._check(result.fields, result.cost, result.aliases)
         elif isinstance(definition, FragmentDefinitionNode):
             walker._fragment(definition.name.value, 1)
+    result.read_variables = walker.read_variables
     return result

@@ -16,9 +16,11 @@ time:
 
 A refusal is a ``RequestRefused`` holding GraphQL errors with ``extensions.code``
 ``BAD_USER_INPUT`` and a ``rule``. The parsed document is handed to the schema's execution
-through the context (``Prepared``), so it is parsed once. Parsed documents and positive
-validation outcomes are cached for short documents only, within a character budget: a cache
-of whole large documents would let a client fill memory.
+through the context (``Prepared``), so it is parsed once. Parsed documents, positive
+validation outcomes and passed cost measures are cached for short documents only, within a
+character budget: a cache of whole large documents would let a client fill memory. A cost
+measure is cached only when it read no variable (``first: $n`` counts with each request's
+value, so such a document is measured for every request).
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ class _BoundedCache:
 
 _documents = _BoundedCache(CACHE_ENTRY_CHARS, CACHE_BUDGET_CHARS)
 _valid = _BoundedCache(CACHE_ENTRY_CHARS, CACHE_BUDGET_CHARS)
+# Short documents ``measure`` passed without reading a variable, with the schema it used.
+_measured = _BoundedCache(CACHE_ENTRY_CHARS, CACHE_BUDGET_CHARS)
 
 
 def cached_documents() -> int:
@@ -203,10 +207,15 @@ def prepare(
             message = _REFUSED_TYPE["post"]
         original = OperationNotAllowed(message, rule="OPERATION_NOT_ALLOWED")
         raise RequestRefused([GraphQLError(message, original_error=original)])
-    try:
-        measure(document, schema, variables=variables if isinstance(variables, dict) else None)
-    except CostRefusal as refusal:
-        raise _refuse(refusal.message, refusal.rule) from None
+    if _measured.get(query) is not schema:
+        try:
+            figures = measure(
+                document, schema, variables=variables if isinstance(variables, dict) else None
+            )
+        except CostRefusal as refusal:
+            raise _refuse(refusal.message, refusal.rule) from None
+        if not figures.read_variables:
+            _measured.put(query, schema)
     return Prepared(query, document, operation)
 
 

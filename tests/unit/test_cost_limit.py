@@ -123,3 +123,30 @@ def test_first_given_as_a_variable_counts_with_the_requests_value() -> None:
     assert small < unknown
     assert measure(document, SCHEMA, variables={"first": True}).cost == unknown
     assert measure(document, SCHEMA, variables={"first": 10**9}).cost == unknown
+
+
+def test_a_document_whose_cost_reads_a_variable_is_measured_again_for_each_request() -> None:
+    entries = "timeline { version eventType occurredAt actor actorRole }"
+    nodes = " ".join(f"t{i}: {entries}" for i in range(20))
+    query = f"query($n: Int!) {{ returnCases(first: $n) {{ edges {{ node {{ {nodes} }} }} }} }}"
+
+    def rule(first: int) -> str | None:
+        try:
+            prepare(
+                SCHEMA, query, {"n": first}, None, allowed=(OperationType.QUERY,), transport="post"
+            )
+        except RequestRefused as refused:
+            return getattr(refused.errors[0].original_error, "rule", None)
+        return None
+
+    assert rule(1) is None
+    assert rule(100) == "COST_LIMIT"  # not the verdict of the first request
+    assert rule(1) is None
+
+
+def test_a_document_that_passed_without_reading_variables_passes_again() -> None:
+    query = "{ returnCases(first: 3) { edges { node { id } } } }"
+    assert _rule(query) is None
+    assert _rule(query) is None
+    assert _rule("{ " + " ".join([LIST] * 100) + " }") == "REPEATED_FIELD_LIMIT"
+    assert _rule("{ " + " ".join([LIST] * 100) + " }") == "REPEATED_FIELD_LIMIT"  # refusals stay
