@@ -35,8 +35,11 @@ def free_port() -> int:
 class Process:
     """A server subprocess listening on ``127.0.0.1:port``."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int) -> None:
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], port: int, cwd: Path = ROOT
+    ) -> None:
         self.name = name
+        self.cwd = cwd
         self.argv = argv
         self.env = env
         self.port = port
@@ -64,7 +67,7 @@ class Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = self.log_path.open("w")
         self.proc = await asyncio.create_subprocess_exec(
-            *self.argv, env=self.env, stdout=out, stderr=out, cwd=str(ROOT)
+            *self.argv, env=self.env, stdout=out, stderr=out, cwd=str(self.cwd)
         )
         out.close()
         deadline = time.monotonic() + patience

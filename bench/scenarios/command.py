@@ -20,7 +20,9 @@ timing (JSON is encoded per command, as a handler must); no GraphQL, no token, n
 sealing. Floor and mutations alternate (floor, mutations, floor), so both see the same machine.
 
 Judged: mutations/s / floor commands/s, target >= 0.4. Also reported: the ratio to scenario 1's
-raw INSERT rate.
+raw INSERT rate, and the service process's CPU time per mutation over the timed window (from
+``/proc``), which moves less from run to run than the ratio. ``bench/compare.py`` runs the same
+walk against two checkouts side by side.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.common import (
@@ -322,6 +324,68 @@ async def _partner(bench_db: BenchDatabase) -> str:
     return to_global_id("Organisation", org)
 
 
+@dataclasses.dataclass(frozen=True)
+class CaseWalk:
+    """Case workers walking cases through the whole method, one mutation per step (see the
+    module text); one shelter, token and keep-alive connection per worker."""
+
+    places: list[tuple[str, uuid.UUID]]
+    tokens: dict[str, str]
+    steps: list[tuple[str, Callable[[int], dict[str, Any]]]]
+    mutations: dict[str, str]
+
+    @classmethod
+    async def prepare(cls, bench_db: BenchDatabase) -> CaseWalk:
+        places = await shelters(bench_db)
+        steps = _steps(await _partner(bench_db))
+        return cls(
+            places,
+            {slug: bench_db.token(slug) for slug, _ in places},
+            steps,
+            {name: _mutation(name) for name, _ in steps},
+        )
+
+    def worker(
+        self,
+        port: int,
+        on_step: Callable[[str, float], None] = lambda _name, _took: None,
+        on_case: Callable[[], None] = lambda: None,
+    ) -> Callable[[int, Budget], Awaitable[None]]:
+        """A closed-loop worker against the service on ``port``, for ``run_workers``."""
+
+        async def worker(i: int, budget: Budget) -> None:
+            slug, _ = self.places[i % len(self.places)]
+            client = GraphQL(port, self.tokens[slug])
+            n = 0
+            try:
+                while True:
+                    n += 1
+                    case_id: str | None = None
+                    version = 0
+                    for name, fields in self.steps:
+                        if not budget.take():
+                            return
+                        data = {**fields(n), "idempotencyKey": uuid.uuid4().hex}
+                        if case_id is not None:
+                            data |= {"caseId": case_id, "expectedVersion": version}
+                        started = time.perf_counter()
+                        status, body = await client.raw(self.mutations[name], {"input": data})
+                        took = time.perf_counter() - started
+                        if status != 200 or b'"errors"' in body:
+                            budget.fail(f"{name}: HTTP {status} {body[:300]!r}")
+                            break  # this case is stuck; start the next one
+                        budget.record(took)
+                        on_step(name, took)
+                        payload = json.loads(body)["data"][name]
+                        case_id, version = payload["case"]["id"], payload["version"]
+                    else:
+                        on_case()
+            finally:
+                client.close()
+
+        return worker
+
+
 async def run(
     bench_db: BenchDatabase,
     service: Process,
@@ -329,43 +393,14 @@ async def run(
     seconds: float,
     max_requests: int,
 ) -> tuple[list[Result], dict[str, int]]:
-    places = await shelters(bench_db)
-    tokens = {slug: bench_db.token(slug) for slug, _ in places}
-    steps = _steps(await _partner(bench_db))
-    mutations = {name: _mutation(name) for name, _ in steps}
-    by_step: dict[str, list[float]] = {name: [] for name, _ in steps}
+    walk = await CaseWalk.prepare(bench_db)
+    by_step: dict[str, list[float]] = {name: [] for name, _ in walk.steps}
     cases_done = [0]
 
-    async def worker(i: int, budget: Budget) -> None:
-        slug, _ = places[i % len(places)]
-        client = GraphQL(service.port, tokens[slug])
-        n = 0
-        try:
-            while True:
-                n += 1
-                case_id: str | None = None
-                version = 0
-                for name, fields in steps:
-                    if not budget.take():
-                        return
-                    data = {**fields(n), "idempotencyKey": uuid.uuid4().hex}
-                    if case_id is not None:
-                        data |= {"caseId": case_id, "expectedVersion": version}
-                    started = time.perf_counter()
-                    status, body = await client.raw(mutations[name], {"input": data})
-                    took = time.perf_counter() - started
-                    if status != 200 or b'"errors"' in body:
-                        budget.fail(f"{name}: HTTP {status} {body[:300]!r}")
-                        break  # this case is stuck; start the next one
-                    budget.record(took)
-                    by_step[name].append(took)
-                    payload = json.loads(body)["data"][name]
-                    case_id, version = payload["case"]["id"], payload["version"]
-                else:
-                    cases_done[0] += 1
-        finally:
-            client.close()
+    def finished() -> None:
+        cases_done[0] += 1
 
+    worker = walk.worker(service.port, lambda name, took: by_step[name].append(took), finished)
     warm = Budget(CLIENTS * 24, 3.0)  # warm-up: plans, caches, the first data keys
     await run_workers(CLIENTS, worker, warm)
     floors = [await raw_floor(bench_db, seconds=seconds / 2, max_requests=max_requests // 2)]
@@ -421,7 +456,7 @@ async def run(
                 "clients": CLIENTS,
                 "seconds": seconds,
                 "max_requests": max_requests,
-                "steps_per_case": len(steps),
+                "steps_per_case": len(walk.steps),
             },
             details={
                 **summary,
