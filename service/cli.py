@@ -63,7 +63,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
-    from service.observability import configure_logging
+    from service.observability import configure_logging, skip_unwritten_record_fields
     from service.serving import server_config
 
     # In production, `safe-future migrate` runs once as the owner (a one-shot job) and the API
@@ -75,6 +75,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
         flush=True,
     )
     configure_logging()
+    skip_unwritten_record_fields()
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with a
     # handler of our own in place that re-raise returns, and the process exits with 0.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: None)

@@ -120,6 +120,17 @@ class WithoutQueryStrings(logging.Filter):
         return True
 
 
+def skip_unwritten_record_fields() -> None:
+    """Stop gathering, for every record, what ``JsonFormatter`` never writes: the calling
+    file, function and line (a walk up the stack), the thread, the process and its name.
+    These are the logging HOWTO's "Optimization" switches; they hold for the whole process,
+    so the server sets them, not the code a test imports."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
 def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> logging.Handler:
     """JSON lines on stderr (or ``stream``) for the service and the server it runs in."""
     handler = logging.StreamHandler(stream or sys.stderr)
