@@ -79,7 +79,8 @@ WITH cur AS (
     ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
     RETURNING version, global_position, recorded_at, transaction_id::text::bigint AS tx
 )
-SELECT cur.v AS current, ins.version, ins.global_position, ins.recorded_at, ins.tx{notify}
+{receipt}SELECT cur.v AS current, ins.version, ins.global_position, ins.recorded_at,
+       ins.tx{notify}{saved}
 FROM cur LEFT JOIN ins ON true
 ORDER BY ins.version
 """
@@ -92,13 +93,29 @@ _ONE = {"values": "cur.v + 1, $4::text, $5::int, $6::jsonb, $7::jsonb", "source"
 _NOTIFY = (
     f",\n       CASE WHEN ins.version IS NOT NULL THEN pg_notify('{EVENTS_CHANNEL}', $1::text) END"
 )
-# (one event?, announced after the commit?) -> statement
+# The command's receipt, when the caller gives it, in the same statement: inserted only when
+# the events were (``ON CONFLICT DO NOTHING`` waits for a concurrent request with the same key,
+# as ``save_receipt`` does); ``saved`` tells whether it was.
+_RECEIPT = """, rec AS (
+    INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, command_type,
+                                  fingerprint, result_version)
+    SELECT $1, $11, $2, $12, $13, $14 WHERE EXISTS (SELECT FROM ins)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+"""
+_SAVED = ",\n       (SELECT count(*) FROM rec) AS saved"
+# (one event?, announced after the commit?, with a receipt?) -> statement
 _APPENDS = {
-    (one, announced): _APPEND.format(
-        **(_ONE if one else _MANY), notify="" if announced else _NOTIFY
+    (one, announced, receipt): _APPEND.format(
+        **(_ONE if one else _MANY),
+        notify="" if announced else _NOTIFY,
+        receipt=_RECEIPT if receipt else "",
+        saved=_SAVED if receipt else "",
     )
     for one in (True, False)
     for announced in (True, False)
+    for receipt in (True, False)
 }
 _CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
 
@@ -265,6 +282,7 @@ class EventStore:
         events: Sequence[Any],
         metadata: Metadata,
         occurred_at: dt.datetime,
+        receipt: tuple[str, Receipt] | None = None,
     ) -> list[RecordedEvent]:
         """Append ``events`` after ``expected_version``, or raise ``ConcurrencyConflict``.
 
@@ -272,7 +290,13 @@ class EventStore:
         writer that inserted the same version first makes it insert nothing (it waits for that
         writer to commit). Either way the caller's transaction is rolled back by the
         exception, so nothing of it is kept.
+
+        ``receipt`` (idempotency key, receipt) is saved by the same statement, as
+        ``save_receipt`` would after it: ``DuplicateReceipt`` if another request with that key
+        committed first. Its ``result_version`` must be the version the events reach.
         """
+        if receipt is not None and receipt[1].result_version != expected_version + len(events):
+            raise ValueError("a receipt saved with an append records the version it reaches")
         encoded = [self.registry.encode(event) for event in events]
         if self.cipher is not None:
             # Personal parts are sealed with the client's key: no plaintext reaches the log.
@@ -298,10 +322,15 @@ class EventStore:
             conn, functools.partial(self.announce, tenant_id)
         )
         raw = await driver(conn)
+        kept: tuple[Any, ...] = ()
+        if receipt is not None:
+            key, saved = receipt
+            kept = (key, saved.command_type, saved.fingerprint, saved.result_version)
+        statement = _APPENDS[len(encoded) == 1, announced, receipt is not None]
         if len(encoded) == 1:
             ((kind, schema, payload, personal),) = encoded
             rows = await raw.fetch(
-                _APPENDS[True, announced],
+                statement,
                 tenant_id,
                 stream_id,
                 stream_type,
@@ -312,10 +341,11 @@ class EventStore:
                 expected_version,
                 json.dumps(metadata.to_json()),
                 occurred_at,
+                *kept,
             )
         else:
             rows = await raw.fetch(
-                _APPENDS[False, announced],
+                statement,
                 tenant_id,
                 stream_id,
                 stream_type,
@@ -326,6 +356,7 @@ class EventStore:
                 expected_version,
                 json.dumps(metadata.to_json()),
                 occurred_at,
+                *kept,
             )
         inserted = [r for r in rows if r[1] is not None]
         if len(inserted) != len(events):
@@ -333,6 +364,8 @@ class EventStore:
             if current == expected_version:  # a concurrent writer inserted first
                 current = int(await raw.fetchval(_CURRENT_VERSION, stream_id))
             raise ConcurrencyConflict(stream_id, expected_version, current)
+        if receipt is not None and not rows[0][-1]:
+            raise DuplicateReceipt(receipt[0])
         recorded = [
             RecordedEvent(
                 global_position=row[2],

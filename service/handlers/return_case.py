@@ -387,6 +387,24 @@ async def _decide_and_append(
             raise Conflict("the case exists already", current_version=current) from None
         version = current
         stored: dict[str, Any] | None = None
+        saved: tuple[str, Receipt] | None = None  # the receipt, saved with the events
+        if events and idempotency_key is not None:
+            # With the client's key at hand (or no personal values to fingerprint), the
+            # receipt is known now and rides on the append; a key the append itself creates
+            # (a new case) comes first, so that receipt follows as before.
+            secret, missing = await _fingerprint_secret(
+                deps, conn, principal, command.case_id, command, create=False
+            )
+            if not missing:
+                saved = (
+                    idempotency_key,
+                    Receipt(
+                        command.case_id,
+                        type(command).__name__,
+                        fingerprint(command, secret),
+                        expected_version + len(events),
+                    ),
+                )
         if events:
             metadata = Metadata(
                 actor=principal.subject,
@@ -406,6 +424,7 @@ async def _decide_and_append(
                     events=events,
                     metadata=metadata,
                     occurred_at=deps.clock(),
+                    receipt=saved,
                 )
             except ConcurrencyConflict as exc:
                 raise Conflict(
@@ -426,7 +445,7 @@ async def _decide_and_append(
                 await transfer_offers.forget_for_case(
                     conn, store.cipher, principal.tenant_id, command.case_id
                 )
-        if idempotency_key is not None:
+        if idempotency_key is not None and saved is None:
             secret, _ = await _fingerprint_secret(
                 deps, conn, principal, command.case_id, command, create=True
             )

@@ -60,6 +60,7 @@ async def _append(
     stream: uuid.UUID,
     expected: int,
     count: int = 1,
+    receipt: tuple[str, Receipt] | None = None,
 ) -> list[int]:
     events = [NoteTaken(stream, dt.date(2026, 1, i + 1), f"secret {i}", i) for i in range(count)]
     async with tenant_transaction(engine, tenant) as conn:
@@ -72,6 +73,7 @@ async def _append(
             events=events,
             metadata=META,
             occurred_at=NOW,
+            receipt=receipt,
         )
     return [r.version for r in recorded]
 
@@ -167,3 +169,80 @@ async def test_a_second_receipt_for_the_same_key_is_refused(
             await store.save_receipt(conn, tenant_id=tenant, key=key, receipt=receipt)
     async with tenant_transaction(app_engine, tenant) as conn:
         assert await store.find_receipt(conn, key) == receipt
+
+
+async def _receipt_and_versions(
+    store: EventStore, engine: AsyncEngine, tenant: uuid.UUID, stream: uuid.UUID, key: str
+) -> tuple[Receipt | None, list[int]]:
+    async with tenant_transaction(engine, tenant) as conn:
+        receipt = await store.find_receipt(conn, key)
+        versions = [r.version for r in await store.read_stream(conn, stream)]
+    return receipt, versions
+
+
+@pytest.mark.parametrize("count", [1, 3], ids=["one event", "three events"])
+async def test_an_append_saves_the_receipt_it_carries_with_its_events(
+    store: EventStore, app_engine: AsyncEngine, count: int
+) -> None:
+    tenant, stream, key = await _tenant(app_engine), uuid.uuid4(), f"key-{uuid.uuid4()}"
+    receipt = Receipt(stream, "Test", "abc", count)
+    assert await _append(store, app_engine, tenant, stream, 0, count, (key, receipt)) == list(
+        range(1, count + 1)
+    )
+    assert await _receipt_and_versions(store, app_engine, tenant, stream, key) == (
+        receipt,
+        list(range(1, count + 1)),
+    )
+
+
+async def test_an_append_that_conflicts_saves_no_receipt(
+    store: EventStore, app_engine: AsyncEngine
+) -> None:
+    tenant, stream, key = await _tenant(app_engine), uuid.uuid4(), f"key-{uuid.uuid4()}"
+    await _append(store, app_engine, tenant, stream, 0, 2)
+    with pytest.raises(ConcurrencyConflict):
+        await _append(store, app_engine, tenant, stream, 1, 1, (key, Receipt(stream, "T", "x", 2)))
+    assert await _receipt_and_versions(store, app_engine, tenant, stream, key) == (None, [1, 2])
+
+
+async def test_an_append_whose_key_another_request_saved_keeps_nothing(
+    store: EventStore, app_engine: AsyncEngine
+) -> None:
+    tenant, stream, key = await _tenant(app_engine), uuid.uuid4(), f"key-{uuid.uuid4()}"
+    first = Receipt(uuid.uuid4(), "Test", "first", 1)
+    async with tenant_transaction(app_engine, tenant) as conn:
+        await store.save_receipt(conn, tenant_id=tenant, key=key, receipt=first)
+    with pytest.raises(DuplicateReceipt):
+        await _append(store, app_engine, tenant, stream, 0, 1, (key, Receipt(stream, "T", "x", 1)))
+    assert await _receipt_and_versions(store, app_engine, tenant, stream, key) == (first, [])
+
+
+async def test_an_append_refuses_a_receipt_of_another_version(
+    store: EventStore, app_engine: AsyncEngine
+) -> None:
+    tenant, stream, key = await _tenant(app_engine), uuid.uuid4(), f"key-{uuid.uuid4()}"
+    with pytest.raises(ValueError, match="the version it reaches"):
+        await _append(store, app_engine, tenant, stream, 0, 2, (key, Receipt(stream, "T", "x", 1)))
+    assert await _receipt_and_versions(store, app_engine, tenant, stream, key) == (None, [])
+
+
+async def test_two_concurrent_appends_carrying_one_key_keep_exactly_one(
+    store: EventStore, app_engine: AsyncEngine
+) -> None:
+    tenant, key = await _tenant(app_engine), f"key-{uuid.uuid4()}"
+    streams = [uuid.uuid4(), uuid.uuid4()]
+    results = await asyncio.gather(
+        *[
+            _append(store, app_engine, tenant, s, 0, 1, (key, Receipt(s, "Test", "x", 1)))
+            for s in streams
+        ],
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["DuplicateReceipt", "list"]
+    winner = streams[[isinstance(r, list) for r in results].index(True)]
+    loser = streams[1 - streams.index(winner)]
+    assert await _receipt_and_versions(store, app_engine, tenant, winner, key) == (
+        Receipt(winner, "Test", "x", 1),
+        [1],
+    )
+    assert (await _receipt_and_versions(store, app_engine, tenant, loser, key))[1] == []

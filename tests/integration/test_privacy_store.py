@@ -181,6 +181,34 @@ async def test_a_stream_is_read_with_its_key_in_one_statement(deps: Dependencies
     assert not [sql for sql in seen if "FROM data_keys WHERE" in sql]
 
 
+async def test_a_command_saves_its_receipt_with_its_events_in_four_statements(
+    deps: Dependencies,
+) -> None:
+    case_id, _ = await walk(deps)
+    key = f"key-{uuid.uuid4()}"
+    command = rc.AssessRisk(case_id, dt.date(2026, 2, 5), v.RiskLevel.LOW, (), "calmer now")
+    with statements(deps.engine) as seen:
+        result = await handle(
+            deps, worker(deps), command, expected_version=3,
+            idempotency_key=key, request_id="privacy-test",
+        )  # fmt: skip
+    # BEGIN with the tenant; receipt, stream and key; the append with the receipt; the
+    # read-model row with its timeline entry (COMMIT follows).
+    assert len(seen) == 4
+    assert "INSERT INTO command_receipts" in seen[2]
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        receipt = await deps.store.find_receipt(conn, key)
+    assert receipt is not None
+    assert (receipt.stream_id, receipt.command_type, receipt.result_version) == (
+        case_id, "AssessRisk", 4,
+    )  # fmt: skip
+    again = await handle(
+        deps, worker(deps), command, expected_version=3,
+        idempotency_key=key, request_id="privacy-test",
+    )  # fmt: skip
+    assert (again.version, again.replayed) == (result.version, True)
+
+
 async def test_another_shelters_stream_brings_no_key_along(deps: Dependencies) -> None:
     case_id, _ = await walk(deps)
     other = next(t for slug, t in deps.tenants.items() if slug != SLUG and t.kind == "shelter")
