@@ -1,9 +1,10 @@
 """How the API is served: uvicorn with limits and timeouts a hostile client cannot outlast.
 
 * HTTP/1.1 through httptools (llhttp), with a limit of our own on header size, which
-  llhttp does not have: a request's headers may take at most ``MAX_HEADER_BYTES`` (an 8 MB
-  ``Authorization`` header is refused with 400 after the first 16 KiB and at most one read
-  beyond, never buffered in full);
+  llhttp does not have: a request's head (its target and header lines) may take at most
+  ``MAX_HEADER_BYTES``, measured as it is parsed, and an unfinished head is cut off once the
+  bytes received for it pass that (an 8 MB ``Authorization`` header is refused with 400 after
+  the first 16 KiB and at most one read beyond, never buffered in full);
 * a connection has ``REQUEST_READ_SECONDS`` to deliver a whole request, headers and body,
   from the moment it opens or its previous response ends; idle or half-sent connections
   (slowloris) are closed after that. Between requests, keep-alive lasts ``KEEP_ALIVE_SECONDS``;
@@ -48,6 +49,10 @@ TOO_SLOW_REASON = "SUBSCRIBER_TOO_SLOW"
 DIRECT_TEXT_EXTENSION = "safe_future.websocket.send_text_now"
 
 
+class HeadTooLarge(Exception):
+    """A request's head passed ``MAX_HEADER_BYTES`` (raised inside the parser's callback)."""
+
+
 class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a bound on a request's header bytes and a deadline
     for reading each whole request."""
@@ -90,6 +95,22 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             and not self.transport.is_closing()
         ):
             self.send_400_response("Request header fields too large.")
+
+    def on_message_begin(self) -> None:
+        self._head_size = 0  # the request line's target and the header lines, as parsed
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_size += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # A head that came whole within one read is measured here: past the limit, parsing
+        # stops, and the parser's error is answered with 400.
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > self.max_header_bytes:
+            raise HeadTooLarge(self._head_size)
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._in_headers = False

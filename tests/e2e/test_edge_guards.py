@@ -100,6 +100,16 @@ async def test_a_head_trickled_past_the_limit_is_refused(live_server: LiveServer
     writer.close()
 
 
+async def test_a_head_past_the_limit_in_one_read_is_refused(live_server: LiveServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", live_server.port)
+    pad = b"".join(b"X-Pad-%d: %s\r\n" % (n, b"p" * 1024) for n in range(20))
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + pad + b"\r\n")  # whole, 20 KiB
+    await writer.drain()
+    answer = await _closed_by_server(reader)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    writer.close()
+
+
 async def test_a_body_larger_than_the_head_limit_sent_with_its_head_is_read(
     live_server: LiveServer,
 ) -> None:
