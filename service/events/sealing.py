@@ -50,8 +50,9 @@ class PersonalCipher(Protocol):
         value to ``remember_key``, so opening the stream takes no query of its own."""
         ...
 
-    def remember_key(self, conn: AsyncConnection, value: Any) -> None:
-        """Keep what ``stream_key_column`` read for the rest of ``conn``'s transaction."""
+    def remember_key(self, conn: AsyncConnection, stream_id: uuid.UUID, value: Any) -> None:
+        """Keep what ``stream_key_column`` read for ``stream_id`` (its key, or that it has
+        none) for the rest of ``conn``'s transaction."""
         ...
 
     async def seal_many(

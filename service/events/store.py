@@ -223,7 +223,7 @@ class EventStore:
     async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
         rows = await (await driver(conn)).fetch(self._read_stream, stream_id)
         if rows and self.cipher is not None:
-            self.cipher.remember_key(conn, rows[0][0])
+            self.cipher.remember_key(conn, stream_id, rows[0][0])
         return await self.open(conn, [self.recorded(tuple(row)[1:]) for row in rows])
 
     async def read_stream_after_receipt(
@@ -241,7 +241,7 @@ class EventStore:
         rows = await (await driver(conn)).fetch(self._receipt_and_stream, stream_id, key)
         first = rows[0]  # the key's and receipt's columns repeat on every row; at least one
         if self.cipher is not None:
-            self.cipher.remember_key(conn, first[0])
+            self.cipher.remember_key(conn, stream_id, first[0])
         if first[1] is not None:
             return Receipt(first[1], first[2], first[3], first[4]), []
         events = [self.recorded(tuple(r)[5:]) for r in rows if r[5] is not None]

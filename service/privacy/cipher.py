@@ -142,6 +142,9 @@ _SELECT_KEYS = (
 _MEMO_KEYS = "data_keys"
 # Key rows read with a stream (``stream_key_column``), unwrapped when first used.
 _MEMO_ROWS = "data_key_rows"
+# Cases whose stream came without a key: a tenant transaction sees its own tenant's keys only,
+# so the case id names the absence; creating the key in the transaction ends it.
+_MEMO_ABSENT = "data_keys_absent"
 _KEY_ROW = ("tenant_id", "case_id", "key_id", "wrapped_key", "master_key_id")
 _INSERT_KEY = text(
     "INSERT INTO data_keys (tenant_id, case_id, key_id, wrapped_key, master_key_id) "
@@ -208,7 +211,8 @@ class PersonalDataCipher:
             if row is not None and c not in found:
                 with contextlib.suppress(KekUnavailable):  # read again below
                     found[c] = memo[(tenant_id, c)] = self._unwrap(row)
-        wanted = list({c for c in case_ids if c not in found})
+        absent = self._absent(conn) if tenant_id is not None else set()
+        wanted = list({c for c in case_ids if c not in found and c not in absent})
         if not wanted:
             return found
         raw = await driver(conn)
@@ -235,11 +239,15 @@ class PersonalDataCipher:
             f"FROM data_keys AS k WHERE k.case_id = {stream})"
         )
 
-    def remember_key(self, conn: AsyncConnection, value: Any) -> None:
+    def remember_key(self, conn: AsyncConnection, stream_id: uuid.UUID, value: Any) -> None:
         """Keep a key row that ``stream_key_column`` read (row-level security showed it to the
-        transaction's tenant only) until ``keys`` first needs it; ``None`` keeps nothing."""
+        transaction's tenant only) until ``keys`` first needs it; ``None``: that the stream
+        has no key, so ``keys`` does not look for one (a new case's command)."""
         memo = transaction_memo(conn)
-        if value is None or memo is None:
+        if memo is None:
+            return
+        if value is None:
+            memo.setdefault(_MEMO_ABSENT, set()).add(stream_id)
             return
         row = dict(zip(_KEY_ROW, value, strict=True))
         rows: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = memo.setdefault(_MEMO_ROWS, {})
@@ -252,6 +260,14 @@ class PersonalDataCipher:
             return {}
         rows: dict[tuple[uuid.UUID | None, uuid.UUID], Any] = memo.get(_MEMO_ROWS, {})
         return rows
+
+    @staticmethod
+    def _absent(conn: AsyncConnection) -> set[uuid.UUID]:
+        memo = transaction_memo(conn)
+        if memo is None:
+            return set()
+        absent: set[uuid.UUID] = memo.get(_MEMO_ABSENT, set())
+        return absent
 
     @staticmethod
     def _memo(conn: AsyncConnection) -> dict[tuple[uuid.UUID | None, uuid.UUID], DataKey]:
@@ -290,6 +306,7 @@ class PersonalDataCipher:
         key = (await self.keys(conn, [case_id], tenant_id)).get(case_id)
         if key is not None or not create:
             return key
+        self._absent(conn).discard(case_id)  # made here, or found made by another
         if before_creating is not None:
             await before_creating()
         key_id = uuid.uuid4()

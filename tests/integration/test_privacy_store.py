@@ -209,6 +209,28 @@ async def test_a_command_saves_its_receipt_with_its_events_in_four_statements(
     assert (again.version, again.replayed) == (result.version, True)
 
 
+async def test_opening_a_case_looks_for_no_key_its_read_showed_absent(deps: Dependencies) -> None:
+    s = secrets_of(uuid.uuid4().hex[:12])
+    case_id, key = uuid.uuid4(), f"key-{uuid.uuid4()}"
+    command = rc.OpenReturnCase(
+        case_id, dt.date(2026, 2, 1), "P-open", v.Gender.FEMALE, 1970, "BG", "BG", ("bg",),
+        (v.ExploitationForm.FORCED_BEGGING,), s["name"], dt.date(1970, 7, 14), s["opening_notes"],
+    )  # fmt: skip
+    with statements(deps.engine) as seen:
+        await handle(
+            deps, worker(deps), command, expected_version=0,
+            idempotency_key=key, request_id="privacy-test",
+        )  # fmt: skip
+    assert not [sql for sql in seen if "FROM data_keys WHERE" in sql]  # the stream said: none
+    assert [sql for sql in seen if "INSERT INTO data_keys" in sql]  # made once, then used
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        receipt = await deps.store.find_receipt(conn, key)
+        (opened,) = await deps.store.read_stream(conn, case_id)
+    assert receipt is not None
+    assert receipt.result_version == 1
+    assert opened.event.full_name == s["name"]
+
+
 async def test_another_shelters_stream_brings_no_key_along(deps: Dependencies) -> None:
     case_id, _ = await walk(deps)
     other = next(t for slug, t in deps.tenants.items() if slug != SLUG and t.kind == "shelter")
@@ -221,7 +243,16 @@ async def test_another_shelters_stream_brings_no_key_along(deps: Dependencies) -
                 conn, other.id, case_id, "a purpose", create=False
             )
     assert secret is None
-    assert len(seen) == 1  # nothing was remembered: the key was looked up, and not found
+    # Row-level security hid the key from the read, which remembered that the stream has
+    # none (for this transaction): nothing more is asked, and nothing is found.
+    assert seen == []
+    async with tenant_transaction(deps.engine, other.id) as conn:
+        with statements(deps.engine) as seen:
+            secret = await deps.store.cipher.client_secret(  # type: ignore[union-attr]
+                conn, other.id, case_id, "a purpose", create=False
+            )
+    assert secret is None
+    assert len(seen) == 1  # without a read first, the key is looked up, and not found
 
 
 async def test_decrypt_personal_opens_a_batch_of_many_streams_with_one_key_query(
