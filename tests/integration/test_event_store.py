@@ -246,3 +246,20 @@ async def test_two_concurrent_appends_carrying_one_key_keep_exactly_one(
         [1],
     )
     assert (await _receipt_and_versions(store, app_engine, tenant, loser, key))[1] == []
+
+
+async def test_two_shelters_appending_with_one_key_each_keep_and_see_only_their_own(
+    store: EventStore, app_engine: AsyncEngine
+) -> None:
+    async with app_engine.connect() as conn:
+        other = await conn.scalar(text("SELECT id FROM tenants WHERE slug = 'moviera'"))
+    tenants, key = [await _tenant(app_engine), other], f"key-{uuid.uuid4()}"
+    streams = [uuid.uuid4(), uuid.uuid4()]
+    for tenant, stream in zip(tenants, streams, strict=True):
+        receipt = Receipt(stream, "Test", "x", 1)
+        assert await _append(store, app_engine, tenant, stream, 0, 1, (key, receipt)) == [1]
+    for tenant, stream in zip(tenants, streams, strict=True):
+        assert await _receipt_and_versions(store, app_engine, tenant, stream, key) == (
+            Receipt(stream, "Test", "x", 1),
+            [1],
+        )
