@@ -221,10 +221,15 @@ class EventStore:
         return out
 
     async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
+        return await self.open(conn, await self._read_sealed(conn, stream_id))
+
+    async def _read_sealed(
+        self, conn: AsyncConnection, stream_id: uuid.UUID
+    ) -> list[RecordedEvent]:
         rows = await (await driver(conn)).fetch(self._read_stream, stream_id)
         if rows and self.cipher is not None:
             self.cipher.remember_key(conn, stream_id, rows[0][0])
-        return await self.open(conn, [self.recorded(tuple(row)[1:]) for row in rows])
+        return [self.recorded(tuple(row)[1:]) for row in rows]
 
     async def read_stream_after_receipt(
         self, conn: AsyncConnection, stream_id: uuid.UUID, key: str | None
@@ -232,20 +237,20 @@ class EventStore:
         """The receipt of idempotency ``key`` (if any) and the stream, in one round trip.
 
         A command looks for its receipt first and reads the stream unless it finds one: both
-        in one statement (with a receipt the events are not opened and not used), with the
-        stream's key when there is a cipher (which the command needs to open the events, seal
-        new ones and fingerprint the request).
+        in one statement, with the stream's key when there is a cipher (which the command
+        needs to seal new events and fingerprint the request). The events come as
+        ``recorded`` makes them, their sealed personal parts not opened: a command opens them
+        (``open``) only when its fold or its read-model row needs their values.
         """
         if key is None:
-            return None, await self.read_stream(conn, stream_id)
+            return None, await self._read_sealed(conn, stream_id)
         rows = await (await driver(conn)).fetch(self._receipt_and_stream, stream_id, key)
         first = rows[0]  # the key's and receipt's columns repeat on every row; at least one
         if self.cipher is not None:
             self.cipher.remember_key(conn, stream_id, first[0])
         if first[1] is not None:
             return Receipt(first[1], first[2], first[3], first[4]), []
-        events = [self.recorded(tuple(r)[5:]) for r in rows if r[5] is not None]
-        return None, await self.open(conn, events)
+        return None, [self.recorded(tuple(r)[5:]) for r in rows if r[5] is not None]
 
     async def read_streams(
         self, conn: AsyncConnection, stream_ids: Sequence[uuid.UUID]

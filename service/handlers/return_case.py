@@ -362,6 +362,8 @@ async def _decide_and_append(
         pre_check = PRE_CHECKS.get(type(command))
         if pre_check is not None:
             command = await pre_check(deps, principal, command, conn)
+        if not rc.folds_without_personal_values(r.event_type for r in stream):
+            stream = await store.open(conn, stream)
         state = rc.fold(r.event for r in stream)
         current = state.version if state is not None else 0
         if current != expected_version:

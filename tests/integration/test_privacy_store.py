@@ -255,6 +255,103 @@ async def test_another_shelters_stream_brings_no_key_along(deps: Dependencies) -
     assert len(seen) == 1  # without a read first, the key is looked up, and not found
 
 
+@contextmanager
+def openings(cipher: PersonalDataCipher, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The number of sealed parts each ``open_many`` call of ``cipher`` was asked to open."""
+    asked: list[int] = []
+    real = cipher.open_many
+
+    async def counted(conn: Any, items: Any) -> Any:
+        asked.append(len(items))
+        return await real(conn, items)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cipher, "open_many", counted)
+        yield asked
+
+
+async def test_a_command_leaves_the_earlier_events_sealed_and_keeps_the_personal_row(
+    deps: Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id, s = await walk(deps, key=f"k-{uuid.uuid4()}")
+    assert deps.store.cipher is not None
+    talk = rc.RecordReturnConversation(
+        case_id, dt.date(2026, 2, 5), v.ReturnWish.WANTS_TO_RETURN, "a new note"
+    )
+    with openings(deps.store.cipher, monkeypatch) as asked:
+        result = await handle(
+            deps, worker(deps), talk, expected_version=3, idempotency_key=f"t-{case_id}",
+            request_id="privacy-test",
+        )  # fmt: skip
+    assert asked == []  # neither the fold nor the row needed the earlier events' values
+    assert result.row is not None
+    assert result.row["version"] == 4
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        (model,) = await open_read_model_personal(
+            conn, deps.store, deps.tenants[SLUG].id, [(case_id, result.row["personal"])]
+        )
+        stored = await conn.scalar(
+            text("SELECT personal FROM return_cases WHERE case_id = :c"), {"c": case_id}
+        )
+        stream = await deps.store.read_stream(conn, case_id)
+    assert model is not None
+    assert model["full_name"] == s["name"]
+    assert stored == result.row["personal"]
+    assert stream[-1].event.notes == "a new note"
+
+
+async def test_a_profile_update_replaces_the_personal_row_without_opening_the_stream(
+    deps: Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id, _ = await walk(deps)
+    assert deps.store.cipher is not None
+    update = rc.UpdateClientProfile(
+        case_id, f"P-{case_id.hex[:8]}", v.Gender.FEMALE, 1970, "BG", "BG", ("bg",),
+        (v.ExploitationForm.FORCED_BEGGING,), "Wendeline Renamed", dt.date(1970, 7, 14), None,
+    )  # fmt: skip
+    with openings(deps.store.cipher, monkeypatch) as asked:
+        result = await handle(
+            deps, worker(deps), update, expected_version=3, idempotency_key=None,
+            request_id="privacy-test",
+        )  # fmt: skip
+    assert asked == []
+    assert result.row is not None
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        (model,) = await open_read_model_personal(
+            conn, deps.store, deps.tenants[SLUG].id, [(case_id, result.row["personal"])]
+        )
+    assert model == {"full_name": "Wendeline Renamed", "date_of_birth": "1970-07-14"}
+
+
+async def test_after_an_erasure_a_command_opens_the_stream_and_new_notes_count_again(
+    deps: Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id, _ = await walk(deps)
+    admin = worker(deps, "tenant-admin")
+    assert deps.store.cipher is not None
+    await erase_client_personal_data(
+        deps, admin, case_id, expected_version=3, reason=v.ErasureReason.CLIENT_REQUEST,
+        idempotency_key=None, request_id="privacy-test",
+    )  # fmt: skip
+    talk = rc.RecordReturnConversation(
+        case_id, dt.date(2026, 2, 6), v.ReturnWish.UNDECIDED, "told us more after the erasure"
+    )
+    await handle(
+        deps, worker(deps), talk, expected_version=4, idempotency_key=None,
+        request_id="privacy-test",
+    )  # fmt: skip
+    with openings(deps.store.cipher, monkeypatch) as asked:
+        second = await erase_client_personal_data(
+            deps, admin, case_id, expected_version=5, reason=v.ErasureReason.CLIENT_REQUEST,
+            idempotency_key=None, request_id="privacy-test",
+        )  # fmt: skip
+    # The stream held an erasure: its events were opened, so the fold saw the new note and
+    # the second erasure is recorded, not taken for a repeat.
+    assert asked
+    assert asked[0] >= 1
+    assert second.version == 6
+
+
 async def test_decrypt_personal_opens_a_batch_of_many_streams_with_one_key_query(
     deps: Dependencies,
 ) -> None:

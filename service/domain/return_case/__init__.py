@@ -144,6 +144,7 @@ from service.domain.return_case.state import (
     SafetyPlan,
     evolve,
     fold,
+    folds_without_personal_values,
     phase_of,
 )
 from service.domain.return_case.transfer_events import (
@@ -277,6 +278,7 @@ __all__ = [
     "decide",
     "evolve",
     "fold",
+    "folds_without_personal_values",
     "has_departure_obligation",
     "may_be_minor",
     "phase_of",

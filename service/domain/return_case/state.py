@@ -348,6 +348,17 @@ def fold(events: Iterable[Event]) -> ReturnCase | None:
     return state
 
 
+def folds_without_personal_values(event_types: Iterable[str]) -> bool:
+    """True when events of these types fold to the same state with their personal fields
+    unread (``None``), as a store reads them before it opens their sealed parts.
+
+    The state holds no personal values; the fold reads them only to tell whether an event
+    after an erasure carries personal data again (``personal_data_erased``). Without an
+    erasure among the events, nothing the fold keeps depends on them.
+    """
+    return ClientPersonalDataErased.event_type not in event_types
+
+
 def _apply(state: ReturnCase, event: Event) -> ReturnCase:
     match event:
         case ReturnCaseOpened() | ReturnCaseReceivedByTransfer():

@@ -51,6 +51,8 @@ def _value(v: Any) -> Any:
 
 
 _OPENINGS = ("ReturnCaseOpened", "ReturnCaseReceivedByTransfer")
+# The events that set the row's ``personal`` part; no other event's personal values reach it.
+SETS_PERSONAL = frozenset({*_OPENINGS, "ClientProfileUpdated", "ClientPersonalDataErased"})
 
 
 def case_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
@@ -262,20 +264,40 @@ _UPSERT_RETURNING = (
     + f")) INSERT INTO return_cases ({', '.join(_COLUMNS)}) VALUES ("  # noqa: S608
     + ", ".join(f"${i}" for i in range(1, _N + 1))
     + ") ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:] if c != "opened_at")
+    + ", ".join(
+        f"{c} = excluded.{c}"
+        if c != "personal"
+        else f"{c} = CASE WHEN ${_N + len(_TIMELINE_TYPES) + 1}::boolean "
+        f"THEN return_cases.{c} ELSE excluded.{c} END"
+        for c in _COLUMNS[2:]
+        if c != "opened_at"
+    )
     + f" RETURNING {', '.join(_COLUMNS)}"
 )
+_PERSONAL_AT = _COLUMNS.index("personal")
 
 
 async def upsert_returning(
-    conn: AsyncConnection, row: dict[str, Any], entries: Sequence[dict[str, Any]] = ()
+    conn: AsyncConnection,
+    row: dict[str, Any],
+    entries: Sequence[dict[str, Any]] = (),
+    *,
+    keep_personal: bool = False,
 ) -> dict[str, Any]:
     """Write ``row`` (as ``upsert``) and the timeline ``entries`` (``timeline.entry``), and
     return the row as stored, in one round trip on the driver connection (the command
-    path's hot statement)."""
+    path's hot statement).
+
+    With ``keep_personal`` an existing row keeps its stored ``personal`` part and
+    ``row["personal"]`` is not read (a case's row exists from its opening event on, which
+    sets that part)."""
     values = [json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS]
+    if keep_personal:
+        values[_PERSONAL_AT] = None
     columns = [[e[c] for e in entries] for c, _ in _TIMELINE_TYPES]
-    stored = await (await driver(conn)).fetchrow(_UPSERT_RETURNING, *values, *columns)
+    stored = await (await driver(conn)).fetchrow(
+        _UPSERT_RETURNING, *values, *columns, keep_personal
+    )
     assert stored is not None  # an upsert always returns its row
     return dict(zip(_COLUMNS, stored, strict=True))
 
