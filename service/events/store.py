@@ -153,7 +153,8 @@ class EventStore:
     """Reads and appends events of one registry of event types.
 
     With a ``cipher`` (``service.privacy``), the personal part of every appended event is
-    sealed with the client's key before it is written, and ``read_stream`` opens it again.
+    sealed with the client's key before it is written (a part without a value is left out),
+    and ``read_stream`` opens it again.
 
     With ``announce`` (``service.events.announce.CommitAnnouncer.committed``), an append in a
     ``tenant_transaction`` sends no NOTIFY itself: ``announce(tenant_id)`` is called once the
@@ -305,11 +306,16 @@ class EventStore:
         encoded = [self.registry.encode(event) for event in events]
         if self.cipher is not None:
             # Personal parts are sealed with the client's key: no plaintext reaches the log.
-            personal_at = [
-                (i, event_purpose(enc[0], expected_version + i + 1), enc[3])
-                for i, enc in enumerate(encoded)
-                if enc[3] is not None
-            ]
+            # A part without a value (every personal field None) has nothing to seal and is
+            # left out: the event reads back the same, its personal fields None.
+            personal_at = []
+            for i, enc in enumerate(encoded):
+                if enc[3] is None:
+                    continue
+                if all(value is None for value in enc[3].values()):
+                    encoded[i] = (*enc[:3], None)
+                    continue
+                personal_at.append((i, event_purpose(enc[0], expected_version + i + 1), enc[3]))
             if personal_at:
                 # Creating the client's key writes a row: the transaction is announced as an
                 # event writer before that write (before it takes a transaction id); with the

@@ -255,6 +255,49 @@ async def test_another_shelters_stream_brings_no_key_along(deps: Dependencies) -
     assert len(seen) == 1  # without a read first, the key is looked up, and not found
 
 
+async def test_a_personal_part_without_a_value_is_left_out_and_reads_back_the_same(
+    deps: Dependencies, admin_engine: AsyncEngine
+) -> None:
+    case_id = uuid.uuid4()
+    commands: list[Any] = [
+        rc.OpenReturnCase(case_id, dt.date(2026, 2, 1), "P-none", v.Gender.MALE, 1980, "VN",
+                          "VN", ("vi",), (v.ExploitationForm.FORCED_LABOUR,), None, None, None),
+        rc.RecordReturnConversation(case_id, dt.date(2026, 2, 3), v.ReturnWish.UNDECIDED, None),
+        rc.RecordReturnConversation(case_id, dt.date(2026, 2, 4), v.ReturnWish.UNDECIDED,
+                                    "asked about her mother"),
+    ]  # fmt: skip
+    for version, command in enumerate(commands):
+        await handle(
+            deps, worker(deps), command, expected_version=version, idempotency_key=None,
+            request_id="privacy-test",
+        )  # fmt: skip
+    async with admin_engine.connect() as conn:
+        stored = [
+            r[0]
+            for r in await conn.execute(
+                text("SELECT personal FROM events WHERE stream_id = :c ORDER BY version"),
+                {"c": case_id},
+            )
+        ]
+        keys = await conn.scalar(
+            text("SELECT count(*) FROM data_keys WHERE case_id = :c"), {"c": case_id}
+        )
+    # Nothing to seal in the first two: no envelope, and no key until a value comes.
+    assert stored[:2] == [None, None]
+    assert is_sealed(stored[2])
+    assert keys == 1  # made for the third event only
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        read = await deps.store.read_stream(conn, case_id)
+    assert [e.event for e in read] == [
+        rc.ReturnCaseOpened(case_id, dt.date(2026, 2, 1), "P-none", v.Gender.MALE, 1980, "VN",
+                            "VN", ("vi",), (v.ExploitationForm.FORCED_LABOUR,), None, None, None),
+        rc.ReturnConversationRecorded(case_id, dt.date(2026, 2, 3), v.ReturnWish.UNDECIDED, None),
+        rc.ReturnConversationRecorded(case_id, dt.date(2026, 2, 4), v.ReturnWish.UNDECIDED,
+                                      "asked about her mother"),
+    ]  # fmt: skip
+    assert all(e.sealed is None for e in read)
+
+
 @contextmanager
 def openings(cipher: PersonalDataCipher, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """The number of sealed parts each ``open_many`` call of ``cipher`` was asked to open."""
