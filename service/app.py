@@ -26,6 +26,7 @@ from service.events.announce import CommitAnnouncer
 from service.events.cursor import CursorSealer
 from service.events.feed import FeedHub
 from service.events.store import EventStore
+from service.events.stream_cache import StreamCache
 from service.events.types import EventRegistry
 from service.exports.http import routes as export_routes
 from service.gate import RequestGate
@@ -94,6 +95,7 @@ def create_app(
                 on_append=metrics_.events_appended.inc,
                 cipher=cipher,
                 announce=announcer.committed,
+                stream_cache=StreamCache(),
             )
             app.state.settings = settings
             app.state.migration_heads = migration_heads(settings.migrations_dir)

@@ -333,6 +333,7 @@ _IDLE: weakref.WeakKeyDictionary[Engine, _Idle] = weakref.WeakKeyDictionary()
 
 _AFTER_COMMIT = "safe_future.after_commit"
 _MEMO = "safe_future.memo"
+_TENANT = "safe_future.tenant"
 
 
 def transaction_memo(conn: AsyncConnection) -> dict[str, Any] | None:
@@ -340,6 +341,13 @@ def transaction_memo(conn: AsyncConnection) -> dict[str, Any] | None:
     outside one): for what a transaction may remember of its own reads."""
     memo: dict[str, Any] | None = conn.info.get(_MEMO)
     return memo
+
+
+def transaction_tenant(conn: AsyncConnection) -> uuid.UUID | None:
+    """The tenant of the current ``tenant_transaction``: the one whose rows row-level security
+    shows it (``None`` outside one, or in one without a tenant)."""
+    tenant: uuid.UUID | None = conn.info.get(_TENANT)
+    return tenant
 
 
 def after_commit(conn: AsyncConnection, callback: Callable[[], object]) -> bool:
@@ -382,6 +390,7 @@ async def tenant_transaction(
     info = conn.info  # not read again: an invalidated connection would need a round trip
     info[_AFTER_COMMIT] = pending
     info[_MEMO] = {}
+    info[_TENANT] = tenant_id
     try:
         raw = await driver(conn)
         # SQLAlchemy's own transaction, begun and ended without I/O (its asyncpg dialect
@@ -404,6 +413,7 @@ async def tenant_transaction(
     finally:
         info.pop(_AFTER_COMMIT, None)
         info.pop(_MEMO, None)
+        info.pop(_TENANT, None)
         if not (committed and idle is not None and idle.keep(conn)):
             await conn.__aexit__(None, None, None)  # closed as ``async with`` closes it
     for callback in pending:

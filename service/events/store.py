@@ -19,8 +19,15 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.db import after_commit, driver
-from service.events.sealing import PersonalCipher, SealedItem, event_purpose, is_sealed
+from service.db import after_commit, driver, transaction_memo, transaction_tenant
+from service.events.sealing import (
+    JsonObject,
+    PersonalCipher,
+    SealedItem,
+    event_purpose,
+    is_sealed,
+)
+from service.events.stream_cache import StreamCache, holds_no_personal_value
 from service.events.types import (
     EventRegistry,
     Metadata,
@@ -136,14 +143,17 @@ FEED_ORDER = "events.transaction_id, events.global_position"
 _READ_STREAM = (
     "SELECT {key}, " + COLUMNS + " FROM events WHERE stream_id = $1 ORDER BY version"  # noqa: S608
 )
-# Without events (a stream that does not exist yet) the one row still carries the key.
+# Without events (a stream that does not exist yet, or none after version $3) the one row still
+# carries the key.
 _RECEIPT_AND_STREAM = (
     "SELECT {key}, r.stream_id, r.command_type, r.fingerprint, r.result_version, "  # noqa: S608
     + ", ".join(f"e.{c.strip()}" for c in COLUMNS.split(","))
     + " FROM (SELECT 1) AS one"
     " LEFT JOIN command_receipts AS r ON r.idempotency_key = $2"
-    " LEFT JOIN events AS e ON e.stream_id = $1 ORDER BY e.version"
+    " LEFT JOIN events AS e ON e.stream_id = $1 AND e.version > $3 ORDER BY e.version"
 )
+# The transaction memo's entry for the streams as commands read them (stored form), by id.
+_READ_FOR_COMMAND = "store.read_for_command"
 
 
 _new_recorded: Callable[..., RecordedEvent] = slot_filler(RecordedEvent)
@@ -155,6 +165,10 @@ class EventStore:
     With a ``cipher`` (``service.privacy``), the personal part of every appended event is
     sealed with the client's key before it is written (a part without a value is left out),
     and ``read_stream`` opens it again.
+
+    With a ``stream_cache`` (``service.events.stream_cache``), a command's read of its stream
+    reads only the events after the beginning of it that the cache keeps; the store keeps a
+    stream in it once the transaction that read or extended it has committed.
 
     With ``announce`` (``service.events.announce.CommitAnnouncer.committed``), an append in a
     ``tenant_transaction`` sends no NOTIFY itself: ``announce(tenant_id)`` is called once the
@@ -168,11 +182,13 @@ class EventStore:
         on_append: Callable[[int], object] | None = None,
         cipher: PersonalCipher | None = None,
         announce: Callable[[uuid.UUID], object] | None = None,
+        stream_cache: StreamCache | None = None,
     ) -> None:
         self.registry = registry
         self._on_append = on_append
         self.cipher = cipher
         self.announce = announce
+        self.stream_cache = stream_cache
         key = "NULL" if cipher is None else cipher.stream_key_column("$1")
         self._read_stream = _READ_STREAM.format(key=key)
         self._receipt_and_stream = _RECEIPT_AND_STREAM.format(key=key)
@@ -222,15 +238,10 @@ class EventStore:
         return out
 
     async def read_stream(self, conn: AsyncConnection, stream_id: uuid.UUID) -> list[RecordedEvent]:
-        return await self.open(conn, await self._read_sealed(conn, stream_id))
-
-    async def _read_sealed(
-        self, conn: AsyncConnection, stream_id: uuid.UUID
-    ) -> list[RecordedEvent]:
         rows = await (await driver(conn)).fetch(self._read_stream, stream_id)
         if rows and self.cipher is not None:
             self.cipher.remember_key(conn, stream_id, rows[0][0])
-        return [self.recorded(tuple(row)[1:]) for row in rows]
+        return await self.open(conn, [self.recorded(tuple(row)[1:]) for row in rows])
 
     async def read_stream_after_receipt(
         self, conn: AsyncConnection, stream_id: uuid.UUID, key: str | None
@@ -242,16 +253,80 @@ class EventStore:
         needs to seal new events and fingerprint the request). The events come as
         ``recorded`` makes them, their sealed personal parts not opened: a command opens them
         (``open``) only when its fold or its read-model row needs their values.
+
+        In a tenant transaction, with a ``stream_cache``, only the events after the beginning
+        of the stream the cache keeps for the tenant are read. The stream is remembered for
+        ``append`` and kept once the transaction commits.
         """
-        if key is None:
-            return None, await self._read_sealed(conn, stream_id)
-        rows = await (await driver(conn)).fetch(self._receipt_and_stream, stream_id, key)
+        cache = self.stream_cache
+        tenant = None if cache is None else transaction_tenant(conn)
+        known = () if cache is None or tenant is None else cache.get(tenant, stream_id)
+        rows = await (await driver(conn)).fetch(
+            self._receipt_and_stream, stream_id, key, known[-1].version if known else 0
+        )
         first = rows[0]  # the key's and receipt's columns repeat on every row; at least one
         if self.cipher is not None:
             self.cipher.remember_key(conn, stream_id, first[0])
         if first[1] is not None:
             return Receipt(first[1], first[2], first[3], first[4]), []
-        return None, [self.recorded(tuple(r)[5:]) for r in rows if r[5] is not None]
+        events = [*known, *(self.recorded(tuple(r)[5:]) for r in rows if r[5] is not None)]
+        if cache is not None and tenant is not None:
+            self._remember(conn, cache, tenant, stream_id, events, len(known))
+        return None, events
+
+    def _remember(
+        self,
+        conn: AsyncConnection,
+        cache: StreamCache,
+        tenant: uuid.UUID,
+        stream_id: uuid.UUID,
+        events: Sequence[RecordedEvent],
+        checked: int,
+    ) -> None:
+        """Remember ``events`` (the stream as stored) for this transaction's append, and keep
+        them in ``cache`` once it commits; not when one holds a personal value in the clear
+        (a store without a cipher), which is never kept. The first ``checked`` came from the
+        cache."""
+        memo = transaction_memo(conn)
+        if memo is None or not holds_no_personal_value(events[checked:]):
+            return
+        stream = tuple(events)
+        memo.setdefault(_READ_FOR_COMMAND, {})[stream_id] = stream
+        if len(events) > checked:
+            after_commit(conn, functools.partial(cache.put, tenant, stream_id, stream))
+
+    def _extend_remembered(
+        self,
+        conn: AsyncConnection,
+        stream_id: uuid.UUID,
+        expected_version: int,
+        recorded: Sequence[RecordedEvent],
+        encoded: Sequence[tuple[str, int, JsonObject, Any]],
+    ) -> None:
+        """After an append: the stream this transaction's command read, with the new events
+        as the log holds them (personal parts sealed), kept once it commits."""
+        cache, memo = self.stream_cache, transaction_memo(conn)
+        tenant = transaction_tenant(conn)
+        if cache is None or memo is None or tenant is None:
+            return
+        read = memo.get(_READ_FOR_COMMAND, {}).get(stream_id)
+        if read is None or (read[-1].version if read else 0) != expected_version:
+            return
+        stored = [self._as_stored(r, e) for r, e in zip(recorded, encoded, strict=True)]
+        self._remember(conn, cache, tenant, stream_id, [*read, *stored], len(read))
+
+    def _as_stored(
+        self, recorded: RecordedEvent, encoded: tuple[str, int, JsonObject, Any]
+    ) -> RecordedEvent:
+        """An appended event as ``recorded`` reads it back: a sealed part stays sealed."""
+        event_type, schema_version, public, personal = encoded
+        if not is_sealed(personal):
+            return recorded  # no personal part, or one in the clear (never kept)
+        return dataclasses.replace(
+            recorded,
+            event=self.registry.decode(event_type, schema_version, public, None),
+            sealed=SealedPersonal(public, personal),
+        )
 
     async def read_streams(
         self, conn: AsyncConnection, stream_ids: Sequence[uuid.UUID]
@@ -394,6 +469,8 @@ class EventStore:
             )
             for row, event, enc in zip(inserted, events, encoded, strict=True)
         ]
+        if self.stream_cache is not None:
+            self._extend_remembered(conn, stream_id, expected_version, recorded, encoded)
         if self._on_append is not None:
             self._on_append(len(recorded))
         return recorded
