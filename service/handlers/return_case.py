@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -30,13 +31,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.auth import Principal, Tenant
-from service.db import tenant_transaction
+from service.db import after_commit, tenant_transaction
 from service.domain import return_case as rc
 from service.domain.errors import CaseAlreadyExists, CaseNotFound, NotReady, RuleViolation
 from service.errors import BadUserInput, Conflict, Forbidden, NotFound
 from service.events.projections.inline import project_case
 from service.events.store import ConcurrencyConflict, DuplicateReceipt, EventStore, Receipt
-from service.events.types import Metadata
+from service.events.types import Metadata, RecordedEvent
 from service.socialmap import repository as socialmap_repository
 from service.socialmap.model import Organisation
 from service.transfers import offers as transfer_offers
@@ -56,8 +57,8 @@ class Dependencies:
     tenants: Mapping[str, Tenant]
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     readiness_policy: rc.ReadinessPolicy = rc.DEFAULT_POLICY
-    # Folded case states by (tenant, case, version) for the work lists: one per app, never
-    # per module, so nothing outlives the app that made it.
+    # Folded case states by (tenant, case, version) for commands and the work lists: one per
+    # app, never per module, so nothing outlives the app that made it.
     state_cache: StateCache = field(default_factory=StateCache)
 
 
@@ -344,6 +345,17 @@ async def _same_request(
     return receipt.fingerprint == fingerprint(command, secret)
 
 
+def _state_of(
+    deps: Dependencies, tenant_id: uuid.UUID, case_id: uuid.UUID, stream: list[RecordedEvent]
+) -> rc.ReturnCase | None:
+    """The state ``stream`` folds to (read unopened, no erasure in it): as an earlier command
+    or work list kept it at the stream's version, or folded now."""
+    if not stream:
+        return None
+    kept = deps.state_cache.get((tenant_id, case_id, stream[-1].version))
+    return kept if kept is not None else rc.fold(r.event for r in stream)
+
+
 async def _decide_and_append(
     deps: Dependencies,
     principal: Principal,
@@ -362,9 +374,11 @@ async def _decide_and_append(
         pre_check = PRE_CHECKS.get(type(command))
         if pre_check is not None:
             command = await pre_check(deps, principal, command, conn)
-        if not rc.folds_without_personal_values(r.event_type for r in stream):
+        if rc.folds_without_personal_values(r.event_type for r in stream):
+            state = _state_of(deps, principal.tenant_id, command.case_id, stream)
+        else:  # after an erasure the fold reads whether later events carry personal data
             stream = await store.open(conn, stream)
-        state = rc.fold(r.event for r in stream)
+            state = rc.fold(r.event for r in stream)
         current = state.version if state is not None else 0
         if current != expected_version:
             if state is None:
@@ -435,6 +449,20 @@ async def _decide_and_append(
                 ) from None
             stored = await project_case(conn, [*stream, *recorded], recorded, store.cipher)
             version = recorded[-1].version
+            # The state the next command on the case starts from, once this one is committed.
+            after = state
+            for r in recorded:
+                after = rc.evolve(after, r.event)
+            assert after is not None
+            after_commit(
+                conn,
+                functools.partial(
+                    deps.state_cache.advance,
+                    (principal.tenant_id, command.case_id, current),
+                    (principal.tenant_id, command.case_id, version),
+                    after,
+                ),
+            )
             if store.cipher is not None and any(
                 isinstance(r.event, rc.ClientPersonalDataErased) for r in recorded
             ):

@@ -93,6 +93,16 @@ class StateCache:
         while len(self._states) > self._size:
             self._states.popitem(last=False)
 
+    def advance(
+        self,
+        before: tuple[uuid.UUID, uuid.UUID, int],
+        key: tuple[uuid.UUID, uuid.UUID, int],
+        state: ReturnCase,
+    ) -> None:
+        """Keep ``state`` at ``key`` in place of the same case's state at ``before``."""
+        self._states.pop(before, None)
+        self.put(key, state)
+
 
 async def states(
     conn: AsyncConnection,

@@ -1,6 +1,7 @@
-"""A command reads only what came after the stream the cache keeps, decides as if it had read
-the whole stream, and the cache holds nothing another shelter, a rollback or a reader of
-personal data could get anything from."""
+"""A command reads only what came after the stream the cache keeps and starts from the state
+kept at that version, decides as if it had read and folded the whole stream, and the caches
+hold nothing another shelter, a rollback or a reader of personal data could get anything
+from."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from service.events.types import EventRegistry
 from service.handlers.return_case import Dependencies, handle
 from service.privacy.cipher import PersonalDataCipher
 from service.privacy.erasure import erase_client_personal_data
+from service.work.repository import states
 
 SLUG = "jade-zorggroep"
 OTHER = "moviera"
@@ -225,3 +227,42 @@ async def test_another_shelter_gets_nothing_through_a_kept_stream(
         receipt, stream = await cached.store.read_stream_after_receipt(conn, case_id, None)
     assert (receipt, stream) == (None, [])
     assert cache_of(cached).get(cached.tenants[OTHER].id, case_id) == ()
+
+
+async def test_a_command_keeps_the_state_the_next_one_starts_from(cached: Dependencies) -> None:
+    case_id = await walk(cached)
+    tenant = cached.tenants[SLUG].id
+    async with tenant_transaction(cached.engine, tenant) as conn:
+        stream = await cached.store.read_stream(conn, case_id)
+
+    assert cached.state_cache.get((tenant, case_id, 3)) == rc.fold(e.event for e in stream)
+    assert cached.state_cache.get((tenant, case_id, 2)) is None  # replaced, not piled up
+
+
+async def test_a_kept_state_is_not_trusted_after_an_erasure(
+    cached: Dependencies, uncached: Dependencies
+) -> None:
+    case_id = await walk(uncached)  # written by another process
+    tenant = uncached.tenants[SLUG].id
+    admin = worker(uncached, SLUG, "tenant-admin")
+    await erase_client_personal_data(
+        uncached, admin, case_id, expected_version=3, reason=v.ErasureReason.CLIENT_REQUEST,
+        idempotency_key=None, request_id="cache-test",
+    )  # fmt: skip
+    await handle(
+        uncached, worker(uncached), talk(case_id, 5, "she told us her new address"),
+        expected_version=4, idempotency_key=None, request_id="cache-test",
+    )  # fmt: skip
+    # A work list of this process folds the case from its events unopened and keeps that
+    # state: it misses that the new note is personal data again.
+    async with tenant_transaction(cached.engine, tenant) as conn:
+        await states(conn, cached.store, tenant, [(case_id, 5)], cached.state_cache)
+    kept = cached.state_cache.get((tenant, case_id, 5))
+    assert kept is not None
+    assert kept.personal_data_erased
+
+    second = await erase_client_personal_data(
+        cached, admin, case_id, expected_version=5, reason=v.ErasureReason.CLIENT_REQUEST,
+        idempotency_key=None, request_id="cache-test",
+    )  # fmt: skip
+    assert second.version == 6  # decided on the opened stream: the new note is erased too
