@@ -63,6 +63,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.heap import collect_less_often
     from service.observability import configure_logging, skip_unwritten_record_fields
     from service.serving import server_config
 
@@ -76,6 +77,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     )
     configure_logging()
     skip_unwritten_record_fields()
+    collect_less_often()
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with a
     # handler of our own in place that re-raise returns, and the process exits with 0.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: None)

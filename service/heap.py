@@ -42,6 +42,26 @@ def freeze_after_start_up() -> None:
     gc.freeze()
 
 
+# Allocations (less deallocations) between two collections of the youngest generation; the
+# older two keep CPython's default of one collection per ten of the younger one.
+YOUNG_COLLECTION_EVERY = 10_000
+
+
+def collect_less_often() -> None:
+    """Collect the youngest generation every ``YOUNG_COLLECTION_EVERY`` allocations instead of
+    CPython's 700, and so the older generations ten times less often too.
+
+    A request allocates some thousands of objects that reference counting frees when it ends;
+    at 700 they were collected several times over while still in use, and each tenth
+    collection also walked the middle generation, where the streams and states kept for the
+    next command (``service.events.stream_cache``) age into the oldest. A young collection now
+    takes about 3 ms instead of 0.2 ms, ten times more rarely; full collections stay as
+    ``SubscriptionHeap`` keeps them. The threshold holds for the whole process, so the server
+    sets it (``safe-future serve``), not the code a test imports.
+    """
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, 10, 10)
+
+
 class SubscriptionHeap:
     """Freezes the heap as subscriptions accumulate, unfreezes it when most have gone."""
 

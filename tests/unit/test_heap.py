@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.heap import SubscriptionHeap
+from service.heap import YOUNG_COLLECTION_EVERY, SubscriptionHeap, collect_less_often
 
 
 @pytest.fixture
@@ -87,3 +87,17 @@ def test_what_survives_a_full_collection_with_many_subscriptions_open_is_frozen(
         assert heap.frozen_at == 150
     finally:
         gc.callbacks.remove(heap.after_collection)
+
+
+def test_the_server_collects_the_youngest_generation_every_ten_thousand_allocations() -> None:
+    before = gc.get_threshold()
+    try:
+        collect_less_often()
+        assert gc.get_threshold() == (YOUNG_COLLECTION_EVERY, 10, 10)
+        assert YOUNG_COLLECTION_EVERY == 10_000
+        gc.collect(0)
+        kept = [[] for _ in range(2_000)]  # 2,000 tracked objects: fewer than the threshold
+        assert len(kept) == 2_000
+        assert gc.get_count()[0] > 1_500  # not collected at CPython's 700
+    finally:
+        gc.set_threshold(*before)
