@@ -527,7 +527,7 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             response=response,
             deps=app_state.deps,
             settings=self.settings,
-            request_id=state.get("request_id", uuid.uuid4().hex),
+            request_id=state.get("request_id") or uuid.uuid4().hex,
             principal_or_none=state.get("principal"),
             feed=app_state.feed,
             cursors=app_state.cursors,

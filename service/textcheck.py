@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# A UTF-16 surrogate on its own: not a character, and refused by PostgreSQL's UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def unstorable(text: str) -> bool:
     """Text PostgreSQL cannot store: NUL, or UTF-16 surrogates that are not characters."""
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+    return unstorable_rule(text) is not None
 
 
 def unstorable_rule(text: str) -> str | None:
     """``NUL_CHARACTER`` or ``INVALID_CHARACTER`` when ``text`` cannot be stored."""
     if "\x00" in text:
         return "NUL_CHARACTER"
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
+    if not text.isascii() and _SURROGATE.search(text) is not None:
         return "INVALID_CHARACTER"
     return None
 
