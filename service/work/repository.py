@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.domain.return_case import ReturnCase, fold
+from service.domain.return_case import ReturnCase, fold, folds_without_personal_values
 from service.domain.work import DEFAULT_POLICY, WorkPolicy
 from service.events.store import COLUMNS, EventStore
 
@@ -74,7 +74,9 @@ class StateCache:
 
     A state at a given version is a fact of the append-only log and holds no personal data
     (see ``service.domain.return_case.state``), so it never goes stale and may be kept: a work
-    list then folds only the cases that changed since it was last asked.
+    list then folds only the cases that changed since it was last asked, and a command starts
+    from the state the previous one left. Only true states are kept: one folded from events
+    read unopened only when that fold is the true one (``folds_without_personal_values``).
     """
 
     def __init__(self, size: int = 50_000) -> None:
@@ -139,9 +141,13 @@ async def states(
         streams.setdefault(recorded.stream_id, []).append(recorded.event)
     for case_id, events in streams.items():
         folded = fold(events)
-        if folded is not None:
+        if folded is None:
+            continue
+        # Read unopened, a stream with an erasure folds to a state that may miss later
+        # personal data (the work lists never read that part): used here, never kept.
+        if folds_without_personal_values(type(e).event_type for e in events):
             cache.put((tenant_id, case_id, folded.version), folded)
-            found[case_id] = folded
+        found[case_id] = folded
     return found
 
 
