@@ -17,7 +17,8 @@
   peer reads nothing. (Without this it would hang until the ping timeout, with no reason.)
   The feed's fan-out writes shared messages straight to the socket through the ASGI scope
   extension ``DIRECT_TEXT_EXTENSION`` while the socket is writable;
-* uvicorn's own access log is off: the request gate writes one without query strings.
+* uvicorn's own access log is off: the request gate writes one without query strings;
+* a response's head leaves with the first part of its body, in one write (``_HeadWithBody``).
 
 A reverse proxy in front should still apply its own, stricter timeouts (docs/security.md).
 """
@@ -114,7 +115,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
+        cycle = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not cycle:  # a new request's cycle
+            self.cycle.transport = _HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         if self.cycle is not None and not self.cycle.response_complete:
@@ -140,6 +144,50 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+
+class _HeadWithBody:
+    """The transport as one request's response cycle writes to it.
+
+    uvicorn writes a response's head (status line and headers) and then each part of its
+    body, one write (one system call) each. Here the head waits for the first body part and
+    both go out in one write: for the API's responses, which come whole, one system call
+    instead of two. A head that no body follows in the same turn of the loop (a streamed
+    export, or a peer not reading) goes out on its own at the end of that turn. An interim
+    response (``100 Continue``) is written at once: the client waits for it to send its body.
+    """
+
+    __slots__ = ("_head", "_loop", "_started", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+        self._started = False
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+        elif self._started or data.startswith(b"HTTP/1.1 1"):
+            self._transport.write(data)
+        else:
+            self._started = True
+            self._head = data
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        head, self._head = self._head, None
+        if head is not None and not self._transport.is_closing():
+            self._transport.write(head)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
 
 
 def _text_frame_header(length: int) -> bytes:
