@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 import weakref
 from collections.abc import Iterator
 
@@ -96,8 +98,32 @@ def test_the_server_collects_the_youngest_generation_every_ten_thousand_allocati
         assert gc.get_threshold() == (YOUNG_COLLECTION_EVERY, 10, 10)
         assert YOUNG_COLLECTION_EVERY == 10_000
         gc.collect(0)
-        kept = [[] for _ in range(2_000)]  # 2,000 tracked objects: fewer than the threshold
+        # 2,000 tracked objects: fewer than the threshold
+        kept: list[list[int]] = [[] for _ in range(2_000)]
         assert len(kept) == 2_000
         assert gc.get_count()[0] > 1_500  # not collected at CPython's 700
     finally:
         gc.set_threshold(*before)
+
+
+async def test_a_freeze_is_logged_without_walking_the_frozen_heap(
+    unfrozen: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def walks_every_frozen_object() -> int:
+        raise AssertionError("counting the frozen objects walks all of them")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walks_every_frozen_object)
+    heap = SubscriptionHeap(lambda: 5, floor=1, every=0.01)
+    stop = asyncio.Event()
+    with caplog.at_level(logging.INFO, logger="service.heap"):
+        task = asyncio.get_running_loop().create_task(heap.run(stop))
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if task.done() or any(r.name == "service.heap" for r in caplog.records):
+                break
+        stop.set()
+        await task
+    assert heap.frozen_at == 5
+    assert [r.getMessage() for r in caplog.records if r.name == "service.heap"] == [
+        "heap freeze at 5 subscriptions"
+    ]
