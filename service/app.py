@@ -49,6 +49,7 @@ from service.reports.http import routes as report_routes
 from service.reports.projection import ReportProjection
 from service.schema.ids import to_global_id
 from service.security_headers import SecurityHeaders
+from service.serving import writes_together
 from service.socialmap.http import routes as socialmap_routes
 
 
@@ -135,6 +136,7 @@ def create_app(
                 client_active=subscriber_active,
                 revocation_recheck_seconds=settings.revocation_recheck_seconds,
                 own_notification=announcer.sent_here,
+                write_together=writes_together,
             )
             await feed.start()
             app.state.feed = feed

@@ -16,7 +16,9 @@
   follows what is pending, and the connection is cut ``WS_CLOSE_GRACE_SECONDS`` later if the
   peer reads nothing. (Without this it would hang until the ping timeout, with no reason.)
   The feed's fan-out writes shared messages straight to the socket through the ASGI scope
-  extension ``DIRECT_TEXT_EXTENSION`` while the socket is writable;
+  extension ``DIRECT_TEXT_EXTENSION`` while the socket is writable; within
+  ``writes_together`` those writes are gathered and made at its end, from two threads when
+  there are many (``FanOutWrites``);
 * uvicorn's own access log is off: the request gate writes one without query strings;
 * a response's head leaves with the first part of its body, in one write (``_HeadWithBody``).
 
@@ -26,7 +28,12 @@ A reverse proxy in front should still apply its own, stricter timeouts (docs/sec
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import os
 import struct
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import uvicorn
@@ -48,6 +55,8 @@ TOO_SLOW_REASON = "SUBSCRIBER_TOO_SLOW"
 # ASGI scope extension: ``scope["extensions"][DIRECT_TEXT_EXTENSION](data) -> bool`` writes
 # one text message (UTF-8 bytes) now, or returns False when the socket cannot take it now.
 DIRECT_TEXT_EXTENSION = "safe_future.websocket.send_text_now"
+# Sockets written in one fan-out from which a second thread writes half of them.
+FAN_OUT_THREAD_FROM = 64
 
 
 class HeadTooLarge(Exception):
@@ -227,6 +236,11 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         super().connection_made(transport)
         self._stall: asyncio.TimerHandle | None = None
         self.transport.set_write_buffer_limits(high=self.write_high_water_bytes)
+        # The socket a fan-out may write to past the transport: a plain one only (bytes
+        # written under TLS would have to be encrypted by the transport).
+        sock = transport.get_extra_info("socket")
+        plain = transport.get_extra_info("ssl_object") is None
+        self._fd: int | None = sock.fileno() if sock is not None and plain else None
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -245,6 +259,15 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             or self.conn.state is not State.OPEN
         ):
             return False
+        fan_out = _FAN_OUT.get()
+        if (
+            fan_out is not None
+            and self._fd is not None
+            and not self.conn.extensions
+            and self.transport.get_write_buffer_size() == 0
+        ):
+            fan_out.add(self, _LastFrame.of(data))
+            return True
         if self.conn.extensions:
             self.conn.send_text(data)
             self.transport.write(b"".join(self.conn.data_to_send()))
@@ -293,6 +316,95 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self._stall.cancel()
             self._stall = None
         super().connection_lost(exc)
+
+
+class FanOutWrites:
+    """The direct writes of one fan-out, gathered while it runs and made at its end.
+
+    The fan-out writes one small message to each of many sockets, each write a system call
+    that takes the loop's thread for some microseconds. Gathered, the writes are made after
+    the fan-out's Python work, and from ``FAN_OUT_THREAD_FROM`` sockets on, half of them from
+    a second thread (``os.write`` releases the interpreter lock during the call), while the
+    loop's thread writes the other half and then waits: nothing else runs on the loop
+    meanwhile, so no other write reaches these sockets in between.
+
+    Only sockets whose transports held nothing unwritten are gathered (a socket with bytes
+    pending is written through its transport, after them, as before), and each socket is
+    gathered once: a second message for it (two subscriptions on one connection) is appended
+    to the first, so its messages keep their order and one thread writes them. What a socket
+    does not take at once (its kernel buffer full, or an error) is handed to its transport
+    after both threads are done: nothing was written past it, so the order holds, and the
+    transport buffers, pauses, reports a broken connection or closes a slow reader as it does
+    for any write.
+    """
+
+    __slots__ = ("_messages",)
+
+    def __init__(self) -> None:
+        self._messages: dict[GuardedWebSocketProtocol, bytes] = {}
+
+    def add(self, protocol: GuardedWebSocketProtocol, data: bytes) -> None:
+        before = self._messages.get(protocol)
+        self._messages[protocol] = data if before is None else before + data
+
+    def write(self) -> None:
+        gathered = list(self._messages.items())
+        self._messages = {}
+        if len(gathered) < FAN_OUT_THREAD_FROM:
+            unwritten = _write_past_transports(gathered)
+        else:
+            half = len(gathered) // 2
+            other = _second_thread().submit(_write_past_transports, gathered[half:])
+            unwritten = _write_past_transports(gathered[:half])
+            unwritten += other.result()
+        for protocol, rest in unwritten:
+            if not protocol.transport.is_closing():
+                protocol.transport.write(rest)
+
+
+def _write_past_transports(
+    gathered: list[tuple[GuardedWebSocketProtocol, bytes]],
+) -> list[tuple[GuardedWebSocketProtocol, bytes]]:
+    """Write each socket's bytes with one system call; returns what each did not take."""
+    unwritten = []
+    for protocol, data in gathered:
+        fd = protocol._fd
+        try:
+            sent = 0 if fd is None else os.write(fd, data)
+        except OSError:  # its buffer is full, or the connection broke: the transport decides
+            sent = 0
+        if sent < len(data):
+            unwritten.append((protocol, data[sent:]))
+    return unwritten
+
+
+_FAN_OUT: contextvars.ContextVar[FanOutWrites | None] = contextvars.ContextVar(
+    "fan_out", default=None
+)
+_threads: list[ThreadPoolExecutor] = []
+
+
+def _second_thread() -> ThreadPoolExecutor:
+    """The fan-outs' second writer, started by the first fan-out that needs it."""
+    if not _threads:
+        _threads.append(ThreadPoolExecutor(1, thread_name_prefix="fan-out-writes"))
+    return _threads[0]
+
+
+@contextlib.contextmanager
+def writes_together() -> Iterator[None]:
+    """The feed's direct writes made within (no ``await`` in between) are gathered and made
+    at its end (``FanOutWrites``); nested, the outermost one writes."""
+    if _FAN_OUT.get() is not None:
+        yield
+        return
+    fan_out = FanOutWrites()
+    token = _FAN_OUT.set(fan_out)
+    try:
+        yield
+    finally:
+        _FAN_OUT.reset(token)
+        fan_out.write()
 
 
 def server_config(app: ASGIApp, host: str, port: int, **overrides: Any) -> uvicorn.Config:

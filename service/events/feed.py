@@ -43,6 +43,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -324,8 +325,12 @@ class FeedHub:
         revocation_recheck_seconds: float = 30.0,
         memo_entries: int = 4096,
         own_notification: Callable[[int], bool] | None = None,
+        write_together: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
         self._engine = engine
+        # Around each batch's fan-out: the server's way to make its socket writes together
+        # (``service.serving.writes_together``).
+        self._write_together = write_together
         # Notifications this process sent itself (by the notifying backend's pid): its own
         # commits woke the feed by a call already (``CommitAnnouncer.sent_here``).
         self._own_notification = own_notification
@@ -526,9 +531,10 @@ class FeedHub:
                 except BaseException:
                     await self._release_reader()
                     raise
-            for event in batch:
-                feed.position = position_of(event)
-                self._dispatch(feed, event)
+            with self._write_together():
+                for event in batch:
+                    feed.position = position_of(event)
+                    self._dispatch(feed, event)
             if len(batch) < self.batch_size:
                 return held_back
 

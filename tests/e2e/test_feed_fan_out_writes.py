@@ -1,0 +1,197 @@
+"""The fan-out's gathered writes (``serving.FanOutWrites``): from two threads, every subscriber
+still gets every event once and in order, and a socket that takes only part of a message gets
+the rest through its transport, its stream intact.
+
+``FAN_OUT_THREAD_FROM`` is lowered so that one or a few sockets take the two-thread path; a
+spy on the writes shows that path (and a partial write) was taken, so these tests cannot pass
+without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import struct
+import threading
+from typing import Any
+
+import pytest
+from websockets.frames import Opcode
+
+from service import serving
+from tests.conftest import TokenFactory
+from tests.e2e.conftest import LiveServer
+from tests.e2e.test_feed_slow_reader import (
+    _stalled_subscriber,
+    _until,
+    small_buffers_server,  # noqa: F401  (a fixture)
+)
+from tests.e2e.test_feed_ws_auth import WAIT, feed_socket, next_event, receive, subscribe
+from tests.e2e.test_lifecycle import open_case, step
+
+
+class _WritesSeen:
+    """Which threads wrote past the transports, and whether a socket took only part."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, thread_from: int = 2) -> None:
+        self.threads: set[str] = set()
+        self.unwritten = 0
+        write = serving._write_past_transports
+
+        def seen(gathered: list[Any]) -> list[Any]:
+            self.threads.add(threading.current_thread().name)
+            left = write(gathered)
+            self.unwritten += len(left)
+            return left
+
+        monkeypatch.setattr(serving, "_write_past_transports", seen)
+        monkeypatch.setattr(serving, "FAN_OUT_THREAD_FROM", thread_from)
+
+    @property
+    def second_thread_wrote(self) -> bool:
+        return any(name.startswith("fan-out-writes") for name in self.threads)
+
+
+async def test_every_subscription_gets_every_event_once_and_in_order_when_two_threads_write(
+    live_server: LiveServer,
+    as_org: Any,
+    make_token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writes = _WritesSeen(monkeypatch)
+    hub = live_server.app.state.feed
+    token = make_token("moviera", "caseworker")
+    client = as_org("moviera")
+    case = (await open_case(client))["case"]
+    async with (
+        feed_socket(live_server, token) as first,
+        feed_socket(live_server, token) as second,
+        feed_socket(live_server, token) as both,
+    ):
+        before = hub.subscriber_count
+        for ws, op in ((first, "a"), (second, "a"), (both, "a"), (both, "b")):
+            await subscribe(ws, op, case_id=case["id"])
+        await _until(lambda: hub.subscriber_count == before + 4)
+        versions = [case["version"]]
+        for day in range(10, 16):
+            case = await step(client, "assessRisk", case, assessedOn=f"2026-01-{day}", level="LOW")
+            versions.append(case["version"])
+
+        for ws in (first, second):
+            got = [(await next_event(ws))[1]["version"] for _ in versions]
+            assert got == versions
+        by_operation: dict[str, list[int]] = {"a": [], "b": []}
+        for _ in range(2 * len(versions)):
+            op, event = await next_event(both)
+            by_operation[op].append(event["version"])
+        assert by_operation == {"a": versions, "b": versions}
+        for ws in (first, second, both):  # and nothing more
+            with pytest.raises(TimeoutError):
+                await receive(ws, 0.3)
+    assert writes.second_thread_wrote
+
+
+def _frames(data: bytes) -> list[tuple[int, bytes]]:
+    """The server's (unmasked) frames in ``data``, which must hold whole frames only."""
+    frames, offset = [], 0
+    while offset < len(data):
+        opcode, length = data[offset] & 0x0F, data[offset + 1] & 0x7F
+        offset += 2
+        if length == 126:
+            (length,) = struct.unpack("!H", data[offset : offset + 2])
+            offset += 2
+        elif length == 127:
+            (length,) = struct.unpack("!Q", data[offset : offset + 8])
+            offset += 8
+        assert offset + length <= len(data), "a frame was cut off"
+        frames.append((opcode, data[offset : offset + length]))
+        offset += length
+    return frames
+
+
+async def test_a_socket_that_takes_part_of_a_message_gets_the_rest_in_order(
+    small_buffers_server: LiveServer,  # noqa: F811
+    as_org: Any,
+    make_token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # From one socket on: the stalled peer's messages (its own case's events) go to the
+    # second thread even when it is the only socket written.
+    writes = _WritesSeen(monkeypatch, thread_from=1)
+    server = small_buffers_server
+    hub = server.app.state.feed
+    token = make_token("moviera", "caseworker")
+    client = as_org("moviera")
+    watched = (await open_case(client))["case"]
+    async with feed_socket(server, token) as healthy:
+        await subscribe(healthy, "healthy", case_id=watched["id"])
+        _, opening = await next_event(healthy)
+        stalled = await _stalled_subscriber(server.port, token, opening["cursor"])
+        try:
+            await _until(lambda: hub.subscriber_count == 2)  # both are live
+            for _ in range(200):  # until the stalled peer's buffers are full and it is closed
+                await open_case(client, pseudonym="Slow reader")
+                if hub.subscriber_count < 2:
+                    break
+            await _until(lambda: hub.subscriber_count == 1)
+            loop = asyncio.get_running_loop()
+            data = b""
+            async with asyncio.timeout(WAIT):
+                while chunk := await loop.sock_recv(stalled, 65536):
+                    data += chunk
+        finally:
+            stalled.close()
+    frames = _frames(data)
+    assert frames[-1][0] == Opcode.CLOSE
+    messages = [json.loads(payload) for opcode, payload in frames if opcode == Opcode.TEXT]
+    cursors = [
+        m["payload"]["data"]["caseEvents"]["cursor"] for m in messages if m["type"] == "next"
+    ]
+    assert len(cursors) == len(set(cursors)) > 1  # whole messages, none twice
+    assert writes.unwritten  # a partial write happened
+    assert writes.second_thread_wrote
+
+
+class _Transport:
+    """What a gathered socket's transport is asked for: whether it closes, and the rest."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+class _Socket:
+    """A socket as ``FanOutWrites`` sees its protocol: its descriptor and its transport."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.transport = _Transport()
+
+
+def test_writes_gathered_within_another_gathering_wait_for_its_end_and_keep_their_order() -> None:
+    ours, theirs = socket.socketpair()
+    try:
+        protocol: Any = _Socket(ours.fileno())
+        with serving.writes_together():
+            fan_out = serving._FAN_OUT.get()
+            assert fan_out is not None
+            fan_out.add(protocol, b"first ")
+            with serving.writes_together():
+                inner = serving._FAN_OUT.get()
+                assert inner is fan_out  # the outermost gathering writes
+                inner.add(protocol, b"second")
+            theirs.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                theirs.recv(100)  # nothing written yet
+        theirs.setblocking(True)
+        assert theirs.recv(100) == b"first second"
+        assert protocol.transport.written == []
+    finally:
+        ours.close()
+        theirs.close()
