@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -77,17 +79,17 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
 
-@pytest.fixture(scope="session")
-async def live_server(settings: Settings, database: Database) -> AsyncIterator[LiveServer]:
-    import asyncio
-
+@contextlib.asynccontextmanager
+async def served(application: Starlette, **overrides: Any) -> AsyncIterator[int]:
+    """``application`` served by uvicorn on loopback as ``safe-future serve`` serves it (its
+    limits and timeouts, with ``overrides``); its port."""
     import uvicorn
 
     from service.serving import server_config
 
-    application = create_app(settings, database.app_url)
-    # The limits and timeouts of `safe-future serve`.
-    config = server_config(application, "127.0.0.1", 0, log_level="warning", lifespan="on")
+    config = server_config(
+        application, "127.0.0.1", 0, log_level="warning", lifespan="on", **overrides
+    )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started:
@@ -95,7 +97,15 @@ async def live_server(settings: Settings, database: Database) -> AsyncIterator[L
             task.result()
             raise RuntimeError("the live server did not start")
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield LiveServer(application, port)
-    server.should_exit = True
-    await task
+    try:
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def live_server(settings: Settings, database: Database) -> AsyncIterator[LiveServer]:
+    application = create_app(settings, database.app_url)
+    async with served(application) as port:
+        yield LiveServer(application, port)

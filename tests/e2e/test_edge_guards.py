@@ -10,13 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from service.app import create_app
 from service.config import Settings
-from service.serving import MAX_HEADER_BYTES, GuardedHttpProtocol, server_config
+from service.serving import MAX_HEADER_BYTES, GuardedHttpProtocol
 from tests.conftest import Database, TokenFactory
-from tests.e2e.conftest import LiveServer, codes
+from tests.e2e.conftest import LiveServer, codes, served
 from tests.e2e.test_guards import production  # noqa: F401  (a fixture)
 
 METRICS_TOKEN = "metrics-" + "k" * 32
@@ -29,18 +28,8 @@ class _QuickDeadline(GuardedHttpProtocol):
 @pytest.fixture(scope="module")
 async def quick_server(settings: Settings, database: Database) -> AsyncIterator[int]:
     """The app served with a short request deadline; its port."""
-    application = create_app(settings, database.app_url)
-    config = server_config(
-        application, "127.0.0.1", 0, http=_QuickDeadline, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        assert not task.done()
-        await asyncio.sleep(0.01)
-    yield server.servers[0].sockets[0].getsockname()[1]
-    server.should_exit = True
-    await task
+    async with served(create_app(settings, database.app_url), http=_QuickDeadline) as port:
+        yield port
 
 
 async def _closed_by_server(reader: asyncio.StreamReader) -> bytes:

@@ -9,7 +9,6 @@ without it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import struct
@@ -23,11 +22,11 @@ from service import serving
 from tests.conftest import TokenFactory
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_feed_slow_reader import (
-    _stalled_subscriber,
     _until,
     small_buffers_server,  # noqa: F401  (a fixture)
+    stalled_beside_healthy,
 )
-from tests.e2e.test_feed_ws_auth import WAIT, feed_socket, next_event, receive, subscribe
+from tests.e2e.test_feed_ws_auth import feed_socket, next_event, receive, subscribe
 from tests.e2e.test_lifecycle import open_case, step
 
 
@@ -119,29 +118,8 @@ async def test_a_socket_that_takes_part_of_a_message_gets_the_rest_in_order(
     # From one socket on: the stalled peer's messages (its own case's events) go to the
     # second thread even when it is the only socket written.
     writes = _WritesSeen(monkeypatch, thread_from=1)
-    server = small_buffers_server
-    hub = server.app.state.feed
-    token = make_token("moviera", "caseworker")
-    client = as_org("moviera")
-    watched = (await open_case(client))["case"]
-    async with feed_socket(server, token) as healthy:
-        await subscribe(healthy, "healthy", case_id=watched["id"])
-        _, opening = await next_event(healthy)
-        stalled = await _stalled_subscriber(server.port, token, opening["cursor"])
-        try:
-            await _until(lambda: hub.subscriber_count == 2)  # both are live
-            for _ in range(200):  # until the stalled peer's buffers are full and it is closed
-                await open_case(client, pseudonym="Slow reader")
-                if hub.subscriber_count < 2:
-                    break
-            await _until(lambda: hub.subscriber_count == 1)
-            loop = asyncio.get_running_loop()
-            data = b""
-            async with asyncio.timeout(WAIT):
-                while chunk := await loop.sock_recv(stalled, 65536):
-                    data += chunk
-        finally:
-            stalled.close()
+    async with stalled_beside_healthy(small_buffers_server, as_org, make_token) as peers:
+        data = await peers.stalled_received()
     frames = _frames(data)
     assert frames[-1][0] == Opcode.CLOSE
     messages = [json.loads(payload) for opcode, payload in frames if opcode == Opcode.TEXT]

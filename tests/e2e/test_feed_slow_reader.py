@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import socket
 import struct
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
+from websockets.asyncio.client import ClientConnection
 from websockets.frames import Frame, Opcode
 
 from service.app import create_app
@@ -27,10 +29,9 @@ from service.serving import (
     TOO_SLOW_CLOSE_CODE,
     TOO_SLOW_REASON,
     GuardedWebSocketProtocol,
-    server_config,
 )
 from tests.conftest import Database, TokenFactory
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, served
 from tests.e2e.test_feed_ws_auth import WAIT, feed_socket, next_event, subscribe
 from tests.e2e.test_lifecycle import open_case, step
 
@@ -54,17 +55,8 @@ class _SmallBuffers(GuardedWebSocketProtocol):
 @pytest.fixture(scope="module")
 async def small_buffers_server(settings: Settings, database: Database) -> AsyncIterator[LiveServer]:
     application = create_app(settings, database.app_url)
-    config = server_config(
-        application, "127.0.0.1", 0, ws=_SmallBuffers, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        assert not task.done()
-        await asyncio.sleep(0.01)
-    yield LiveServer(application, server.servers[0].sockets[0].getsockname()[1])
-    server.should_exit = True
-    await task
+    async with served(application, ws=_SmallBuffers) as port:
+        yield LiveServer(application, port)
 
 
 def _frame(message: dict[str, Any]) -> bytes:
@@ -138,10 +130,30 @@ async def _until(predicate: Any, seconds: float = WAIT) -> None:
             await asyncio.sleep(0.05)
 
 
-async def test_a_subscriber_that_stops_reading_is_closed_as_too_slow_and_others_keep_receiving(
-    small_buffers_server: LiveServer, as_org: Any, make_token: TokenFactory
-) -> None:
-    server = small_buffers_server
+@dataclass
+class StalledBesideHealthy:
+    """A healthy subscriber of ``watched`` and a stalled peer, after events were appended
+    until the server closed the stalled one as too slow."""
+
+    client: Any
+    watched: dict[str, Any]
+    healthy: ClientConnection
+    stalled: socket.socket
+
+    async def stalled_received(self) -> bytes:
+        """All the stalled peer was sent, read now, until the server ended the connection."""
+        loop = asyncio.get_running_loop()
+        data = b""
+        async with asyncio.timeout(WAIT):
+            while chunk := await loop.sock_recv(self.stalled, 65536):
+                data += chunk
+        return data
+
+
+@contextlib.asynccontextmanager
+async def stalled_beside_healthy(
+    server: LiveServer, as_org: Any, make_token: TokenFactory
+) -> AsyncIterator[StalledBesideHealthy]:
     hub = server.app.state.feed
     token = make_token("moviera", "caseworker")
     client = as_org("moviera")
@@ -158,19 +170,24 @@ async def test_a_subscriber_that_stops_reading_is_closed_as_too_slow_and_others_
                 if hub.subscriber_count < 2:
                     break
             await _until(lambda: hub.subscriber_count == 1)
-
-            # The other subscriber still gets its events, in order.
-            moved = await step(client, "assessRisk", watched, assessedOn="2026-01-20", level="LOW")
-            _, event = await next_event(healthy)
-            assert (event["caseId"], event["version"]) == (watched["id"], moved["version"])
-
-            # Reading again, the stalled peer finds the reason after what was pending, and
-            # the server ends the connection.
-            loop = asyncio.get_running_loop()
-            data = b""
-            async with asyncio.timeout(WAIT):
-                while chunk := await loop.sock_recv(stalled, 65536):
-                    data += chunk
-            assert _close_frame(data) == (TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)
+            yield StalledBesideHealthy(client, watched, healthy, stalled)
         finally:
             stalled.close()
+
+
+async def test_a_subscriber_that_stops_reading_is_closed_as_too_slow_and_others_keep_receiving(
+    small_buffers_server: LiveServer, as_org: Any, make_token: TokenFactory
+) -> None:
+    async with stalled_beside_healthy(small_buffers_server, as_org, make_token) as peers:
+        # The other subscriber still gets its events, in order.
+        watched = peers.watched
+        moved = await step(
+            peers.client, "assessRisk", watched, assessedOn="2026-01-20", level="LOW"
+        )
+        _, event = await next_event(peers.healthy)
+        assert (event["caseId"], event["version"]) == (watched["id"], moved["version"])
+
+        # Reading again, the stalled peer finds the reason after what was pending, and the
+        # server ends the connection.
+        data = await peers.stalled_received()
+        assert _close_frame(data) == (TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)

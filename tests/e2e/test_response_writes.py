@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import pytest
-import uvicorn
 
 from service.app import create_app
 from service.config import Settings
 from service.graphiql import STATIC_DIR
-from service.serving import GuardedHttpProtocol, server_config
+from service.serving import GuardedHttpProtocol
 from tests.conftest import Database
+from tests.e2e.conftest import served
 
 
 class _Recording:
@@ -44,18 +44,8 @@ class _WritesRecorded(GuardedHttpProtocol):
 
 @pytest.fixture(scope="module")
 async def recorded_server(settings: Settings, database: Database) -> AsyncIterator[int]:
-    application = create_app(settings, database.app_url)
-    config = server_config(
-        application, "127.0.0.1", 0, http=_WritesRecorded, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        assert not task.done()
-        await asyncio.sleep(0.01)
-    yield server.servers[0].sockets[0].getsockname()[1]
-    server.should_exit = True
-    await task
+    async with served(create_app(settings, database.app_url), http=_WritesRecorded) as port:
+        yield port
 
 
 async def _exchange(port: int, request: bytes) -> tuple[bytes, list[bytes]]:
