@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import socket
-import struct
 import threading
 from typing import Any
 
@@ -23,6 +22,7 @@ from tests.conftest import TokenFactory
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_feed_slow_reader import (
     _until,
+    server_frames,
     small_buffers_server,  # noqa: F401  (a fixture)
     stalled_beside_healthy,
 )
@@ -91,24 +91,6 @@ async def test_every_subscription_gets_every_event_once_and_in_order_when_two_th
     assert writes.second_thread_wrote
 
 
-def _frames(data: bytes) -> list[tuple[int, bytes]]:
-    """The server's (unmasked) frames in ``data``, which must hold whole frames only."""
-    frames, offset = [], 0
-    while offset < len(data):
-        opcode, length = data[offset] & 0x0F, data[offset + 1] & 0x7F
-        offset += 2
-        if length == 126:
-            (length,) = struct.unpack("!H", data[offset : offset + 2])
-            offset += 2
-        elif length == 127:
-            (length,) = struct.unpack("!Q", data[offset : offset + 8])
-            offset += 8
-        assert offset + length <= len(data), "a frame was cut off"
-        frames.append((opcode, data[offset : offset + length]))
-        offset += length
-    return frames
-
-
 async def test_a_socket_that_takes_part_of_a_message_gets_the_rest_in_order(
     small_buffers_server: LiveServer,  # noqa: F811
     as_org: Any,
@@ -120,7 +102,7 @@ async def test_a_socket_that_takes_part_of_a_message_gets_the_rest_in_order(
     writes = _WritesSeen(monkeypatch, thread_from=1)
     async with stalled_beside_healthy(small_buffers_server, as_org, make_token) as peers:
         data = await peers.stalled_received()
-    frames = _frames(data)
+    frames = server_frames(data)
     assert frames[-1][0] == Opcode.CLOSE
     messages = [json.loads(payload) for opcode, payload in frames if opcode == Opcode.TEXT]
     cursors = [

@@ -103,10 +103,10 @@ async def _stalled_subscriber(port: int, token: str, after: str) -> socket.socke
     return sock
 
 
-def _close_frame(data: bytes) -> tuple[int, str] | None:
-    """The code and reason of the close frame among the server's frames, if one came."""
-    offset = 0
-    while offset + 2 <= len(data):
+def server_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """The server's (unmasked) frames in ``data``, which must hold whole frames only."""
+    frames, offset = [], 0
+    while offset < len(data):
         opcode, length = data[offset] & 0x0F, data[offset + 1] & 0x7F
         offset += 2
         if length == 126:
@@ -115,8 +115,15 @@ def _close_frame(data: bytes) -> tuple[int, str] | None:
         elif length == 127:
             (length,) = struct.unpack("!Q", data[offset : offset + 8])
             offset += 8
-        payload = data[offset : offset + length]
+        assert offset + length <= len(data), "a frame was cut off"
+        frames.append((opcode, data[offset : offset + length]))
         offset += length
+    return frames
+
+
+def _close_frame(data: bytes) -> tuple[int, str] | None:
+    """The code and reason of the close frame among the server's frames, if one came."""
+    for opcode, payload in server_frames(data):
         if opcode == Opcode.CLOSE:
             (code,) = struct.unpack("!H", payload[:2])
             return code, payload[2:].decode()
