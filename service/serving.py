@@ -354,9 +354,13 @@ class FanOutWrites:
             unwritten = _write_past_transports(gathered)
         else:
             half = len(gathered) // 2
-            other = _second_thread().submit(_write_past_transports, gathered[half:])
-            unwritten = _write_past_transports(gathered[:half])
-            unwritten += other.result()
+            try:
+                other = _second_thread().submit(_write_past_transports, gathered[half:])
+            except RuntimeError:  # the interpreter is shutting down: this thread writes all
+                unwritten = _write_past_transports(gathered)
+            else:
+                unwritten = _write_past_transports(gathered[:half])
+                unwritten += other.result()
         for protocol, rest in unwritten:
             if not protocol.transport.is_closing():
                 protocol.transport.write(rest)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -155,3 +156,25 @@ def test_writes_gathered_within_another_gathering_wait_for_its_end_and_keep_thei
     finally:
         ours.close()
         theirs.close()
+
+
+def test_without_a_second_thread_to_be_had_the_loops_thread_writes_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stopped = ThreadPoolExecutor(1)
+    stopped.shutdown()  # as at the interpreter's exit: submit() refuses
+    monkeypatch.setattr(serving, "_second_thread", lambda: stopped)
+    monkeypatch.setattr(serving, "FAN_OUT_THREAD_FROM", 2)
+    pairs = [socket.socketpair() for _ in range(3)]
+    try:
+        protocols: list[Any] = [_Socket(ours.fileno()) for ours, _ in pairs]
+        with serving.writes_together():
+            fan_out = serving._FAN_OUT.get()
+            assert fan_out is not None
+            for i, protocol in enumerate(protocols):
+                fan_out.add(protocol, b"event %d" % i)
+        assert [theirs.recv(100) for _, theirs in pairs] == [b"event 0", b"event 1", b"event 2"]
+    finally:
+        for ours, theirs in pairs:
+            ours.close()
+            theirs.close()
