@@ -52,11 +52,13 @@ from service.errors import BadUserInput, Unauthenticated
 from service.graphiql import graphiql_page
 from service.schema import build_schema
 from service.schema.compiled import compiled_data
+from service.schema.compiled_commands import Outcome, compiled_command
 from service.schema.context import Context
-from service.schema.errors import format_error
-from service.schema.extensions import operation_label
+from service.schema.errors import format_error, log_request_errors
+from service.schema.extensions import observe_operation, operation_label
 from service.schema.feed import FEED_SINK, FeedSink
 from service.schema.guards import OperationNotAllowed, Prepared, RequestRefused, prepare
+from service.schema.privacy import AccessNotRecorded, record_personal_reads
 from service.schema.redaction import enum_value_names
 from service.serving import DIRECT_TEXT_EXTENSION
 
@@ -421,6 +423,19 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
                 context.metrics.requests.labels(label).observe(time.perf_counter() - started)
             body_bytes = b'{"data":' + data.encode() + b"}"
             return Response(body_bytes, media_type=media_type)
+        try:
+            outcome = await compiled_command(
+                graphql_schema,
+                getattr(self.schema, "extra_rules", ()),
+                context,
+                prepared,
+                params.get("variables"),
+            )
+        except Exception as error:  # before the resolver: the normal way runs it and reports
+            refusals.warning("compiled command failed", extra={"error": type(error).__name__})
+            outcome = None
+        if outcome is not None:
+            return await self._command_response(outcome, context, prepared, started, media_type)
         result = await self.schema.execute(
             prepared.query,
             variable_values=params.get("variables"),
@@ -428,6 +443,30 @@ class SafeFutureGraphQL(GraphQL[Context, None]):
             operation_name=params.get("operationName"),
             allowed_operation_types=[StrawberryOperationType(t.value) for t in allowed],
         )
+        return self._result_response(result, context, media_type)
+
+    async def _command_response(
+        self,
+        outcome: Outcome,
+        context: Context,
+        prepared: Prepared,
+        started: float,
+        media_type: str,
+    ) -> Response:
+        """A mutation run by ``compiled_command``, finished as the schema's extensions finish
+        one: errors logged, personal reads recorded, the operation measured."""
+        data, errors = outcome.data, outcome.errors
+        log_request_errors(errors, context.request_id)
+        try:
+            await record_personal_reads(context)
+        except AccessNotRecorded as refused:
+            data, errors = None, [GraphQLError(str(refused), original_error=refused)]
+            log_request_errors(errors, context.request_id)
+        if context.metrics is not None:
+            graphql_schema = self.schema._schema  # type: ignore[attr-defined]
+            label = operation_label(graphql_schema, prepared.operation)
+            observe_operation(context.metrics, label, time.perf_counter() - started, errors)
+        result = ExecutionResult(data=data, errors=errors or None)
         return self._result_response(result, context, media_type)
 
     def _result_response(

@@ -71,7 +71,11 @@ def format_error(
 
 def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
     context = getattr(execution_context, "context", None)
-    request_id = getattr(context, "request_id", "-")
+    log_request_errors(errors, getattr(context, "request_id", "-"))
+
+
+def log_request_errors(errors: list[GraphQLError], request_id: str) -> None:
+    """One line per error: an internal one with its type and path, a refusal with its code."""
     for error in errors:
         code = error_code(error)
         if code == "INTERNAL":

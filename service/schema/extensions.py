@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode
+from graphql import FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
+from service.observability import Metrics
 from service.schema.errors import error_code
 
 
@@ -52,7 +53,19 @@ class OperationMetrics(SchemaExtension):
                 if isinstance(definition, OperationDefinitionNode):
                     label = operation_label(ctx.schema._schema, definition)
                     break
-        metrics.requests.labels(label).observe(time.perf_counter() - start)
         result = ctx.result
-        for error in getattr(result, "errors", None) or ctx.pre_execution_errors or ():
-            metrics.errors.labels(error_code(error)).inc()
+        observe_operation(
+            metrics,
+            label,
+            time.perf_counter() - start,
+            getattr(result, "errors", None) or ctx.pre_execution_errors or (),
+        )
+
+
+def observe_operation(
+    metrics: Metrics, label: str, seconds: float, errors: Iterable[GraphQLError]
+) -> None:
+    """An operation's latency under its label, and its errors by code."""
+    metrics.requests.labels(label).observe(seconds)
+    for error in errors:
+        metrics.errors.labels(error_code(error)).inc()

@@ -41,28 +41,35 @@ class PersonalDataAccessLog(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         yield
         ctx = self.execution_context.context
-        if not isinstance(ctx, Context) or not ctx.personal_reads:
-            return
-        reads = dict(ctx.personal_reads)
-        ctx.personal_reads.clear()
-        principal = ctx.principal
-        try:
-            async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
-                await access_log.record_reads(
-                    conn,
-                    tenant_id=principal.tenant_id,
-                    actor=principal.subject,
-                    organisation=principal.organisation.slug,
-                    roles=principal.roles,
-                    request_id=ctx.request_id,
-                    reads=reads,
-                )
-        except Exception as exc:
-            log.error("access log write failed", extra={"error_type": type(exc).__name__})
-            raise AccessNotRecorded(
-                f"the access to personal data could not be recorded (request id "
-                f"{ctx.request_id}); nothing was returned"
-            ) from None
+        if isinstance(ctx, Context):
+            await record_personal_reads(ctx)
+
+
+async def record_personal_reads(ctx: Context) -> None:
+    """Write the access records of the personal fields this request returned (and forget
+    them); ``AccessNotRecorded`` when the write fails."""
+    if not ctx.personal_reads:
+        return
+    reads = dict(ctx.personal_reads)
+    ctx.personal_reads.clear()
+    principal = ctx.principal
+    try:
+        async with tenant_transaction(ctx.deps.engine, principal.tenant_id) as conn:
+            await access_log.record_reads(
+                conn,
+                tenant_id=principal.tenant_id,
+                actor=principal.subject,
+                organisation=principal.organisation.slug,
+                roles=principal.roles,
+                request_id=ctx.request_id,
+                reads=reads,
+            )
+    except Exception as exc:
+        log.error("access log write failed", extra={"error_type": type(exc).__name__})
+        raise AccessNotRecorded(
+            f"the access to personal data could not be recorded (request id "
+            f"{ctx.request_id}); nothing was returned"
+        ) from None
 
 
 @strawberry.type(description="A response that returned a client's personal fields.")
