@@ -50,14 +50,9 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, inspect
 from graphql.type.definition import GraphQLResolveInfoHelpers
 
+from service.schema.compiled import CACHE_ENTRIES, Unsupported
 from service.schema.context import Context
 from service.schema.guards import CACHE_ENTRY_CHARS, Prepared
-
-CACHE_ENTRIES = 512
-
-
-class Unsupported(Exception):
-    """The document asks for something only the normal execution answers."""
 
 
 @dataclass(frozen=True, slots=True)

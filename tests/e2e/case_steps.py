@@ -37,6 +37,28 @@ def mutation(name: str, fields: str = CASE_FIELDS) -> str:
     """
 
 
+def the_normal_way(document: str) -> str:
+    """``document`` with ``@include(if: true)`` on its root field: the same request, which the
+    compiled path for mutations (``service.schema.compiled_commands``) leaves to the schema's
+    normal execution. The root field keeps its location."""
+    marked = document.replace("(input: $input)", "(input: $input) @include(if: true)", 1)
+    assert marked != document
+    return marked
+
+
+OPENING = {
+    "intakeDate": "2026-01-05",
+    "pseudonym": "Client C",
+    "gender": "FEMALE",
+    "birthYear": 1994,
+    "nationality": "RO",
+    "countryOfOrigin": "RO",
+    "languages": ["ro"],
+    "exploitationForms": ["FORCED_LABOUR"],
+    "fullName": "Client Compiled",
+}
+
+
 async def send(
     client: GraphQLClient, name: str, case: dict[str, Any], **fields: Any
 ) -> dict[str, Any]:

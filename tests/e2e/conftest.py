@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 from service.app import create_app
 from service.config import Settings
+from service.graphql_view import SafeFutureGraphQL
 from tests.conftest import Database, TokenFactory
 
 
@@ -57,6 +59,16 @@ def as_org(http: httpx.AsyncClient, make_token: TokenFactory) -> Any:
         return GraphQLClient(http, make_token(org, *roles))
 
     return client
+
+
+def graphql_view(app: Starlette) -> SafeFutureGraphQL:
+    """The app's GraphQL endpoint."""
+    for route in app.routes:
+        if isinstance(route, Route) and route.path == "/graphql":
+            endpoint = route.endpoint
+            assert isinstance(endpoint, SafeFutureGraphQL)
+            return endpoint
+    raise AssertionError("no /graphql route")
 
 
 def codes(body: dict[str, Any]) -> list[str]:

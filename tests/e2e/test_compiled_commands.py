@@ -24,28 +24,18 @@ from graphql import OperationType
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.routing import Route
 
 from service.auth import Principal
-from service.graphql_view import GRAPHQL_RESPONSE, SafeFutureGraphQL
+from service.graphql_view import GRAPHQL_RESPONSE
 from service.schema.compiled_commands import Outcome
 from service.schema.context import Context
 from service.schema.guards import prepare
 from service.schema.ids import to_global_id
-from tests.e2e.case_steps import mutation
-from tests.e2e.conftest import GraphQLClient, codes
+from tests.e2e.case_steps import OPENING, mutation, the_normal_way
+from tests.e2e.conftest import GraphQLClient, codes, graphql_view
 
 SHELTER = "humanitas-pmw"
 OTHER = "het-kopland"
-
-
-def _view(app: Starlette) -> SafeFutureGraphQL:
-    for route in app.routes:
-        if isinstance(route, Route) and route.path == "/graphql":
-            endpoint = route.endpoint
-            assert isinstance(endpoint, SafeFutureGraphQL)
-            return endpoint
-    raise AssertionError("no /graphql route")
 
 
 def compiled(name: str) -> str:
@@ -53,16 +43,13 @@ def compiled(name: str) -> str:
 
 
 def normal(name: str) -> str:
-    document = mutation(name)
-    marked = document.replace("(input: $input)", "(input: $input) @include(if: true)")
-    assert marked != document
-    return marked
+    return the_normal_way(mutation(name))
 
 
 @pytest.fixture
 def executions(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The documents the schema's normal execution ran, in order."""
-    schema = _view(app).schema
+    schema = graphql_view(app).schema
     ran: list[str] = []
     execute = schema.execute
 
@@ -74,17 +61,6 @@ def executions(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ran
 
 
-OPEN = {
-    "intakeDate": "2026-01-05",
-    "pseudonym": "Client C",
-    "gender": "FEMALE",
-    "birthYear": 1994,
-    "nationality": "RO",
-    "countryOfOrigin": "RO",
-    "languages": ["ro"],
-    "exploitationForms": ["FORCED_LABOUR"],
-    "fullName": "Client Compiled",
-}
 WALK: list[tuple[str, dict[str, Any]]] = [
     ("assessRisk", {"assessedOn": "2026-01-06", "level": "MEDIUM", "factors": ["DEBTS"]}),
     ("recordReturnConversation", {"heldOn": "2026-01-07", "wish": "WANTS_TO_RETURN"}),
@@ -102,7 +78,7 @@ def _without(body: dict[str, Any], case_id: str) -> str:
 
 
 async def _open(client: GraphQLClient, document: str) -> dict[str, Any]:
-    body = await client.execute(document, {"input": OPEN})
+    body = await client.execute(document, {"input": OPENING})
     assert "errors" not in body, body
     case: dict[str, Any] = body["data"]["openReturnCase"]["case"]
     return case
@@ -249,7 +225,7 @@ async def test_a_compiled_command_is_measured_and_logged_as_the_normal_execution
 async def test_a_compiled_command_returns_nothing_when_personal_reads_cannot_be_recorded(
     app: Starlette,
 ) -> None:
-    view = _view(app)
+    view = graphql_view(app)
     dead = create_async_engine("postgresql+asyncpg://nobody:nothing@127.0.0.1:9/none")
     try:
         tenant = app.state.deps.tenants[SHELTER]

@@ -22,21 +22,19 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.routing import Route
 
 from bench.scenarios.read import QUERY as BENCH_QUERY
 from bench.scenarios.read import SIMPLE_QUERY
 from service.auth import Principal
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
-from service.graphql_view import SafeFutureGraphQL
 from service.handlers.return_case import COUNTRY_FROM_SOCIAL_MAP, handle
 from service.schema.compiled import compiled_data
 from service.schema.context import Context
 from service.schema.guards import prepare
 from service.schema.ids import to_global_id
 from service.socialmap.seed import organisation_id
-from tests.e2e.conftest import GraphQLClient, codes
+from tests.e2e.conftest import GraphQLClient, codes, graphql_view
 from tests.e2e.socialmap_support import load_demo
 
 SHELTER = "humanitas-pmw"
@@ -55,21 +53,12 @@ measuring: contextvars.ContextVar[bool] = contextvars.ContextVar("measuring", de
 _seeded: set[str] = set()
 
 
-def _view(app: Starlette) -> SafeFutureGraphQL:
-    for route in app.routes:
-        if isinstance(route, Route) and route.path == "/graphql":
-            endpoint = route.endpoint
-            assert isinstance(endpoint, SafeFutureGraphQL)
-            return endpoint
-    raise AssertionError("no /graphql route")
-
-
 def _principal(app: Starlette, slug: str, role: str = "caseworker") -> Principal:
     return Principal(f"compiled-{slug}", app.state.deps.tenants[slug], frozenset({role}))
 
 
 def _context(app: Starlette, principal: Principal | None) -> Context:
-    view = _view(app)
+    view = graphql_view(app)
     return Context(
         request=Request({"type": "http", "headers": [], "app": app}),
         response=None,
@@ -132,7 +121,7 @@ async def _both(
 ) -> tuple[str | None, dict[str, Any]]:
     """The compiled data (JSON text, or None when it falls back) and the normal execution's
     result as a response body."""
-    view = _view(app)
+    view = graphql_view(app)
     schema = view.schema
     prepared = prepare(
         schema._schema,  # type: ignore[attr-defined]
@@ -380,7 +369,7 @@ async def test_what_the_compiler_does_not_answer_exactly_runs_the_normal_way(
     app: Starlette, reason: str
 ) -> None:
     query, variables = FALLBACKS[reason]
-    view = _view(app)
+    view = graphql_view(app)
     schema = view.schema
     prepared = prepare(
         schema._schema,  # type: ignore[attr-defined]
@@ -407,7 +396,7 @@ async def test_what_the_compiler_does_not_answer_exactly_runs_the_normal_way(
 async def test_callers_without_case_access_run_the_normal_way(
     app: Starlette, reason: str, principal: tuple[str, str] | None
 ) -> None:
-    view = _view(app)
+    view = graphql_view(app)
     schema = view.schema
     prepared = prepare(
         schema._schema,  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from service.config import Settings, load_settings
 from service.privacy.keys import load_master_keyring
 from service.schema import build_schema
 from tests.conftest import APP_PASSWORD, Database
+from tests.e2e.case_steps import OPENING, mutation, the_normal_way
 from tests.e2e.conftest import codes
 
 
@@ -118,6 +119,33 @@ async def test_production_mode_hides_introspection_and_graphiql(
     assert ide.status_code == 404
     me = await production.post("/graphql", json={"query": "{ me { subject } }"}, headers=headers)
     assert me.json()["data"]["me"]["subject"] == "user-of-moviera"
+
+
+async def test_production_answers_a_compiled_command_as_the_normal_execution(
+    production: httpx.AsyncClient, make_token: Any
+) -> None:
+    headers = {"Authorization": f"Bearer {make_token('moviera')}"}
+
+    async def both(name: str, variables: dict[str, Any]) -> list[dict[str, Any]]:
+        bodies = []
+        for document in (mutation(name), the_normal_way(mutation(name))):
+            response = await production.post(
+                "/graphql", json={"query": document, "variables": variables}, headers=headers
+            )
+            bodies.append(response.json())
+        return bodies
+
+    opened = await both("openReturnCase", {"input": OPENING})
+    cases = [body["data"]["openReturnCase"]["case"] for body in opened]
+    assert {**cases[0], "id": None} == {**cases[1], "id": None}
+    current = {"caseId": cases[0]["id"], "expectedVersion": cases[0]["version"]}
+    risk = {"assessedOn": "2026-01-06", "level": "LOW"}
+    refused = await both("assessRisk", {"input": {**current, **risk, "caseId": "bm90LWFuLWlk"}})
+    assert refused[0] == refused[1]
+    assert codes(refused[0]) == ["BAD_USER_INPUT"]
+    unknown = await both("assessRisk", {"input": {**current, **risk, "level": "LOWEST"}})
+    assert unknown[0] == unknown[1]
+    assert "Did you mean" not in repr(unknown[0])
 
 
 async def test_cors_allows_only_configured_origins(production: httpx.AsyncClient) -> None:
