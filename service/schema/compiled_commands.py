@@ -10,14 +10,16 @@ variables and arguments, the resolver's ``info``, completing the payload's leave
 types' own serializers, and locating an error at its field with null propagating to the
 nearest nullable parent.
 
-Everything that is not the resolver's own work is decided before it runs, so a request the
-plan does not fit goes through the schema's normal execution with nothing done twice (``None``
-from ``compiled_command``): an invalid document (the normal execution reports why), documents
+Which way a request goes is decided before the resolver runs, so a request the plan does not
+fit goes through the schema's normal execution with nothing done twice (``None`` from
+``compiled_command``): an invalid document (the normal execution reports why), documents
 longer than the guard chain caches, queries and subscriptions, variables or arguments that do
 not coerce, and any selection the plan does not cover. What the schema's extensions do for a
-mutation, this path does too, through the same functions: validation with the schema's own
-rules, the personal-data access log (``privacy.record_personal_reads``), error logging
-(``errors.log_errors``) and the operation's metrics (``extensions.observe_operation``).
+mutation is done too, through the same functions: validation with the schema's own rules
+here; the personal-data access log (``privacy.record_personal_reads``), error logging
+(``errors.log_request_errors``) and the operation's metrics (``extensions.observe_operation``)
+in the view (``SafeFutureGraphQL._command_response``). Plain fields are read with the root
+field's ``info``, which strawberry's attribute resolvers do not look at.
 """
 
 from __future__ import annotations
@@ -348,7 +350,7 @@ async def compiled_command(
         _HELPERS,
     )
     completion = _Completion(info)
-    data: dict[str, Any] | None = {}
+    data: dict[str, Any] | None
     try:
         assert found.field.resolve is not None
         result = found.field.resolve(None, info, **arguments)
