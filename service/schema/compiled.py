@@ -137,7 +137,9 @@ class Plan:
     statement: case_pages.PageStatement
 
 
-_PlanKey = tuple[int, str, str | None, tuple[tuple[str, Any], ...]]
+# Keyed by the schema itself, not its id: a cached plan keeps its schema alive, so another
+# schema (other rules) can never be given its plans.
+_PlanKey = tuple[GraphQLSchema, str, str | None, tuple[tuple[str, Any], ...]]
 _plans: OrderedDict[_PlanKey, Plan | None] = OrderedDict()
 
 
@@ -267,7 +269,7 @@ def plan(
     reports why) or needs the normal execution."""
     operation = prepared.operation
     name = operation.name.value if operation.name else None
-    key = (id(schema), prepared.query, name, _boolean_variables(operation, coerced))
+    key = (schema, prepared.query, name, _boolean_variables(operation, coerced))
     if key in _plans:
         _plans.move_to_end(key)
         return _plans[key]

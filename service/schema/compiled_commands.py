@@ -99,7 +99,9 @@ class Plan:
     selection: Selection
 
 
-_PlanKey = tuple[int, str, str | None]
+# Keyed by the schema itself, not its id: a cached plan keeps its schema alive, so another
+# schema (other rules) can never be given its plans.
+_PlanKey = tuple[GraphQLSchema, str, str | None]
 _plans: OrderedDict[_PlanKey, Plan | None] = OrderedDict()
 
 
@@ -184,7 +186,7 @@ def plan(
     reports why) or needs the normal execution."""
     operation = prepared.operation
     name = operation.name.value if operation.name else None
-    key = (id(schema), prepared.query, name)
+    key = (schema, prepared.query, name)
     if key in _plans:
         _plans.move_to_end(key)
         return _plans[key]
