@@ -49,7 +49,7 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
-from graphql.pyutils import Path, inspect
+from graphql.pyutils import Path, gather_with_cancel, inspect
 from graphql.type.definition import GraphQLResolveInfoHelpers
 
 from service.schema.compiled import CACHE_ENTRIES, Unsupported
@@ -298,12 +298,22 @@ def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     return isawaitable(value)
 
 
-async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
-    return list(await asyncio.gather(*values))
+def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+    """As graphql-core's executor: one unit of work; one failing cancels the others."""
+    return gather_with_cancel(*values)
 
 
-def _track(_values: Sequence[Any]) -> None:
-    raise NotImplementedError("this execution does not track asynchronous work")
+_background: set[asyncio.Future[list[Any]]] = set()
+
+
+def _track(values: Sequence[Any]) -> None:
+    """As graphql-core's executor: settle the awaitables among ``values`` in the background
+    (held here until they are done, so none is abandoned)."""
+    awaitables = [value for value in values if isawaitable(value)]
+    if awaitables:
+        future = asyncio.gather(*awaitables, return_exceptions=True)
+        _background.add(future)
+        future.add_done_callback(_background.discard)
 
 
 _HELPERS = GraphQLResolveInfoHelpers(_gather, _track)

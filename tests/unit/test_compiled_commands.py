@@ -8,6 +8,7 @@ The schema here is graphql-core's own, with plain fields marked as strawberry ma
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from inspect import isawaitable
 from typing import Any
@@ -79,6 +80,26 @@ async def _run(_source: Any, _info: Any, input: int | None = None) -> Any:
     return value
 
 
+_settled: list[str] = []
+
+
+async def _part(n: int) -> int:
+    await asyncio.sleep(0)
+    return n
+
+
+async def _settle(name: str) -> None:
+    await asyncio.sleep(0)
+    _settled.append(name)
+
+
+async def _run_together(_source: Any, info: Any) -> Any:
+    """A resolver that uses the executor's helpers: two parts gathered, one tracked."""
+    parts = await info.async_helpers.gather([_part(2), _part(3)])
+    info.async_helpers.track([_settle("tracked"), "not awaitable"])
+    return {"version": sum(parts), "case": {"kind": "case", "id": 1, "phase": "open", "tags": []}}
+
+
 SCHEMA = GraphQLSchema(
     query=GraphQLObjectType("Query", {"ping": GraphQLField(GraphQLInt)}),
     mutation=GraphQLObjectType(
@@ -88,6 +109,7 @@ SCHEMA = GraphQLSchema(
                 GraphQLNonNull(PAYLOAD), {"input": GraphQLArgument(GraphQLInt)}, resolve=_run
             ),
             "runMaybe": GraphQLField(PAYLOAD, {"input": GraphQLArgument(GraphQLInt)}, resolve=_run),
+            "runTogether": GraphQLField(GraphQLNonNull(PAYLOAD), resolve=_run_together),
         },
     ),
 )
@@ -200,3 +222,13 @@ def test_a_compiled_command_finishes_what_each_schema_extension_does(production:
     expected |= {"PersonalDataAccessLog"} | ({"DisableIntrospection"} if production else set())
     assert {type(e).__name__ for e in extensions} == expected
     assert all(type(e).resolve is SchemaExtension.resolve for e in extensions)
+
+
+async def test_a_resolver_gathers_and_tracks_work_as_under_the_executor() -> None:
+    query = "mutation { runTogether { version case { id phase } } }"
+    compiled, normal = await _both(query, None)
+    assert compiled == normal
+    assert compiled[0] == {"runTogether": {"version": 5, "case": {"id": "1", "phase": "OPEN"}}}
+    for _ in range(5):  # the tracked work settles in the background, after the answer
+        await asyncio.sleep(0)
+    assert _settled == ["tracked", "tracked"]
