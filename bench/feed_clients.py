@@ -18,6 +18,11 @@ every process of the machine. The second also holds the worker's own scheduling:
 thousands of subscribers in a few processes on a small machine, a worker that is still reading
 the sockets before a socket stamps that socket's message late, although the message was
 there. The bench process asks each worker for the times of one version over a pipe.
+
+A worker can also hold its reads (``ClientPool.hold``): it stops watching its sockets until
+the next ``wait_for`` has waited ``release_after`` seconds. The kernel still receives and
+stamps every message meanwhile, so ``received`` is unchanged; only the workers' own reading
+no longer takes the machine's cores while the service fans an event out.
 """
 
 from __future__ import annotations
@@ -203,6 +208,22 @@ class _Worker:
         self.waiting: dict[int, asyncio.Event] = {}
         self.errors: list[str] = []
         self.closing = False
+        self.held = False
+
+    def hold(self) -> None:
+        """Stop reading the sockets until ``release``."""
+        loop = asyncio.get_running_loop()
+        for sub in self.subscribers:
+            if not sub.closed:
+                loop.remove_reader(sub.sock.fileno())
+        self.held = True
+
+    def release(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sub in self.subscribers:
+            if not sub.closed:
+                loop.add_reader(sub.sock.fileno(), sub.readable)
+        self.held = False
 
     def arrived(self, version: int, at: float, received: float) -> None:
         got = self.arrivals[version]
@@ -262,7 +283,13 @@ async def _serve(pipe: Connection, worker: _Worker) -> None:
         command = await commands.get()
         if command[0] == "open":
             pipe.send(("opened", *(await worker.open())))
+        elif command[0] == "hold":
+            worker.hold()
+            pipe.send(("held",))
         elif command[0] == "wait":
+            if worker.held:
+                await asyncio.sleep(command[3])
+                worker.release()
             arrivals, received = await worker.wait(command[1], command[2])
             pipe.send(("arrived", arrivals, worker.errors[:3], received))
         elif command[0] == "close":
@@ -323,9 +350,15 @@ class ClientPool:
                 f"feed: only {self.expected} of {count} subscribers connected: {self.errors[:3]}"
             )
 
-    async def wait_for(self, version: int, seconds: float) -> bool:
+    async def hold(self) -> None:
+        """Every worker stops reading until the next ``wait_for`` releases it."""
+        await asyncio.gather(*(self._ask(p, ("hold",)) for p in self.pipes))
+
+    async def wait_for(self, version: int, seconds: float, release_after: float = 0.0) -> bool:
+        """Wait for ``version`` at every subscriber (held workers first wait
+        ``release_after`` seconds, then read)."""
         replies = await asyncio.gather(
-            *(self._ask(p, ("wait", version, seconds)) for p in self.pipes)
+            *(self._ask(p, ("wait", version, seconds, release_after)) for p in self.pipes)
         )
         for reply in replies:
             self.arrivals[version] += reply[1]
