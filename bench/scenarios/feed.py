@@ -272,6 +272,7 @@ async def run(
         read_high = per_level[high]["read_by_client"]["p99_ms"]
         reading_low = per_level[low]["clients_reading"]["p99_ms"]
         reading_high = per_level[high]["clients_reading"]["p99_ms"]
+        reading_ratio = round(reading_high / reading_low, 3) if reading_low else None
         met: bool | None = (
             ratio is not None and ratio <= target and not per_level[high]["missing_deliveries"]
         )
@@ -297,9 +298,7 @@ async def run(
                     **details,
                     # The same ratio with the clients reading meanwhile, and from the client
                     # processes' own stamps then (neither judged).
-                    "clients_reading_ratio": (
-                        round(reading_high / reading_low, 3) if reading_low else None
-                    ),
+                    "clients_reading_ratio": reading_ratio,
                     "read_by_client_ratio": round(read_high / read_low, 3) if read_low else None,
                 },
             )
@@ -312,7 +311,7 @@ async def run(
                 unit="ms (p99)",
                 baseline=reading_low,
                 baseline_measure=f"p99 at {low} subscriber, clients reading",
-                ratio=round(reading_high / reading_low, 3) if reading_low else None,
+                ratio=reading_ratio,
                 target="reported",
             )
         )
