@@ -141,15 +141,8 @@ def _sink(
         await socket.send_text(text)
 
     write_now = socket.scope.get("extensions", {}).get(DIRECT_TEXT_EXTENSION)
-    direct: Callable[[bytes], bool] | None = None
-    if callable(write_now):
-
-        def direct(data: bytes) -> bool:
-            if operation is not None and operation.completed:
-                return True  # nothing more goes out for a completed operation
-            return bool(write_now(data))
-
-    return FeedSink(prefix, send, direct)
+    direct = cast(Callable[[bytes], bool], write_now) if callable(write_now) else None
+    return FeedSink(prefix, send, direct, operation)
 
 
 class _GuardedOperation(Operation[Context, None]):

@@ -16,7 +16,7 @@
   follows what is pending, and the connection is cut ``WS_CLOSE_GRACE_SECONDS`` later if the
   peer reads nothing. (Without this it would hang until the ping timeout, with no reason.)
   The feed's fan-out writes shared messages straight to the socket through the ASGI scope
-  extension ``DIRECT_TEXT_EXTENSION`` while the socket is writable; within
+  extension ``DIRECT_TEXT_EXTENSION`` while the socket is writable (``DirectSocket``); within
   ``writes_together`` those writes are gathered and made at its end, from two threads when
   there are many (``FanOutWrites``);
 * uvicorn's own access log is off: the request gate writes one without query strings;
@@ -223,33 +223,130 @@ class _LastFrame:
         return cls.frame
 
 
+class DirectSocket:
+    """What a fan-out reads of each subscriber's socket, kept in one small object.
+
+    A fan-out to 10,000 subscribers asks 10,000 sockets whether each can take a message now;
+    the protocol's own attributes lie spread over its large instance dictionary, and reading
+    them was most of the fan-out's Python. So the protocol's flags that decide it
+    (``handshake_complete``, ``close_sent``, ``disconnected``, writing paused) write through
+    to this object (``GuardedWebSocketProtocol``'s properties), which keeps their verdict in
+    ``ready``, beside the socket's descriptor and its transport.
+
+    The connection's own state (``conn.state``) needs no look here: every way out of OPEN
+    (a close frame received or sent, a protocol error, the server's shutdown) sets
+    ``close_sent`` or closes the transport in the same call, before the loop runs anything
+    else. The protocol's ``send_text_now``, for the queue's path, checks it all the same.
+    """
+
+    __slots__ = (
+        "close_sent",
+        "disconnected",
+        "fd",
+        "handshake_complete",
+        "paused",
+        "protocol",
+        "ready",
+        "transport",
+    )
+
+    def __init__(self, protocol: GuardedWebSocketProtocol) -> None:
+        self.protocol = protocol
+        self.transport: asyncio.Transport | None = None
+        # The socket a fan-out may write to past the transport: a plain one, framed plainly
+        # (no TLS, whose bytes the transport would have to encrypt; no extension).
+        self.fd: int | None = None
+        self.handshake_complete = False
+        self.close_sent = False
+        self.disconnected = False
+        self.paused = False
+        self.ready = False
+
+    def judge(self) -> None:
+        self.ready = self.handshake_complete and not (
+            self.close_sent or self.disconnected or self.paused
+        )
+
+    def send(self, data: bytes) -> bool:
+        """Write one text message (UTF-8 bytes) at once; False when the socket cannot take
+        it now. Within ``writes_together``, a socket with nothing pending in its transport is
+        gathered and written at its end."""
+        if not self.ready:
+            return False
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        fan_out = _FAN_OUT.get()
+        if fan_out is not None and self.fd is not None and transport.get_write_buffer_size() == 0:
+            fan_out.add(self, _LastFrame.of(data))
+            return True
+        return self.protocol.send_text_now(data)
+
+
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol that closes a peer which stops reading, and lets the feed
-    write a message without an ASGI round trip."""
+    write a message without an ASGI round trip (``DirectSocket``)."""
 
     write_high_water_bytes = WS_WRITE_HIGH_WATER_BYTES
     write_stall_seconds = WS_WRITE_STALL_SECONDS
     max_pending_bytes = WS_MAX_PENDING_BYTES
     close_grace_seconds = WS_CLOSE_GRACE_SECONDS
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._direct = DirectSocket(self)  # before uvicorn sets the flags it holds
+        super().__init__(*args, **kwargs)
+
+    # uvicorn's flags, kept in ``DirectSocket`` for the fan-out (its docstring says why).
+    @property
+    def handshake_complete(self) -> bool:
+        return self._direct.handshake_complete
+
+    @handshake_complete.setter
+    def handshake_complete(self, value: bool) -> None:
+        direct = self._direct
+        direct.handshake_complete = value
+        conn = getattr(self, "conn", None)
+        if value and conn is not None and conn.extensions:
+            direct.fd = None  # frames with an extension are the connection's to make
+        direct.judge()
+
+    @property
+    def close_sent(self) -> bool:
+        return self._direct.close_sent
+
+    @close_sent.setter
+    def close_sent(self, value: bool) -> None:
+        self._direct.close_sent = value
+        self._direct.judge()
+
+    @property
+    def disconnected(self) -> bool:
+        return self._direct.disconnected
+
+    @disconnected.setter
+    def disconnected(self, value: bool) -> None:
+        self._direct.disconnected = value
+        self._direct.judge()
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._stall: asyncio.TimerHandle | None = None
         self.transport.set_write_buffer_limits(high=self.write_high_water_bytes)
-        # The socket a fan-out may write to past the transport: a plain one only (bytes
-        # written under TLS would have to be encrypted by the transport).
         sock = transport.get_extra_info("socket")
         plain = transport.get_extra_info("ssl_object") is None
-        self._fd: int | None = sock.fileno() if sock is not None and plain else None
+        direct = self._direct
+        direct.transport = self.transport
+        direct.fd = sock.fileno() if sock is not None and plain else None
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:
-            scope["extensions"][DIRECT_TEXT_EXTENSION] = self.send_text_now
+            scope["extensions"][DIRECT_TEXT_EXTENSION] = self._direct.send
 
     def send_text_now(self, data: bytes) -> bool:
-        """Write one text message at once; False when the socket cannot take it now."""
+        """Write one text message through the transport at once; False when the socket
+        cannot take it now."""
         if (
             not self.handshake_complete
             or self.close_sent
@@ -259,15 +356,6 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             or self.conn.state is not State.OPEN
         ):
             return False
-        fan_out = _FAN_OUT.get()
-        if (
-            fan_out is not None
-            and self._fd is not None
-            and not self.conn.extensions
-            and self.transport.get_write_buffer_size() == 0
-        ):
-            fan_out.add(self, _LastFrame.of(data))
-            return True
         if self.conn.extensions:
             self.conn.send_text(data)
             self.transport.write(b"".join(self.conn.data_to_send()))
@@ -281,12 +369,16 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self.too_slow()
 
     def pause_writing(self) -> None:
+        self._direct.paused = True
+        self._direct.judge()
         super().pause_writing()
         if self._stall is None:
             self._stall = self.loop.call_later(self.write_stall_seconds, self.too_slow)
         self._check_pending()
 
     def resume_writing(self) -> None:
+        self._direct.paused = False
+        self._direct.judge()
         super().resume_writing()
         if self._stall is not None:
             self._stall.cancel()
@@ -341,11 +433,11 @@ class FanOutWrites:
     __slots__ = ("_messages",)
 
     def __init__(self) -> None:
-        self._messages: dict[GuardedWebSocketProtocol, bytes] = {}
+        self._messages: dict[DirectSocket, bytes] = {}
 
-    def add(self, protocol: GuardedWebSocketProtocol, data: bytes) -> None:
-        before = self._messages.get(protocol)
-        self._messages[protocol] = data if before is None else before + data
+    def add(self, sock: DirectSocket, data: bytes) -> None:
+        before = self._messages.get(sock)
+        self._messages[sock] = data if before is None else before + data
 
     def write(self) -> None:
         gathered = list(self._messages.items())
@@ -361,24 +453,25 @@ class FanOutWrites:
             else:
                 unwritten = _write_past_transports(gathered[:half])
                 unwritten += other.result()
-        for protocol, rest in unwritten:
-            if not protocol.transport.is_closing():
-                protocol.transport.write(rest)
+        for sock, rest in unwritten:
+            transport = sock.transport
+            if transport is not None and not transport.is_closing():
+                transport.write(rest)
 
 
 def _write_past_transports(
-    gathered: list[tuple[GuardedWebSocketProtocol, bytes]],
-) -> list[tuple[GuardedWebSocketProtocol, bytes]]:
+    gathered: list[tuple[DirectSocket, bytes]],
+) -> list[tuple[DirectSocket, bytes]]:
     """Write each socket's bytes with one system call; returns what each did not take."""
     unwritten = []
-    for protocol, data in gathered:
-        fd = protocol._fd
+    for sock, data in gathered:
+        fd = sock.fd
         try:
             sent = 0 if fd is None else os.write(fd, data)
         except OSError:  # its buffer is full, or the connection broke: the transport decides
             sent = 0
         if sent < len(data):
-            unwritten.append((protocol, data[sent:]))
+            unwritten.append((sock, data[sent:]))
     return unwritten
 
 

@@ -276,7 +276,7 @@ class SubscriptionClosed(Exception):
         self.message = message
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Subscriber:
     flt: FeedFilter
     client_id: str | None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import inspect
 import json
 import logging
@@ -25,7 +26,7 @@ import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import strawberry
 from graphql import (
@@ -250,6 +251,13 @@ def _close_socket_soon(ctx: Context, reason: str) -> None:
     task.add_done_callback(_closing.discard)
 
 
+class Completable(Protocol):
+    """A transport's operation: ``completed`` once its last message went out or the client
+    ended it; nothing more is sent for it then."""
+
+    completed: bool
+
+
 @dataclass(frozen=True, slots=True)
 class FeedSink:
     """Where a WebSocket transport wants a ``caseEvents`` operation's results: ``prefix`` +
@@ -260,8 +268,10 @@ class FeedSink:
     send: Callable[[str], Awaitable[None]]
     # Writes a whole message (bytes of UTF-8 text) to the socket at once, or returns False
     # when it cannot now (the socket is not writable); None where the server offers no such
-    # thing. Used from the feed's fan-out, without a task switch per subscriber.
+    # thing. Used from the feed's fan-out, without a task switch per subscriber, and never
+    # for an ``operation`` already completed.
     direct: Callable[[bytes], bool] | None = None
+    operation: Completable | None = None
 
 
 # Set by the WebSocket transports in each operation's task (service.graphql_view).
@@ -408,8 +418,10 @@ class _SharedPayload:
     def message(self, prefix: bytes) -> bytes:
         """The whole message behind ``prefix``. The last one is kept: subscribers whose
         operation ids are alike (clients that number their operations from 1) follow one
-        another in the fan-out and share it, and the transport frames it once for all."""
-        if prefix != self._prefix or not self._message:
+        another in the fan-out and share it, and the transport frames it once for all.
+        Alike prefixes are one object (``_prefix_bytes``), so most are told apart by
+        identity."""
+        if prefix is not self._prefix and (prefix != self._prefix or not self._message):
             self._prefix, self._message = prefix, prefix + self.data + b"}"
         return self._message
 
@@ -488,26 +500,71 @@ async def _events(
         raise SubscriptionEnded(closed.message, reason=closed.reason) from None
 
 
-def _direct(
-    ctx: Context, shape: _Shape, info: GraphQLResolveInfo[Context], sink: FeedSink
-) -> Callable[[RecordedEvent], bool] | None:
-    """The fan-out's way to this subscriber's socket: the shared payload behind its prefix."""
-    write = sink.direct
-    if write is None:
-        return None
-    prefix = sink.prefix.encode()
+# Prefixes up to this many characters are shared; a client's operation id may be long, and the
+# cache must stay small (256 of them at most, whoever opened them).
+_SHARED_PREFIX_CHARS = 128
 
-    def deliver(recorded: RecordedEvent) -> bool:
+
+def _prefix_bytes(prefix: str) -> bytes:
+    """A message prefix as bytes, one object for alike prefixes (most clients number their
+    operations from 1): the fan-out compares them by identity first."""
+    if len(prefix) > _SHARED_PREFIX_CHARS:
+        return prefix.encode()
+    return _shared_prefix(prefix)
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_prefix(prefix: str) -> bytes:
+    return prefix.encode()
+
+
+class _Delivery:
+    """The fan-out's way to one subscriber's socket: the shared payload behind its prefix.
+
+    One object with slots, called once per subscriber and event: what it reads sits
+    together, where a closure's would be spread over cells."""
+
+    __slots__ = ("ctx", "info", "operation", "prefix", "shape", "write")
+
+    def __init__(
+        self,
+        ctx: Context,
+        shape: _Shape,
+        info: GraphQLResolveInfo[Context],
+        write: Callable[[bytes], bool],
+        sink: FeedSink,
+    ) -> None:
+        self.ctx = ctx
+        self.shape = shape
+        self.info = info
+        self.write = write
+        self.operation = sink.operation
+        self.prefix = _prefix_bytes(sink.prefix)
+
+    def deliver(self, recorded: RecordedEvent) -> bool:
+        shape = self.shape
         if shape.personal and recorded.sealed is not None:
             return False  # opened and accounted for this subscriber alone, on the queue's path
         last = shape.last
         if last is not None and last[0] is recorded:  # every subscriber of the shape but one
             shared: _SharedPayload | None = last[1]
         else:
-            shared = _shared(ctx, shape, info, recorded)
-        return shared is not None and write(shared.message(prefix))
+            shared = _shared(self.ctx, shape, self.info, recorded)
+        if shared is None:
+            return False
+        operation = self.operation
+        if operation is not None and operation.completed:
+            return True  # nothing more goes out for a completed operation
+        return self.write(shared.message(self.prefix))
 
-    return deliver
+
+def _direct(
+    ctx: Context, shape: _Shape, info: GraphQLResolveInfo[Context], sink: FeedSink
+) -> Callable[[RecordedEvent], bool] | None:
+    """The fan-out's way to this subscriber's socket, where the transport offers one."""
+    if sink.direct is None:
+        return None
+    return _Delivery(ctx, shape, info, sink.direct, sink).deliver
 
 
 async def case_events_stream(

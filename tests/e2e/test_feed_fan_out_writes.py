@@ -128,10 +128,10 @@ class _Transport:
 
 
 class _Socket:
-    """A socket as ``FanOutWrites`` sees its protocol: its descriptor and its transport."""
+    """A socket as ``FanOutWrites`` sees it (``DirectSocket``): its descriptor and its transport."""
 
     def __init__(self, fd: int) -> None:
-        self._fd = fd
+        self.fd = fd
         self.transport = _Transport()
 
 
