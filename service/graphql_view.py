@@ -18,7 +18,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from graphql import GraphQLError, OperationType
@@ -56,7 +56,7 @@ from service.schema.compiled_commands import Outcome, compiled_command
 from service.schema.context import Context
 from service.schema.errors import format_error, log_request_errors
 from service.schema.extensions import observe_operation, operation_label
-from service.schema.feed import FEED_SINK, FeedSink
+from service.schema.feed import FEED_SINK, DirectWriter, FeedSink
 from service.schema.guards import OperationNotAllowed, Prepared, RequestRefused, prepare
 from service.schema.privacy import AccessNotRecorded, record_personal_reads
 from service.schema.redaction import enum_value_names
@@ -140,8 +140,8 @@ def _sink(
             return
         await socket.send_text(text)
 
-    write_now = socket.scope.get("extensions", {}).get(DIRECT_TEXT_EXTENSION)
-    direct = cast(Callable[[bytes], bool], write_now) if callable(write_now) else None
+    writer = socket.scope.get("extensions", {}).get(DIRECT_TEXT_EXTENSION)
+    direct = cast(DirectWriter, writer) if callable(getattr(writer, "send", None)) else None
     return FeedSink(prefix, send, direct, operation)
 
 

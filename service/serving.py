@@ -52,9 +52,10 @@ WS_MAX_PENDING_BYTES = 1024 * 1024
 WS_CLOSE_GRACE_SECONDS = 10.0
 TOO_SLOW_CLOSE_CODE = 4429
 TOO_SLOW_REASON = "SUBSCRIBER_TOO_SLOW"
-# ASGI scope extension: ``scope["extensions"][DIRECT_TEXT_EXTENSION](data) -> bool`` writes
-# one text message (UTF-8 bytes) now, or returns False when the socket cannot take it now.
-DIRECT_TEXT_EXTENSION = "safe_future.websocket.send_text_now"
+# ASGI scope extension: ``scope["extensions"][DIRECT_TEXT_EXTENSION].send(data) -> bool``
+# writes one text message (UTF-8 bytes) now, or returns False when the socket cannot take it
+# now (the object is the connection's ``DirectSocket``).
+DIRECT_TEXT_EXTENSION = "safe_future.websocket.direct_text"
 # Sockets written in one fan-out from which a second thread writes half of them.
 FAN_OUT_THREAD_FROM = 64
 
@@ -342,7 +343,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:
-            scope["extensions"][DIRECT_TEXT_EXTENSION] = self._direct.send
+            scope["extensions"][DIRECT_TEXT_EXTENSION] = self._direct
 
     def send_text_now(self, data: bytes) -> bool:
         """Write one text message through the transport at once; False when the socket
@@ -440,18 +441,20 @@ class FanOutWrites:
         self._messages[sock] = data if before is None else before + data
 
     def write(self) -> None:
-        gathered = list(self._messages.items())
-        self._messages = {}
-        if len(gathered) < FAN_OUT_THREAD_FROM:
-            unwritten = _write_past_transports(gathered)
+        # The sockets and their bytes as two lists (no pair allocated per socket: a fan-out
+        # to 10,000 would otherwise bring a young collection into the middle of its writes).
+        messages, self._messages = self._messages, {}
+        socks, datas = list(messages), list(messages.values())
+        if len(socks) < FAN_OUT_THREAD_FROM:
+            unwritten = _write_past_transports(socks, datas)
         else:
-            half = len(gathered) // 2
+            half = len(socks) // 2
             try:
-                other = _second_thread().submit(_write_past_transports, gathered[half:])
+                other = _second_thread().submit(_write_past_transports, socks[half:], datas[half:])
             except RuntimeError:  # the interpreter is shutting down: this thread writes all
-                unwritten = _write_past_transports(gathered)
+                unwritten = _write_past_transports(socks, datas)
             else:
-                unwritten = _write_past_transports(gathered[:half])
+                unwritten = _write_past_transports(socks[:half], datas[:half])
                 unwritten += other.result()
         for sock, rest in unwritten:
             transport = sock.transport
@@ -460,11 +463,11 @@ class FanOutWrites:
 
 
 def _write_past_transports(
-    gathered: list[tuple[DirectSocket, bytes]],
+    socks: list[DirectSocket], datas: list[bytes]
 ) -> list[tuple[DirectSocket, bytes]]:
     """Write each socket's bytes with one system call; returns what each did not take."""
     unwritten = []
-    for sock, data in gathered:
+    for sock, data in zip(socks, datas, strict=True):
         fd = sock.fd
         try:
             sent = 0 if fd is None else os.write(fd, data)

@@ -251,6 +251,14 @@ def _close_socket_soon(ctx: Context, reason: str) -> None:
     task.add_done_callback(_closing.discard)
 
 
+class DirectWriter(Protocol):
+    """A transport's way to write a whole message (bytes of UTF-8 text) to a socket at once."""
+
+    def send(self, data: bytes) -> bool:
+        """Write ``data`` now; False when the socket cannot take it now."""
+        ...
+
+
 class Completable(Protocol):
     """A transport's operation: ``completed`` once its last message went out or the client
     ended it; nothing more is sent for it then."""
@@ -266,11 +274,11 @@ class FeedSink:
 
     prefix: str
     send: Callable[[str], Awaitable[None]]
-    # Writes a whole message (bytes of UTF-8 text) to the socket at once, or returns False
-    # when it cannot now (the socket is not writable); None where the server offers no such
-    # thing. Used from the feed's fan-out, without a task switch per subscriber, and never
-    # for an ``operation`` already completed.
-    direct: Callable[[bytes], bool] | None = None
+    # Writes a whole message (bytes of UTF-8 text) to the socket at once (``send``), or
+    # returns False when it cannot now (the socket is not writable); None where the server
+    # offers no such thing. Used from the feed's fan-out, without a task switch per
+    # subscriber, and never for an ``operation`` already completed.
+    direct: DirectWriter | None = None
     operation: Completable | None = None
 
 
@@ -521,27 +529,27 @@ def _shared_prefix(prefix: str) -> bytes:
 class _Delivery:
     """The fan-out's way to one subscriber's socket: the shared payload behind its prefix.
 
-    One object with slots, called once per subscriber and event: what it reads sits
-    together, where a closure's would be spread over cells."""
+    One object with slots, called by the fan-out once per subscriber and event: what it reads
+    sits together, where closures' would be spread over cells and bound methods."""
 
-    __slots__ = ("ctx", "info", "operation", "prefix", "shape", "write")
+    __slots__ = ("ctx", "info", "operation", "prefix", "shape", "socket")
 
     def __init__(
         self,
         ctx: Context,
         shape: _Shape,
         info: GraphQLResolveInfo[Context],
-        write: Callable[[bytes], bool],
+        socket: DirectWriter,
         sink: FeedSink,
     ) -> None:
         self.ctx = ctx
         self.shape = shape
         self.info = info
-        self.write = write
+        self.socket = socket
         self.operation = sink.operation
         self.prefix = _prefix_bytes(sink.prefix)
 
-    def deliver(self, recorded: RecordedEvent) -> bool:
+    def __call__(self, recorded: RecordedEvent) -> bool:
         shape = self.shape
         if shape.personal and recorded.sealed is not None:
             return False  # opened and accounted for this subscriber alone, on the queue's path
@@ -555,7 +563,7 @@ class _Delivery:
         operation = self.operation
         if operation is not None and operation.completed:
             return True  # nothing more goes out for a completed operation
-        return self.write(shared.message(self.prefix))
+        return self.socket.send(shared.message(self.prefix))
 
 
 def _direct(
@@ -564,7 +572,7 @@ def _direct(
     """The fan-out's way to this subscriber's socket, where the transport offers one."""
     if sink.direct is None:
         return None
-    return _Delivery(ctx, shape, info, sink.direct, sink).deliver
+    return _Delivery(ctx, shape, info, sink.direct, sink)
 
 
 async def case_events_stream(

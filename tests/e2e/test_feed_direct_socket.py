@@ -39,7 +39,7 @@ class _Endpoint:
         self.after_close: list[bool] = []  # what the direct write said right after the close
 
     async def serve(self, websocket: WebSocket) -> None:
-        send_now = websocket.scope["extensions"][serving.DIRECT_TEXT_EXTENSION]
+        send_now = websocket.scope["extensions"][serving.DIRECT_TEXT_EXTENSION].send
         before_accept = send_now(b"too early")
         await websocket.accept()
         await self.opened.put(_Opened(send_now, before_accept, websocket))
@@ -102,7 +102,7 @@ async def test_a_socket_whose_transport_is_closing_takes_no_direct_message(
     handler, port = endpoint
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as client:
         opened = await asyncio.wait_for(handler.opened.get(), WAIT)
-        protocol = opened.send_now.__self__.protocol  # type: ignore[attr-defined]
+        protocol = opened.websocket.scope["extensions"][serving.DIRECT_TEXT_EXTENSION].protocol
         protocol.transport.close()  # as uvicorn does when the peer's close frame arrives
         assert opened.send_now(b'{"n":1}') is False  # no close sent, not yet disconnected
         with serving.writes_together():
@@ -131,7 +131,7 @@ async def test_a_socket_with_writing_paused_takes_no_direct_message_until_it_res
     handler, port = endpoint
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as client:
         opened = await asyncio.wait_for(handler.opened.get(), WAIT)
-        protocol = opened.send_now.__self__.protocol  # type: ignore[attr-defined]
+        protocol = opened.websocket.scope["extensions"][serving.DIRECT_TEXT_EXTENSION].protocol
         protocol.pause_writing()  # as the transport does past its high-water mark
         try:
             assert opened.send_now(b'{"n":1}') is False

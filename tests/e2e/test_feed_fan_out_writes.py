@@ -39,9 +39,9 @@ class _WritesSeen:
         self.unwritten = 0
         write = serving._write_past_transports
 
-        def seen(gathered: list[Any]) -> list[Any]:
+        def seen(socks: list[Any], datas: list[bytes]) -> list[Any]:
             self.threads.add(threading.current_thread().name)
-            left = write(gathered)
+            left = write(socks, datas)
             self.unwritten += len(left)
             return left
 
