@@ -26,7 +26,14 @@ WAIT = 5.0
 class _Opened:
     send_now: Callable[[bytes], bool]
     before_accept: bool
-    websocket: WebSocket
+    protocol: serving.GuardedWebSocketProtocol
+
+
+def _refuses(opened: _Opened) -> None:
+    """The direct write says no, at once and within a gathering."""
+    assert opened.send_now(b'{"n":"now"}') is False
+    with serving.writes_together():
+        assert opened.send_now(b'{"n":"gathered"}') is False
 
 
 class _Endpoint:
@@ -39,10 +46,11 @@ class _Endpoint:
         self.after_close: list[bool] = []  # what the direct write said right after the close
 
     async def serve(self, websocket: WebSocket) -> None:
-        send_now = websocket.scope["extensions"][serving.DIRECT_TEXT_EXTENSION].send
+        writer = websocket.scope["extensions"][serving.DIRECT_TEXT_EXTENSION]
+        send_now = writer.send
         before_accept = send_now(b"too early")
         await websocket.accept()
-        await self.opened.put(_Opened(send_now, before_accept, websocket))
+        await self.opened.put(_Opened(send_now, before_accept, writer.protocol))
         with contextlib.suppress(WebSocketDisconnect):
             while await websocket.receive_text() != "close":
                 pass
@@ -102,11 +110,8 @@ async def test_a_socket_whose_transport_is_closing_takes_no_direct_message(
     handler, port = endpoint
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as client:
         opened = await asyncio.wait_for(handler.opened.get(), WAIT)
-        protocol = opened.websocket.scope["extensions"][serving.DIRECT_TEXT_EXTENSION].protocol
-        protocol.transport.close()  # as uvicorn does when the peer's close frame arrives
-        assert opened.send_now(b'{"n":1}') is False  # no close sent, not yet disconnected
-        with serving.writes_together():
-            assert opened.send_now(b'{"n":2}') is False
+        opened.protocol.transport.close()  # as uvicorn does when the peer's close frame arrives
+        _refuses(opened)  # no close sent, not yet disconnected
         with pytest.raises(websockets.ConnectionClosed):
             await asyncio.wait_for(client.recv(), WAIT)  # and nothing came before the end
 
@@ -118,11 +123,9 @@ async def test_a_socket_whose_peer_closed_takes_no_direct_message(
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws"):
         opened = await asyncio.wait_for(handler.opened.get(), WAIT)
     # The client's close waited for the server's answer: the server has seen the close frame.
-    assert opened.send_now(b'{"n":1}') is False
-    with serving.writes_together():
-        assert opened.send_now(b'{"n":2}') is False
+    _refuses(opened)
     await asyncio.wait_for(handler.closed.wait(), WAIT)
-    assert opened.send_now(b'{"n":3}') is False
+    _refuses(opened)
 
 
 async def test_a_socket_with_writing_paused_takes_no_direct_message_until_it_resumes(
@@ -131,11 +134,10 @@ async def test_a_socket_with_writing_paused_takes_no_direct_message_until_it_res
     handler, port = endpoint
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as client:
         opened = await asyncio.wait_for(handler.opened.get(), WAIT)
-        protocol = opened.websocket.scope["extensions"][serving.DIRECT_TEXT_EXTENSION].protocol
-        protocol.pause_writing()  # as the transport does past its high-water mark
+        opened.protocol.pause_writing()  # as the transport does past its high-water mark
         try:
-            assert opened.send_now(b'{"n":1}') is False
+            _refuses(opened)
         finally:
-            protocol.resume_writing()
+            opened.protocol.resume_writing()
         assert opened.send_now(b'{"n":2}') is True
         assert await asyncio.wait_for(client.recv(), WAIT) == '{"n":2}'
