@@ -540,14 +540,15 @@ class _Delivery:
         shape: _Shape,
         info: GraphQLResolveInfo[Context],
         socket: DirectWriter,
-        sink: FeedSink,
+        operation: Completable | None,
+        prefix: str,
     ) -> None:
         self.ctx = ctx
         self.shape = shape
         self.info = info
         self.socket = socket
-        self.operation = sink.operation
-        self.prefix = _prefix_bytes(sink.prefix)
+        self.operation = operation
+        self.prefix = _prefix_bytes(prefix)
 
     def __call__(self, recorded: RecordedEvent) -> bool:
         shape = self.shape
@@ -572,7 +573,7 @@ def _direct(
     """The fan-out's way to this subscriber's socket, where the transport offers one."""
     if sink.direct is None:
         return None
-    return _Delivery(ctx, shape, info, sink.direct, sink)
+    return _Delivery(ctx, shape, info, sink.direct, sink.operation, sink.prefix)
 
 
 async def case_events_stream(
