@@ -9,7 +9,12 @@ the opening handshake, masked client frames (``websockets.frames``), ``graphql-t
 records two arrival times under the event's ``version`` without decoding the JSON:
 
 * ``received``: when the message reached the subscriber's socket, the kernel's receive
-  timestamp of its segment (``SO_TIMESTAMPNS``, read with ``recvmsg``);
+  timestamp of its segment (``SO_TIMESTAMPNS``, read with ``recvmsg``). A read's stamp is
+  that of the last segment it reads (a segment that arrives while an earlier one still waits
+  unread is merged into it and gives it its stamp). So when the same read also brings part of
+  a later frame (the server's keep-alive ping, every 20 s per connection), the stamp is that
+  frame's, and the message's own arrival is unknown: such stamps are kept apart (``later``,
+  with the kinds of frame that came after in ``later_frames``);
 * ``arrivals``: when the worker's own Python got to it (``time.perf_counter`` as it reads).
 
 Both are on ``CLOCK_MONOTONIC`` (the kernel's stamp is on the real-time clock and is moved
@@ -22,7 +27,8 @@ there. The bench process asks each worker for the times of one version over a pi
 A worker can also hold its reads (``ClientPool.hold``): it stops watching its sockets until
 the next ``wait_for`` has waited ``release_after`` seconds. The kernel still receives and
 stamps every message meanwhile, so ``received`` is unchanged; only the workers' own reading
-no longer takes the machine's cores while the service fans an event out.
+no longer takes the machine's cores while the service fans an event out. (A ping that
+reaches a held socket after the message is what moves a message into ``later``.)
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ import re
 import socket
 import struct
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -51,10 +58,35 @@ _VERSION = re.compile(rb'"version": ?(\d+)')
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; not named in every Python
 _ANCILLARY = socket.CMSG_SPACE(16)  # one struct timespec
 _TIMESPEC = struct.Struct("@qq")
+_FRAME_NAMES = {opcode.value: opcode.name for opcode in Opcode}
 
 
 def _frame(data: bytes, opcode: Opcode = Opcode.TEXT) -> bytes:
     return Frame(opcode, data).serialize(mask=True)
+
+
+def take_frames(buffer: bytearray) -> Iterator[tuple[int, bytes, int | None]]:
+    """Take each whole server frame from the front of ``buffer``: its opcode, its payload, and
+    the opcode of what follows it in ``buffer`` (``None`` when nothing does). A frame read
+    last is stamped with its own segment's arrival; one followed by part of a later frame is
+    stamped with that frame's (see the module's doc)."""
+    while len(buffer) >= 2:
+        length = buffer[1] & 0x7F
+        start = 2
+        if length == 126:
+            if len(buffer) < 4:
+                return
+            length, start = int.from_bytes(buffer[2:4], "big"), 4
+        elif length == 127:
+            if len(buffer) < 10:
+                return
+            length, start = int.from_bytes(buffer[2:10], "big"), 10
+        if len(buffer) < start + length:
+            return
+        opcode = buffer[0] & 0x0F
+        payload = bytes(buffer[start : start + length])
+        del buffer[: start + length]
+        yield opcode, payload, buffer[0] & 0x0F if buffer else None
 
 
 class _Subscriber:
@@ -135,38 +167,22 @@ class _Subscriber:
                     "payload": {"Authorization": f"Bearer {self.worker.target.token}"},
                 }
             )
-        buffer = self.buffer
-        while len(buffer) >= 2:
-            length = buffer[1] & 0x7F
-            start = 2
-            if length == 126:
-                if len(buffer) < 4:
-                    return
-                length, start = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                if len(buffer) < 10:
-                    return
-                length, start = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < start + length:
-                return
-            opcode = buffer[0] & 0x0F
-            payload = bytes(buffer[start : start + length])
-            del buffer[: start + length]
+        for opcode, payload, after in take_frames(self.buffer):
             if opcode == Opcode.TEXT:
-                self._text(payload, arrived, received)
+                self._text(payload, arrived, received, after)
             elif opcode == Opcode.PING:
                 self._write(_frame(payload, Opcode.PONG))
             elif opcode == Opcode.CLOSE:
                 self.worker.errors.append(f"closed by the server: {payload[:80]!r}")
 
-    def _text(self, payload: bytes, arrived: float, received: float) -> None:
+    def _text(self, payload: bytes, arrived: float, received: float, after: int | None) -> None:
         if b'"next"' in payload and b'"errors"' not in payload:
             match = self.worker.target.match
             if match is not None and match not in payload:
                 return  # another case's event: not timed
             found = _VERSION.search(payload)
             if found is not None:
-                self.worker.arrived(int(found.group(1)), arrived, received)
+                self.worker.arrived(int(found.group(1)), arrived, received, after)
                 return
         if b'"connection_ack"' in payload:
             self._send(
@@ -205,6 +221,8 @@ class _Worker:
         self.subscribers: list[_Subscriber] = []
         self.arrivals: dict[int, list[float]] = defaultdict(list)
         self.received: dict[int, list[float]] = defaultdict(list)
+        self.later: dict[int, list[float]] = defaultdict(list)
+        self.later_frames: Counter[str] = Counter()
         self.waiting: dict[int, asyncio.Event] = {}
         self.errors: list[str] = []
         self.closing = False
@@ -225,10 +243,14 @@ class _Worker:
                 loop.add_reader(sub.sock.fileno(), sub.readable)
         self.held = False
 
-    def arrived(self, version: int, at: float, received: float) -> None:
+    def arrived(self, version: int, at: float, received: float, after: int | None) -> None:
         got = self.arrivals[version]
         got.append(at)
-        self.received[version].append(received)
+        if after is None:
+            self.received[version].append(received)
+        else:
+            self.later[version].append(received)
+            self.later_frames[_FRAME_NAMES.get(after, "other")] += 1
         if len(got) >= len(self.subscribers) and version in self.waiting:
             self.waiting[version].set()
 
@@ -262,12 +284,20 @@ class _Worker:
             failures += [repr(e)[:200] for e in done if isinstance(e, BaseException)]
         return len(self.subscribers), failures[:3]
 
-    async def wait(self, version: int, seconds: float) -> tuple[list[float], list[float]]:
+    async def wait(
+        self, version: int, seconds: float
+    ) -> tuple[list[float], list[float], list[float]]:
+        """When ``version`` reached each subscriber: read by this worker, stamped by the
+        kernel, and stamped with a later frame's arrival (the message's own is unknown)."""
         event = self.waiting.setdefault(version, asyncio.Event())
         if len(self.arrivals[version]) < len(self.subscribers):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), seconds)
-        return list(self.arrivals.pop(version, [])), list(self.received.pop(version, []))
+        return (
+            list(self.arrivals.pop(version, [])),
+            list(self.received.pop(version, [])),
+            list(self.later.pop(version, [])),
+        )
 
     def close(self) -> None:
         self.closing = True
@@ -290,8 +320,10 @@ async def _serve(pipe: Connection, worker: _Worker) -> None:
             if worker.held:
                 await asyncio.sleep(command[3])
                 worker.release()
-            arrivals, received = await worker.wait(command[1], command[2])
-            pipe.send(("arrived", arrivals, worker.errors[:3], received))
+            arrivals, received, later = await worker.wait(command[1], command[2])
+            frames = dict(worker.later_frames)
+            worker.later_frames.clear()
+            pipe.send(("arrived", arrivals, worker.errors[:3], received, later, frames))
         elif command[0] == "close":
             worker.close()
             await asyncio.sleep(0.5)
@@ -320,6 +352,10 @@ class ClientPool:
         # subscriber's socket (the kernel's receive timestamp; see the module's doc).
         self.arrivals: dict[int, list[float]] = defaultdict(list)
         self.received: dict[int, list[float]] = defaultdict(list)
+        # By version: the kernel's stamps of reads in which a later frame (a keep-alive ping)
+        # came after the message; and how many such reads there were, by that frame's kind.
+        self.later: dict[int, list[float]] = defaultdict(list)
+        self.later_frames: dict[int, Counter[str]] = defaultdict(Counter)
         self.errors: list[str] = []
         self.expected = 0
 
@@ -363,6 +399,8 @@ class ClientPool:
         for reply in replies:
             self.arrivals[version] += reply[1]
             self.received[version] += reply[3]
+            self.later[version] += reply[4]
+            self.later_frames[version].update(reply[5])
             self.errors += [e for e in reply[2] if e not in self.errors][:3]
         return len(self.arrivals[version]) >= self.expected
 
