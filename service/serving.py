@@ -32,6 +32,7 @@ import contextlib
 import contextvars
 import os
 import struct
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -56,8 +57,10 @@ TOO_SLOW_REASON = "SUBSCRIBER_TOO_SLOW"
 # writes one text message (UTF-8 bytes) now, or returns False when the socket cannot take it
 # now (the object is the connection's ``DirectSocket``).
 DIRECT_TEXT_EXTENSION = "safe_future.websocket.direct_text"
-# Sockets written in one fan-out from which a second thread writes half of them.
+# Sockets written in one fan-out from which a second thread writes beside the loop's.
 FAN_OUT_THREAD_FROM = 64
+# Sockets a writing thread takes at a time (``FanOutWrites``).
+WRITE_RUN = 32
 
 
 class HeadTooLarge(Exception):
@@ -416,10 +419,12 @@ class FanOutWrites:
 
     The fan-out writes one small message to each of many sockets, each write a system call
     that takes the loop's thread for some microseconds. Gathered, the writes are made after
-    the fan-out's Python work, and from ``FAN_OUT_THREAD_FROM`` sockets on, half of them from
-    a second thread (``os.write`` releases the interpreter lock during the call), while the
-    loop's thread writes the other half and then waits: nothing else runs on the loop
-    meanwhile, so no other write reaches these sockets in between.
+    the fan-out's Python work, and from ``FAN_OUT_THREAD_FROM`` sockets on, from two threads
+    (``os.write`` releases the interpreter lock during the call): the loop's thread and a
+    second one take the sockets in runs of ``WRITE_RUN`` from one shared count
+    (``_Runs``), so the thread whose core is less disturbed takes more, and both end
+    together. Meanwhile nothing else runs on the loop, so no other write reaches these sockets
+    in between.
 
     Only sockets whose transports held nothing unwritten are gathered (a socket with bytes
     pending is written through its transport, after them, as before), and each socket is
@@ -445,29 +450,62 @@ class FanOutWrites:
         # to 10,000 would otherwise bring a young collection into the middle of its writes).
         messages, self._messages = self._messages, {}
         socks, datas = list(messages), list(messages.values())
-        if len(socks) < FAN_OUT_THREAD_FROM:
-            unwritten = _write_past_transports(socks, datas)
-        else:
-            half = len(socks) // 2
+        runs = _Runs(len(socks))
+        unwritten: list[tuple[DirectSocket, bytes]] = []
+        if len(socks) >= FAN_OUT_THREAD_FROM:
             try:
-                other = _second_thread().submit(_write_past_transports, socks[half:], datas[half:])
+                other = _second_thread().submit(_write_runs, socks, datas, runs)
             except RuntimeError:  # the interpreter is shutting down: this thread writes all
-                unwritten = _write_past_transports(socks, datas)
+                pass
             else:
-                unwritten = _write_past_transports(socks[:half], datas[:half])
+                unwritten = _write_runs(socks, datas, runs)
                 unwritten += other.result()
+        unwritten += _write_runs(socks, datas, runs)  # all, or nothing left
         for sock, rest in unwritten:
             transport = sock.transport
             if transport is not None and not transport.is_closing():
                 transport.write(rest)
 
 
-def _write_past_transports(
-    socks: list[DirectSocket], datas: list[bytes]
+class _Runs:
+    """Hands out the next run of ``WRITE_RUN`` sockets of a fan-out to whichever thread asks,
+    each run once."""
+
+    __slots__ = ("_lock", "_next", "count")
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> range:
+        """The next run (empty once every socket was handed out)."""
+        with self._lock:
+            start = self._next
+            end = self._next = min(start + WRITE_RUN, self.count)
+        return range(start, end)
+
+
+def _write_runs(
+    socks: list[DirectSocket], datas: list[bytes], runs: _Runs
 ) -> list[tuple[DirectSocket, bytes]]:
-    """Write each socket's bytes with one system call; returns what each did not take."""
+    """Take runs until none is left and write each socket's bytes with one system call;
+    returns what each did not take."""
     unwritten = []
-    for sock, data in zip(socks, datas, strict=True):
+    while run := runs.take():
+        unwritten += _write_past_transports(socks, datas, run)
+    return unwritten
+
+
+def _write_past_transports(
+    socks: list[DirectSocket], datas: list[bytes], run: range
+) -> list[tuple[DirectSocket, bytes]]:
+    """Write the bytes of the sockets in ``run``, one system call each; returns what each did
+    not take."""
+    unwritten = []
+    for index in run:
+        sock = socks[index]
+        data = datas[index]
         fd = sock.fd
         try:
             sent = 0 if fd is None else os.write(fd, data)

@@ -2,9 +2,10 @@
 still gets every event once and in order, and a socket that takes only part of a message gets
 the rest through its transport, its stream intact.
 
-``FAN_OUT_THREAD_FROM`` is lowered so that one or a few sockets take the two-thread path; a
-spy on the writes shows that path (and a partial write) was taken, so these tests cannot pass
-without it.
+``FAN_OUT_THREAD_FROM`` is lowered so that one or a few sockets take the two-thread path, the
+threads take one socket at a time (``WRITE_RUN``), and the second thread takes the first one,
+so both write; a spy on the writes shows that path (and a partial write) was taken, so these
+tests cannot pass without it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,29 @@ from tests.e2e.test_feed_ws_auth import feed_socket, next_event, receive, subscr
 from tests.e2e.test_lifecycle import open_case, step
 
 
+def _in_second_thread() -> bool:
+    return threading.current_thread().name.startswith("fan-out-writes")
+
+
+class _SecondThreadFirst(serving._Runs):
+    """Runs handed out as ``FanOutWrites`` does, except that when two threads write, the
+    loop's thread takes its first run only after the second thread has taken one: what
+    either thread writes no longer depends on which of them woke first."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.second_took = threading.Event()
+
+    def take(self) -> range:
+        if _in_second_thread():
+            run = super().take()
+            self.second_took.set()
+            return run
+        if self.count >= serving.FAN_OUT_THREAD_FROM:
+            assert self.second_took.wait(5)
+        return super().take()
+
+
 class _WritesSeen:
     """Which threads wrote past the transports, and whether a socket took only part."""
 
@@ -39,18 +63,27 @@ class _WritesSeen:
         self.unwritten = 0
         write = serving._write_past_transports
 
-        def seen(socks: list[Any], datas: list[bytes]) -> list[Any]:
-            self.threads.add(threading.current_thread().name)
-            left = write(socks, datas)
+        def seen(socks: list[Any], datas: list[bytes], run: range) -> list[Any]:
+            if run:
+                self.threads.add(threading.current_thread().name)
+            left = write(socks, datas, run)
             self.unwritten += len(left)
             return left
 
         monkeypatch.setattr(serving, "_write_past_transports", seen)
+        monkeypatch.setattr(serving, "_Runs", _SecondThreadFirst)
         monkeypatch.setattr(serving, "FAN_OUT_THREAD_FROM", thread_from)
+        monkeypatch.setattr(serving, "WRITE_RUN", 1)
 
     @property
     def second_thread_wrote(self) -> bool:
         return any(name.startswith("fan-out-writes") for name in self.threads)
+
+    @property
+    def both_threads_wrote(self) -> bool:
+        return self.second_thread_wrote and any(
+            not name.startswith("fan-out-writes") for name in self.threads
+        )
 
 
 async def test_every_subscription_gets_every_event_once_and_in_order_when_two_threads_write(
@@ -89,7 +122,7 @@ async def test_every_subscription_gets_every_event_once_and_in_order_when_two_th
         for ws in (first, second, both):  # and nothing more
             with pytest.raises(TimeoutError):
                 await receive(ws, 0.3)
-    assert writes.second_thread_wrote
+    assert writes.both_threads_wrote
 
 
 async def test_a_socket_that_takes_part_of_a_message_gets_the_rest_in_order(
@@ -174,6 +207,41 @@ def test_without_a_second_thread_to_be_had_the_loops_thread_writes_everything(
             for i, protocol in enumerate(protocols):
                 fan_out.add(protocol, b"event %d" % i)
         assert [theirs.recv(100) for _, theirs in pairs] == [b"event 0", b"event 1", b"event 2"]
+    finally:
+        for ours, theirs in pairs:
+            ours.close()
+            theirs.close()
+
+
+def test_two_threads_taking_runs_write_each_socket_its_bytes_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(serving, "WRITE_RUN", 3)
+    writers: dict[int, str] = {}
+    write = serving._write_past_transports
+
+    def seen(socks: list[Any], datas: list[bytes], run: range) -> list[Any]:
+        for index in run:
+            assert index not in writers
+            writers[index] = threading.current_thread().name
+        return write(socks, datas, run)
+
+    monkeypatch.setattr(serving, "_write_past_transports", seen)
+    pairs = [socket.socketpair() for _ in range(3 * serving.FAN_OUT_THREAD_FROM)]
+    try:
+        protocols: list[Any] = [_Socket(ours.fileno()) for ours, _ in pairs]
+        with serving.writes_together():
+            fan_out = serving._FAN_OUT.get()
+            assert fan_out is not None
+            for i, protocol in enumerate(protocols):
+                fan_out.add(protocol, b"event %d" % i)
+        assert sorted(writers) == list(range(len(pairs)))
+        for i, (_, theirs) in enumerate(pairs):
+            theirs.setblocking(False)
+            assert theirs.recv(100) == b"event %d" % i
+            with pytest.raises(BlockingIOError):
+                theirs.recv(100)  # nothing more
+        assert all(p.transport.written == [] for p in protocols)
     finally:
         for ours, theirs in pairs:
             ours.close()
