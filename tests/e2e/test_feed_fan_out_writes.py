@@ -10,9 +10,11 @@ tests cannot pass without it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -168,6 +170,25 @@ class _Socket:
         self.transport = _Transport()
 
 
+@contextlib.contextmanager
+def _fanned_out(count: int) -> Iterator[tuple[list[socket.socket], list[Any]]]:
+    """``count`` socket pairs, and one fan-out that writes ``event <i>`` to the i-th: yields
+    the receiving ends, and the sockets as the fan-out saw them."""
+    pairs = [socket.socketpair() for _ in range(count)]
+    try:
+        protocols: list[Any] = [_Socket(ours.fileno()) for ours, _ in pairs]
+        with serving.writes_together():
+            fan_out = serving._FAN_OUT.get()
+            assert fan_out is not None
+            for i, protocol in enumerate(protocols):
+                fan_out.add(protocol, b"event %d" % i)
+        yield [theirs for _, theirs in pairs], protocols
+    finally:
+        for ours, theirs in pairs:
+            ours.close()
+            theirs.close()
+
+
 def test_writes_gathered_within_another_gathering_wait_for_its_end_and_keep_their_order() -> None:
     ours, theirs = socket.socketpair()
     try:
@@ -198,19 +219,8 @@ def test_without_a_second_thread_to_be_had_the_loops_thread_writes_everything(
     stopped.shutdown()  # as at the interpreter's exit: submit() refuses
     monkeypatch.setattr(serving, "_second_thread", lambda: stopped)
     monkeypatch.setattr(serving, "FAN_OUT_THREAD_FROM", 2)
-    pairs = [socket.socketpair() for _ in range(3)]
-    try:
-        protocols: list[Any] = [_Socket(ours.fileno()) for ours, _ in pairs]
-        with serving.writes_together():
-            fan_out = serving._FAN_OUT.get()
-            assert fan_out is not None
-            for i, protocol in enumerate(protocols):
-                fan_out.add(protocol, b"event %d" % i)
-        assert [theirs.recv(100) for _, theirs in pairs] == [b"event 0", b"event 1", b"event 2"]
-    finally:
-        for ours, theirs in pairs:
-            ours.close()
-            theirs.close()
+    with _fanned_out(3) as (received, _):
+        assert [theirs.recv(100) for theirs in received] == [b"event 0", b"event 1", b"event 2"]
 
 
 def test_two_threads_taking_runs_write_each_socket_its_bytes_once(
@@ -227,22 +237,11 @@ def test_two_threads_taking_runs_write_each_socket_its_bytes_once(
         return write(socks, datas, run)
 
     monkeypatch.setattr(serving, "_write_past_transports", seen)
-    pairs = [socket.socketpair() for _ in range(3 * serving.FAN_OUT_THREAD_FROM)]
-    try:
-        protocols: list[Any] = [_Socket(ours.fileno()) for ours, _ in pairs]
-        with serving.writes_together():
-            fan_out = serving._FAN_OUT.get()
-            assert fan_out is not None
-            for i, protocol in enumerate(protocols):
-                fan_out.add(protocol, b"event %d" % i)
-        assert sorted(writers) == list(range(len(pairs)))
-        for i, (_, theirs) in enumerate(pairs):
+    with _fanned_out(3 * serving.FAN_OUT_THREAD_FROM) as (received, protocols):
+        assert sorted(writers) == list(range(len(received)))
+        for i, theirs in enumerate(received):
             theirs.setblocking(False)
             assert theirs.recv(100) == b"event %d" % i
             with pytest.raises(BlockingIOError):
                 theirs.recv(100)  # nothing more
         assert all(p.transport.written == [] for p in protocols)
-    finally:
-        for ours, theirs in pairs:
-            ours.close()
-            theirs.close()
