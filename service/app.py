@@ -15,10 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from service.auth import Tenant, TokenVerifier, identity_provider, load_signing_key, service_issuer
+from service.browser_policy import BrowserPolicy
 from service.config import Settings
 from service.db import create_app_engine, migration_heads, tenant_transaction
 from service.domain.return_case import EVENT_TYPES, ReadinessPolicy
@@ -48,7 +48,6 @@ from service.privacy.rotation import (
 from service.reports.http import routes as report_routes
 from service.reports.projection import ReportProjection
 from service.schema.ids import to_global_id
-from service.security_headers import SecurityHeaders
 from service.serving import writes_together
 from service.socialmap.http import routes as socialmap_routes
 
@@ -194,14 +193,7 @@ def create_app(
             *(graphiql_routes() if settings.graphiql else ()),
         ],
         middleware=[
-            Middleware(SecurityHeaders),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(settings.allowed_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
-                expose_headers=["X-Request-ID"],
-            ),
+            Middleware(BrowserPolicy, allowed_origins=settings.allowed_origins),
             Middleware(RequestGate, max_body_bytes=settings.max_body_bytes, protect=("/graphql",)),
         ],
         lifespan=lifespan,

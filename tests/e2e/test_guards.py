@@ -161,6 +161,32 @@ async def test_cors_allows_only_configured_origins(production: httpx.AsyncClient
     assert "access-control-allow-origin" not in refused.headers
 
 
+async def test_cors_names_an_allowed_origin_on_the_answer_itself(
+    production: httpx.AsyncClient, make_token: Any
+) -> None:
+    """A browser reads the answer to a POST only when the answer names its origin."""
+    headers = {"Authorization": f"Bearer {make_token('moviera')}"}
+    query = {"query": "{ me { subject } }"}
+    allowed = await production.post(
+        "/graphql", json=query, headers={**headers, "Origin": "https://app.moviera.example"}
+    )
+    assert allowed.json()["data"]["me"]["subject"] == "user-of-moviera"
+    assert allowed.headers["access-control-allow-origin"] == "https://app.moviera.example"
+    assert allowed.headers["access-control-expose-headers"] == "X-Request-ID"
+    assert allowed.headers["vary"] == "Origin"
+    assert allowed.headers["x-content-type-options"] == "nosniff"
+    foreign = await production.post(
+        "/graphql", json=query, headers={**headers, "Origin": "https://evil.example"}
+    )
+    assert "access-control-allow-origin" not in foreign.headers
+    assert foreign.headers["vary"] == "Origin"
+    unauthenticated = await production.post(
+        "/graphql", json=query, headers={"Origin": "https://app.moviera.example"}
+    )
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["access-control-allow-origin"] == "https://app.moviera.example"
+
+
 def test_production_refuses_to_start_without_a_database_password() -> None:
     from service.config import ConfigError
 
