@@ -138,6 +138,23 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_seconds(parent: int) -> float:
+    """User plus system CPU time of ``parent``'s live children (a PostgreSQL server's
+    backends and workers, under its postmaster), from ``/proc``."""
+    total = 0.0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:  # gone since the listing
+            continue
+        if int(fields[1]) == parent:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class MemorySampler:
     """Samples a process's resident memory in the background; keeps the largest VmRSS."""
 
