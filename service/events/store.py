@@ -86,9 +86,9 @@ WITH cur AS (
     ON CONFLICT (tenant_id, stream_id, version) DO NOTHING
     RETURNING version, global_position, recorded_at, transaction_id::text::bigint AS tx
 )
-{receipt}SELECT cur.v AS current, ins.version, ins.global_position, ins.recorded_at,
-       ins.tx{notify}{saved}
-FROM cur LEFT JOIN ins ON true
+{receipt}{rider}SELECT cur.v AS current, ins.version, ins.global_position, ins.recorded_at,
+       ins.tx{rider_columns}{notify}{saved}
+FROM cur LEFT JOIN ins ON true{rider_join}
 ORDER BY ins.version
 """
 _MANY = {
@@ -112,18 +112,47 @@ _RECEIPT = """, rec AS (
 )
 """
 _SAVED = ",\n       (SELECT count(*) FROM rec) AS saved"
-# (one event?, announced after the commit?, with a receipt?) -> statement
-_APPENDS = {
-    (one, announced, receipt): _APPEND.format(
+# The parameters of the append's own statement, without and with a receipt; a rider's follow.
+_OWN_PARAMETERS = (10, 14)
+
+
+@dataclass(frozen=True, slots=True)
+class Rider:
+    """Writes that ride on an append's statement, in its one round trip: an inline projection.
+
+    ``ctes(first)`` gives common table expressions that follow the append's own, each written
+    ``, name AS (...)``, their parameters numbered from ``$first`` (``args``, in order); the
+    same text for the same ``first`` (statements are prepared by their text). They read the
+    inserted events from ``ins`` (``version``, ``global_position``, ``recorded_at``). When the
+    append inserts nothing (a version conflict), ``ins`` is empty, ``append`` raises
+    ``ConcurrencyConflict``, and whatever the rider wrote is rolled back with the caller's
+    transaction. ``returns`` names the expression whose one row of ``columns`` comes back.
+    """
+
+    ctes: Callable[[int], str]
+    args: Sequence[Any]
+    returns: str
+    columns: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(
+    one: bool, announced: bool, receipt: bool, rider: tuple[str, str, str] | None
+) -> str:
+    """The append's statement: one event or many, with its NOTIFY (unless announced after the
+    commit), with a receipt, with a rider ((expressions, name, columns) as ``Rider`` gives)."""
+    ctes, name, columns = rider if rider is not None else ("", "", "")
+    return _APPEND.format(
         **(_ONE if one else _MANY),
         notify="" if announced else _NOTIFY,
         receipt=_RECEIPT if receipt else "",
         saved=_SAVED if receipt else "",
+        rider=ctes,
+        rider_columns="".join(f", {name}.{c}" for c in columns.split()),
+        rider_join=f" LEFT JOIN {name} ON true" if rider is not None else "",
     )
-    for one in (True, False)
-    for announced in (True, False)
-    for receipt in (True, False)
-}
+
+
 _CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
 
 COLUMNS = (
@@ -376,6 +405,53 @@ class EventStore:
         ``save_receipt`` would after it: ``DuplicateReceipt`` if another request with that key
         committed first. Its ``result_version`` must be the version the events reach.
         """
+        recorded, _ = await self._append(
+            conn, tenant_id, stream_id, stream_type, expected_version, events, metadata,
+            occurred_at, receipt, None,
+        )  # fmt: skip
+        return recorded
+
+    async def append_riding(
+        self,
+        conn: AsyncConnection,
+        *,
+        tenant_id: uuid.UUID,
+        stream_id: uuid.UUID,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[Any],
+        metadata: Metadata,
+        occurred_at: dt.datetime,
+        riding: Callable[[Sequence[RecordedEvent]], Rider],
+        receipt: tuple[str, Receipt] | None = None,
+    ) -> tuple[list[RecordedEvent], tuple[Any, ...]]:
+        """``append``, with the writes of ``riding(pending)`` (a ``Rider``) in its statement;
+        returns the recorded events and the rider's row.
+
+        ``pending`` are the events as they are about to be recorded; what the database stamps
+        on them is not known yet and reads as a placeholder (``global_position`` and
+        ``transaction_id`` 0, ``recorded_at`` the ``occurred_at``): a rider takes those from
+        ``ins``."""
+        recorded, row = await self._append(
+            conn, tenant_id, stream_id, stream_type, expected_version, events, metadata,
+            occurred_at, receipt, riding,
+        )  # fmt: skip
+        assert row is not None
+        return recorded, row
+
+    async def _append(
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        stream_id: uuid.UUID,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[Any],
+        metadata: Metadata,
+        occurred_at: dt.datetime,
+        receipt: tuple[str, Receipt] | None,
+        riding: Callable[[Sequence[RecordedEvent]], Rider] | None,
+    ) -> tuple[list[RecordedEvent], tuple[Any, ...] | None]:
         if receipt is not None and receipt[1].result_version != expected_version + len(events):
             raise ValueError("a receipt saved with an append records the version it reaches")
         encoded = [self.registry.encode(event) for event in events]
@@ -412,7 +488,28 @@ class EventStore:
         if receipt is not None:
             key, saved = receipt
             kept = (key, saved.command_type, saved.fingerprint, saved.result_version)
-        statement = _APPENDS[len(encoded) == 1, announced, receipt is not None]
+        rider = None
+        if riding is not None:
+            rider = riding([
+                RecordedEvent(
+                    0, tenant_id, stream_id, stream_type, expected_version + i, enc[0], enc[1],
+                    event, metadata, occurred_at, occurred_at, 0,
+                )
+                for i, (event, enc) in enumerate(zip(events, encoded, strict=True), start=1)
+            ])  # fmt: skip
+            kept += tuple(rider.args)
+        statement = _statement(
+            len(encoded) == 1,
+            announced,
+            receipt is not None,
+            None
+            if rider is None
+            else (
+                rider.ctes(_OWN_PARAMETERS[receipt is not None] + 1),
+                rider.returns,
+                " ".join(rider.columns),
+            ),
+        )
         if len(encoded) == 1:
             ((kind, schema, payload, personal),) = encoded
             rows = await raw.fetch(
@@ -473,7 +570,9 @@ class EventStore:
             self._extend_remembered(conn, stream_id, expected_version, recorded, encoded)
         if self._on_append is not None:
             self._on_append(len(recorded))
-        return recorded
+        if rider is None:
+            return recorded, None
+        return recorded, tuple(inserted[0][5 : 5 + len(rider.columns)])
 
     async def find_receipt(self, conn: AsyncConnection, key: str) -> Receipt | None:
         row = await (await driver(conn)).fetchrow(

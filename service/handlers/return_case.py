@@ -7,7 +7,8 @@
 3. the stream is read and folded into the current state;
 4. ``expected_version`` must equal the stream's version (else ``Conflict``);
 5. ``decide`` turns the command into events or refuses it (``BadUserInput`` naming the rule);
-6. the events are appended and the inline projections updated;
+6. the events are appended and the inline projections updated (in the append's statement,
+   unless an event sets the case's personal part: ``inline.rides``);
 7. the idempotency receipt is stored.
 
 Any failure rolls the whole transaction back: a refused command leaves no trace.
@@ -35,7 +36,7 @@ from service.db import after_commit, tenant_transaction
 from service.domain import return_case as rc
 from service.domain.errors import CaseAlreadyExists, CaseNotFound, NotReady, RuleViolation
 from service.errors import BadUserInput, Conflict, Forbidden, NotFound
-from service.events.projections.inline import project_case
+from service.events.projections.inline import RidingCase, project_case, rides
 from service.events.store import ConcurrencyConflict, DuplicateReceipt, EventStore, Receipt
 from service.events.types import Metadata, RecordedEvent
 from service.socialmap import repository as socialmap_repository
@@ -430,24 +431,33 @@ async def _decide_and_append(
                 correlation_id=request_id,
                 idempotency_key=idempotency_key,
             )
+            appending = {
+                "tenant_id": principal.tenant_id,
+                "stream_id": command.case_id,
+                "stream_type": STREAM_TYPE,
+                "expected_version": expected_version,
+                "events": events,
+                "metadata": metadata,
+                "occurred_at": deps.clock(),
+                "receipt": saved,
+            }
+            # The read models ride on the append's statement, unless the row's personal part
+            # changes (it is sealed first, with the key a new case's append makes).
+            riding = RidingCase(stream) if rides(events) else None
             try:
-                recorded = await store.append(
-                    conn,
-                    tenant_id=principal.tenant_id,
-                    stream_id=command.case_id,
-                    stream_type=STREAM_TYPE,
-                    expected_version=expected_version,
-                    events=events,
-                    metadata=metadata,
-                    occurred_at=deps.clock(),
-                    receipt=saved,
-                )
+                if riding is None:
+                    recorded = await store.append(conn, **appending)
+                else:
+                    recorded, returned = await store.append_riding(conn, riding=riding, **appending)
             except ConcurrencyConflict as exc:
                 raise Conflict(
                     f"the case is at version {exc.current}, not {exc.expected}",
                     current_version=exc.current,
                 ) from None
-            stored = await project_case(conn, [*stream, *recorded], recorded, store.cipher)
+            if riding is None:
+                stored = await project_case(conn, [*stream, *recorded], recorded, store.cipher)
+            else:
+                stored = riding.stored(recorded, returned)
             version = recorded[-1].version
             # The state the next command on the case starts from, once this one is committed.
             after = state

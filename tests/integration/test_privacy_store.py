@@ -185,7 +185,7 @@ async def test_a_stream_is_read_with_its_key_in_one_statement(deps: Dependencies
     assert not [sql for sql in seen if "FROM data_keys WHERE" in sql]
 
 
-async def test_a_command_saves_its_receipt_with_its_events_in_four_statements(
+async def test_a_command_saves_its_receipt_and_read_models_with_its_events_in_three_statements(
     deps: Dependencies,
 ) -> None:
     case_id, _ = await walk(deps)
@@ -196,10 +196,11 @@ async def test_a_command_saves_its_receipt_with_its_events_in_four_statements(
             deps, worker(deps), command, expected_version=3,
             idempotency_key=key, request_id="privacy-test",
         )  # fmt: skip
-    # BEGIN with the tenant; receipt, stream and key; the append with the receipt; the
-    # read-model row with its timeline entry (COMMIT follows).
-    assert len(seen) == 4
-    assert "INSERT INTO command_receipts" in seen[2]
+    # BEGIN with the tenant; receipt, stream and key; the append with the receipt, the
+    # read-model row and its timeline entry (COMMIT follows).
+    assert len(seen) == 3
+    for table in ("command_receipts", "return_cases", "case_timeline"):
+        assert f"INSERT INTO {table}" in seen[2]
     async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
         receipt = await deps.store.find_receipt(conn, key)
     assert receipt is not None

@@ -1,8 +1,9 @@
-"""Inline projections: run in the append's transaction, so a caller reads its own writes."""
+"""Inline projections: run in the append's transaction, so a caller reads its own writes; most
+ride on the append's own statement (``RidingCase``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from service.domain.return_case import ClientPersonalDataErased
 from service.events.projections import return_cases, timeline
 from service.events.sealing import PersonalCipher
+from service.events.store import Rider
 from service.events.types import RecordedEvent
 
 
@@ -36,6 +38,43 @@ async def project_case(
         return await return_cases.upsert_returning(conn, row, entries, keep_personal=True)
     row = await return_cases.seal_personal(conn, cipher, row)
     return await return_cases.upsert_returning(conn, row, entries)
+
+
+def rides(events: Iterable[Any]) -> bool:
+    """Whether the case read models of an append of ``events`` can ride on its statement
+    (``RidingCase``): none of them sets the row's personal part, which would first be sealed
+    with the client's key (made by the append's own sealing for a new case)."""
+    return not any(type(e).event_type in return_cases.SETS_PERSONAL for e in events)
+
+
+class RidingCase:
+    """``project_case`` for events that ``rides`` allows, as writes riding on their append
+    (``EventStore.append_riding``): the row and the timeline entries are folded from the events
+    as they are about to be recorded, and what the database stamps on them is taken from the
+    append's own statement. One round trip for the events and both read models.
+
+    ``stream`` is the stream the command read (personal parts may be sealed, as
+    ``project_case`` allows). Call the instance with the pending events (the store does),
+    then ``stored`` gives the row as stored, as ``project_case`` returns it."""
+
+    __slots__ = ("_row", "_stream")
+
+    def __init__(self, stream: Sequence[RecordedEvent]) -> None:
+        if _unread_after_erasure(stream):
+            raise ValueError("the events after an erasure are projected from their values")
+        self._stream = stream
+        self._row: dict[str, Any] | None = None
+
+    def __call__(self, pending: Sequence[RecordedEvent]) -> Rider:
+        if not rides(e.event for e in pending):
+            raise ValueError("an event that sets the personal part does not ride")
+        self._row = return_cases.case_row([*self._stream, *pending])
+        return return_cases.riding_upsert(self._row, [timeline.entry(e) for e in pending])
+
+    def stored(self, recorded: Sequence[RecordedEvent], returned: Sequence[Any]) -> dict[str, Any]:
+        """The row as stored, from the recorded events and the rider's row."""
+        assert self._row is not None, "the append has not called the rider"
+        return return_cases.stored_after_riding(self._row, recorded, returned)
 
 
 def _unread_after_erasure(stream: Sequence[RecordedEvent]) -> bool:

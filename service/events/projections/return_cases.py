@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from service.domain.errors import InvalidEventSequence
 from service.domain.return_case import carries_personal_data, phase_of
 from service.domain.vocabulary import ReturnWish
 from service.events.sealing import READ_MODEL_PURPOSE, PersonalCipher, is_sealed
+from service.events.store import Rider
 from service.events.types import RecordedEvent
 
 _PROFILE = (
@@ -300,6 +302,75 @@ async def upsert_returning(
     )
     assert stored is not None  # an upsert always returns its row
     return dict(zip(_COLUMNS, stored, strict=True))
+
+
+# The row's upsert and its new timeline entries as writes riding on the append of their events
+# (``EventStore.append_riding``): one round trip for the events and both read models. What the
+# database stamps on the events (position, time) is read from the append's ``ins``; the row
+# keeps its stored ``personal`` part (the events that set it do not ride: ``inline.rides``).
+_RIDING_TIMELINE = tuple(
+    (c, t) for c, t in _TIMELINE_TYPES if c not in ("global_position", "recorded_at")
+)
+_RIDING_RETURNS = ("opened_at", "personal")
+
+
+@functools.lru_cache(maxsize=4)
+def _riding_ctes(first: int) -> str:
+    """The riding writes' expressions, their parameters numbered from ``$first``: the row's
+    columns (``_COLUMNS``), then the timeline's arrays (``_RIDING_TIMELINE``)."""
+    row = {c: f"${first + i}" for i, c in enumerate(_COLUMNS)}
+    # The last event's time. When nothing was inserted the row is not written (the update's
+    # condition below; the row exists from the case's opening on), and its own value stands in
+    # only to satisfy the column's NOT NULL, checked before the conflict is.
+    last = "(SELECT ins.recorded_at FROM ins ORDER BY ins.version DESC LIMIT 1)"
+    row["updated_at"] = f"coalesce({last}, {row['updated_at']})"
+    arrays = first + len(_COLUMNS)
+    names = ", ".join(c for c, _ in _RIDING_TIMELINE)
+    return (
+        ", riding_timeline AS (INSERT INTO case_timeline ("  # noqa: S608 (constants)
+        + ", ".join(c for c, _ in _TIMELINE_TYPES)
+        + ") SELECT "
+        + ", ".join(
+            f"ins.{c}" if c in ("global_position", "recorded_at") else f"t.{c}"
+            for c, _ in _TIMELINE_TYPES
+        )
+        + " FROM unnest("
+        + ", ".join(f"${arrays + i}::{t}[]" for i, (_, t) in enumerate(_RIDING_TIMELINE))
+        + f") AS t({names}) JOIN ins ON ins.version = t.version)"
+        + f", riding_case AS (INSERT INTO return_cases ({', '.join(_COLUMNS)}) VALUES ("  # noqa: S608
+        + ", ".join(row[c] for c in _COLUMNS)
+        + ") ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
+        + ", ".join(
+            f"{c} = excluded.{c}" for c in _COLUMNS[2:] if c not in ("opened_at", "personal")
+        )
+        + " WHERE EXISTS (SELECT FROM ins)"  # nothing inserted (a conflict): nothing written
+        + f" RETURNING {', '.join(_RIDING_RETURNS)})"
+    )
+
+
+def riding_upsert(row: dict[str, Any], entries: Sequence[dict[str, Any]]) -> Rider:
+    """``upsert_returning`` with ``keep_personal``, as writes riding on the append of the
+    events ``entries`` (``timeline.entry``) describe; ``row["updated_at"]`` and the entries'
+    positions and times are the append's stamps. The rider's row: ``opened_at`` and
+    ``personal`` as stored (``stored_after_riding``)."""
+    values = [json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS]
+    values[_PERSONAL_AT] = None
+    columns = [[e[c] for e in entries] for c, _ in _RIDING_TIMELINE]
+    return Rider(_riding_ctes, (*values, *columns), "riding_case", _RIDING_RETURNS)
+
+
+def stored_after_riding(
+    row: dict[str, Any], recorded: Sequence[RecordedEvent], returned: Sequence[Any]
+) -> dict[str, Any]:
+    """The row as ``riding_upsert`` stored it, as ``upsert_returning`` returns one: the last
+    recorded event's time, and what the upsert kept (``opened_at``, ``personal``)."""
+    opened_at, personal = returned
+    return {
+        **row,
+        "opened_at": opened_at,
+        "personal": personal,
+        "updated_at": recorded[-1].recorded_at,
+    }
 
 
 async def seal_personal(
