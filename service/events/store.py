@@ -60,7 +60,8 @@ class Receipt:
 
 
 EVENTS_CHANNEL = "safe_future_events"
-WRITER_BEGIN = text("SELECT events_writer_begin()")
+_WRITER_BEGIN = "SELECT events_writer_begin()"
+WRITER_BEGIN = text(_WRITER_BEGIN)
 
 # The whole append in one statement and one round trip, whatever the number of events: the
 # version check, one row per event (from arrays, in order; a single event from plain
@@ -455,6 +456,7 @@ class EventStore:
         if receipt is not None and receipt[1].result_version != expected_version + len(events):
             raise ValueError("a receipt saved with an append records the version it reaches")
         encoded = [self.registry.encode(event) for event in events]
+        raw = await driver(conn)
         if self.cipher is not None:
             # Personal parts are sealed with the client's key: no plaintext reaches the log.
             # A part without a value (every personal field None) has nothing to seal and is
@@ -476,14 +478,13 @@ class EventStore:
                     tenant_id,
                     stream_id,
                     [(purpose, p) for _, purpose, p in personal_at],
-                    before_creating=functools.partial(conn.execute, WRITER_BEGIN),
+                    before_creating=functools.partial(raw.execute, _WRITER_BEGIN),
                 )
                 for (i, _, _), envelope in zip(personal_at, sealed, strict=True):
                     encoded[i] = (*encoded[i][:3], envelope)
         announced = self.announce is not None and after_commit(
             conn, functools.partial(self.announce, tenant_id)
         )
-        raw = await driver(conn)
         kept: tuple[Any, ...] = ()
         if receipt is not None:
             key, saved = receipt

@@ -146,9 +146,9 @@ _MEMO_ROWS = "data_key_rows"
 # so the case id names the absence; creating the key in the transaction ends it.
 _MEMO_ABSENT = "data_keys_absent"
 _KEY_ROW = ("tenant_id", "case_id", "key_id", "wrapped_key", "master_key_id")
-_INSERT_KEY = text(
+_INSERT_KEY = (
     "INSERT INTO data_keys (tenant_id, case_id, key_id, wrapped_key, master_key_id) "
-    "VALUES (:t, :c, :k, :w, :m) ON CONFLICT (tenant_id, case_id) DO NOTHING RETURNING key_id"
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, case_id) DO NOTHING RETURNING key_id"
 )
 _INSERT_KEYS = text(
     "INSERT INTO data_keys (tenant_id, case_id, key_id, wrapped_key, master_key_id) "
@@ -315,9 +315,8 @@ class PersonalDataCipher:
         await lock_for_key_creation(conn)
         kek = await self._current_kek(conn)
         wrapped = self.keks.wrap(secret, kek, tenant_id=tenant_id, case_id=case_id, key_id=key_id)
-        inserted = await conn.scalar(
-            _INSERT_KEY,
-            {"t": tenant_id, "c": case_id, "k": key_id, "w": wrapped, "m": kek.kek_id},
+        inserted = await (await driver(conn)).fetchval(
+            _INSERT_KEY, tenant_id, case_id, key_id, wrapped, kek.kek_id
         )
         if inserted is None:  # a concurrent transaction created the case's key first
             return (await self.keys(conn, [case_id]))[case_id]

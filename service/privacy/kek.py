@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.db import driver
 from service.privacy.keys import (
     NONCE_BYTES,
     MasterKeyring,
@@ -253,7 +254,7 @@ class KekRing:
 
 # --- the database side: which KEK is current ---------------------------------------------------
 
-_CURRENT = text("SELECT kek_id FROM key_encryption_keys WHERE state = 'current'")
+_CURRENT = "SELECT kek_id FROM key_encryption_keys WHERE state = 'current'"
 _INSERT_CURRENT = text(
     "INSERT INTO key_encryption_keys (kek_id, state, activated_at) "
     "VALUES (:k, 'current', now()) "
@@ -264,14 +265,13 @@ _INSERT_CURRENT = text(
 async def lock_for_key_creation(conn: AsyncConnection) -> None:
     """Hold off a KEK switch until this transaction ends (shared; key creators don't wait
     for one another)."""
-    await conn.execute(
-        text("SELECT pg_advisory_xact_lock_shared(:a, :b)"),
-        {"a": KEY_CREATION_LOCK[0], "b": KEY_CREATION_LOCK[1]},
+    await (await driver(conn)).execute(
+        "SELECT pg_advisory_xact_lock_shared($1, $2)", *KEY_CREATION_LOCK
     )
 
 
 async def current_kek_id(conn: AsyncConnection) -> str | None:
-    found = await conn.scalar(_CURRENT)
+    found = await (await driver(conn)).fetchval(_CURRENT)
     return None if found is None else str(found)
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.types import Text
 
+from service.db import driver
 from service.socialmap import history, model
 from service.socialmap.history import Actor
 from service.socialmap.model import Organisation, OrganisationData
@@ -37,7 +38,8 @@ _TEXT_ARRAY = ARRAY(Text)
 
 
 def _organisation(row: Any) -> Organisation:
-    r = row._mapping
+    """An organisation from a row of ``_COLUMNS`` (SQLAlchemy's or the driver's)."""
+    r = getattr(row, "_mapping", row)
     return Organisation(
         id=r["id"],
         version=r["version"],
@@ -251,21 +253,22 @@ async def retire(
 async def get(
     conn: AsyncConnection, org_id: uuid.UUID, *, for_update: bool = False
 ) -> Organisation | None:
-    lock = " FOR UPDATE" if for_update else ""
-    row = (await conn.execute(text(f"{_SELECT} WHERE id = :id{lock}"), {"id": org_id})).first()
+    """One organisation, retired or not (a command's check of the map reads it on the driver
+    connection: ``service.db.driver``)."""
+    row = await (await driver(conn)).fetchrow(_GET_FOR_UPDATE if for_update else _GET, org_id)
     return None if row is None else _organisation(row)
 
 
-_GET_MANY = text(f"{_SELECT} WHERE id = ANY(:ids)").bindparams(
-    bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
-)
+_GET = f"{_SELECT} WHERE id = $1"
+_GET_FOR_UPDATE = f"{_GET} FOR UPDATE"
+_GET_MANY = f"{_SELECT} WHERE id = ANY($1::uuid[])"
 
 
 async def get_many(
     conn: AsyncConnection, ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, Organisation]:
     """Organisations by id, retired ones included, in one statement (for a DataLoader)."""
-    rows = await conn.execute(_GET_MANY, {"ids": list(dict.fromkeys(ids))})
+    rows = await (await driver(conn)).fetch(_GET_MANY, list(dict.fromkeys(ids)))
     return {o.id: o for o in map(_organisation, rows)}
 
 
