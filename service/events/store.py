@@ -127,13 +127,15 @@ class Rider:
     inserted events from ``ins`` (``version``, ``global_position``, ``recorded_at``). When the
     append inserts nothing (a version conflict), ``ins`` is empty, ``append`` raises
     ``ConcurrencyConflict``, and whatever the rider wrote is rolled back with the caller's
-    transaction. ``returns`` names the expression whose one row of ``columns`` comes back.
+    transaction. ``returns`` names the expression whose one row of ``columns`` comes back:
+    ``append`` hands it to ``returned`` once the events are recorded.
     """
 
     ctes: Callable[[int], str]
     args: Sequence[Any]
     returns: str
     columns: tuple[str, ...]
+    returned: Callable[[tuple[Any, ...]], object]
 
 
 @functools.lru_cache(maxsize=64)
@@ -394,6 +396,7 @@ class EventStore:
         metadata: Metadata,
         occurred_at: dt.datetime,
         receipt: tuple[str, Receipt] | None = None,
+        riding: Callable[[Sequence[RecordedEvent]], Rider] | None = None,
     ) -> list[RecordedEvent]:
         """Append ``events`` after ``expected_version``, or raise ``ConcurrencyConflict``.
 
@@ -405,54 +408,13 @@ class EventStore:
         ``receipt`` (idempotency key, receipt) is saved by the same statement, as
         ``save_receipt`` would after it: ``DuplicateReceipt`` if another request with that key
         committed first. Its ``result_version`` must be the version the events reach.
+
+        With ``riding``, the writes of ``riding(pending)`` (a ``Rider``) go in the same
+        statement. ``pending`` are the events as they are about to be recorded; what the
+        database stamps on them is not known yet and reads as a placeholder
+        (``global_position`` and ``transaction_id`` 0, ``recorded_at`` the ``occurred_at``): a
+        rider takes those from ``ins``.
         """
-        recorded, _ = await self._append(
-            conn, tenant_id, stream_id, stream_type, expected_version, events, metadata,
-            occurred_at, receipt, None,
-        )  # fmt: skip
-        return recorded
-
-    async def append_riding(
-        self,
-        conn: AsyncConnection,
-        *,
-        tenant_id: uuid.UUID,
-        stream_id: uuid.UUID,
-        stream_type: str,
-        expected_version: int,
-        events: Sequence[Any],
-        metadata: Metadata,
-        occurred_at: dt.datetime,
-        riding: Callable[[Sequence[RecordedEvent]], Rider],
-        receipt: tuple[str, Receipt] | None = None,
-    ) -> tuple[list[RecordedEvent], tuple[Any, ...]]:
-        """``append``, with the writes of ``riding(pending)`` (a ``Rider``) in its statement;
-        returns the recorded events and the rider's row.
-
-        ``pending`` are the events as they are about to be recorded; what the database stamps
-        on them is not known yet and reads as a placeholder (``global_position`` and
-        ``transaction_id`` 0, ``recorded_at`` the ``occurred_at``): a rider takes those from
-        ``ins``."""
-        recorded, row = await self._append(
-            conn, tenant_id, stream_id, stream_type, expected_version, events, metadata,
-            occurred_at, receipt, riding,
-        )  # fmt: skip
-        assert row is not None
-        return recorded, row
-
-    async def _append(
-        self,
-        conn: AsyncConnection,
-        tenant_id: uuid.UUID,
-        stream_id: uuid.UUID,
-        stream_type: str,
-        expected_version: int,
-        events: Sequence[Any],
-        metadata: Metadata,
-        occurred_at: dt.datetime,
-        receipt: tuple[str, Receipt] | None,
-        riding: Callable[[Sequence[RecordedEvent]], Rider] | None,
-    ) -> tuple[list[RecordedEvent], tuple[Any, ...] | None]:
         if receipt is not None and receipt[1].result_version != expected_version + len(events):
             raise ValueError("a receipt saved with an append records the version it reaches")
         encoded = [self.registry.encode(event) for event in events]
@@ -571,9 +533,9 @@ class EventStore:
             self._extend_remembered(conn, stream_id, expected_version, recorded, encoded)
         if self._on_append is not None:
             self._on_append(len(recorded))
-        if rider is None:
-            return recorded, None
-        return recorded, tuple(inserted[0][5 : 5 + len(rider.columns)])
+        if rider is not None:
+            rider.returned(tuple(inserted[0][5 : 5 + len(rider.columns)]))
+        return recorded
 
     async def find_receipt(self, conn: AsyncConnection, key: str) -> Receipt | None:
         row = await (await driver(conn)).fetchrow(

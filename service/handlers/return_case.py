@@ -431,24 +431,22 @@ async def _decide_and_append(
                 correlation_id=request_id,
                 idempotency_key=idempotency_key,
             )
-            appending = {
-                "tenant_id": principal.tenant_id,
-                "stream_id": command.case_id,
-                "stream_type": STREAM_TYPE,
-                "expected_version": expected_version,
-                "events": events,
-                "metadata": metadata,
-                "occurred_at": deps.clock(),
-                "receipt": saved,
-            }
             # The read models ride on the append's statement, unless the row's personal part
             # changes (it is sealed first, with the key a new case's append makes).
             riding = RidingCase(stream) if rides(events) else None
             try:
-                if riding is None:
-                    recorded = await store.append(conn, **appending)
-                else:
-                    recorded, returned = await store.append_riding(conn, riding=riding, **appending)
+                recorded = await store.append(
+                    conn,
+                    tenant_id=principal.tenant_id,
+                    stream_id=command.case_id,
+                    stream_type=STREAM_TYPE,
+                    expected_version=expected_version,
+                    events=events,
+                    metadata=metadata,
+                    occurred_at=deps.clock(),
+                    receipt=saved,
+                    riding=riding,
+                )
             except ConcurrencyConflict as exc:
                 raise Conflict(
                     f"the case is at version {exc.current}, not {exc.expected}",
@@ -457,7 +455,7 @@ async def _decide_and_append(
             if riding is None:
                 stored = await project_case(conn, [*stream, *recorded], recorded, store.cipher)
             else:
-                stored = riding.stored(recorded, returned)
+                stored = riding.stored(recorded)
             version = recorded[-1].version
             # The state the next command on the case starts from, once this one is committed.
             after = state

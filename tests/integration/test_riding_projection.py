@@ -104,7 +104,7 @@ async def test_an_append_that_inserts_nothing_writes_no_read_model(deps: Depende
     async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
         stream = await deps.store.read_stream(conn, case_id)
         with pytest.raises(ConcurrencyConflict):  # decided on version 1; the case is at 2
-            await deps.store.append_riding(
+            await deps.store.append(
                 conn, tenant_id=deps.tenants[SLUG].id, stream_id=case_id,
                 stream_type="ReturnCase", expected_version=1, events=[risk], metadata=META,
                 occurred_at=dt.datetime.now(dt.UTC), riding=RidingCase(stream[:1]),
@@ -129,12 +129,12 @@ async def test_events_appended_together_ride_with_their_own_stamps(deps: Depende
     async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
         stream = await deps.store.read_stream(conn, case_id)
         riding = RidingCase(stream)
-        recorded, returned = await deps.store.append_riding(
+        recorded = await deps.store.append(
             conn, tenant_id=deps.tenants[SLUG].id, stream_id=case_id, stream_type="ReturnCase",
             expected_version=2, events=events, metadata=META,
             occurred_at=dt.datetime.now(dt.UTC), riding=riding,
         )  # fmt: skip
-        answered = riding.stored(recorded, returned)
+        answered = riding.stored(recorded)
     row, entries = await stored(deps, case_id)
     assert answered == row
     assert (row["version"], row["risk_level"]) == (4, "HIGH")

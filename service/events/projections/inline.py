@@ -49,32 +49,38 @@ def rides(events: Iterable[Any]) -> bool:
 
 class RidingCase:
     """``project_case`` for events that ``rides`` allows, as writes riding on their append
-    (``EventStore.append_riding``): the row and the timeline entries are folded from the events
-    as they are about to be recorded, and what the database stamps on them is taken from the
-    append's own statement. One round trip for the events and both read models.
+    (``EventStore.append`` with ``riding``): the row and the timeline entries are folded from
+    the events as they are about to be recorded, and what the database stamps on them is taken
+    from the append's own statement. One round trip for the events and both read models.
 
     ``stream`` is the stream the command read (personal parts may be sealed, as
-    ``project_case`` allows). Call the instance with the pending events (the store does),
-    then ``stored`` gives the row as stored, as ``project_case`` returns it."""
+    ``project_case`` allows). Pass the instance as the append's ``riding``; then ``stored``
+    gives the row as stored, as ``project_case`` returns it."""
 
-    __slots__ = ("_row", "_stream")
+    __slots__ = ("_returned", "_row", "_stream")
 
     def __init__(self, stream: Sequence[RecordedEvent]) -> None:
         if _unread_after_erasure(stream):
             raise ValueError("the events after an erasure are projected from their values")
         self._stream = stream
         self._row: dict[str, Any] | None = None
+        self._returned: tuple[Any, ...] | None = None
 
     def __call__(self, pending: Sequence[RecordedEvent]) -> Rider:
         if not rides(e.event for e in pending):
             raise ValueError("an event that sets the personal part does not ride")
         self._row = return_cases.case_row([*self._stream, *pending])
-        return return_cases.riding_upsert(self._row, [timeline.entry(e) for e in pending])
+        entries = [timeline.entry(e) for e in pending]
+        return return_cases.riding_upsert(self._row, entries, self._keep)
 
-    def stored(self, recorded: Sequence[RecordedEvent], returned: Sequence[Any]) -> dict[str, Any]:
-        """The row as stored, from the recorded events and the rider's row."""
+    def _keep(self, returned: tuple[Any, ...]) -> None:
+        self._returned = returned
+
+    def stored(self, recorded: Sequence[RecordedEvent]) -> dict[str, Any]:
+        """The row as stored, once the append has recorded the events."""
         assert self._row is not None, "the append has not called the rider"
-        return return_cases.stored_after_riding(self._row, recorded, returned)
+        assert self._returned is not None, "the append has not returned the rider's row"
+        return return_cases.stored_after_riding(self._row, recorded, self._returned)
 
 
 def _unread_after_erasure(stream: Sequence[RecordedEvent]) -> bool:

@@ -14,7 +14,7 @@ import enum
 import functools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,9 +305,10 @@ async def upsert_returning(
 
 
 # The row's upsert and its new timeline entries as writes riding on the append of their events
-# (``EventStore.append_riding``): one round trip for the events and both read models. What the
-# database stamps on the events (position, time) is read from the append's ``ins``; the row
-# keeps its stored ``personal`` part (the events that set it do not ride: ``inline.rides``).
+# (``EventStore.append`` with ``riding``): one round trip for the events and both read models.
+# What the database stamps on the events (position, time) is read from the append's ``ins``;
+# the row keeps its stored ``personal`` part (the events that set it do not ride:
+# ``inline.rides``).
 _RIDING_TIMELINE = tuple(
     (c, t) for c, t in _TIMELINE_TYPES if c not in ("global_position", "recorded_at")
 )
@@ -348,15 +349,19 @@ def _riding_ctes(first: int) -> str:
     )
 
 
-def riding_upsert(row: dict[str, Any], entries: Sequence[dict[str, Any]]) -> Rider:
+def riding_upsert(
+    row: dict[str, Any],
+    entries: Sequence[dict[str, Any]],
+    returned: Callable[[tuple[Any, ...]], object],
+) -> Rider:
     """``upsert_returning`` with ``keep_personal``, as writes riding on the append of the
     events ``entries`` (``timeline.entry``) describe; ``row["updated_at"]`` and the entries'
-    positions and times are the append's stamps. The rider's row: ``opened_at`` and
-    ``personal`` as stored (``stored_after_riding``)."""
+    positions and times are the append's stamps. ``returned`` gets the rider's row:
+    ``opened_at`` and ``personal`` as stored (``stored_after_riding``)."""
     values = [json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS]
     values[_PERSONAL_AT] = None
     columns = [[e[c] for e in entries] for c, _ in _RIDING_TIMELINE]
-    return Rider(_riding_ctes, (*values, *columns), "riding_case", _RIDING_RETURNS)
+    return Rider(_riding_ctes, (*values, *columns), "riding_case", _RIDING_RETURNS, returned)
 
 
 def stored_after_riding(
