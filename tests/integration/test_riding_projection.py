@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.app import load_tenants
@@ -162,3 +163,29 @@ def test_an_event_that_sets_the_personal_part_does_not_ride() -> None:
             ),
         ]
     )
+
+
+async def test_another_shelter_cannot_write_a_case_through_a_riding_append(
+    deps: Dependencies,
+) -> None:
+    case_id = await _walked(deps)  # a case of jade-zorggroep, at version 2
+    before = await stored(deps, case_id)
+    async with tenant_transaction(deps.engine, deps.tenants[SLUG].id) as conn:
+        stream = await deps.store.read_stream(conn, case_id)
+    other = deps.tenants["moviera"].id
+    risk = rc.RiskAssessed(case_id, dt.date(2026, 2, 5), v.RiskLevel.LOW, (), None)
+    # Even with the owner's stream in hand, another shelter's transaction writes nothing:
+    # row-level security refuses the row the rider carries, and the statement fails whole.
+    async with tenant_transaction(deps.engine, other) as conn:
+        assert await deps.store.read_stream(conn, case_id) == []
+        with pytest.raises(DBAPIError, match="row-level security"):
+            await deps.store.append(
+                conn, tenant_id=other, stream_id=case_id, stream_type="ReturnCase",
+                expected_version=2, events=[risk], metadata=META,
+                occurred_at=dt.datetime.now(dt.UTC), riding=RidingCase(stream),
+            )  # fmt: skip
+        await conn.rollback()  # the failed statement ended what the transaction could do
+    assert await stored(deps, case_id) == before
+    async with tenant_transaction(deps.engine, other) as conn:
+        assert await return_cases.get_case(conn, case_id) is None
+        assert await deps.store.read_stream(conn, case_id) == []

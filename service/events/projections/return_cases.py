@@ -279,6 +279,15 @@ _UPSERT_RETURNING = (
 _PERSONAL_AT = _COLUMNS.index("personal")
 
 
+def _row_values(row: dict[str, Any], *, keep_personal: bool) -> list[Any]:
+    """The row's values in ``_COLUMNS`` order as the upserts send them: JSON columns encoded,
+    and with ``keep_personal`` no ``personal`` part (the stored one is kept)."""
+    values = [json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS]
+    if keep_personal:
+        values[_PERSONAL_AT] = None
+    return values
+
+
 async def upsert_returning(
     conn: AsyncConnection,
     row: dict[str, Any],
@@ -293,9 +302,7 @@ async def upsert_returning(
     With ``keep_personal`` an existing row keeps its stored ``personal`` part and
     ``row["personal"]`` is not read (a case's row exists from its opening event on, which
     sets that part)."""
-    values = [json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS]
-    if keep_personal:
-        values[_PERSONAL_AT] = None
+    values = _row_values(row, keep_personal=keep_personal)
     columns = [[e[c] for e in entries] for c, _ in _TIMELINE_TYPES]
     stored = await (await driver(conn)).fetchrow(
         _UPSERT_RETURNING, *values, *columns, keep_personal
@@ -358,8 +365,7 @@ def riding_upsert(
     events ``entries`` (``timeline.entry``) describe; ``row["updated_at"]`` and the entries'
     positions and times are the append's stamps. ``returned`` gets the rider's row:
     ``opened_at`` and ``personal`` as stored (``stored_after_riding``)."""
-    values = [json.dumps(row[c]) if c in _JSON and row[c] is not None else row[c] for c in _COLUMNS]
-    values[_PERSONAL_AT] = None
+    values = _row_values(row, keep_personal=True)
     columns = [[e[c] for e in entries] for c, _ in _RIDING_TIMELINE]
     return Rider(_riding_ctes, (*values, *columns), "riding_case", _RIDING_RETURNS, returned)
 
