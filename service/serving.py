@@ -247,6 +247,8 @@ class DirectSocket:
         "close_sent",
         "disconnected",
         "fd",
+        "gathered",
+        "gathered_at",
         "handshake_complete",
         "paused",
         "protocol",
@@ -265,6 +267,9 @@ class DirectSocket:
         self.disconnected = False
         self.paused = False
         self.ready = False
+        # The fan-out that last gathered a message for this socket, and where (``FanOutWrites``).
+        self.gathered: FanOutWrites | None = None
+        self.gathered_at = 0
 
     def judge(self) -> None:
         self.ready = self.handshake_complete and not (
@@ -282,7 +287,7 @@ class DirectSocket:
             return False
         fan_out = _FAN_OUT.get()
         if fan_out is not None and self.fd is not None and transport.get_write_buffer_size() == 0:
-            fan_out.add(self, _LastFrame.of(data))
+            fan_out.add(self, _LastFrame.frame if data is _LastFrame.data else _LastFrame.of(data))
             return True
         return self.protocol.send_text_now(data)
 
@@ -436,20 +441,28 @@ class FanOutWrites:
     for any write.
     """
 
-    __slots__ = ("_messages",)
+    __slots__ = ("_datas", "_socks")
 
     def __init__(self) -> None:
-        self._messages: dict[DirectSocket, bytes] = {}
-
-    def add(self, sock: DirectSocket, data: bytes) -> None:
-        before = self._messages.get(sock)
-        self._messages[sock] = data if before is None else before + data
-
-    def write(self) -> None:
         # The sockets and their bytes as two lists (no pair allocated per socket: a fan-out
         # to 10,000 would otherwise bring a young collection into the middle of its writes).
-        messages, self._messages = self._messages, {}
-        socks, datas = list(messages), list(messages.values())
+        # A socket notes where it was gathered (``gathered``, ``gathered_at``): a second
+        # message for it in the same fan-out joins the first without a lookup.
+        self._socks: list[DirectSocket] = []
+        self._datas: list[bytes] = []
+
+    def add(self, sock: DirectSocket, data: bytes) -> None:
+        if sock.gathered is self:
+            self._datas[sock.gathered_at] += data
+        else:
+            sock.gathered = self
+            sock.gathered_at = len(self._socks)
+            self._socks.append(sock)
+            self._datas.append(data)
+
+    def write(self) -> None:
+        socks, datas = self._socks, self._datas
+        self._socks, self._datas = [], []
         runs = _Runs(len(socks))
         unwritten: list[tuple[DirectSocket, bytes]] = []
         if len(socks) >= FAN_OUT_THREAD_FROM:

@@ -529,8 +529,8 @@ def _shared_prefix(prefix: str) -> bytes:
 class _Delivery:
     """The fan-out's way to one subscriber's socket: the shared payload behind its prefix.
 
-    One object with slots, called by the fan-out once per subscriber and event: what it reads
-    sits together, where closures' would be spread over cells and bound methods."""
+    One object with slots, whose ``deliver`` the fan-out calls once per subscriber and event:
+    what it reads sits together, where closures' would be spread over cells."""
 
     __slots__ = ("ctx", "info", "operation", "prefix", "shape", "socket")
 
@@ -550,7 +550,7 @@ class _Delivery:
         self.operation = operation
         self.prefix = _prefix_bytes(prefix)
 
-    def __call__(self, recorded: RecordedEvent) -> bool:
+    def deliver(self, recorded: RecordedEvent) -> bool:
         shape = self.shape
         if shape.personal and recorded.sealed is not None:
             return False  # opened and accounted for this subscriber alone, on the queue's path
@@ -573,7 +573,8 @@ def _direct(
     """The fan-out's way to this subscriber's socket, where the transport offers one."""
     if sink.direct is None:
         return None
-    return _Delivery(ctx, shape, info, sink.direct, sink.operation, sink.prefix)
+    # A bound method, made once: the fan-out calls it without looking ``__call__`` up.
+    return _Delivery(ctx, shape, info, sink.direct, sink.operation, sink.prefix).deliver
 
 
 async def case_events_stream(

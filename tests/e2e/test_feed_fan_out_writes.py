@@ -163,11 +163,14 @@ class _Transport:
 
 
 class _Socket:
-    """A socket as ``FanOutWrites`` sees it (``DirectSocket``): its descriptor and its transport."""
+    """A socket as ``FanOutWrites`` sees it (``DirectSocket``): its descriptor, its transport
+    and where a fan-out gathered it."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.transport = _Transport()
+        self.gathered: object = None
+        self.gathered_at = 0
 
 
 @contextlib.contextmanager
@@ -206,6 +209,22 @@ def test_writes_gathered_within_another_gathering_wait_for_its_end_and_keep_thei
                 theirs.recv(100)  # nothing written yet
         theirs.setblocking(True)
         assert theirs.recv(100) == b"first second"
+        assert protocol.transport.written == []
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_each_gathering_writes_a_socket_what_was_gathered_for_it_there_once() -> None:
+    ours, theirs = socket.socketpair()
+    try:
+        protocol: Any = _Socket(ours.fileno())
+        for message in (b"first ", b"second ", b"third"):
+            with serving.writes_together():
+                fan_out = serving._FAN_OUT.get()
+                assert fan_out is not None
+                fan_out.add(protocol, message)
+            assert theirs.recv(100) == message  # written at the end of its own gathering
         assert protocol.transport.written == []
     finally:
         ours.close()
