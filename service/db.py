@@ -246,6 +246,15 @@ def _refuse_left_in_transaction(_dbapi_connection: Any, record: Any, _proxy: Any
         raise DisconnectionError("connection closed or left inside a transaction")
 
 
+def _left_open(conn: AsyncConnection, raw: asyncpg.Connection | None) -> bool:
+    """Whether ``conn`` (its asyncpg connection ``raw``) is still usable but left (or half
+    left) inside a transaction by a block that did not commit."""
+    sync = conn.sync_connection
+    if raw is None or sync is None or sync.closed or sync.invalidated:
+        return False
+    return _left_unusable(raw)
+
+
 def _left_unusable(raw: Any) -> bool:
     """Whether an asyncpg connection is closed or still (or half) inside a transaction."""
     return raw is not None and (
@@ -391,8 +400,10 @@ async def tenant_transaction(
     info[_AFTER_COMMIT] = pending
     info[_MEMO] = {}
     info[_TENANT] = tenant_id
+    driven: asyncpg.Connection | None = None
     try:
         raw = await driver(conn)
+        driven = raw.connection
         # SQLAlchemy's own transaction, begun and ended without I/O (its asyncpg dialect
         # begins lazily, and ends nothing once the driver has): ``conn.rollback()`` and
         # ``begin_nested`` inside the block work as in any SQLAlchemy transaction.
@@ -414,6 +425,12 @@ async def tenant_transaction(
         info.pop(_AFTER_COMMIT, None)
         info.pop(_MEMO, None)
         info.pop(_TENANT, None)
+        if not committed and _left_open(conn, driven):
+            # Cancelled during its BEGIN or its ROLLBACK (a task group's sibling failed, a
+            # client went away): the driver still thinks a transaction is open, and the next
+            # user's BEGIN would become a SAVEPOINT inside it. Every engine's pool, not only the
+            # service's (``create_app_engine``), gets a fresh connection instead.
+            await conn.invalidate()
         if not (committed and idle is not None and idle.keep(conn)):
             await conn.__aexit__(None, None, None)  # closed as ``async with`` closes it
     for callback in pending:

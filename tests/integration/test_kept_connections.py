@@ -9,7 +9,9 @@ reaches the next one, and that a connection the pool would refuse is never taken
   only its own rows;
 - a rolled-back transaction's connection goes back to the pool;
 - a kept connection whose backend was terminated is replaced, not used;
-- disposing of the engine closes the kept connections.
+- disposing of the engine closes the kept connections;
+- a transaction cancelled during its ``BEGIN`` leaves no transaction behind on any engine's
+  pool, also a plain one (the owner's, which a rebuild uses).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service import db
 from service.app import load_tenants
@@ -162,3 +164,42 @@ async def test_a_command_that_checks_the_social_map_runs_on_its_one_connection(
                           request_id="connections")  # fmt: skip
     assert result.version == 2
     assert checkouts == [0]  # the check read the social map in the command's transaction
+
+
+async def test_a_transaction_cancelled_during_its_begin_leaves_no_transaction_behind(
+    database: Database, admin_engine: AsyncEngine
+) -> None:
+    # A plain engine of one connection: the next transaction gets whatever the first one left.
+    engine = create_async_engine(database.admin_url, pool_size=1, max_overflow=0)
+    marker = f"cancelled_begin_{uuid.uuid4().hex[:10]}"
+
+    async def begin_slowly() -> None:
+        async with db.tenant_transaction(engine, None, setup=f"SELECT pg_sleep(30) AS {marker}"):
+            pass
+
+    try:
+        task = asyncio.create_task(begin_slowly())
+        for _ in range(600):  # until its BEGIN is on the server
+            async with admin_engine.connect() as conn:
+                seen = await conn.scalar(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE :q"),
+                    {"q": f"BEGIN%{marker}%"},
+                )
+            if seen:
+                break
+            await asyncio.sleep(0.05)
+        assert seen == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+        table = f"scratch_{marker}"
+        async with db.tenant_transaction(engine, None) as conn:
+            await conn.execute(text(f"CREATE TABLE {table} ()"))
+
+        async with admin_engine.connect() as conn:  # committed for everyone
+            assert await conn.scalar(text("SELECT to_regclass(:t)::text"), {"t": table}) == table
+            await conn.execute(text(f"DROP TABLE {table}"))
+            await conn.commit()
+    finally:
+        await engine.dispose()
