@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -17,6 +20,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from service import db
 from service.auth import KNOWN_ROLES, ensure_key_pair, issue_token
 from service.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from service.events.store import EventStore
 
 
 @dataclass
@@ -132,11 +138,39 @@ def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
+def rebuild_store(settings: Settings) -> EventStore:
+    """The store a rebuild reads the log with: the clients' keys open the log's personal
+    fields and seal the rebuilt rows'. Module-level, so that each process of a rebuild's fill
+    makes its own (``FillProcesses``)."""
     from service.domain.return_case import EVENT_TYPES
-    from service.events.projections.rebuild import REBUILDERS
     from service.events.store import EventStore
     from service.events.types import EventRegistry
+    from service.privacy.cipher import PersonalDataCipher
+    from service.privacy.keys import load_master_keyring
+
+    cipher = PersonalDataCipher(load_master_keyring(settings))
+    return EventStore(EventRegistry(EVENT_TYPES), cipher=cipher)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity where the system tells it)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def _positive(text: str) -> int:
+    """A count of at least one, for an option."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
+    from service.events.projections.rebuild import REBUILDERS, FillProcesses
 
     names = [args.name] if args.name else sorted(REBUILDERS)
     unknown = [n for n in names if n not in REBUILDERS]
@@ -144,18 +178,16 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         print(f"unknown projection(s): {', '.join(unknown)}; known: {sorted(REBUILDERS)}")
         return 2
     prepared = prepare(settings)
+    processes = FillProcesses(args.processes, functools.partial(rebuild_store, settings))
 
     async def run() -> None:
-        from service.privacy.cipher import PersonalDataCipher
-        from service.privacy.keys import load_master_keyring
-
         engine = create_async_engine(prepared.admin_url)
         try:
-            # The clients' keys open the log's personal fields and seal the rebuilt rows'.
-            cipher = PersonalDataCipher(load_master_keyring(settings))
-            store = EventStore(EventRegistry(EVENT_TYPES), cipher=cipher)
+            store = rebuild_store(settings)
             for name in names:
-                folded = await REBUILDERS[name](engine, store, settings.app_db_role)
+                folded = await REBUILDERS[name](
+                    engine, store, settings.app_db_role, processes=processes
+                )
                 print(f"rebuilt {name} from {folded} events")
         finally:
             await engine.dispose()
@@ -283,6 +315,13 @@ def parser() -> argparse.ArgumentParser:
     proj_sub = projections.add_subparsers(dest="action", required=True)
     rebuild = proj_sub.add_parser("rebuild", help="rebuild from the log, then swap in")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
+    rebuild.add_argument(
+        "--processes",
+        type=_positive,
+        default=available_cores(),
+        help="processes that fill tenants at once, this one included (default: the cores "
+        "this process may use)",
+    )
     rebuild.set_defaults(run=cmd_projections)
     reports = sub.add_parser("reports", help="CoMensha's cross-tenant reports")
     reports_sub = reports.add_subparsers(dest="action", required=True)

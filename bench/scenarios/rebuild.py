@@ -1,7 +1,8 @@
 """Scenario 5: ``rebuild_cases`` (events/s) against a raw sequential read of the same rows.
 
 The rebuild is the one that builds the read models of the generated population: it runs as
-the owner, like ``safe-future projections rebuild``, with the master keyring's cipher. The
+the owner, like ``safe-future projections rebuild``, with the master keyring's cipher and as
+many fill processes as the command's default (the cores this process may use). The
 floor is asyncpg reading the very rows the rebuild reads (same columns, same filter, same
 order, tenant by tenant) through a server-side cursor and dropping them: what the rebuild
 would cost if folding, encoding and writing the read models were free. The raw read runs
@@ -10,17 +11,16 @@ before and after the rebuild (the mean of both), so both sides see a warm cache.
 
 from __future__ import annotations
 
+import functools
 import time
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import Result, log, median
-from bench.database import ROLE, BenchDatabase, master_keyring
-from service.domain.return_case import EVENT_TYPES
-from service.events.projections.rebuild import rebuild_cases
-from service.events.store import COLUMNS, EventStore
-from service.events.types import EventRegistry
-from service.privacy.cipher import PersonalDataCipher
+from bench.database import ROLE, BenchDatabase
+from service.cli import available_cores, rebuild_store
+from service.events.projections.rebuild import FillProcesses, rebuild_cases
+from service.events.store import COLUMNS
 
 # The rebuild's own read, plus the tenant predicate that its row-level security adds.
 RAW_READ = (
@@ -49,15 +49,16 @@ async def raw_read(bench_db: BenchDatabase) -> tuple[int, float]:
 async def run(bench_db: BenchDatabase, profile: object | None = None) -> list[Result]:
     raw_rows, raw_before = await raw_read(bench_db)
     engine = create_async_engine(bench_db.rebuild_url or bench_db.admin_url)
-    store = EventStore(
-        EventRegistry(EVENT_TYPES), cipher=PersonalDataCipher(master_keyring(bench_db.settings))
+    store = rebuild_store(bench_db.settings)
+    processes = FillProcesses(
+        available_cores(), functools.partial(rebuild_store, bench_db.settings)
     )
     try:
         log(f"rebuild: folding {raw_rows:,} events into return_cases and case_timeline")
         started = time.perf_counter()
         if profile is not None:
             profile.enable()  # type: ignore[attr-defined]
-        folded = await rebuild_cases(engine, store, ROLE)
+        folded = await rebuild_cases(engine, store, ROLE, processes=processes)
         if profile is not None:
             profile.disable()  # type: ignore[attr-defined]
         took = time.perf_counter() - started
@@ -88,6 +89,7 @@ async def run(bench_db: BenchDatabase, profile: object | None = None) -> list[Re
             parameters={
                 "events": folded,
                 "rows_read": raw_rows,
+                "fill_processes": processes.count,
                 "rebuilt_as": (
                     "a member of the owner without RLS bypass"
                     if bench_db.rebuild_url is not None

@@ -107,6 +107,10 @@ async def test_the_installed_wheel_migrates_and_serves_in_production_mode_from_a
         "SAFE_FUTURE_PORT": str(port),
     }
     _run([str(installed), "migrate"], cwd=elsewhere, env=env)
+    # A rebuild's fill in two processes: the new one starts from the installed command alone.
+    rebuilt = _run([str(installed), "projections", "rebuild", "--processes", "2"],
+                   cwd=elsewhere, env=env)  # fmt: skip
+    assert "rebuilt cases from 0 events" in rebuilt
 
     # The API as the compose file runs it: host and database only, the service role's password.
     env["DATABASE_URL"] = owner_url.set(password=None).render_as_string(hide_password=False)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
+import re
 import uuid
 from typing import Any
 
@@ -12,16 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.app import load_tenants
 from service.auth import Principal
+from service.cli import main, rebuild_store
+from service.config import Settings
 from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
 from service.events.projections import rebuild
-from service.events.projections.rebuild import rebuild_cases
+from service.events.projections.rebuild import FillProcesses, rebuild_cases
 from service.events.store import EventStore
 from service.events.types import EventRegistry, UnknownEventType
 from service.handlers.return_case import Dependencies, handle
 from service.privacy.cipher import PersonalDataCipher
-from tests.conftest import APP_ROLE
+from tests.conftest import APP_PASSWORD, APP_ROLE, Database
 from tests.preparation import ready_commands
 
 
@@ -147,3 +152,102 @@ async def test_a_rebuild_that_cannot_read_the_log_fails_with_its_error_and_keeps
             text("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_\\_rebuild'")
         )
     assert left == 0
+
+
+def _blind_store(settings: Settings) -> EventStore:
+    """The rebuild's store without the opening event (made in a new process of the fill)."""
+    store = rebuild_store(settings)
+    return EventStore(
+        EventRegistry([t for t in rc.EVENT_TYPES if t is not rc.ReturnCaseOpened]),
+        cipher=store.cipher,
+    )
+
+
+async def _walk_cases_of_three_shelters(app_engine: AsyncEngine, store: EventStore) -> None:
+    tenants = await load_tenants(app_engine)
+    deps = Dependencies(app_engine, store, tenants)
+    shelters = sorted(s for s, t in tenants.items() if t.kind == "shelter")
+    for slug in shelters[:3]:
+        principal = Principal("rebuilder", tenants[slug], frozenset({"caseworker"}))
+        for _ in range(2):
+            await _walk_a_case(deps, principal)
+
+
+async def test_a_rebuild_filled_by_new_processes_equals_the_live_read_models(
+    app_engine: AsyncEngine,
+    admin_engine: AsyncEngine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = rebuild_store(settings)
+    await _walk_cases_of_three_shelters(app_engine, store)
+    before = await _snapshot(admin_engine)
+    # This process fills nothing itself: the two new ones (each with its own store, cipher
+    # and connections) claim every tenant between them.
+    monkeypatch.setattr(rebuild, "FILL_TENANTS", 0)
+    processes = FillProcesses(3, functools.partial(rebuild_store, settings))
+
+    folded = await rebuild_cases(admin_engine, store, APP_ROLE, batch_events=1, processes=processes)
+
+    assert folded >= 36
+    assert await _snapshot(admin_engine) == before
+
+
+async def test_a_rebuild_whose_fill_process_fails_raises_its_error_and_keeps_the_live_models(
+    app_engine: AsyncEngine,
+    admin_engine: AsyncEngine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = rebuild_store(settings)
+    await _walk_cases_of_three_shelters(app_engine, store)
+    before = await _snapshot(admin_engine)
+    monkeypatch.setattr(rebuild, "FILL_TENANTS", 0)
+    processes = FillProcesses(2, functools.partial(_blind_store, settings))
+
+    with pytest.raises(UnknownEventType) as raised:
+        await rebuild_cases(admin_engine, store, APP_ROLE, processes=processes)
+
+    assert any("Traceback" in note for note in raised.value.__notes__)
+    assert await _snapshot(admin_engine) == before
+    async with admin_engine.connect() as conn:
+        left = await conn.scalar(
+            text("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_\\_rebuild'")
+        )
+    assert left == 0
+
+
+async def test_the_rebuild_command_fills_in_the_processes_it_is_given(
+    app_engine: AsyncEngine,
+    admin_engine: AsyncEngine,
+    database: Database,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await _walk_cases_of_three_shelters(app_engine, rebuild_store(settings))
+    before = await _snapshot(admin_engine)
+    # The command line as an operator runs it, against this database and the session's keys.
+    monkeypatch.setenv("DATABASE_URL", database.admin_url.render_as_string(hide_password=False))
+    monkeypatch.setenv("SAFE_FUTURE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SAFE_FUTURE_APP_DB_ROLE", APP_ROLE)
+    monkeypatch.setenv("SAFE_FUTURE_APP_DB_PASSWORD", APP_PASSWORD)
+    monkeypatch.delenv("SAFE_FUTURE_MODE", raising=False)
+
+    code = await asyncio.to_thread(main, ["projections", "rebuild", "cases", "--processes", "2"])
+
+    assert code == 0
+    printed = re.search(r"rebuilt cases from (\d+) events", capsys.readouterr().out)
+    assert printed is not None
+    assert int(printed.group(1)) >= 36
+    assert await _snapshot(admin_engine) == before
+
+
+def test_the_rebuild_command_refuses_a_process_count_below_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["projections", "rebuild", "--processes", "0"])
+
+    assert stopped.value.code == 2
+    assert "must be at least 1: 0" in capsys.readouterr().err

@@ -8,7 +8,12 @@ tables until the swap, which takes a brief exclusive lock:
 2. fill them from the log, tenant by tenant and a few tenants at once (the log's RLS is
    forced even for the owner), in bulk: the log is read through a server-side cursor (JSON
    columns decoded once per row), every batch of whole streams is folded in one pass per
-   stream (``case_row``) and written with ``COPY`` (which row-level security would refuse);
+   stream (``case_row``) and written with ``COPY`` (which row-level security would refuse).
+   With ``FillProcesses``, new processes fill beside this one (``processes``), each with
+   its own store, cipher and connections: the decoding and folding, which are Python and
+   take most of a rebuild, then use more than one core. The work is then shared out in
+   parts smaller than a tenant (``Part``: ranges of stream ids that hold about as many
+   events each), so that a process that starts later or draws smaller parts takes more;
 3. give the copies the live tables' keys, indexes, foreign key, RLS policy (enabled and
    forced) and grants, built once over the filled tables;
 4. lock the live tables against writers, re-fold every stream that moved on while filling
@@ -22,15 +27,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import logging
 import operator
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from service.db import driver, set_tenant, tenant_transaction
 from service.events.bulk_read import (
@@ -40,6 +49,7 @@ from service.events.bulk_read import (
     recorded_rows,
 )
 from service.events.projections import return_cases, timeline
+from service.events.projections.processes import Claims, alongside
 from service.events.sealing import PersonalCipher
 from service.events.store import EventStore
 from service.events.types import RecordedEvent
@@ -50,8 +60,10 @@ SUFFIX = "__rebuild"
 # Rows fetched per round trip of the server-side cursor, and events folded per write.
 CURSOR_PREFETCH = 5_000
 BATCH_EVENTS = 5_000
-# Tenants filled at once (each on three connections of its own: read, fold, copy).
+# Parts filled at once in each process (each on three connections of its own: read, fold,
+# copy), and parts per tenant per process when several processes fill.
 FILL_TENANTS = 3
+PARTS_PER_PROCESS = 2
 # Streams whose latest version differs from the rebuilt row (constant names only).
 _MOVED = (
     "SELECT e.stream_id FROM events e WHERE e.stream_type = 'ReturnCase' AND e.tenant_id = :t "
@@ -63,6 +75,43 @@ _MOVED = (
 
 async def _tenants(conn: AsyncConnection) -> list[uuid.UUID]:
     return [r[0] for r in await conn.execute(text("SELECT id FROM tenants ORDER BY slug"))]
+
+
+class Part(NamedTuple):
+    """A tenant's case streams whose id lies from ``first`` up to ``after`` (``None``: no
+    bound on that side). A stream is never split between parts."""
+
+    tenant_id: uuid.UUID
+    first: uuid.UUID | None = None
+    after: uuid.UUID | None = None
+
+
+# Where a tenant's log splits into ``:parts`` ranges of stream ids holding about as many events
+# each: the lowest stream id of each range (read from the (tenant, stream, version) key alone).
+_BOUNDS = (
+    "SELECT DISTINCT ON (n) stream_id FROM (SELECT stream_id, ntile(:parts) OVER "
+    "(ORDER BY stream_id) AS n FROM events WHERE tenant_id = :t) s ORDER BY n, stream_id"
+)
+
+
+async def _parts(
+    conn: AsyncConnection, tenants: Sequence[uuid.UUID], per_tenant: int
+) -> list[Part]:
+    """Every tenant's log in ``per_tenant`` parts (fewer for a tenant with fewer streams).
+
+    The ranges run from no bound to no bound, so every stream of a tenant is in exactly one
+    part whatever the bounds are; the bounds only balance the parts.
+    """
+    if per_tenant <= 1:
+        return [Part(tenant_id) for tenant_id in tenants]
+    parts: list[Part] = []
+    for tenant_id in tenants:
+        await set_tenant(conn, tenant_id)  # the log's row-level security is forced
+        found = await conn.execute(text(_BOUNDS), {"parts": per_tenant, "t": tenant_id})
+        inner: list[uuid.UUID | None] = sorted({row[0] for row in found})[1:]
+        edges = [None, *inner, None]
+        parts += [Part(tenant_id, a, b) for a, b in itertools.pairwise(edges)]
+    return parts
 
 
 async def _create_beside(conn: AsyncConnection) -> None:
@@ -186,12 +235,13 @@ async def _driver(conn: AsyncConnection) -> Any:
 async def _stream_batches(
     conn: AsyncConnection,
     store: EventStore,
-    tenant_id: uuid.UUID,
+    part: Part,
     stream_ids: Sequence[uuid.UUID] | None,
     batch_events: int,
     reader: AsyncConnection | None = None,
 ) -> AsyncIterator[dict[uuid.UUID, list[RecordedEvent]]]:
-    """A tenant's case streams, whole, in batches of about ``batch_events`` events.
+    """The case streams of ``part`` (of those, ``stream_ids`` if given), whole, in batches of
+    about ``batch_events`` events.
 
     Rows come through a server-side cursor in stream order, so memory stays bounded by one
     batch however long the log is; a stream is never split across batches. The cursor runs on
@@ -205,10 +255,16 @@ async def _stream_batches(
         f"SELECT {JSON_TEXT_COLUMNS} FROM events "  # noqa: S608 (constants)
         "WHERE stream_type = 'ReturnCase' AND tenant_id = $1"
     )
-    args: list[Any] = [tenant_id]
+    args: list[Any] = [part.tenant_id]
     if stream_ids is not None:
-        sql += " AND stream_id = ANY($2::uuid[])"
         args.append(list(stream_ids))
+        sql += f" AND stream_id = ANY(${len(args)}::uuid[])"
+    if part.first is not None:
+        args.append(part.first)
+        sql += f" AND stream_id >= ${len(args)}"
+    if part.after is not None:
+        args.append(part.after)
+        sql += f" AND stream_id < ${len(args)}"
     sql += " ORDER BY stream_id, version"
     cursor = await (await _driver(reader or conn)).cursor(sql, *args)
     pending: list[RecordedEvent] = []
@@ -305,55 +361,105 @@ async def _write(
     await driver.execute(_bulk_timeline(suffix), *columns)
 
 
-async def _fill(
-    engine: AsyncEngine, store: EventStore, tenants: Sequence[uuid.UUID], batch_events: int
-) -> int:
-    """Fill the bare copies from every tenant's log; returns the number of events folded.
+@dataclass(frozen=True)
+class FillProcesses:
+    """Fill in ``count`` processes in all: this one and ``count - 1`` new ones.
 
-    Up to ``FILL_TENANTS`` tenants are filled at once (``_fill_tenants``), each taking the next
-    tenant when it is done: one tenant's statements (reads, key lookups, copies) overlap
-    another's Python work. The cyclic garbage collector stays paused over the fill
+    ``store`` makes each new process's store (with its cipher): it must be picklable, a
+    module-level function or a ``functools.partial`` of one with picklable arguments (see
+    ``service.events.projections.processes``).
+    """
+
+    count: int
+    store: Callable[[], EventStore]
+
+
+async def _fill(
+    engine: AsyncEngine,
+    store: EventStore,
+    parts: Sequence[Part],
+    batch_events: int,
+    processes: FillProcesses | None,
+) -> int:
+    """Fill the bare copies from every part of the log; returns the number of events folded.
+
+    With ``processes``, new processes fill parts too, each taking the next part not yet taken
+    when it is free (``alongside``).
+    """
+    if processes is None or processes.count <= 1:
+        return await _fill_claimed(engine, store, parts, batch_events)
+    beside = functools.partial(_fill_beside, engine.url, processes.store, batch_events)
+    here = functools.partial(_fill_claimed, engine, store, batch_events=batch_events)
+    return sum(await alongside(here, beside, parts, processes.count))
+
+
+def _fill_beside(
+    url: URL, make_store: Callable[[], EventStore], batch_events: int, parts: Claims[Part]
+) -> int:
+    """A new process's share of the fill: the parts it claims, on connections of its own."""
+
+    async def fill() -> int:
+        engine = create_async_engine(url)
+        try:
+            return await _fill_claimed(engine, make_store(), parts, batch_events)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(fill())
+
+
+async def _fill_claimed(
+    engine: AsyncEngine, store: EventStore, parts: Iterable[Part], batch_events: int
+) -> int:
+    """Fill the bare copies from the parts ``parts`` yields; the number of events folded.
+
+    Up to ``FILL_TENANTS`` parts are filled at once (``_fill_parts``), each taking the next
+    part when it is done: one part's statements (reads, key lookups, copies) overlap another's
+    Python work. The cyclic garbage collector stays paused over the fill
     (``collector_paused``; the batches are freed by reference counting).
     """
-    pending = iter(tenants)
+    pending = iter(parts)
     folded: list[int] = []
 
     async def fill() -> None:
-        folded.append(await _fill_tenants(engine, store, pending, batch_events))
+        folded.append(await _fill_parts(engine, store, pending, batch_events))
 
     try:
         with collector_paused():
             async with asyncio.TaskGroup() as group:
-                for _ in range(max(1, min(FILL_TENANTS, len(tenants)))):
+                for _ in range(FILL_TENANTS):
                     group.create_task(fill())
     except ExceptionGroup as failed:  # raised as one fill alone would raise it
         raise failed.exceptions[0] from failed
     return sum(folded)
 
 
-async def _fill_tenants(
-    engine: AsyncEngine, store: EventStore, tenants: Iterator[uuid.UUID], batch_events: int
+async def _fill_parts(
+    engine: AsyncEngine, store: EventStore, parts: Iterator[Part], batch_events: int
 ) -> int:
-    """Fill the bare copies from the log of each tenant ``tenants`` yields (an iterator shared
-    with other fills); returns the number of events folded.
+    """Fill the bare copies from each part ``parts`` yields (an iterator shared with other
+    fills); returns the number of events folded. Nothing is opened when no part is left.
 
-    Each tenant's rows are read on one connection, a batch ahead, and folded (keys looked up)
-    on a second one, in that tenant's transactions; the COPY of a batch runs on a third while
+    Each part's rows are read on one connection, a batch ahead, and folded (keys looked up)
+    on a second one, in its tenant's transactions; the COPY of a batch runs on a third while
     the next batch is read and folded: the database reads and writes while Python works. The
     copies commit once, at the end.
     """
+    first = next(parts, None)
+    if first is None:
+        return 0
     folded = 0
     pending: asyncio.Task[None] | None = None
     async with tenant_transaction(engine, None) as writer:
         copier = await _driver(writer)
         try:
-            for tenant_id in tenants:
+            for part in itertools.chain((first,), parts):
                 async with (
-                    tenant_transaction(engine, tenant_id) as conn,
-                    tenant_transaction(engine, tenant_id) as reader,
+                    tenant_transaction(engine, part.tenant_id) as conn,
+                    tenant_transaction(engine, part.tenant_id) as reader,
                 ):
                     async for streams in _stream_batches(
-                        conn, store, tenant_id, None, batch_events, reader
+                        conn, store, part, None, batch_events, reader
                     ):
                         rows, columns = await _fold(conn, streams, store.cipher)
                         if pending is not None:
@@ -371,17 +477,26 @@ async def _fill_tenants(
 
 
 async def rebuild_cases(
-    engine: AsyncEngine, store: EventStore, role: str, *, batch_events: int = BATCH_EVENTS
+    engine: AsyncEngine,
+    store: EventStore,
+    role: str,
+    *,
+    batch_events: int = BATCH_EVENTS,
+    processes: FillProcesses | None = None,
 ) -> int:
     """Rebuild ``return_cases`` and ``case_timeline``; returns the number of events folded.
 
     ``batch_events``: events (whole streams) folded and written per statement pair.
+    ``processes``: fill in new processes too (see the module); without it, in this one.
     """
+    count = 1 if processes is None else processes.count
     async with engine.begin() as conn:
         await _create_beside(conn)
         tenants = await _tenants(conn)
+        # One process takes the tenants whole; several share them out in smaller parts.
+        parts = await _parts(conn, tenants, PARTS_PER_PROCESS * count if count > 1 else 1)
     try:
-        folded = await _fill(engine, store, tenants, batch_events)
+        folded = await _fill(engine, store, parts, batch_events, processes)
         async with engine.begin() as conn:
             await _finish_beside(conn, role)
     except BaseException:
@@ -395,7 +510,8 @@ async def rebuild_cases(
             await set_tenant(conn, tenant_id)
             moved = [r[0] for r in await conn.execute(text(_MOVED), {"t": tenant_id})]
             if moved:
-                async for streams in _stream_batches(conn, store, tenant_id, moved, batch_events):
+                part = Part(tenant_id)
+                async for streams in _stream_batches(conn, store, part, moved, batch_events):
                     await _write(conn, streams, SUFFIX, store.cipher)
         for table in ("case_timeline", "return_cases"):
             await conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}__old"))
@@ -406,7 +522,16 @@ async def rebuild_cases(
     return folded
 
 
-Rebuilder = Callable[[AsyncEngine, EventStore, str], Awaitable[int]]
+class Rebuilder(Protocol):
+    async def __call__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        role: str,
+        *,
+        processes: FillProcesses | None = None,
+    ) -> int: ...
+
 
 # Every projection that can be rebuilt, by the name the CLI takes.
 REBUILDERS: dict[str, Rebuilder] = {"cases": rebuild_cases}
