@@ -29,14 +29,25 @@ from service.privacy.cipher import PersonalDataCipher
 from tests.conftest import APP_PASSWORD, APP_ROLE, Database
 from tests.preparation import ready_commands
 
+Snapshot = tuple[list[Any], list[Any]]
 
-async def _snapshot(admin: AsyncEngine) -> tuple[list[Any], list[Any]]:
+
+async def _snapshot(admin: AsyncEngine) -> Snapshot:
     async with admin.connect() as conn:
         cases = (await conn.execute(text("SELECT * FROM return_cases ORDER BY case_id"))).all()
         entries = (
             await conn.execute(text("SELECT * FROM case_timeline ORDER BY case_id, version"))
         ).all()
     return [tuple(r) for r in cases], [tuple(r) for r in entries]
+
+
+async def _copies_left(admin: AsyncEngine) -> int:
+    """How many ``__rebuild`` copies stand beside the live tables."""
+    async with admin.connect() as conn:
+        left = await conn.scalar(
+            text("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_\\_rebuild'")
+        )
+    return int(left)
 
 
 async def _walk_a_case(deps: Dependencies, principal: Principal) -> uuid.UUID:
@@ -147,11 +158,7 @@ async def test_a_rebuild_that_cannot_read_the_log_fails_with_its_error_and_keeps
         await rebuild_cases(admin_engine, blind, APP_ROLE)
 
     assert await _snapshot(admin_engine) == before
-    async with admin_engine.connect() as conn:  # no half-filled copy is left beside them
-        left = await conn.scalar(
-            text("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_\\_rebuild'")
-        )
-    assert left == 0
+    assert await _copies_left(admin_engine) == 0  # no half-filled copy is left beside them
 
 
 def _blind_store(settings: Settings) -> EventStore:
@@ -173,18 +180,26 @@ async def _walk_cases_of_three_shelters(app_engine: AsyncEngine, store: EventSto
             await _walk_a_case(deps, principal)
 
 
-async def test_a_rebuild_filled_by_new_processes_equals_the_live_read_models(
+@pytest.fixture
+async def filled_elsewhere(
     app_engine: AsyncEngine,
     admin_engine: AsyncEngine,
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> tuple[EventStore, Snapshot]:
+    """Cases of three shelters, the read models as they stand, and a rebuild whose own process
+    fills nothing: the new processes (each with its own store, cipher and connections) claim
+    every part between them. The store is the one this process rebuilds with."""
     store = rebuild_store(settings)
     await _walk_cases_of_three_shelters(app_engine, store)
-    before = await _snapshot(admin_engine)
-    # This process fills nothing itself: the two new ones (each with its own store, cipher
-    # and connections) claim every tenant between them.
     monkeypatch.setattr(rebuild, "FILL_TENANTS", 0)
+    return store, await _snapshot(admin_engine)
+
+
+async def test_a_rebuild_filled_by_new_processes_equals_the_live_read_models(
+    admin_engine: AsyncEngine, settings: Settings, filled_elsewhere: tuple[EventStore, Snapshot]
+) -> None:
+    store, before = filled_elsewhere
     processes = FillProcesses(3, functools.partial(rebuild_store, settings))
 
     folded = await rebuild_cases(admin_engine, store, APP_ROLE, batch_events=1, processes=processes)
@@ -194,15 +209,9 @@ async def test_a_rebuild_filled_by_new_processes_equals_the_live_read_models(
 
 
 async def test_a_rebuild_whose_fill_process_fails_raises_its_error_and_keeps_the_live_models(
-    app_engine: AsyncEngine,
-    admin_engine: AsyncEngine,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    admin_engine: AsyncEngine, settings: Settings, filled_elsewhere: tuple[EventStore, Snapshot]
 ) -> None:
-    store = rebuild_store(settings)
-    await _walk_cases_of_three_shelters(app_engine, store)
-    before = await _snapshot(admin_engine)
-    monkeypatch.setattr(rebuild, "FILL_TENANTS", 0)
+    store, before = filled_elsewhere
     processes = FillProcesses(2, functools.partial(_blind_store, settings))
 
     with pytest.raises(UnknownEventType) as raised:
@@ -210,11 +219,7 @@ async def test_a_rebuild_whose_fill_process_fails_raises_its_error_and_keeps_the
 
     assert any("Traceback" in note for note in raised.value.__notes__)
     assert await _snapshot(admin_engine) == before
-    async with admin_engine.connect() as conn:
-        left = await conn.scalar(
-            text("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_\\_rebuild'")
-        )
-    assert left == 0
+    assert await _copies_left(admin_engine) == 0
 
 
 async def test_the_rebuild_command_fills_in_the_processes_it_is_given(
