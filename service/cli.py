@@ -152,10 +152,17 @@ def rebuild_store(settings: Settings) -> EventStore:
     return EventStore(EventRegistry(EVENT_TYPES), cipher=cipher)
 
 
-def available_cores() -> int:
-    """The cores this process may run on (its affinity where the system tells it)."""
+# A rebuild's processes by default: each holds up to 9 of the database's connections, which it
+# shares with the running service (PostgreSQL allows 100 unless told otherwise).
+FILL_PROCESSES_AT_MOST = 4
+
+
+def fill_processes() -> int:
+    """A rebuild's processes by default: the cores this process may run on (its affinity where
+    the system tells it), at most ``FILL_PROCESSES_AT_MOST``."""
     affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    cores = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return min(cores, FILL_PROCESSES_AT_MOST)
 
 
 def _positive(text: str) -> int:
@@ -318,9 +325,10 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--processes",
         type=_positive,
-        default=available_cores(),
-        help="processes that fill tenants at once, this one included (default: the cores "
-        "this process may use)",
+        default=fill_processes(),
+        help="processes that fill the read models at once, this one included, each with up to "
+        f"9 database connections (default: the cores this process may use, at most "
+        f"{FILL_PROCESSES_AT_MOST})",
     )
     rebuild.set_defaults(run=cmd_projections)
     reports = sub.add_parser("reports", help="CoMensha's cross-tenant reports")

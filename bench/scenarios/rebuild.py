@@ -2,7 +2,7 @@
 
 The rebuild is the one that builds the read models of the generated population: it runs as
 the owner, like ``safe-future projections rebuild``, with the master keyring's cipher and as
-many fill processes as the command's default (the cores this process may use). The
+many fill processes as the command's default (the cores this process may use, at most 4). The
 floor is asyncpg reading the very rows the rebuild reads (same columns, same filter, same
 order, tenant by tenant) through a server-side cursor and dropping them: what the rebuild
 would cost if folding, encoding and writing the read models were free. The raw read runs
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import Result, log, median
 from bench.database import ROLE, BenchDatabase
-from service.cli import available_cores, rebuild_store
+from service.cli import fill_processes, rebuild_store
 from service.events.projections.rebuild import FillProcesses, rebuild_cases
 from service.events.store import COLUMNS
 
@@ -50,9 +50,7 @@ async def run(bench_db: BenchDatabase, profile: object | None = None) -> list[Re
     raw_rows, raw_before = await raw_read(bench_db)
     engine = create_async_engine(bench_db.rebuild_url or bench_db.admin_url)
     store = rebuild_store(bench_db.settings)
-    processes = FillProcesses(
-        available_cores(), functools.partial(rebuild_store, bench_db.settings)
-    )
+    processes = FillProcesses(fill_processes(), functools.partial(rebuild_store, bench_db.settings))
     try:
         log(f"rebuild: folding {raw_rows:,} events into return_cases and case_timeline")
         started = time.perf_counter()
