@@ -86,6 +86,13 @@ class Part(NamedTuple):
     after: uuid.UUID | None = None
 
 
+def split(tenant_id: uuid.UUID, bounds: Iterable[uuid.UUID]) -> list[Part]:
+    """A tenant's parts between ``bounds`` (stream ids where a part begins, in any order, the
+    lowest taken as the tenant's first stream): open on both outer sides."""
+    edges: list[uuid.UUID | None] = [None, *sorted(set(bounds))[1:], None]
+    return [Part(tenant_id, a, b) for a, b in itertools.pairwise(edges)]
+
+
 # Where a tenant's log splits into ``:parts`` ranges of stream ids holding about as many events
 # each: the lowest stream id of each range (read from the (tenant, stream, version) key alone).
 _BOUNDS = (
@@ -108,9 +115,7 @@ async def _parts(
     for tenant_id in tenants:
         await set_tenant(conn, tenant_id)  # the log's row-level security is forced
         found = await conn.execute(text(_BOUNDS), {"parts": per_tenant, "t": tenant_id})
-        inner: list[uuid.UUID | None] = sorted({row[0] for row in found})[1:]
-        edges = [None, *inner, None]
-        parts += [Part(tenant_id, a, b) for a, b in itertools.pairwise(edges)]
+        parts += split(tenant_id, (row[0] for row in found))
     return parts
 
 
