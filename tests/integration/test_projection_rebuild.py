@@ -126,7 +126,7 @@ async def test_a_rebuild_in_batches_of_single_streams_equals_the_live_read_model
     tenants_at_once: int,
 ) -> None:
     # Tenants filled one at a time or side by side give the same read models.
-    monkeypatch.setattr(rebuild, "FILL_TENANTS", tenants_at_once)
+    monkeypatch.setattr(rebuild, "PARTS_AT_ONCE", tenants_at_once)
     tenants = await load_tenants(app_engine)
     store = EventStore(EventRegistry(rc.EVENT_TYPES), cipher=cipher)
     deps = Dependencies(app_engine, store, tenants)
@@ -192,7 +192,7 @@ async def filled_elsewhere(
     every part between them. The store is the one this process rebuilds with."""
     store = rebuild_store(settings)
     await _walk_cases_of_three_shelters(app_engine, store)
-    monkeypatch.setattr(rebuild, "FILL_TENANTS", 0)
+    monkeypatch.setattr(rebuild, "PARTS_AT_ONCE", 0)
     return store, await _snapshot(admin_engine)
 
 

@@ -3,8 +3,9 @@
 A rebuild's fill decodes and folds rows in Python: one process runs it on one core at a time
 however many cores the machine has, and the database waits for it. ``alongside`` runs the
 same work in this process and in ``processes - 1`` new ones at once. Every process takes the
-next item (a tenant) from ``Claims`` when it is free, so a process that started later (a new
-process first imports the service, about a second) or drew larger items takes fewer.
+next item (a part of a tenant's log) from ``Claims`` when it is free, so a process that started
+later (a new process first imports the service, about a second) or drew larger items takes
+fewer.
 
 New processes are started with ``spawn``: they inherit nothing of this process's event loop,
 connections, threads or caches, and make their own from the picklable work they are given
@@ -130,8 +131,10 @@ async def alongside(
     ones (never more processes than ``items``), all claiming ``items``; their results, this
     process's first. See the module for failures."""
     claims = Claims(items)
-    started = [_Process(beside, claims) for _ in range(min(processes, len(items)) - 1)]
+    started: list[_Process] = []
     try:
+        for _ in range(min(processes, len(items)) - 1):
+            started.append(_Process(beside, claims))
         async with asyncio.TaskGroup() as group:
             tasks: list[asyncio.Task[Any]] = [group.create_task(here(claims))]
             tasks += [group.create_task(p.outcome()) for p in started]

@@ -61,8 +61,9 @@ SUFFIX = "__rebuild"
 CURSOR_PREFETCH = 5_000
 BATCH_EVENTS = 5_000
 # Parts filled at once in each process (each on three connections of its own: read, fold,
-# copy), and parts per tenant per process when several processes fill.
-FILL_TENANTS = 3
+# copy; a part is a whole tenant when one process fills), and parts per tenant per process
+# when several processes fill.
+PARTS_AT_ONCE = 3
 PARTS_PER_PROCESS = 2
 # Streams whose latest version differs from the rebuilt row (constant names only).
 _MOVED = (
@@ -94,7 +95,8 @@ def split(tenant_id: uuid.UUID, bounds: Iterable[uuid.UUID]) -> list[Part]:
 
 
 # Where a tenant's log splits into ``:parts`` ranges of stream ids holding about as many events
-# each: the lowest stream id of each range (read from the (tenant, stream, version) key alone).
+# each: the lowest stream id of each range (in the order of the log's (tenant, stream, version)
+# key).
 _BOUNDS = (
     "SELECT DISTINCT ON (n) stream_id FROM (SELECT stream_id, ntile(:parts) OVER "
     "(ORDER BY stream_id) AS n FROM events WHERE tenant_id = :t) s ORDER BY n, stream_id"
@@ -418,7 +420,7 @@ async def _fill_claimed(
 ) -> int:
     """Fill the bare copies from the parts ``parts`` yields; the number of events folded.
 
-    Up to ``FILL_TENANTS`` parts are filled at once (``_fill_parts``), each taking the next
+    Up to ``PARTS_AT_ONCE`` parts are filled at once (``_fill_parts``), each taking the next
     part when it is done: one part's statements (reads, key lookups, copies) overlap another's
     Python work. The cyclic garbage collector stays paused over the fill
     (``collector_paused``; the batches are freed by reference counting).
@@ -432,7 +434,7 @@ async def _fill_claimed(
     try:
         with collector_paused():
             async with asyncio.TaskGroup() as group:
-                for _ in range(FILL_TENANTS):
+                for _ in range(PARTS_AT_ONCE):
                     group.create_task(fill())
     except ExceptionGroup as failed:  # raised as one fill alone would raise it
         raise failed.exceptions[0] from failed
