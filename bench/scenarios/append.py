@@ -4,7 +4,10 @@ Both sides write one event per transaction, as the service role (row-level secur
 tenant set per transaction), into the same ``events`` table with the same columns, 8 writers
 at once, each on streams of its own (a new case every 20 events, as streams are short), the
 writers spread over the six shelters. The events are decided by the pure domain before
-timing (open, then risk, legal position and return conversations in turn).
+timing (open, then risk, legal position and return conversations in turn): each writer's
+supply is topped up between the timed runs (``_Supply``), so neither side's figure includes
+the domain's work. A writer whose supply ran out during a run decides more on the spot; how
+often that happened is in the result's details (``supply_ran_out``, 0 when the supply held).
 
 - store: ``tenant_transaction`` + ``EventStore.append`` on an engine made like the service's
   (``create_app_engine``, pool of 8) and a store made like the service's (with a
@@ -25,7 +28,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections import deque
 from typing import Any
 
 from bench.common import Budget, Result, latency_summary, log, run_workers
@@ -86,12 +89,34 @@ def _stream(case_id: uuid.UUID, length: int) -> list[Any]:
     return events
 
 
-def _plan() -> Iterator[tuple[uuid.UUID, int, Any]]:
-    """(stream, version, event) without end, on fresh short streams."""
-    while True:
+class _Supply:
+    """Each writer's (stream, version, event) on fresh short streams, decided ahead."""
+
+    def __init__(self, writers: int, per_writer: int) -> None:
+        self.queues: list[deque[tuple[uuid.UUID, int, Any]]] = [deque() for _ in range(writers)]
+        self.per_writer = per_writer
+        self.ran_out = 0
+
+    @staticmethod
+    def _add_stream(queue: deque[tuple[uuid.UUID, int, Any]]) -> None:
         case_id = uuid.uuid4()
-        for version, event in enumerate(_stream(case_id, STREAM_LENGTH), start=1):
-            yield case_id, version, event
+        queue.extend(
+            (case_id, version, event)
+            for version, event in enumerate(_stream(case_id, STREAM_LENGTH), start=1)
+        )
+
+    def top_up(self) -> None:
+        """Between timed runs: every writer holds at least ``per_writer`` events."""
+        for queue in self.queues:
+            while len(queue) < self.per_writer:
+                self._add_stream(queue)
+
+    def take(self, writer: int) -> tuple[uuid.UUID, int, Any]:
+        queue = self.queues[writer]
+        if not queue:  # decided on the spot, inside the timing: counted and reported
+            self.ran_out += 1
+            self._add_stream(queue)
+        return queue.popleft()
 
 
 async def run(
@@ -112,9 +137,10 @@ async def run(
     engine = bench_db.app_engine(WRITERS)
     raw_conns = [await bench_db.app_connect() for _ in range(WRITERS)]
     runs: dict[str, list[Budget]] = {"raw": [], "raw+notify": [], "store": []}
-    # Each writer's own endless supply of events on fresh streams (made outside the timing).
-    store_plans = [_plan() for _ in range(WRITERS)]
-    raw_plans = [_plan() for _ in range(WRITERS)]
+    # Each writer's own supply of events on fresh streams, topped up outside the timing: twice
+    # an even share of a run's most events, and whole streams.
+    per_writer = 2 * -(-max_events // WRITERS)
+    supplies = {"raw": _Supply(WRITERS, per_writer), "store": _Supply(WRITERS, per_writer)}
     statement = {"sql": RAW_INSERT}
 
     async def raw_writer(i: int, budget: Budget) -> None:
@@ -122,7 +148,7 @@ async def run(
         tenant = places[i % len(places)][1]
         tenant_text = str(tenant)
         while budget.take():
-            case_id, version, event = next(raw_plans[i])
+            case_id, version, event = supplies["raw"].take(i)
             kind, schema, payload, personal = registry.encode(event)
             data = json.dumps(payload)
             private = None if personal is None else json.dumps(personal)
@@ -150,7 +176,7 @@ async def run(
     async def store_writer(i: int, budget: Budget) -> None:
         tenant = places[i % len(places)][1]
         while budget.take():
-            case_id, version, event = next(store_plans[i])
+            case_id, version, event = supplies["store"].take(i)
             started = time.perf_counter()
             async with tenant_transaction(engine, tenant) as conn:
                 await store.append(
@@ -167,16 +193,22 @@ async def run(
 
     try:
         # Warm-up: connections, prepared statements, plans.
+        for supply in supplies.values():
+            supply.top_up()
         await run_workers(WRITERS, raw_writer, Budget(WRITERS * 20, 2.0))
         await run_workers(WRITERS, store_writer, Budget(WRITERS * 20, 2.0))
         statement["sql"] = RAW_INSERT_NOTIFY
         await run_workers(WRITERS, raw_writer, Budget(WRITERS * 5, 1.0))
+        for supply in supplies.values():
+            supply.ran_out = 0  # the warm-up's are not a timed run's
         for _ in range(rounds):
             for side, sql in (("raw", RAW_INSERT), ("raw+notify", RAW_INSERT_NOTIFY)):
                 statement["sql"] = sql
+                supplies["raw"].top_up()
                 runs[side].append(
                     await run_workers(WRITERS, raw_writer, Budget(max_events, seconds))
                 )
+            supplies["store"].top_up()
             if profile is not None:
                 profile.enable()
             runs["store"].append(
@@ -232,6 +264,7 @@ async def run(
                     **latency_summary(lat["raw+notify"]),
                     "errors": sum(b.errors for b in runs["raw+notify"]),
                 },
+                "supply_ran_out": {side: supply.ran_out for side, supply in supplies.items()},
             },
         ),
         Result(
