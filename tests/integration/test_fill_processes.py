@@ -58,9 +58,9 @@ async def test_every_item_is_claimed_exactly_once_across_the_new_processes() -> 
     assert os.getpid() not in {pid for result in beside for pid, _item in result}
 
 
-async def test_this_process_and_new_ones_share_the_items() -> None:
+async def test_items_this_process_claimed_are_not_claimed_again_by_a_new_one() -> None:
     async def claim_here(claims: Claims[int]) -> list[tuple[int, int]]:
-        return _claim_all(claims)
+        return _claim_all(claims)  # all or most of them before the new process has started
 
     results = await alongside(claim_here, _claim_all, list(range(50)), 2)
 

@@ -390,10 +390,10 @@ async def _fill(
 ) -> int:
     """Fill the bare copies from every part of the log; returns the number of events folded.
 
-    With ``processes``, new processes fill parts too, each taking the next part not yet taken
-    when it is free (``alongside``).
+    With ``processes`` (more than one), new processes fill parts too, each taking the next part
+    not yet taken when it is free (``alongside``).
     """
-    if processes is None or processes.count <= 1:
+    if processes is None:
         return await _fill_claimed(engine, store, parts, batch_events)
     beside = functools.partial(_fill_beside, engine.url, processes.store, batch_events)
     here = functools.partial(_fill_claimed, engine, store, batch_events=batch_events)
@@ -496,14 +496,15 @@ async def rebuild_cases(
     ``batch_events``: events (whole streams) folded and written per statement pair.
     ``processes``: fill in new processes too (see the module); without it, in this one.
     """
-    count = 1 if processes is None else processes.count
+    several = processes if processes is not None and processes.count > 1 else None
     async with engine.begin() as conn:
         await _create_beside(conn)
         tenants = await _tenants(conn)
         # One process takes the tenants whole; several share them out in smaller parts.
-        parts = await _parts(conn, tenants, PARTS_PER_PROCESS * count if count > 1 else 1)
+        per_tenant = 1 if several is None else PARTS_PER_PROCESS * several.count
+        parts = await _parts(conn, tenants, per_tenant)
     try:
-        folded = await _fill(engine, store, parts, batch_events, processes)
+        folded = await _fill(engine, store, parts, batch_events, several)
         async with engine.begin() as conn:
             await _finish_beside(conn, role)
     except BaseException:
