@@ -25,22 +25,41 @@ pause is counted, so batches of several tasks at once (shelters caught up side b
 the collector paused until the last one ends; the collector runs as usual after it. Cyclic
 garbage that other tasks make meanwhile waits for that (one batch: well under a second),
 and nothing else changes: a batch's own objects are freed by reference counting either way.
+
+A bulk reader inside the service's process (the report projection) shares the event loop
+with the feed's fan-outs and the requests: a catch-up that decodes and folds a case's whole
+stream (hundreds of events for a long case) would hold the loop for tens of milliseconds, and
+every live event committed meanwhile would wait that long for its subscribers. Such a reader
+decodes and folds in turns (``Turns``, ``recorded_rows_in_turns``): it hands the loop back
+whenever it has held it for ``TURN_SECONDS``, so other work waits about that long at most.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import gc
 import json
+import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from service.events.store import COLUMNS, EventStore
 from service.events.types import RecordedEvent
 
-__all__ = ["JSON_TEXT_COLUMNS", "collector_paused", "recorded", "recorded_rows"]
+__all__ = [
+    "JSON_TEXT_COLUMNS",
+    "TURN_SECONDS",
+    "Turns",
+    "collector_paused",
+    "recorded",
+    "recorded_rows",
+    "recorded_rows_in_turns",
+]
+
+T = TypeVar("T")
 
 _JSON_PARTS = ("payload", "personal", "metadata")
 
@@ -102,6 +121,51 @@ def recorded_rows(store: EventStore, rows: Iterable[Any]) -> list[RecordedEvent]
     collector paused."""
     with collector_paused():
         return [recorded(store, row) for row in rows]
+
+
+# How long a bulk reader in the service's process holds the event loop before it hands it back
+# (``Turns``): a live event's delivery then waits about this long behind a catch-up at most.
+TURN_SECONDS = 0.002
+# Rows decoded between two looks at the clock: a few hundred microseconds of work.
+ROWS_PER_TURN_LOOK = 32
+
+
+class Turns:
+    """One stretch of bulk work that hands the event loop back every ``seconds`` it held it.
+
+    The work calls ``take`` between small steps (a few dozen rows, one case's fold); ``take``
+    yields to the loop only once the stretch has held it for ``seconds`` since it last did,
+    so a stretch that ends sooner yields nothing.
+    """
+
+    __slots__ = ("_since", "seconds")
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = TURN_SECONDS if seconds is None else seconds
+        self._since = time.perf_counter()
+
+    async def take(self) -> None:
+        """Hand the loop back (one of its turns) if this stretch has held it long enough."""
+        if time.perf_counter() - self._since >= self.seconds:
+            await asyncio.sleep(0)
+            self._since = time.perf_counter()
+
+    async def slices(self, items: Sequence[T]) -> AsyncIterator[Sequence[T]]:
+        """``items`` a few dozen at a time, with ``take`` after each slice."""
+        for start in range(0, len(items), ROWS_PER_TURN_LOOK):
+            yield items[start : start + ROWS_PER_TURN_LOOK]
+            await self.take()
+
+
+async def recorded_rows_in_turns(
+    store: EventStore, rows: Sequence[Any], turns: Turns
+) -> list[RecordedEvent]:
+    """``recorded_rows``, handing the loop back between slices of rows (``Turns``)."""
+    events: list[RecordedEvent] = []
+    with collector_paused():
+        async for part in turns.slices(rows):
+            events += [recorded(store, row) for row in part]
+    return events
 
 
 def _json_default(value: Any) -> Any:

@@ -17,6 +17,11 @@ checkpoint in one transaction: the rebuilt read model equals the live one.
 tenant id), ``SETTLE_SECONDS`` after the first commit of a burst and, while commits keep
 coming, once per ``BUSY_INTERVAL_SECONDS``; and by a periodic poll that catches what a lost
 notification would miss.
+
+The projection shares the service's event loop with the feed's fan-outs and the requests, so
+it decodes and folds in turns (``service.events.bulk_read.Turns``): a catch-up that re-reads
+a long case's stream holds the loop for about ``TURN_SECONDS`` at a time, not for the whole
+stream.
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ from service.domain.errors import InvalidEventSequence
 from service.domain.return_case import EVENT_TYPES
 from service.events.bulk_read import (
     JSON_TEXT_COLUMNS,
+    Turns,
     collector_paused,
     compact_json,
     recorded,
-    recorded_rows,
+    recorded_rows_in_turns,
 )
 from service.events.cursor import START, FeedPosition
 from service.events.feed import horizon, is_held_back, position_of
@@ -156,7 +162,8 @@ async def read_batch(
 ) -> list[RecordedEvent]:
     """The projection's next ``limit`` events after ``after``: exactly what ``read_feed``
     returns for the case events of the store's registry (same order, horizon and held-back
-    events), read through the driver with one JSON decode per row."""
+    events), read through the driver with one JSON decode per row, decoded in turns
+    (``service.events.bulk_read.Turns``: the projection shares the service's event loop)."""
     # The horizon first, in its own statement: the events' statement then has a later
     # snapshot, in which every event writer below the horizon has finished.
     below = await horizon(conn)
@@ -169,7 +176,7 @@ async def read_batch(
         sorted(store.registry.event_types),
         limit,
     )
-    return recorded_rows(store, rows)
+    return await recorded_rows_in_turns(store, rows, Turns())
 
 
 async def shelter_ids(engine: AsyncEngine) -> list[uuid.UUID]:
@@ -191,12 +198,14 @@ async def _lock(conn: AsyncConnection, tenant_id: uuid.UUID, projection: str) ->
 _UNREADABLE = (InvalidEventSequence, UnknownEventType, ValueError, KeyError, TypeError)
 
 
-def _fold(
-    streams: dict[uuid.UUID, list[RecordedEvent]], unreadable: set[uuid.UUID]
+async def _fold(
+    streams: dict[uuid.UUID, list[RecordedEvent]], unreadable: set[uuid.UUID], turns: Turns
 ) -> list[dict[str, Any]]:
-    """The report row of every stream; a stream that does not fold is skipped (logged)."""
+    """The report row of every stream, in turns; a stream that does not fold is skipped
+    (logged)."""
     rows = []
     for stream_id in sorted(set(streams) | unreadable):
+        await turns.take()
         if stream_id not in unreadable:
             try:
                 if transferred_out(streams[stream_id]):
@@ -220,12 +229,15 @@ async def _rows(
     """
     streams: dict[uuid.UUID, list[RecordedEvent]] = {}
     unreadable: set[uuid.UUID] = set()
-    for row in await (await driver(conn)).fetch(_STREAMS, list(ids), STREAM_TYPE):
-        try:
-            streams.setdefault(row[2], []).append(recorded(store, row))
-        except _UNREADABLE:
-            unreadable.add(row[2])
-    return _fold(streams, unreadable)
+    rows = await (await driver(conn)).fetch(_STREAMS, list(ids), STREAM_TYPE)
+    turns = Turns()
+    async for part in turns.slices(rows):
+        for row in part:
+            try:
+                streams.setdefault(row[2], []).append(recorded(store, row))
+            except _UNREADABLE:
+                unreadable.add(row[2])
+    return await _fold(streams, unreadable, turns)
 
 
 async def _whole_in_batch(
@@ -274,7 +286,7 @@ async def _apply(
     """Recompute the rows of the cases ``batch`` touches and move the checkpoint past it."""
     whole, partial = await _whole_in_batch(conn, batch)
     with collector_paused():
-        rows = _fold(whole, set())
+        rows = await _fold(whole, set(), Turns())
     if partial:
         rows += await _rows(conn, store, partial)
     if rows:

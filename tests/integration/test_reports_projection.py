@@ -7,7 +7,9 @@ events always equals the number of events up to the checkpoint.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -22,10 +24,11 @@ from service.auth import Principal
 from service.db import tenant_transaction
 from service.domain import return_case as rc
 from service.domain import vocabulary as v
+from service.events import bulk_read
 from service.events.cursor import START
 from service.events.feed import FeedFilter, position_of, read_feed
 from service.events.store import EventStore
-from service.events.types import EventRegistry
+from service.events.types import EventRegistry, Metadata, RecordedEvent
 from service.handlers.return_case import Dependencies, handle
 from service.reports.model import REPORT_COLUMNS, report_row
 from service.reports.projection import (
@@ -388,3 +391,81 @@ async def test_a_stream_out_of_version_order_in_a_batch_is_read_again_not_folded
     assert in_order == ({case: stream}, [])
     assert swapped == ({}, [case])
     assert gap == ({}, [case])
+
+
+class _CountingStore(EventStore):
+    """The store, counting the rows it decodes."""
+
+    decoded = 0
+
+    def recorded(self, row: Any) -> RecordedEvent:
+        self.decoded += 1
+        return super().recorded(row)
+
+
+async def _append_decided(
+    app_engine: AsyncEngine, tenant: uuid.UUID, commands: Sequence[Any], state: Any = None
+) -> Any:
+    """The events the domain decides for ``commands``, appended in one transaction after
+    ``state``; the state after them."""
+    events = []
+    version = 0 if state is None else state.version
+    for command in commands:
+        for event in rc.decide(state, command):
+            events.append(event)
+            state = rc.evolve(state, event)
+    async with tenant_transaction(app_engine, tenant) as conn:
+        await STORE.append(conn, tenant_id=tenant, stream_id=commands[0].case_id,
+                           stream_type="ReturnCase", expected_version=version, events=events,
+                           metadata=Metadata("projection-test", "jade-zorggroep", "caseworker",
+                                             "r", "r"),
+                           occurred_at=dt.datetime.now(dt.UTC))  # fmt: skip
+    return state
+
+
+async def test_catching_up_a_long_case_hands_the_loop_back_between_slices_of_rows(
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The projection shares the service's event loop with the feed: a catch-up that reads a
+    long case's whole stream again lets other work run between every few dozen rows it
+    decodes, never only after the whole stream. The row is still the fold of the stream."""
+    monkeypatch.setattr(bulk_read, "TURN_SECONDS", 0.0)  # every stretch long enough
+    deps = await _deps(app_engine)
+    tenant = deps.tenants["jade-zorggroep"].id
+    name = f"turns-test-{uuid.uuid4().hex[:8]}"
+    case = uuid.uuid4()
+    opened = await _append_decided(app_engine, tenant, [
+        rc.OpenReturnCase(case, dt.date(2024, 5, 1), "long", v.Gender.FEMALE, 1990, "NG", "NG",
+                          ("en",), (v.ExploitationForm.FORCED_LABOUR,))
+    ])  # fmt: skip
+    await catch_up_tenant(app_engine, STORE, tenant, projection=name, batch_size=100_000)
+    assessed = [rc.AssessRisk(case, dt.date(2024, 5, 2), v.RiskLevel.LOW)] * 300
+    await _append_decided(app_engine, tenant, assessed, opened)
+    store = _CountingStore(EventRegistry(rc.EVENT_TYPES))
+    seen: list[int] = []
+
+    async def watch() -> None:
+        while True:
+            seen.append(store.decoded)
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.sleep(0)
+    try:
+        # The opening was projected alone before, so this batch holds the stream from version
+        # 2: the stream is read again whole (301 rows) after the batch's own rows.
+        await catch_up_tenant(app_engine, store, tenant, projection=name, batch_size=100_000)
+    finally:
+        watcher.cancel()
+    seen.append(store.decoded)
+    assert store.decoded >= 300 + 301
+    steps = [after - before for before, after in itertools.pairwise(seen)]
+    assert max(steps) <= bulk_read.ROWS_PER_TURN_LOOK
+    rows = await _rows(admin_engine, "case_id = :id", id=case)
+    assert [dict(zip(REPORT_COLUMNS, r, strict=True)) for r in rows] == await _folded(
+        admin_engine, [case]
+    )
+    async with admin_engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM report_checkpoints WHERE projection = :p"), {"p": name}
+        )

@@ -1,0 +1,68 @@
+"""A bulk reader in the service's process hands the event loop back in turns (``Turns``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.events.bulk_read import Turns
+
+AN_HOUR = 3600.0
+
+
+async def _ran_during_take(turns: Turns) -> bool:
+    """Whether a callback scheduled before ``take`` ran before ``take`` returned."""
+    ran = asyncio.Event()
+    asyncio.get_running_loop().call_soon(ran.set)
+    await turns.take()
+    return ran.is_set()
+
+
+async def test_a_stretch_that_held_the_loop_its_seconds_hands_it_back() -> None:
+    assert await _ran_during_take(Turns(seconds=0.0))
+
+
+async def test_a_stretch_that_held_the_loop_less_than_its_seconds_keeps_it() -> None:
+    assert not await _ran_during_take(Turns(seconds=AN_HOUR))
+
+
+async def test_a_stretch_counts_its_seconds_again_after_each_turn() -> None:
+    turns = Turns(seconds=0.0)
+    assert await _ran_during_take(turns)
+    turns.seconds = AN_HOUR  # the clock restarted at the last turn
+    assert not await _ran_during_take(turns)
+
+
+async def test_slices_hand_the_loop_back_between_them() -> None:
+    """With every stretch long enough, other work runs between any two slices."""
+    ticks: list[int] = []
+    taken: list[int] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(len(taken))
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    try:
+        async for part in Turns(seconds=0.0).slices(list(range(200))):
+            taken.extend(part)
+            assert ticks[-1] == len(taken) - len(part)  # the ticker ran since the last slice
+    finally:
+        ticker.cancel()
+    assert len(taken) == 200
+
+
+@given(st.lists(st.integers(), max_size=300), st.sampled_from([0.0, AN_HOUR]))
+def test_slices_give_every_item_once_in_order(items: list[int], seconds: float) -> None:
+    async def gather() -> list[int]:
+        out: list[int] = []
+        async for part in Turns(seconds=seconds).slices(items):
+            assert part  # no empty slice
+            out.extend(part)
+        return out
+
+    assert asyncio.run(gather()) == items
