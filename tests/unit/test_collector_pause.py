@@ -8,7 +8,29 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.events.bulk_read import collector_paused
+from service.events.bulk_read import _Pause, collector_paused
+
+
+@pytest.fixture(autouse=True)
+def no_pause_held() -> Iterator[None]:
+    """Each test starts with no pause held, and the pauses held before it are given back after.
+
+    The end-to-end tests' app lives for the whole session, and its report projection may be
+    in the middle of a batch (holding a pause) when the loop stops running for these tests;
+    it carries on after them.
+    """
+    held, resume, was = _Pause.holders, _Pause.resume, gc.isenabled()
+    _Pause.holders, _Pause.resume = 0, False
+    if held and resume:
+        gc.enable()  # as it was before the first of them paused it
+    try:
+        yield
+    finally:
+        _Pause.holders, _Pause.resume = held, resume
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
 
 
 @pytest.fixture
