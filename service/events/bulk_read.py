@@ -28,10 +28,11 @@ and nothing else changes: a batch's own objects are freed by reference counting 
 
 A bulk reader inside the service's process (the report projection) shares the event loop
 with the feed's fan-outs and the requests: a catch-up that decodes and folds a case's whole
-stream (hundreds of events for a long case) would hold the loop for tens of milliseconds, and
-every live event committed meanwhile would wait that long for its subscribers. Such a reader
-decodes and folds in turns (``Turns``, ``recorded_rows_in_turns``): it hands the loop back
-whenever it has held it for ``TURN_SECONDS``, so other work waits about that long at most.
+stream (hundreds of events for a long case) would hold the loop for all of it (up to 22 ms on
+the bench's machine), and every live event committed meanwhile would wait that long for its
+subscribers. Such a reader decodes and folds in turns (``Turns``, ``recorded_rows_in_turns``):
+it hands the loop back whenever it has held it for ``TURN_SECONDS``, so other work waits
+about that long (plus one case's fold, which is one call).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ __all__ = [
     "recorded_rows_in_turns",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 _JSON_PARTS = ("payload", "personal", "metadata")
 
@@ -126,7 +127,7 @@ def recorded_rows(store: EventStore, rows: Iterable[Any]) -> list[RecordedEvent]
 # How long a bulk reader in the service's process holds the event loop before it hands it back
 # (``Turns``): a live event's delivery then waits about this long behind a catch-up at most.
 TURN_SECONDS = 0.002
-# Rows decoded between two looks at the clock: a few hundred microseconds of work.
+# Rows decoded between two looks at the clock: well under a millisecond of work.
 ROWS_PER_TURN_LOOK = 32
 
 
@@ -150,7 +151,7 @@ class Turns:
             await asyncio.sleep(0)
             self._since = time.perf_counter()
 
-    async def slices(self, items: Sequence[T]) -> AsyncIterator[Sequence[T]]:
+    async def slices(self, items: Sequence[_T]) -> AsyncIterator[Sequence[_T]]:
         """``items`` a few dozen at a time, with ``take`` after each slice."""
         for start in range(0, len(items), ROWS_PER_TURN_LOOK):
             yield items[start : start + ROWS_PER_TURN_LOOK]
