@@ -139,17 +139,20 @@ class Turns:
     so a stretch that ends sooner yields nothing.
     """
 
-    __slots__ = ("_since", "seconds")
+    __slots__ = ("_clock", "_since", "seconds")
 
-    def __init__(self, seconds: float | None = None) -> None:
+    def __init__(
+        self, seconds: float | None = None, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
         self.seconds = TURN_SECONDS if seconds is None else seconds
-        self._since = time.perf_counter()
+        self._clock = clock
+        self._since = clock()
 
     async def take(self) -> None:
         """Hand the loop back (one of its turns) if this stretch has held it long enough."""
-        if time.perf_counter() - self._since >= self.seconds:
+        if self._clock() - self._since >= self.seconds:
             await asyncio.sleep(0)
-            self._since = time.perf_counter()
+            self._since = self._clock()
 
     async def slices(self, items: Sequence[_T]) -> AsyncIterator[Sequence[_T]]:
         """``items`` a few dozen at a time, with ``take`` after each slice."""

@@ -20,19 +20,39 @@ async def _ran_during_take(turns: Turns) -> bool:
     return ran.is_set()
 
 
+class _Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_a_stretch_that_held_the_loop_its_seconds_hands_it_back() -> None:
-    assert await _ran_during_take(Turns(seconds=0.0))
+    clock = _Clock()
+    turns = Turns(seconds=2.0, clock=clock)
+    clock.now = 2.0
+    assert await _ran_during_take(turns)
 
 
 async def test_a_stretch_that_held_the_loop_less_than_its_seconds_keeps_it() -> None:
-    assert not await _ran_during_take(Turns(seconds=AN_HOUR))
-
-
-async def test_a_stretch_counts_its_seconds_again_after_each_turn() -> None:
-    turns = Turns(seconds=0.0)
-    assert await _ran_during_take(turns)
-    turns.seconds = AN_HOUR  # the clock restarted at the last turn
+    clock = _Clock()
+    turns = Turns(seconds=2.0, clock=clock)
+    clock.now = 1.9
     assert not await _ran_during_take(turns)
+
+
+async def test_a_stretch_counts_its_seconds_again_from_each_turn() -> None:
+    clock = _Clock()
+    turns = Turns(seconds=2.0, clock=clock)
+    clock.now = 3.0
+    assert await _ran_during_take(turns)
+    clock.now = 4.0  # four seconds into the stretch, one since its last turn
+    assert not await _ran_during_take(turns)
+    clock.now = 5.0
+    assert await _ran_during_take(turns)
 
 
 async def test_slices_hand_the_loop_back_between_them() -> None:
