@@ -5,7 +5,7 @@ tenant set per transaction), into the same ``events`` table with the same column
 at once, each on streams of its own (a new case every 20 events, as streams are short), the
 writers spread over the six shelters. The events are decided by the pure domain before
 timing (open, then risk, legal position and return conversations in turn): each writer's
-supply is topped up between the timed runs (``_Supply``), so neither side's figure includes
+supply is topped up between the timed runs (``Supply``), so neither side's figure includes
 the domain's work. A writer whose supply ran out during a run decides more on the spot; how
 often that happened is in the result's details (``supply_ran_out``, 0 when the supply held).
 
@@ -89,7 +89,7 @@ def _stream(case_id: uuid.UUID, length: int) -> list[Any]:
     return events
 
 
-class _Supply:
+class Supply:
     """Each writer's (stream, version, event) on fresh short streams, decided ahead."""
 
     def __init__(self, writers: int, per_writer: int) -> None:
@@ -140,7 +140,7 @@ async def run(
     # Each writer's own supply of events on fresh streams, topped up outside the timing: twice
     # an even share of a run's most events, and whole streams.
     per_writer = 2 * -(-max_events // WRITERS)
-    supplies = {"raw": _Supply(WRITERS, per_writer), "store": _Supply(WRITERS, per_writer)}
+    supplies = {"raw": Supply(WRITERS, per_writer), "store": Supply(WRITERS, per_writer)}
     statement = {"sql": RAW_INSERT}
 
     async def raw_writer(i: int, budget: Budget) -> None:
