@@ -40,7 +40,7 @@ import asyncpg
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.scenarios.append import RAW_INSERT, Supply
+from bench.scenarios.append import RAW_INSERT, Supply, encode, raw_insert, store_append
 from service.db import driver, tenant_transaction
 from service.domain import return_case as rc
 from service.events.announce import CommitAnnouncer
@@ -51,7 +51,6 @@ LAYERS = ("raw", "statement", "transaction", "store")
 # Appends per writer of each layer's untimed first turn (connections, prepared statements, plans).
 WARM_UP_APPENDS = 20
 _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT set_config('app.tenant_id', '{}', true)"
-_RAW_BEGIN = "SELECT set_config('app.tenant_id', $1, true), events_writer_begin()"
 
 
 @dataclass
@@ -84,7 +83,6 @@ async def captured_statement(
     listeners see it."""
     supply = Supply(1, 1)
     supply.top_up()
-    case_id, _version, first = supply.take(0)
     seen: list[str] = []
 
     def listen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
@@ -93,17 +91,7 @@ async def captured_statement(
 
     event.listen(engine.sync_engine, "before_cursor_execute", listen)
     try:
-        async with tenant_transaction(engine, tenant_id) as conn:
-            await store.append(
-                conn,
-                tenant_id=tenant_id,
-                stream_id=case_id,
-                stream_type="ReturnCase",
-                expected_version=0,
-                events=[first],
-                metadata=meta,
-                occurred_at=dt.datetime.now(dt.UTC),
-            )
+        await store_append(engine, store, tenant_id, supply.take(0), meta, dt.datetime.now(dt.UTC))
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", listen)
     if len(seen) != 1:
@@ -134,24 +122,20 @@ async def measure(
     statement = await captured_statement(engine, store, tenants[0], meta)
     conns = [await connect() for _ in range(writers)]
     now = dt.datetime.now(dt.UTC)
+    texts = {tenant: str(tenant) for tenant in tenants}  # as scenario 1's raw writers hold it
 
     def arguments(tenant: uuid.UUID, item: tuple[uuid.UUID, int, Any]) -> tuple[Any, ...]:
         # The parameters in the order the store passes them for one event (store.append).
         case_id, version, decided = item
-        kind, schema, payload, personal = registry.encode(decided)
-        private = None if personal is None else json.dumps(personal)
-        return (tenant, case_id, "ReturnCase", kind, schema, json.dumps(payload), private,
-                version - 1, meta_json, now)  # fmt: skip
+        kind, schema, payload, personal = encode(registry, decided)
+        return (tenant, case_id, "ReturnCase", kind, schema, payload, personal, version - 1,
+                meta_json, now)  # fmt: skip
 
     async def raw(i: int, tenant: uuid.UUID, item: tuple[uuid.UUID, int, Any]) -> None:
         case_id, version, decided = item
-        kind, schema, payload, personal = registry.encode(decided)
-        private = None if personal is None else json.dumps(personal)
-        conn = conns[i]
-        async with conn.transaction():
-            await conn.execute(_RAW_BEGIN, str(tenant))
-            await conn.execute(RAW_INSERT, tenant, case_id, "ReturnCase", version, kind, schema,
-                               json.dumps(payload), private, meta_json, now)  # fmt: skip
+        row = encode(registry, decided)
+        await raw_insert(conns[i], RAW_INSERT, tenant, texts[tenant], case_id, version, row,
+                         meta_json, now)  # fmt: skip
 
     async def plain(i: int, tenant: uuid.UUID, item: tuple[uuid.UUID, int, Any]) -> None:
         conn = conns[i]
@@ -168,18 +152,7 @@ async def measure(
             await (await driver(conn)).fetch(statement, *arguments(tenant, item))
 
     async def stored(_i: int, tenant: uuid.UUID, item: tuple[uuid.UUID, int, Any]) -> None:
-        case_id, version, decided = item
-        async with tenant_transaction(engine, tenant) as conn:
-            await store.append(
-                conn,
-                tenant_id=tenant,
-                stream_id=case_id,
-                stream_type="ReturnCase",
-                expected_version=version - 1,
-                events=[decided],
-                metadata=meta,
-                occurred_at=now,
-            )
+        await store_append(engine, store, tenant, item, meta, now)
 
     sides: dict[str, Callable[[int, uuid.UUID, tuple[uuid.UUID, int, Any]], Awaitable[None]]]
     sides = {"raw": raw, "statement": plain, "transaction": wrapped, "store": stored}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,17 +41,26 @@ def _server() -> Iterator[URL]:
     yield server.admin_url("postgres")
 
 
-@pytest.fixture(scope="session")
-async def database(_server: URL) -> AsyncIterator[Database]:
-    name = f"sf_test_{uuid.uuid4().hex[:12]}"
-    admin_url = _server.set(database=name)
+@asynccontextmanager
+async def fresh_database(server: URL, prefix: str = "sf_test") -> AsyncIterator[Database]:
+    """A new, migrated database on ``server``, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin_url = server.set(database=name)
     await db.ensure_database(admin_url)
     await db.migrate(admin_url, APP_ROLE, APP_PASSWORD)
-    yield Database(admin_url, db.app_url(admin_url, APP_ROLE, APP_PASSWORD))
-    maintenance = create_async_engine(_server, isolation_level="AUTOCOMMIT")
-    async with maintenance.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await maintenance.dispose()
+    try:
+        yield Database(admin_url, db.app_url(admin_url, APP_ROLE, APP_PASSWORD))
+    finally:
+        maintenance = create_async_engine(server, isolation_level="AUTOCOMMIT")
+        async with maintenance.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await maintenance.dispose()
+
+
+@pytest.fixture(scope="session")
+async def database(_server: URL) -> AsyncIterator[Database]:
+    async with fresh_database(_server) as made:
+        yield made
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,9 @@ import uuid
 from collections import deque
 from typing import Any
 
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bench.common import Budget, Result, latency_summary, log, run_workers
 from bench.database import BenchDatabase
 from bench.populate import COPY_COLUMNS
@@ -44,6 +47,7 @@ from service.events.types import EventRegistry, Metadata
 
 WRITERS = 8
 STREAM_LENGTH = 20
+RAW_BEGIN = "SELECT set_config('app.tenant_id', $1, true), events_writer_begin()"
 RAW_INSERT = (
     f"INSERT INTO events ({', '.join(COPY_COLUMNS)}) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -119,6 +123,59 @@ class Supply:
         return queue.popleft()
 
 
+# An event as the raw side writes it: its type, schema version, payload and personal part as
+# JSON text (the personal part None when it has none).
+Encoded = tuple[str, int, str, str | None]
+
+
+def encode(registry: EventRegistry, event: Any) -> Encoded:
+    kind, schema, payload, personal = registry.encode(event)
+    return kind, schema, json.dumps(payload), None if personal is None else json.dumps(personal)
+
+
+async def raw_insert(
+    conn: asyncpg.Connection,
+    sql: str,
+    tenant: uuid.UUID,
+    tenant_text: str,
+    case_id: uuid.UUID,
+    version: int,
+    row: Encoded,
+    meta_json: str,
+    now: dt.datetime,
+) -> None:
+    """The raw side's transaction: ``BEGIN``; the tenant and ``events_writer_begin()``;
+    ``sql`` (``RAW_INSERT`` or ``RAW_INSERT_NOTIFY``); ``COMMIT``."""
+    kind, schema, payload, personal = row
+    async with conn.transaction():
+        await conn.execute(RAW_BEGIN, tenant_text)
+        await conn.execute(sql, tenant, case_id, "ReturnCase", version, kind, schema, payload,
+                           personal, meta_json, now)  # fmt: skip
+
+
+async def store_append(
+    engine: AsyncEngine,
+    store: EventStore,
+    tenant: uuid.UUID,
+    item: tuple[uuid.UUID, int, Any],
+    meta: Metadata,
+    now: dt.datetime,
+) -> None:
+    """The store's side: one event (a ``Supply`` item) appended in a ``tenant_transaction``."""
+    case_id, version, event = item
+    async with tenant_transaction(engine, tenant) as conn:
+        await store.append(
+            conn,
+            tenant_id=tenant,
+            stream_id=case_id,
+            stream_type="ReturnCase",
+            expected_version=version - 1,
+            events=[event],
+            metadata=meta,
+            occurred_at=now,
+        )
+
+
 async def run(
     bench_db: BenchDatabase,
     *,
@@ -149,46 +206,19 @@ async def run(
         tenant_text = str(tenant)
         while budget.take():
             case_id, version, event = supplies["raw"].take(i)
-            kind, schema, payload, personal = registry.encode(event)
-            data = json.dumps(payload)
-            private = None if personal is None else json.dumps(personal)
+            row = encode(registry, event)
             started = time.perf_counter()
-            async with conn.transaction():
-                await conn.execute(
-                    "SELECT set_config('app.tenant_id', $1, true), events_writer_begin()",
-                    tenant_text,
-                )
-                await conn.execute(
-                    statement["sql"],
-                    tenant,
-                    case_id,
-                    "ReturnCase",
-                    version,
-                    kind,
-                    schema,
-                    data,
-                    private,
-                    meta_json,
-                    now,
-                )
+            await raw_insert(
+                conn, statement["sql"], tenant, tenant_text, case_id, version, row, meta_json, now
+            )
             budget.record(time.perf_counter() - started)
 
     async def store_writer(i: int, budget: Budget) -> None:
         tenant = places[i % len(places)][1]
         while budget.take():
-            case_id, version, event = supplies["store"].take(i)
+            item = supplies["store"].take(i)
             started = time.perf_counter()
-            async with tenant_transaction(engine, tenant) as conn:
-                await store.append(
-                    conn,
-                    tenant_id=tenant,
-                    stream_id=case_id,
-                    stream_type="ReturnCase",
-                    expected_version=version - 1,
-                    events=[event],
-                    metadata=meta,
-                    occurred_at=now,
-                )
+            await store_append(engine, store, tenant, item, meta, now)
             budget.record(time.perf_counter() - started)
 
     try:

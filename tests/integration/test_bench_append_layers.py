@@ -20,7 +20,7 @@ from bench.append_layers import LAYERS, WARM_UP_APPENDS, measure, report
 from bench.database import asyncpg_dsn
 from service import db
 from service.db import tenant_transaction
-from tests.conftest import APP_PASSWORD, APP_ROLE, Database
+from tests.conftest import Database, fresh_database
 
 # The event the statement's capture appends (a new case's first).
 CAPTURE = 1
@@ -28,15 +28,8 @@ CAPTURE = 1
 
 @pytest.fixture
 async def own_database(_server: URL) -> AsyncIterator[Database]:
-    name = f"sf_test_layers_{uuid.uuid4().hex[:12]}"
-    admin_url = _server.set(database=name)
-    await db.ensure_database(admin_url)
-    await db.migrate(admin_url, APP_ROLE, APP_PASSWORD)
-    yield Database(admin_url, db.app_url(admin_url, APP_ROLE, APP_PASSWORD))
-    maintenance = create_async_engine(_server, isolation_level="AUTOCOMMIT")
-    async with maintenance.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await maintenance.dispose()
+    async with fresh_database(_server, "sf_test_layers") as made:
+        yield made
 
 
 @pytest.fixture
