@@ -1,0 +1,132 @@
+"""What runs after a tenant transaction: ``after_commit`` callbacks, only after a real commit.
+
+The callbacks keep the stream cache and wake the feed's readers; acting on a transaction that
+did not commit would keep events that were never written. These tests check that:
+
+- a block that commits runs its callbacks once, after the commit, and its writes are kept;
+- a block that raises runs none;
+- a block that rolls back itself (``conn.rollback()``) and ends normally runs none, whether
+  it wrote through SQLAlchemy or through the driver;
+- a block that swallowed a failed statement and ends normally (PostgreSQL rolls the aborted
+  transaction back when it is sent ``COMMIT``) runs none and keeps nothing;
+- the engine serves the next transaction after each of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from service import db
+from tests.conftest import Database
+
+INSERT = text(
+    "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, command_type, "
+    "fingerprint, result_version) VALUES (:t, :k, :s, 'AfterCommitTested', 'f', 1)"
+)
+
+
+@pytest.fixture
+async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
+    engine = db.create_app_engine(database.app_url, 2)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def tenant(admin_engine: AsyncEngine) -> uuid.UUID:
+    async with admin_engine.connect() as conn:
+        found: uuid.UUID = await conn.scalar(text("SELECT id FROM tenants ORDER BY slug LIMIT 1"))
+    return found
+
+
+async def _write(conn: AsyncConnection, tenant: uuid.UUID, key: str) -> None:
+    await conn.execute(INSERT, {"t": tenant, "k": key, "s": uuid.uuid4()})
+
+
+async def _kept(admin_engine: AsyncEngine, key: str) -> int:
+    async with admin_engine.connect() as conn:
+        count: int = await conn.scalar(
+            text("SELECT count(*) FROM command_receipts WHERE idempotency_key = :k"), {"k": key}
+        )
+    return count
+
+
+async def _serves_the_next(engine: AsyncEngine, tenant: uuid.UUID) -> None:
+    async with db.tenant_transaction(engine, tenant) as conn:
+        assert await conn.scalar(text("SELECT current_setting('app.tenant_id')")) == str(tenant)
+
+
+async def test_a_committed_block_runs_its_callbacks_once_after_the_commit(
+    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID
+) -> None:
+    key, ran = f"after-commit-{uuid.uuid4()}", []
+    async with db.tenant_transaction(engine, tenant) as conn:
+        await _write(conn, tenant, key)
+        assert db.after_commit(conn, lambda: ran.append("called"))
+        assert ran == []
+    assert ran == ["called"]
+    assert await _kept(admin_engine, key) == 1
+    await _serves_the_next(engine, tenant)
+    assert ran == ["called"]
+
+
+async def test_a_block_that_raised_runs_no_callback(
+    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID
+) -> None:
+    key, ran = f"after-commit-{uuid.uuid4()}", []
+
+    async def failing_command() -> None:
+        async with db.tenant_transaction(engine, tenant) as conn:
+            await _write(conn, tenant, key)
+            db.after_commit(conn, lambda: ran.append("called"))
+            raise RuntimeError("the command failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_command()
+    assert ran == []
+    assert await _kept(admin_engine, key) == 0
+    await _serves_the_next(engine, tenant)
+
+
+@pytest.mark.parametrize("through", ["sqlalchemy", "driver"])
+async def test_a_block_that_rolled_back_itself_runs_no_callback(
+    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, through: str
+) -> None:
+    key, ran = f"after-commit-{uuid.uuid4()}", []
+    async with db.tenant_transaction(engine, tenant) as conn:
+        if through == "sqlalchemy":
+            await _write(conn, tenant, key)
+        else:
+            await (await db.driver(conn)).execute(
+                "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, "
+                "command_type, fingerprint, result_version) "
+                "VALUES ($1, $2, $3, 'AfterCommitTested', 'f', 1)",
+                tenant,
+                key,
+                uuid.uuid4(),
+            )
+        db.after_commit(conn, lambda: ran.append("called"))
+        await conn.rollback()
+    assert ran == []
+    assert await _kept(admin_engine, key) == 0
+    await _serves_the_next(engine, tenant)
+
+
+async def test_a_block_that_swallowed_a_failed_statement_runs_no_callback_and_keeps_nothing(
+    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID
+) -> None:
+    key, ran = f"after-commit-{uuid.uuid4()}", []
+    async with db.tenant_transaction(engine, tenant) as conn:
+        await _write(conn, tenant, key)
+        db.after_commit(conn, lambda: ran.append("called"))
+        with pytest.raises(DBAPIError, match="division by zero"):
+            await conn.execute(text("SELECT 1 / 0"))
+    assert ran == []
+    assert await _kept(admin_engine, key) == 0
+    await _serves_the_next(engine, tenant)
