@@ -8,8 +8,12 @@ after the commit (``service.db.after_commit``), and:
 * this process's readers of the log (the feed hub, the report projection) are woken at once,
   by a plain function call: no round trip, no wait for a notification;
 * the other processes learn of it by one NOTIFY per tenant (payload: the tenant id, as before),
-  sent from a connection of the announcer's own, outside every writer's transaction, at most
-  once per ``window`` seconds for all the commits of that window.
+  sent from a connection of the announcer's own, outside every writer's transaction. A commit
+  waits ``delay`` (5 ms) for others to share its statement, and longer if the last statement
+  went out less than ``window`` (20 ms) before: under load that is one statement per window (50
+  a second) whatever the rate of commits. A NOTIFY costs the server a transaction: with a
+  statement every 5 ms under load (200 a second), as before the window, appends ran 3-4 % slower
+  on the bench's two cores (``docs/performance.md``, round sixteen).
 
 A process's own NOTIFYs also reach its own LISTEN connections, which would wake its readers a
 second time for commits they were already called about. Their listeners (the feed hub, the
@@ -38,7 +42,8 @@ from service.events.store import EVENTS_CHANNEL
 
 log = logging.getLogger("service.feed")
 
-DEFAULT_WINDOW_SECONDS = 0.005
+DEFAULT_WINDOW_SECONDS = 0.02
+DEFAULT_DELAY_SECONDS = 0.005
 _NOTIFY = "SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t"
 
 
@@ -54,13 +59,17 @@ class CommitAnnouncer:
         connect: Callable[[], Awaitable[Any]] | None,
         *,
         window: float = DEFAULT_WINDOW_SECONDS,
+        delay: float = DEFAULT_DELAY_SECONDS,
     ) -> None:
         self._connect = connect
         self.window = window
+        self.delay = delay
         self._local: list[Callable[[uuid.UUID], object]] = []
         self._pending: set[uuid.UUID] = set()
         self._conn: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._last_sent = -float("inf")  # the loop's time of the last statement
+        self._waiting = False  # the task waits for its window to end (not sending)
         self._closed = False
         self.notifications_sent = 0  # statements sent (each announces one or more tenants)
         # The PostgreSQL backend the NOTIFYs go out from while its connection is open.
@@ -86,8 +95,18 @@ class CommitAnnouncer:
             self._task = asyncio.get_running_loop().create_task(self._send_soon(connect))
 
     async def _send_soon(self, connect: Callable[[], Awaitable[Any]]) -> None:
+        """Send what is pending ``delay`` after it came, or when ``window`` has passed since
+        the last statement if that is later (commits until then share the statement)."""
+        loop = asyncio.get_running_loop()
         while self._pending and not self._closed:
-            await asyncio.sleep(self.window)  # commits within the window share the NOTIFY
+            wait = max(self.delay, self._last_sent + self.window - loop.time())
+            if wait > 0:
+                self._waiting = True
+                try:
+                    await asyncio.sleep(wait)
+                finally:
+                    self._waiting = False
+            self._last_sent = loop.time()
             await self._send(connect)
 
     async def _send(self, connect: Callable[[], Awaitable[Any]]) -> None:
@@ -124,9 +143,13 @@ class CommitAnnouncer:
     async def close(self) -> None:
         """Send what is pending, then close the connection."""
         self._closed = True
-        if self._task is not None and not self._task.done():
-            with contextlib.suppress(Exception):
-                await self._task
+        task = self._task
+        if task is not None and not task.done():
+            if self._waiting:
+                task.cancel()  # no need to wait for its window: what it holds is sent below
+            await asyncio.wait([task])
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("commit announcer failed: %s", type(task.exception()).__name__)
         if self._pending and self._connect is not None:
             await self._send(self._connect)
         if self._conn is not None:

@@ -6,6 +6,8 @@ NOTIFY per tenant per window, from a connection of its own. These tests check:
 
 - a commit reaches a subscriber of the same process without any notification;
 - many commits of a tenant in one window make one NOTIFY, sent after the commits;
+- a commit after a quiet window is announced after the short delay; one inside the window of
+  the last NOTIFY waits for that window's end (or the announcer's close, which does not wait);
 - a rolled-back append announces nothing, and a committed one only after its commit;
 - a commit whose announcement never went out (the writing process was killed between its
   commit and its NOTIFY) still reaches another process's subscribers, by the feed's periodic
@@ -136,6 +138,29 @@ async def test_the_commits_of_one_window_share_one_notification_sent_after_them(
     assert announcer.notifications_sent == 1
     payloads = await listener.settle()
     assert sorted(payloads) == sorted([str(caseworker.tenant_id), str(other)])
+
+
+async def test_a_commit_after_a_quiet_window_goes_soon_and_the_next_waits_for_the_window(
+    database: Database, caseworker: Principal, listener: Listener
+) -> None:
+    hour = 3600.0  # a window no test outlives: what is sent was sent without waiting for it
+    announcer = CommitAnnouncer(lambda: asyncpg.connect(_dsn(database)), window=hour, delay=0.01)
+    first, second = str(caseworker.tenant_id), uuid.uuid4()
+    announcer.committed(caseworker.tenant_id)
+    for _ in range(500):
+        if announcer.notifications_sent:
+            break
+        await asyncio.sleep(0.01)
+    assert announcer.notifications_sent == 1
+    assert await listener.settle() == [first]
+    announcer.committed(second)  # inside the first one's window
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert announcer.notifications_sent == 1
+    assert await listener.settle() == [first]
+    await announcer.close()  # sends what waits, without waiting for the window
+    assert announcer.notifications_sent == 2
+    assert await listener.settle() == [first, str(second)]
 
 
 @dataclass(frozen=True, slots=True)
