@@ -45,8 +45,31 @@ async def tenant(admin_engine: AsyncEngine) -> uuid.UUID:
     return found
 
 
-async def _write(conn: AsyncConnection, tenant: uuid.UUID, key: str) -> None:
-    await conn.execute(INSERT, {"t": tenant, "k": key, "s": uuid.uuid4()})
+@pytest.fixture
+def key() -> str:
+    """A receipt's idempotency key of the test's own."""
+    return f"after-commit-{uuid.uuid4()}"
+
+
+async def _write(
+    conn: AsyncConnection, tenant: uuid.UUID, key: str, through: str = "sqlalchemy"
+) -> list[str]:
+    """Write a receipt (through SQLAlchemy or the driver) and register an after-commit
+    callback; the list it returns holds one entry for each time the callback ran."""
+    if through == "sqlalchemy":
+        await conn.execute(INSERT, {"t": tenant, "k": key, "s": uuid.uuid4()})
+    else:
+        await (await db.driver(conn)).execute(
+            "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, "
+            "command_type, fingerprint, result_version) "
+            "VALUES ($1, $2, $3, 'AfterCommitTested', 'f', 1)",
+            tenant,
+            key,
+            uuid.uuid4(),
+        )
+    ran: list[str] = []
+    assert db.after_commit(conn, lambda: ran.append("called"))
+    return ran
 
 
 async def _kept(admin_engine: AsyncEngine, key: str) -> int:
@@ -63,12 +86,10 @@ async def _serves_the_next(engine: AsyncEngine, tenant: uuid.UUID) -> None:
 
 
 async def test_a_committed_block_runs_its_callbacks_once_after_the_commit(
-    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID
+    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str
 ) -> None:
-    key, ran = f"after-commit-{uuid.uuid4()}", []
     async with db.tenant_transaction(engine, tenant) as conn:
-        await _write(conn, tenant, key)
-        assert db.after_commit(conn, lambda: ran.append("called"))
+        ran = await _write(conn, tenant, key)
         assert ran == []
     assert ran == ["called"]
     assert await _kept(admin_engine, key) == 1
@@ -77,41 +98,28 @@ async def test_a_committed_block_runs_its_callbacks_once_after_the_commit(
 
 
 async def test_a_block_that_raised_runs_no_callback(
-    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID
+    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str
 ) -> None:
-    key, ran = f"after-commit-{uuid.uuid4()}", []
+    written: list[list[str]] = []
 
     async def failing_command() -> None:
         async with db.tenant_transaction(engine, tenant) as conn:
-            await _write(conn, tenant, key)
-            db.after_commit(conn, lambda: ran.append("called"))
+            written.append(await _write(conn, tenant, key))
             raise RuntimeError("the command failed")
 
     with pytest.raises(RuntimeError):
         await failing_command()
-    assert ran == []
+    assert written == [[]]  # written, and its callback never ran
     assert await _kept(admin_engine, key) == 0
     await _serves_the_next(engine, tenant)
 
 
 @pytest.mark.parametrize("through", ["sqlalchemy", "driver"])
 async def test_a_block_that_rolled_back_itself_runs_no_callback(
-    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, through: str
+    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str, through: str
 ) -> None:
-    key, ran = f"after-commit-{uuid.uuid4()}", []
     async with db.tenant_transaction(engine, tenant) as conn:
-        if through == "sqlalchemy":
-            await _write(conn, tenant, key)
-        else:
-            await (await db.driver(conn)).execute(
-                "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, "
-                "command_type, fingerprint, result_version) "
-                "VALUES ($1, $2, $3, 'AfterCommitTested', 'f', 1)",
-                tenant,
-                key,
-                uuid.uuid4(),
-            )
-        db.after_commit(conn, lambda: ran.append("called"))
+        ran = await _write(conn, tenant, key, through)
         await conn.rollback()
     assert ran == []
     assert await _kept(admin_engine, key) == 0
@@ -119,12 +127,10 @@ async def test_a_block_that_rolled_back_itself_runs_no_callback(
 
 
 async def test_a_block_that_swallowed_a_failed_statement_runs_no_callback_and_keeps_nothing(
-    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID
+    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str
 ) -> None:
-    key, ran = f"after-commit-{uuid.uuid4()}", []
     async with db.tenant_transaction(engine, tenant) as conn:
-        await _write(conn, tenant, key)
-        db.after_commit(conn, lambda: ran.append("called"))
+        ran = await _write(conn, tenant, key)
         with pytest.raises(DBAPIError, match="division by zero"):
             await conn.execute(text("SELECT 1 / 0"))
     assert ran == []
