@@ -12,8 +12,8 @@ after the commit (``service.db.after_commit``), and:
   waits ``delay`` (5 ms) for others to share its statement, and longer if the last statement
   went out less than ``window`` (20 ms) before: under load that is one statement per window (50
   a second) whatever the rate of commits. A NOTIFY costs the server a transaction: with a
-  statement every 5 ms under load (200 a second), as before the window, appends ran 3-4 % slower
-  on the bench's two cores (``docs/performance.md``, round sixteen).
+  statement every 5 ms under load (200 a second), as before the window, appends ran about 4 %
+  slower on the bench's two cores (``docs/performance.md``, round sixteen).
 
 A process's own NOTIFYs also reach its own LISTEN connections, which would wake its readers a
 second time for commits they were already called about. Their listeners (the feed hub, the
