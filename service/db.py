@@ -418,7 +418,7 @@ class _TenantTransaction:
 
     __slots__ = ("_conn", "_engine", "_idle", "_open", "_outer", "_setup", "_tenant_id")
 
-    def __init__(self, engine: AsyncEngine, tenant_id: uuid.UUID | None, setup: str | None):
+    def __init__(self, engine: AsyncEngine, tenant_id: uuid.UUID | None, setup: str | None) -> None:
         self._engine = engine
         self._tenant_id = tenant_id
         self._setup = setup

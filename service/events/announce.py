@@ -148,8 +148,9 @@ class CommitAnnouncer:
             if self._waiting:
                 task.cancel()  # no need to wait for its window: what it holds is sent below
             await asyncio.wait([task])
-            if not task.cancelled() and task.exception() is not None:
-                log.warning("commit announcer failed: %s", type(task.exception()).__name__)
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:
+                log.warning("commit announcer failed: %s", type(failure).__name__)
         if self._pending and self._connect is not None:
             await self._send(self._connect)
         if self._conn is not None:

@@ -15,7 +15,6 @@ did not commit would keep events that were never written. These tests check that
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -23,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service import db
-from tests.conftest import Database
+from service.app import load_tenants
 
 INSERT = text(
     "INSERT INTO command_receipts (tenant_id, idempotency_key, stream_id, command_type, "
@@ -32,17 +31,8 @@ INSERT = text(
 
 
 @pytest.fixture
-async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
-    engine = db.create_app_engine(database.app_url, 2)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def tenant(admin_engine: AsyncEngine) -> uuid.UUID:
-    async with admin_engine.connect() as conn:
-        found: uuid.UUID = await conn.scalar(text("SELECT id FROM tenants ORDER BY slug LIMIT 1"))
-    return found
+async def tenant(app_engine: AsyncEngine) -> uuid.UUID:
+    return (await load_tenants(app_engine))["moviera"].id
 
 
 @pytest.fixture
@@ -86,24 +76,24 @@ async def _serves_the_next(engine: AsyncEngine, tenant: uuid.UUID) -> None:
 
 
 async def test_a_committed_block_runs_its_callbacks_once_after_the_commit(
-    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str
 ) -> None:
-    async with db.tenant_transaction(engine, tenant) as conn:
+    async with db.tenant_transaction(app_engine, tenant) as conn:
         ran = await _write(conn, tenant, key)
         assert ran == []
     assert ran == ["called"]
     assert await _kept(admin_engine, key) == 1
-    await _serves_the_next(engine, tenant)
+    await _serves_the_next(app_engine, tenant)
     assert ran == ["called"]
 
 
 async def test_a_block_that_raised_runs_no_callback(
-    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str
 ) -> None:
     written: list[list[str]] = []
 
     async def failing_command() -> None:
-        async with db.tenant_transaction(engine, tenant) as conn:
+        async with db.tenant_transaction(app_engine, tenant) as conn:
             written.append(await _write(conn, tenant, key))
             raise RuntimeError("the command failed")
 
@@ -111,28 +101,28 @@ async def test_a_block_that_raised_runs_no_callback(
         await failing_command()
     assert written == [[]]  # written, and its callback never ran
     assert await _kept(admin_engine, key) == 0
-    await _serves_the_next(engine, tenant)
+    await _serves_the_next(app_engine, tenant)
 
 
 @pytest.mark.parametrize("through", ["sqlalchemy", "driver"])
 async def test_a_block_that_rolled_back_itself_runs_no_callback(
-    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str, through: str
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str, through: str
 ) -> None:
-    async with db.tenant_transaction(engine, tenant) as conn:
+    async with db.tenant_transaction(app_engine, tenant) as conn:
         ran = await _write(conn, tenant, key, through)
         await conn.rollback()
     assert ran == []
     assert await _kept(admin_engine, key) == 0
-    await _serves_the_next(engine, tenant)
+    await _serves_the_next(app_engine, tenant)
 
 
 async def test_a_block_that_swallowed_a_failed_statement_runs_no_callback_and_keeps_nothing(
-    engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str
+    app_engine: AsyncEngine, admin_engine: AsyncEngine, tenant: uuid.UUID, key: str
 ) -> None:
-    async with db.tenant_transaction(engine, tenant) as conn:
+    async with db.tenant_transaction(app_engine, tenant) as conn:
         ran = await _write(conn, tenant, key)
         with pytest.raises(DBAPIError, match="division by zero"):
             await conn.execute(text("SELECT 1 / 0"))
     assert ran == []
     assert await _kept(admin_engine, key) == 0
-    await _serves_the_next(engine, tenant)
+    await _serves_the_next(app_engine, tenant)
