@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.db import tenant_transaction
 from service.events.cursor import START, FeedPosition
 from service.events.store import COLUMNS, EVENTS_CHANNEL, FEED_ORDER, EventStore
-from service.events.types import RecordedEvent
+from service.events.types import InLog, RecordedEvent
 
 log = logging.getLogger("service.feed")
 
@@ -69,7 +69,7 @@ async def horizon(conn: AsyncConnection) -> str:
     return str(await conn.scalar(text("SELECT events_horizon()::text")))
 
 
-def position_of(event: RecordedEvent) -> FeedPosition:
+def position_of(event: InLog) -> FeedPosition:
     return FeedPosition(event.transaction_id, event.global_position)
 
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from service.domain.records import fills_slots
 
@@ -103,6 +103,44 @@ class RecordedEvent:
     recorded_at: dt.datetime
     transaction_id: int
     sealed: SealedPersonal | None = dataclasses.field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event and its place in the log, without its envelope's metadata and times and
+    without its personal part: what a reader that counts cases and never shows a person
+    reads (the report projection; ``service.events.bulk_read.logged``). Its personal fields
+    read as ``None``, as a sealed event's do."""
+
+    global_position: int
+    tenant_id: uuid.UUID
+    stream_id: uuid.UUID
+    stream_type: str
+    version: int
+    event_type: str
+    event: Any
+    transaction_id: int
+
+
+class InLog(Protocol):
+    """What ``RecordedEvent`` and ``LoggedEvent`` both say: the event and its place in the log."""
+
+    @property
+    def global_position(self) -> int: ...
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+    @property
+    def stream_id(self) -> uuid.UUID: ...
+    @property
+    def stream_type(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def event(self) -> Any: ...
+    @property
+    def transaction_id(self) -> int: ...
 
 
 def _encode(value: Any) -> Any:

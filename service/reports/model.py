@@ -19,7 +19,7 @@ from service.domain import return_case as rc
 from service.domain.errors import InvalidEventSequence
 from service.domain.vocabulary import ClosingReason, ReturnWish
 from service.domain.work import WorkPolicy, scheduled_follow_ups
-from service.events.types import RecordedEvent
+from service.events.types import InLog
 
 __all__ = [
     "FOLLOW_UP_MILESTONES",
@@ -91,7 +91,7 @@ REPORT_COLUMNS = (
 )  # fmt: skip
 
 
-def transferred_out(events: Sequence[RecordedEvent]) -> bool:
+def transferred_out(events: Sequence[InLog]) -> bool:
     """Whether the case ended in a transfer another shelter accepted.
 
     Its client is counted by the receiving shelter's case, which continues it (from the same
@@ -209,7 +209,7 @@ class _Facts:
         )
 
 
-def report_row(events: Sequence[RecordedEvent]) -> dict[str, Any]:
+def report_row(events: Sequence[InLog]) -> dict[str, Any]:
     """The report row of one case from its whole stream (oldest event first).
 
     Raises ``InvalidEventSequence`` (from the domain fold) for a stream that is not a case.

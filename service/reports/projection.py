@@ -8,6 +8,8 @@ and the checkpoint (which counts the events applied), commit. Rows and checkpoin
 together or not at all, so each event takes effect exactly once, also after a crash; the lock
 keeps two runners (two service instances) from projecting the same shelter at once, and
 takes no transaction id, so a runner that is reading holds no other reader's horizon back.
+It reads each event without its metadata, times and personal part (``LoggedEvent``): a
+report row counts a case's facts and never says who did what, or to whom.
 
 A rebuild replays a shelter's whole log with the same code and replaces its rows and
 checkpoint in one transaction: the rebuilt read model equals the live one.
@@ -30,9 +32,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import text
@@ -43,17 +45,17 @@ from service.db import create_app_engine, driver, tenant_transaction
 from service.domain.errors import InvalidEventSequence
 from service.domain.return_case import EVENT_TYPES
 from service.events.bulk_read import (
-    JSON_TEXT_COLUMNS,
+    LOGGED_COLUMNS,
     Turns,
     collector_paused,
     compact_json,
-    recorded,
-    recorded_rows_in_turns,
+    logged,
+    logged_rows_in_turns,
 )
 from service.events.cursor import START, FeedPosition
 from service.events.feed import horizon, is_held_back, position_of
 from service.events.store import EVENTS_CHANNEL, FEED_ORDER, EventStore
-from service.events.types import EventRegistry, RecordedEvent, UnknownEventType
+from service.events.types import EventRegistry, InLog, LoggedEvent, UnknownEventType
 from service.handlers.return_case import STREAM_TYPE
 from service.reports.model import REPORT_COLUMNS, report_row, transferred_out
 
@@ -74,6 +76,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("service.reports")
+_E = TypeVar("_E", bound=InLog)
 
 PROJECTION = "report_cases"
 # A catch-up starts with small batches (near the head of the feed the transaction that writes
@@ -99,17 +102,18 @@ _UPSERT_MANY = text(
     "ON CONFLICT (tenant_id, case_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in REPORT_COLUMNS[2:])
 )
-# The projection's reads go to the driver with the JSON columns as one text per row
-# (``service.events.bulk_read``): catching up decodes every event of the log.
+# The projection's reads go to the driver and read each event without its metadata, times and
+# personal part, the payload as one JSON text (``service.events.bulk_read.LOGGED_COLUMNS``):
+# catching up decodes every event of the log, and reports never show who did what.
 _STREAMS = (
-    f"SELECT {JSON_TEXT_COLUMNS} FROM events "  # noqa: S608 (constants)
+    f"SELECT {LOGGED_COLUMNS} FROM events "  # noqa: S608 (constants)
     "WHERE stream_id = ANY($1::uuid[]) AND stream_type = $2 ORDER BY stream_id, version"
 )
 # ``read_feed``'s statement for the projection's filter (case events of the registry's types),
 # with the same order, resume condition and horizon; the horizon is read before it, in a
 # statement of its own, as ``read_feed`` does (see ``service.events.feed``).
 _FEED_BATCH = (
-    f"SELECT {JSON_TEXT_COLUMNS} FROM events "  # noqa: S608 (constants)
+    f"SELECT {LOGGED_COLUMNS} FROM events "  # noqa: S608 (constants)
     "WHERE transaction_id < $1::text::xid8 "
     "AND (transaction_id, global_position) > ($2::text::xid8, $3) "
     "AND stream_type = $4 AND event_type = ANY($5::text[]) "
@@ -159,10 +163,11 @@ class CatchUp:
 
 async def read_batch(
     conn: AsyncConnection, store: EventStore, after: FeedPosition, limit: int
-) -> list[RecordedEvent]:
-    """The projection's next ``limit`` events after ``after``: exactly what ``read_feed``
+) -> list[LoggedEvent]:
+    """The projection's next ``limit`` events after ``after``: the events ``read_feed``
     returns for the case events of the store's registry (same order, horizon and held-back
-    events), read through the driver with one JSON decode per row, decoded in turns
+    events), without their metadata, times and personal parts (``LoggedEvent``), read through
+    the driver with one JSON decode per row, decoded in turns
     (``service.events.bulk_read.Turns``: the projection shares the service's event loop)."""
     # The horizon first, in its own statement: the events' statement then has a later
     # snapshot, in which every event writer below the horizon has finished.
@@ -176,7 +181,7 @@ async def read_batch(
         sorted(store.registry.event_types),
         limit,
     )
-    return await recorded_rows_in_turns(store, rows, Turns())
+    return await logged_rows_in_turns(store, rows, Turns())
 
 
 async def shelter_ids(engine: AsyncEngine) -> list[uuid.UUID]:
@@ -199,7 +204,7 @@ _UNREADABLE = (InvalidEventSequence, UnknownEventType, ValueError, KeyError, Typ
 
 
 async def _fold(
-    streams: dict[uuid.UUID, list[RecordedEvent]], unreadable: set[uuid.UUID], turns: Turns
+    streams: Mapping[uuid.UUID, Sequence[InLog]], unreadable: set[uuid.UUID], turns: Turns
 ) -> list[dict[str, Any]]:
     """The report row of every stream, in turns; a stream that does not fold is skipped
     (logged)."""
@@ -227,22 +232,22 @@ async def _rows(
     not decode, a sequence that does not fold) is skipped with an error naming only its id:
     a poisoned stream must not stop the reports of every other case.
     """
-    streams: dict[uuid.UUID, list[RecordedEvent]] = {}
+    streams: dict[uuid.UUID, list[LoggedEvent]] = {}
     unreadable: set[uuid.UUID] = set()
     rows = await (await driver(conn)).fetch(_STREAMS, list(ids), STREAM_TYPE)
     turns = Turns()
     async for part in turns.slices(rows):
         for row in part:
             try:
-                streams.setdefault(row[2], []).append(recorded(store, row))
+                streams.setdefault(row[2], []).append(logged(store, row))
             except _UNREADABLE:
                 unreadable.add(row[2])
     return await _fold(streams, unreadable, turns)
 
 
 async def _whole_in_batch(
-    conn: AsyncConnection, batch: Sequence[RecordedEvent]
-) -> tuple[dict[uuid.UUID, list[RecordedEvent]], list[uuid.UUID]]:
+    conn: AsyncConnection, batch: Sequence[_E]
+) -> tuple[dict[uuid.UUID, list[_E]], list[uuid.UUID]]:
     """Split the case streams ``batch`` touches: those it holds whole (folded from the batch
     alone) and the others (read again from the log, as before).
 
@@ -258,7 +263,7 @@ async def _whole_in_batch(
     its id before the one that wrote the stream's previous version) is checked in the same
     pass and read again in version order.
     """
-    by_stream: dict[uuid.UUID, list[RecordedEvent]] = {}
+    by_stream: dict[uuid.UUID, list[_E]] = {}
     for e in batch:
         if e.stream_type == STREAM_TYPE:
             by_stream.setdefault(e.stream_id, []).append(e)
@@ -271,7 +276,7 @@ async def _whole_in_batch(
     return whole, sorted(set(by_stream) - set(whole))
 
 
-def _from_the_start(events: Sequence[RecordedEvent]) -> bool:
+def _from_the_start(events: Sequence[InLog]) -> bool:
     """Whether ``events`` are versions 1, 2, ... of their stream, in that order."""
     return all(e.version == n for n, e in enumerate(events, start=1))
 
@@ -280,7 +285,7 @@ async def _apply(
     conn: AsyncConnection,
     store: EventStore,
     tenant_id: uuid.UUID,
-    batch: Sequence[RecordedEvent],
+    batch: Sequence[LoggedEvent],
     projection: str,
 ) -> None:
     """Recompute the rows of the cases ``batch`` touches and move the checkpoint past it."""
@@ -319,7 +324,7 @@ async def project_next_batch(
     tenant_id: uuid.UUID,
     batch_size: int = BATCH_SIZE,
     projection: str = PROJECTION,
-) -> tuple[list[RecordedEvent], bool]:
+) -> tuple[list[LoggedEvent], bool]:
     """In the caller's transaction: lock the checkpoint, apply the next batch, move it.
 
     Returns the batch, and whether committed events beyond a short batch are still held back

@@ -2,7 +2,8 @@
 
 The registry decodes through a builder written once per event class; this checks it against
 the events themselves for every generated history, through the JSON text the log stores
-(and through the bulk readers' one-text-per-row form).
+(and through the bulk readers' one-text-per-row form, and the report projection's form without
+metadata, times and personal part).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given
 
 from service.domain import return_case as rc
-from service.events.bulk_read import JSON_TEXT_COLUMNS, _folded, recorded
+from service.events.bulk_read import JSON_TEXT_COLUMNS, LOGGED_COLUMNS, _folded, logged, recorded
 from service.events.store import COLUMNS, EventStore
 from service.events.types import EventRegistry
 from tests.unit.test_case_row_properties import received
@@ -44,6 +45,14 @@ def assert_round_trips(events: list[Any]) -> None:
         stored = (*row[:7], stored_payload, stored_personal, META, *row[8:])
         assert read == STORE.recorded(stored)
         assert read.metadata == STORE.recorded(stored).metadata
+        # Without metadata, times and personal part: the same place, the event as sealed.
+        slim = logged(STORE, (*row[:7], json.dumps(payload), version))
+        place = ("global_position", "tenant_id", "stream_id", "stream_type", "version",
+                 "event_type", "transaction_id")  # fmt: skip
+        assert [getattr(slim, n) for n in place] == [getattr(read, n) for n in place]
+        assert slim.event == dataclasses.replace(
+            event, **dict.fromkeys(type(event).personal_fields)
+        )
 
 
 @SETTINGS
@@ -67,6 +76,13 @@ def test_the_bulk_columns_are_the_stores_with_its_json_parts_as_one_text() -> No
     assert bulk[:at] == store[:at]
     assert bulk[at] == "json_build_array(payload|personal|metadata)::text"
     assert bulk[at + 1 :] == store[at + 3 :]
+
+
+def test_the_logged_columns_are_the_stores_without_metadata_times_and_personal_part() -> None:
+    store = [c.strip() for c in COLUMNS.split(",")]
+    logged_columns = [c.strip() for c in LOGGED_COLUMNS.split(",")]
+    kept = [c for c in store if c not in ("personal", "metadata", "occurred_at", "recorded_at")]
+    assert logged_columns == [c.replace("payload", "payload::text") for c in kept]
 
 
 def test_store_columns_without_the_json_parts_side_by_side_are_refused() -> None:
@@ -100,3 +116,5 @@ def test_a_bulk_row_whose_json_does_not_decode_is_refused_as_unreadable() -> Non
            "}not json", AT, AT, 1)  # fmt: skip
     with pytest.raises(ValueError, match="does not decode"):
         recorded(STORE, row)
+    with pytest.raises(ValueError, match="does not decode"):
+        logged(STORE, (*row[:7], "}not json", 1))
