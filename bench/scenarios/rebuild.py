@@ -3,10 +3,12 @@
 The rebuild is the one that builds the read models of the generated population: it runs as
 the owner, like ``safe-future projections rebuild``, with the master keyring's cipher and as
 many fill processes as the command's default (the cores this process may use, at most 4). The
-floor is asyncpg reading the very rows the rebuild reads (same columns, same filter, same
-order, tenant by tenant) through a server-side cursor and dropping them: what the rebuild
-would cost if folding, encoding and writing the read models were free. The raw read runs
-before and after the rebuild (the mean of both), so both sides see a warm cache.
+floor is asyncpg reading the very rows the rebuild reads (same filter, same order, tenant by
+tenant; every column as the store selects it, where the rebuild selects the same columns in
+its bulk form, ``service.events.bulk_read``) through a server-side cursor and dropping them:
+what the rebuild would cost if decoding, folding, encoding and writing the read models were
+free. The raw read runs before and after the rebuild (the mean of both), so both sides see a
+warm cache.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from service.cli import fill_processes, rebuild_store
 from service.events.projections.rebuild import FillProcesses, rebuild_cases
 from service.events.store import COLUMNS
 
-# The rebuild's own read, plus the tenant predicate that its row-level security adds.
+# The rebuild's own read (as the store's columns), plus the tenant predicate that its row-level
+# security adds.
 RAW_READ = (
     f"SELECT {COLUMNS} FROM events WHERE stream_type = 'ReturnCase' AND tenant_id = $1 "
     "ORDER BY stream_id, version"

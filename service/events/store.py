@@ -229,17 +229,22 @@ class EventStore:
         """A stored row (selected as ``COLUMNS``) as a recorded event, upcast if need be.
 
         A sealed personal part is not opened here (that needs the client's key): its fields
-        read as ``None`` and the envelope waits in ``sealed`` for ``open``.
+        read as ``None`` and the envelope waits in ``sealed`` for ``open``. The metadata
+        (``row[9]``) is its stored JSON, or a ``Metadata`` a bulk reader built from its
+        fields (``service.events.bulk_read.recorded``).
         """
         if is_sealed(row[8]):
             event = self.registry.decode(row[5], row[6], row[7], None)
             sealed: SealedPersonal | None = SealedPersonal(row[7], row[8])
         else:
             event, sealed = self.registry.decode(row[5], row[6], row[7], row[8]), None
+        metadata = row[9]
+        if type(metadata) is not Metadata:
+            metadata = Metadata.from_json(metadata)
         # RecordedEvent's fields in order (a log replay builds millions: see ``slot_filler``).
         return _new_recorded(
             row[0], row[1], row[2], row[3], row[4], row[5], row[6], event,
-            Metadata.from_json(row[9]), row[10], row[11], row[12], sealed,
+            metadata, row[10], row[11], row[12], sealed,
         )  # fmt: skip
 
     async def open(

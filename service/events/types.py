@@ -52,7 +52,7 @@ class Metadata:
     def to_json(self) -> JsonObject:
         # Plain strings only: read each field (``dataclasses.asdict`` copies deeply, per event).
         out: JsonObject = {}
-        for name in _METADATA_FIELDS:
+        for name in METADATA_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -68,9 +68,11 @@ class Metadata:
 
 
 # Worked out once: every stored event's metadata is written through ``to_json`` (in field
-# order) and read through ``from_json``.
-_METADATA_FIELDS = tuple(f.name for f in dataclasses.fields(Metadata))
-_METADATA_NAMES = frozenset(_METADATA_FIELDS)
+# order) and read through ``from_json``, or field by field in this order by a bulk reader
+# (``service.events.bulk_read``), of which the first ``METADATA_REQUIRED`` are never absent.
+METADATA_FIELDS = tuple(f.name for f in dataclasses.fields(Metadata))
+METADATA_REQUIRED = sum(f.default is dataclasses.MISSING for f in dataclasses.fields(Metadata))
+_METADATA_NAMES = frozenset(METADATA_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,11 @@ async def _copies_left(admin: AsyncEngine) -> int:
     return int(left)
 
 
-async def _walk_a_case(deps: Dependencies, principal: Principal) -> uuid.UUID:
+async def _walk_a_case(
+    deps: Dependencies, principal: Principal, *, keyed: bool = False
+) -> uuid.UUID:
+    """A case from its opening to its departure; with ``keyed``, every command carries an
+    idempotency key (which the events' metadata then holds)."""
     case_id = uuid.uuid4()
     commands: list[Any] = [
         rc.OpenReturnCase(case_id, dt.date(2026, 2, 1), "rebuild", v.Gender.MALE, 1985, "UA",
@@ -61,7 +65,8 @@ async def _walk_a_case(deps: Dependencies, principal: Principal) -> uuid.UUID:
         rc.RecordDeparture(case_id, dt.date(2026, 3, 1), v.DepartureMode.INDEPENDENT, "UA"),
     ]  # fmt: skip
     for version, command in enumerate(commands):
-        await handle(deps, principal, command, expected_version=version, idempotency_key=None,
+        key = f"walk-{case_id}-{version}" if keyed else None
+        await handle(deps, principal, command, expected_version=version, idempotency_key=key,
                      request_id="rebuild-test")  # fmt: skip
     return case_id
 
@@ -115,6 +120,31 @@ async def test_rebuilt_read_models_equal_the_live_ones_and_stay_protected(
             text("SELECT count(*) FROM case_timeline WHERE case_id = :c"), {"c": case_id}
         )
     assert (version, entries) == (6, 6)  # opening, wish, three preparations, departure
+
+
+async def test_the_rebuilds_reader_returns_the_stores_own_events_with_all_their_metadata(
+    app_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    """The rebuild reads the log in its bulk form (payload and personal part as one JSON text,
+    the metadata field by field): every stream comes back as the store's ``read_stream``
+    reads it, personal parts opened and every field of the metadata the same, with and
+    without the optional ones."""
+    deps, principal = await _rebuilder(app_engine, cipher)
+    keyed = await _walk_a_case(deps, principal, keyed=True)
+    plain = await _walk_a_case(deps, principal)
+    streams: dict[uuid.UUID, list[Any]] = {}
+    async with tenant_transaction(app_engine, principal.tenant_id) as conn:
+        part = rebuild.Part(principal.tenant_id)
+        async for batch in rebuild._stream_batches(conn, deps.store, part, [keyed, plain], 3):
+            streams.update(batch)
+        assert set(streams) == {keyed, plain}
+        for case_id in (keyed, plain):
+            read = await deps.store.read_stream(conn, case_id)
+            assert streams[case_id] == read
+            assert [e.metadata for e in streams[case_id]] == [e.metadata for e in read]
+    assert all(e.metadata.idempotency_key for e in streams[keyed])
+    assert not any(e.metadata.idempotency_key for e in streams[plain])
+    assert streams[keyed][0].event.full_name == "Taras Test"  # opened, as the store opens it
 
 
 @pytest.mark.parametrize("tenants_at_once", [1, 3])
