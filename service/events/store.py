@@ -239,7 +239,7 @@ class EventStore:
         else:
             event, sealed = self.registry.decode(row[5], row[6], row[7], row[8]), None
         metadata = row[9]
-        if type(metadata) is not Metadata:
+        if not isinstance(metadata, Metadata):
             metadata = Metadata.from_json(metadata)
         # RecordedEvent's fields in order (a log replay builds millions: see ``slot_filler``).
         return _new_recorded(
