@@ -78,7 +78,7 @@ FULL = Plan(
 )
 QUICK = Plan(
     cases=5_000,
-    append_rounds=4,  # short rounds in turns: a burst of other load falls on both sides
+    append_rounds=6,  # short rounds in turns, judged by their median: a stall moves one
     append_seconds=1.0,
     append_max=5_000,
     read_rounds=1,

@@ -109,6 +109,22 @@ class Budget:
         return self.completed / self.elapsed if self.elapsed > 0 else 0.0
 
 
+def round_ratios(figures: Sequence[Budget], floors: Sequence[Budget]) -> list[float]:
+    """Each round's ratio: the figure's rate over its floor's rate in the same round (rounds
+    run in turns, so a pair shares the machine's state). A floor that completed nothing is a
+    broken run, not a ratio: ``ValueError``."""
+    pairs = list(zip(figures, floors, strict=True))
+    if any(floor.rate <= 0 for _, floor in pairs):
+        raise ValueError("a floor's round completed nothing")
+    return [figure.rate / floor.rate for figure, floor in pairs]
+
+
+def judged_ratio(figures: Sequence[Budget], floors: Sequence[Budget]) -> float:
+    """The median of ``round_ratios``: a stall of the machine that falls on one round of either
+    side moves that round's ratio and leaves the median where the other rounds put it."""
+    return median(round_ratios(figures, floors))
+
+
 async def run_workers(
     count: int, worker: Callable[[int, Budget], Awaitable[None]], budget: Budget
 ) -> Budget:
